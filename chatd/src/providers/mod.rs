@@ -1,0 +1,61 @@
+//! Providers turn a conversation's history into a stream of text deltas: `echo`
+//! (offline, deterministic, the default) and `openai` (any OpenAI-compatible
+//! `/chat/completions` endpoint: OpenAI, Ollama, llama.cpp, vLLM, LM Studio).
+
+pub mod echo;
+pub mod openai;
+
+use std::pin::Pin;
+
+use futures_util::Stream;
+
+pub use echo::EchoProvider;
+pub use openai::OpenAiProvider;
+
+/// One message sent to a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Turn {
+    /// `system`, `user` or `assistant`.
+    pub role: &'static str,
+    pub content: String,
+}
+
+/// Why a provider could not give (the rest of) a reply. The text is shown to clients in
+/// a 502's `detail` or a stream's `end` event, so it names the cause and never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProviderError(pub String);
+
+/// Text deltas of one reply, in order; the stream ends when the reply is complete.
+pub type DeltaStream = Pin<Box<dyn Stream<Item = Result<String, ProviderError>> + Send>>;
+
+#[derive(Debug, Clone)]
+pub enum Provider {
+    Echo(EchoProvider),
+    OpenAi(OpenAiProvider),
+}
+
+impl Provider {
+    /// `echo` or `openai`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Provider::Echo(_) => "echo",
+            Provider::OpenAi(_) => "openai",
+        }
+    }
+
+    pub fn model(&self) -> &str {
+        match self {
+            Provider::Echo(_) => "echo",
+            Provider::OpenAi(provider) => provider.model(),
+        }
+    }
+
+    /// Starts a reply to `history` (oldest first, the user's new message last).
+    pub async fn stream(&self, history: Vec<Turn>) -> Result<DeltaStream, ProviderError> {
+        match self {
+            Provider::Echo(provider) => Ok(provider.stream(&history)),
+            Provider::OpenAi(provider) => provider.stream(history).await,
+        }
+    }
+}

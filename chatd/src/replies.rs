@@ -1,0 +1,305 @@
+//! Replies in flight. A reply belongs to a task of its own, not to the HTTP request that
+//! started it: the task reads the provider to the end (or to a cancel), stores the
+//! assistant message exactly once, and publishes every delta to whoever listens. An
+//! HTTP response is only a listener, so a client that goes away loses nothing.
+//!
+//! The registry is keyed by conversation: it enforces one reply at a time per
+//! conversation (the 409 of the contract), holds the cancel handle, and lets a later
+//! request attach to a reply that is still streaming.
+//!
+//! Listeners read the reply's deltas from one shared, append-only list behind a
+//! `watch` channel, each at its own position. A slow listener therefore costs no memory
+//! beyond the reply itself and never holds the generation back.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use common::MessageStatus;
+use common::sse::LineBreakNormalizer;
+use futures_util::StreamExt;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::providers::{Provider, Turn};
+use crate::store::{MessageRow, Store};
+
+/// How a reply ended, as its listeners see it.
+#[derive(Debug, Clone)]
+pub struct ReplyEnd {
+    pub status: MessageStatus,
+    /// The stored assistant message; `None` when nothing was generated (and so nothing
+    /// stored) or when storing it failed.
+    pub message: Option<MessageRow>,
+    /// Why the provider failed, for `Failed`.
+    pub error: Option<String>,
+}
+
+/// Everything a listener needs: the deltas so far, and the end once there is one.
+#[derive(Debug, Default)]
+pub struct ReplyState {
+    pub deltas: Vec<String>,
+    pub end: Option<ReplyEnd>,
+}
+
+/// A reply in flight.
+#[derive(Debug)]
+pub struct Reply {
+    pub conversation_id: i64,
+    /// The stored user message this reply answers.
+    pub user_message: MessageRow,
+    state: watch::Sender<ReplyState>,
+    cancel: CancellationToken,
+}
+
+impl Reply {
+    pub fn subscribe(&self) -> watch::Receiver<ReplyState> {
+        self.state.subscribe()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Registry {
+    /// `None` marks a conversation reserved by a request that has not started its
+    /// reply yet (it is still storing the user message).
+    in_flight: HashMap<i64, Option<Arc<Reply>>>,
+}
+
+/// The registry of replies in flight, shared by every request.
+#[derive(Debug, Clone)]
+pub struct Replies {
+    registry: Arc<Mutex<Registry>>,
+    tasks: TaskTracker,
+    /// Cancelled when chatd stops waiting for replies at shutdown.
+    abort: CancellationToken,
+    store: Store,
+    provider: Arc<Provider>,
+    system_prompt: Option<String>,
+}
+
+/// A conversation reserved for one reply; dropping it without `start` frees it.
+#[derive(Debug)]
+pub struct Slot {
+    replies: Replies,
+    conversation_id: i64,
+    started: bool,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if !self.started {
+            self.replies.release(self.conversation_id);
+        }
+    }
+}
+
+impl Replies {
+    pub fn new(store: Store, provider: Arc<Provider>, system_prompt: Option<String>) -> Self {
+        Replies {
+            registry: Arc::default(),
+            tasks: TaskTracker::new(),
+            abort: CancellationToken::new(),
+            store,
+            provider,
+            system_prompt,
+        }
+    }
+
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        // The lock guards a map whose every update is a single insert or remove, so a
+        // panic elsewhere cannot leave it half-changed.
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reserves the conversation for a new reply; `None` when one is already running.
+    pub fn reserve(&self, conversation_id: i64) -> Option<Slot> {
+        let mut registry = self.registry();
+        if registry.in_flight.contains_key(&conversation_id) {
+            return None;
+        }
+        registry.in_flight.insert(conversation_id, None);
+        Some(Slot {
+            replies: self.clone(),
+            conversation_id,
+            started: false,
+        })
+    }
+
+    fn release(&self, conversation_id: i64) {
+        self.registry().in_flight.remove(&conversation_id);
+    }
+
+    /// The reply streaming on a conversation, if any.
+    pub fn get(&self, conversation_id: i64) -> Option<Arc<Reply>> {
+        self.registry()
+            .in_flight
+            .get(&conversation_id)
+            .and_then(Clone::clone)
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.registry().in_flight.len()
+    }
+
+    /// Asks the reply on a conversation to stop; it stores what it generated. Returns
+    /// the reply so the caller can wait for its end, `None` when nothing streams.
+    pub fn cancel(&self, conversation_id: i64) -> Option<Arc<Reply>> {
+        let reply = self.get(conversation_id)?;
+        reply.cancel.cancel();
+        Some(reply)
+    }
+
+    /// Starts generating the reply for a reserved conversation. `history` is what the
+    /// provider is given, oldest first, ending with the user's message.
+    pub fn start(&self, mut slot: Slot, user_message: MessageRow, history: &[MessageRow]) -> Arc<Reply> {
+        slot.started = true;
+        let conversation_id = slot.conversation_id;
+        let (state, _) = watch::channel(ReplyState::default());
+        let reply = Arc::new(Reply {
+            conversation_id,
+            user_message,
+            state,
+            cancel: CancellationToken::new(),
+        });
+        self.registry()
+            .in_flight
+            .insert(conversation_id, Some(reply.clone()));
+
+        let mut turns = Vec::with_capacity(history.len() + 1);
+        if let Some(prompt) = &self.system_prompt {
+            turns.push(Turn {
+                role: "system",
+                content: prompt.clone(),
+            });
+        }
+        turns.extend(
+            history
+                .iter()
+                .filter(|message| !message.content.is_empty())
+                .map(|message| Turn {
+                    role: message.role().as_str(),
+                    content: message.content.clone(),
+                }),
+        );
+        let this = self.clone();
+        let task_reply = reply.clone();
+        self.tasks
+            .spawn(async move { this.generate(task_reply, turns).await });
+        reply
+    }
+
+    /// The reply task: provider → deltas → store, exactly once.
+    async fn generate(self, reply: Arc<Reply>, turns: Vec<Turn>) {
+        let mut text = String::new();
+        let mut normalizer = LineBreakNormalizer::default();
+        let mut error: Option<String> = None;
+
+        let status = tokio::select! {
+            biased;
+            _ = self.abort.cancelled() => MessageStatus::Interrupted,
+            _ = reply.cancel.cancelled() => MessageStatus::Cancelled,
+            started = self.provider.stream(turns) => match started {
+                Err(e) => {
+                    error = Some(e.0);
+                    MessageStatus::Failed
+                }
+                Ok(mut deltas) => loop {
+                    let next = tokio::select! {
+                        biased;
+                        _ = self.abort.cancelled() => break MessageStatus::Interrupted,
+                        _ = reply.cancel.cancelled() => break MessageStatus::Cancelled,
+                        next = deltas.next() => next,
+                    };
+                    match next {
+                        None => break MessageStatus::Complete,
+                        Some(Err(e)) => {
+                            error = Some(e.0);
+                            break MessageStatus::Failed;
+                        }
+                        Some(Ok(delta)) => {
+                            let delta = normalizer.normalize(&delta);
+                            if delta.is_empty() {
+                                continue;
+                            }
+                            text.push_str(&delta);
+                            reply.state.send_modify(|state| state.deltas.push(delta));
+                        }
+                    }
+                },
+            },
+        };
+
+        if let Some(cause) = &error {
+            tracing::warn!(conversation_id = reply.conversation_id, "provider failed: {cause}");
+        }
+        // A reply that produced nothing is not stored: there is no assistant message to
+        // show, and the client was told why (502, or the end event).
+        let nothing_generated = text.is_empty() && status != MessageStatus::Complete;
+        let message = if nothing_generated {
+            None
+        } else {
+            match self
+                .store
+                .insert_assistant_message(reply.conversation_id, text, status)
+                .await
+            {
+                Ok(row) => Some(row),
+                Err(e) => {
+                    tracing::error!(
+                        conversation_id = reply.conversation_id,
+                        "could not store the assistant reply: {e}"
+                    );
+                    None
+                }
+            }
+        };
+        // Free the conversation before announcing the end, so that a client that sends
+        // its next message the moment this one ends is not told a reply is running.
+        self.release(reply.conversation_id);
+        reply.state.send_modify(|state| {
+            state.end = Some(ReplyEnd {
+                status,
+                message,
+                error,
+            })
+        });
+    }
+
+    /// At shutdown: lets the replies in flight finish for up to `grace`, then stops the
+    /// rest (stored as `interrupted`) and waits until they are stored.
+    pub async fn drain(&self, grace: Duration) {
+        self.tasks.close();
+        let pending = self.tasks.len();
+        if pending > 0 {
+            tracing::info!("waiting up to {} s for {pending} replies in flight", grace.as_secs());
+        }
+        if tokio::time::timeout(grace, self.tasks.wait()).await.is_err() {
+            tracing::warn!(
+                "stopping {} replies still in flight; what they generated is stored as interrupted",
+                self.tasks.len()
+            );
+            self.abort.cancel();
+            if tokio::time::timeout(Duration::from_secs(10), self.tasks.wait())
+                .await
+                .is_err()
+            {
+                tracing::error!("some replies could not be stored before exit");
+            }
+        }
+    }
+
+    /// True once `drain` has begun: no new reply may start.
+    pub fn is_closed(&self) -> bool {
+        self.tasks.is_closed()
+    }
+}
+
+/// Waits until a listener's reply has its first delta or its end, whichever comes first.
+pub async fn first_event(rx: &mut watch::Receiver<ReplyState>) {
+    // The sender lives as long as the `Reply`, which the caller holds, so this cannot
+    // see a closed channel; an error would only mean the same as an end.
+    let _ = rx
+        .wait_for(|state| !state.deltas.is_empty() || state.end.is_some())
+        .await;
+}

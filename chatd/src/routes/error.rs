@@ -1,0 +1,135 @@
+//! The one error type of chatd's HTTP edge, and its FastAPI-shaped bodies: `{"detail":
+//! "..."}` for most errors, and for a 422 a list of `{type, loc, msg, input}` items as
+//! pydantic writes them, so a frontend written against the original backend can read
+//! chatd's errors unchanged.
+
+use serde_json::{Value, json};
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+
+use crate::store::StoreError;
+
+/// One item of a 422's `detail` list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invalid {
+    pub kind: &'static str,
+    pub loc: Vec<Value>,
+    pub msg: String,
+    pub input: Value,
+    pub ctx: Option<Value>,
+}
+
+impl Invalid {
+    pub fn new(kind: &'static str, loc: Vec<Value>, msg: impl Into<String>, input: Value) -> Self {
+        Invalid {
+            kind,
+            loc,
+            msg: msg.into(),
+            input,
+            ctx: None,
+        }
+    }
+
+    pub fn with_ctx(mut self, ctx: Value) -> Self {
+        self.ctx = Some(ctx);
+        self
+    }
+
+    fn to_json(&self) -> Value {
+        let mut item = json!({
+            "type": self.kind,
+            "loc": self.loc,
+            "msg": self.msg,
+            "input": self.input,
+        });
+        if let (Some(ctx), Some(map)) = (&self.ctx, item.as_object_mut()) {
+            map.insert("ctx".into(), ctx.clone());
+        }
+        item
+    }
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// Any error whose body is `{"detail": "<text>"}`.
+    Detail(StatusCode, String),
+    /// 422 with a list of validation errors.
+    Invalid(Vec<Invalid>),
+    /// 405 with the `Allow` header the path supports.
+    MethodNotAllowed(&'static str),
+    /// A bug or a broken disk: logged in full, answered with a generic 500.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn detail(status: StatusCode, text: impl Into<String>) -> Self {
+        ApiError::Detail(status, text.into())
+    }
+
+    pub fn not_found(text: &str) -> Self {
+        ApiError::Detail(StatusCode::NOT_FOUND, text.to_string())
+    }
+
+    pub fn invalid(item: Invalid) -> Self {
+        ApiError::Invalid(vec![item])
+    }
+
+    pub fn into_response(self) -> Response {
+        match self {
+            ApiError::Detail(status, text) => json_response(status, &json!({ "detail": text })),
+            ApiError::Invalid(items) => {
+                let detail: Vec<Value> = items.iter().map(Invalid::to_json).collect();
+                json_response(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &json!({ "detail": detail }),
+                )
+            }
+            ApiError::MethodNotAllowed(allow) => {
+                let mut response = json_response(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    &json!({"detail": "Method Not Allowed"}),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+                response
+            }
+            ApiError::Internal(text) => {
+                tracing::error!("internal error: {text}");
+                json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &json!({"detail": "Internal Server Error"}),
+                )
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+/// A JSON response with the given status.
+pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let bytes = match serde_json::to_vec(body) {
+        Ok(bytes) => bytes,
+        // Our own types always serialise; should one not, say so rather than panic.
+        Err(e) => {
+            tracing::error!("could not serialise a response: {e}");
+            return ApiError::Detail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error".into(),
+            )
+            .into_response();
+        }
+    };
+    let mut response = Response::new(bytes.into());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

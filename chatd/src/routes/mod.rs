@@ -1,0 +1,453 @@
+//! chatd's HTTP API: one warp filter hands every request to `dispatch`, which matches
+//! the path first (unknown path → 404 `Not Found`), then the method (→ 405 with
+//! `Allow`), then reads the input, so every outcome gets the exact body of
+//! `shared/api/API.md` and nothing falls through to warp's plain-text rejections.
+
+mod error;
+mod input;
+mod stream;
+mod views;
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes};
+use common::{CancelResponse, ConversationWithMessages, ServerStatus};
+use futures_util::{Stream, StreamExt};
+use serde_json::json;
+use warp::Filter;
+use warp::http::{HeaderMap, Method, StatusCode};
+use warp::reply::Response;
+
+pub use error::ApiError;
+use error::{Invalid, json_response};
+use input::Fields;
+
+use crate::providers::Provider;
+use crate::replies::{self, Replies};
+use crate::store::{CreateUserOutcome, Store};
+
+/// Everything a request handler needs.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub store: Store,
+    pub replies: Replies,
+    pub provider: Arc<Provider>,
+    /// How many past messages go to the provider with a new one.
+    pub history_limit: i64,
+}
+
+const USERNAME_MAX_BYTES_LOOKED_UP: usize = 64 * 4;
+const EMAIL_MAX_CHARS: usize = 254;
+const CONVERSATION_NAME_MAX_CHARS: usize = 200;
+const MESSAGE_MAX_CHARS: usize = 100_000;
+const LIMIT_MAX: i64 = 1000;
+const LIMIT_DEFAULT: i64 = 10;
+
+/// The whole API as one warp filter.
+pub fn api(app: App) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
+    let app = Arc::new(app);
+    let query = warp::query::raw()
+        .or(warp::any().map(String::new))
+        .unify();
+    warp::method()
+        .and(warp::path::full())
+        .and(query)
+        .and(warp::header::headers_cloned())
+        .and(warp::body::stream())
+        .then(move |method: Method, path: warp::path::FullPath, query: String, headers, body| {
+            let app = app.clone();
+            async move {
+                let body = byte_chunks(body);
+                dispatch(&app, &method, path.as_str(), &query, &headers, body).await
+            }
+        })
+        .recover(|rejection: warp::Rejection| async move {
+            // Every request is answered in `dispatch`; this is only reached if warp
+            // itself refuses one, e.g. when the body was already taken.
+            tracing::error!("unexpected rejection: {rejection:?}");
+            Ok::<_, Infallible>(
+                ApiError::Internal(format!("{rejection:?}")).into_response(),
+            )
+        })
+        .unify()
+}
+
+/// warp's body stream with its chunks as `Bytes`, boxed so handlers can name its type.
+fn byte_chunks<S, B>(body: S) -> Pin<Box<dyn Stream<Item = Result<Bytes, warp::Error>> + Send>>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Send + 'static,
+    B: Buf,
+{
+    Box::pin(body.map(|chunk| chunk.map(|mut buf| buf.copy_to_bytes(buf.remaining()))))
+}
+
+/// The routes of the API, with their path segments still percent-encoded.
+#[derive(Debug, PartialEq, Eq)]
+enum Route<'p> {
+    CreateUser,
+    GetUser(&'p str),
+    ListConversations(&'p str),
+    CreateConversation,
+    GetConversation(&'p str),
+    ListMessages(&'p str),
+    CancelReply(&'p str),
+    AttachReply(&'p str),
+    Chat,
+    Status,
+}
+
+impl<'p> Route<'p> {
+    fn parse(path: &'p str) -> Option<Route<'p>> {
+        let rest = path.strip_prefix(common::API_BASE)?.strip_prefix('/')?;
+        // `POST /users` and `POST /users/` are the same route (addendum 3).
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let segments: Vec<&str> = rest.split('/').collect();
+        Some(match segments.as_slice() {
+            ["users"] => Route::CreateUser,
+            ["users", name] if !name.is_empty() => Route::GetUser(name),
+            ["users", id, "conversations"] if !id.is_empty() => Route::ListConversations(id),
+            ["conversations"] => Route::CreateConversation,
+            ["conversations", id] if !id.is_empty() => Route::GetConversation(id),
+            ["conversations", id, "messages"] if !id.is_empty() => Route::ListMessages(id),
+            ["conversations", id, "cancel"] if !id.is_empty() => Route::CancelReply(id),
+            ["conversations", id, "reply"] if !id.is_empty() => Route::AttachReply(id),
+            ["chat"] => Route::Chat,
+            ["status"] => Route::Status,
+            _ => return None,
+        })
+    }
+
+    /// The methods a route answers, as the `Allow` header lists them.
+    fn allow(&self) -> &'static str {
+        match self {
+            Route::CreateUser
+            | Route::CreateConversation
+            | Route::Chat
+            | Route::CancelReply(_) => "POST",
+            _ => "GET, HEAD",
+        }
+    }
+
+    fn allows(&self, method: &Method) -> bool {
+        match self.allow() {
+            "POST" => method == Method::POST,
+            _ => method == Method::GET || method == Method::HEAD,
+        }
+    }
+}
+
+async fn dispatch<S>(
+    app: &App,
+    method: &Method,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: S,
+) -> Response
+where
+    S: Stream<Item = Result<Bytes, warp::Error>> + Unpin,
+{
+    let Some(route) = Route::parse(path) else {
+        return ApiError::not_found("Not Found").into_response();
+    };
+    if !route.allows(method) {
+        return ApiError::MethodNotAllowed(route.allow()).into_response();
+    }
+    let result = match route {
+        Route::CreateUser => create_user(app, headers, body).await,
+        Route::GetUser(name) => get_user(app, name).await,
+        Route::ListConversations(id) => list_conversations(app, id, query).await,
+        Route::CreateConversation => create_conversation(app, headers, body).await,
+        Route::GetConversation(id) => get_conversation(app, id).await,
+        Route::ListMessages(id) => list_messages(app, id).await,
+        Route::CancelReply(id) => cancel_reply(app, id).await,
+        Route::AttachReply(id) => attach_reply(app, id, query).await,
+        Route::Chat => chat(app, query, headers, body).await,
+        Route::Status => Ok(status(app)),
+    };
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+/// A path segment, percent-decoded (addendum 4: `%E5%BC%A0%E4%B8%89` is `张三`).
+fn decode_segment(name: &str, raw: &str) -> Result<String, ApiError> {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map(|text| text.into_owned())
+        .map_err(|_| {
+            ApiError::invalid(Invalid::new(
+                "string_unicode",
+                vec![json!("path"), json!(name)],
+                "Input should be a valid string, unable to parse raw data as a unicode string",
+                json!(raw),
+            ))
+        })
+}
+
+fn path_id(name: &str, raw: &str) -> Result<i64, ApiError> {
+    input::path_int(name, &decode_segment(name, raw)?)
+}
+
+/// POST /users/
+async fn create_user<S>(app: &App, headers: &HeaderMap, body: S) -> Result<Response, ApiError>
+where
+    S: Stream<Item = Result<Bytes, warp::Error>> + Unpin,
+{
+    let object = input::json_object(headers, body).await?;
+    let mut fields = Fields::new(&object);
+    let username = fields.string("username", usize::MAX).and_then(|raw| {
+        let name = input::normalize_username(&raw);
+        match input::username_problem(&name) {
+            Some(problem) => {
+                fields.errors.push(problem);
+                None
+            }
+            None => Some(name),
+        }
+    });
+    let email = fields.optional_string("email", EMAIL_MAX_CHARS);
+    fields.finish()?;
+    let (Some(username), Some(email)) = (username, email) else {
+        return Err(ApiError::Internal("validation passed without values".into()));
+    };
+    match app.store.create_user(username, email).await? {
+        CreateUserOutcome::Created(row) => Ok(json_response(StatusCode::OK, &views::user(&row))),
+        CreateUserOutcome::UsernameTaken => Err(ApiError::detail(
+            StatusCode::BAD_REQUEST,
+            "Username already registered",
+        )),
+    }
+}
+
+/// GET /users/{username}
+async fn get_user(app: &App, raw_name: &str) -> Result<Response, ApiError> {
+    let name = input::normalize_username(&decode_segment("username", raw_name)?);
+    // A name that could never have been registered needs no query.
+    if name.len() > USERNAME_MAX_BYTES_LOOKED_UP || input::username_problem(&name).is_some() {
+        return Err(ApiError::not_found("User not found"));
+    }
+    match app.store.user_by_name(name).await? {
+        Some(row) => Ok(json_response(StatusCode::OK, &views::user(&row))),
+        None => Err(ApiError::not_found("User not found")),
+    }
+}
+
+/// GET /users/{user_id}/conversations?skip=0&limit=10
+async fn list_conversations(app: &App, raw_id: &str, query: &str) -> Result<Response, ApiError> {
+    let mut problems = Vec::new();
+    let user_id = match path_id("user_id", raw_id) {
+        Ok(id) => Some(id),
+        Err(ApiError::Invalid(mut items)) => {
+            problems.append(&mut items);
+            None
+        }
+        Err(other) => return Err(other),
+    };
+    let pairs = input::query_pairs(query);
+    let skip = input::query_int(&pairs, "skip", 0, 0, None)
+        .map_err(|item| problems.push(item))
+        .ok();
+    let limit = input::query_int(&pairs, "limit", LIMIT_DEFAULT, 0, Some(LIMIT_MAX))
+        .map_err(|item| problems.push(item))
+        .ok();
+    let (Some(user_id), Some(skip), Some(limit)) = (user_id, skip, limit) else {
+        return Err(ApiError::Invalid(problems));
+    };
+    let rows = app.store.conversations_of_user(user_id, skip, limit).await?;
+    let list: Vec<_> = rows.iter().map(views::conversation).collect();
+    Ok(json_response(StatusCode::OK, &list))
+}
+
+/// POST /conversations/
+async fn create_conversation<S>(
+    app: &App,
+    headers: &HeaderMap,
+    body: S,
+) -> Result<Response, ApiError>
+where
+    S: Stream<Item = Result<Bytes, warp::Error>> + Unpin,
+{
+    let object = input::json_object(headers, body).await?;
+    let mut fields = Fields::new(&object);
+    let user_id = fields.int("user_id");
+    let name = fields.optional_string("name", CONVERSATION_NAME_MAX_CHARS);
+    fields.finish()?;
+    let (Some(user_id), Some(name)) = (user_id, name) else {
+        return Err(ApiError::Internal("validation passed without values".into()));
+    };
+    match app.store.create_conversation(user_id, name).await? {
+        Some(row) => Ok(json_response(StatusCode::OK, &views::conversation(&row))),
+        None => Err(ApiError::not_found("User not found")),
+    }
+}
+
+/// GET /conversations/{conversation_id}
+async fn get_conversation(app: &App, raw_id: &str) -> Result<Response, ApiError> {
+    let id = path_id("conversation_id", raw_id)?;
+    let Some((conversation, messages)) = app.store.conversation_with_messages(id).await? else {
+        return Err(ApiError::not_found("Conversation not found"));
+    };
+    let body = ConversationWithMessages {
+        user_id: conversation.user_id,
+        name: conversation.name,
+        id: conversation.id,
+        created_at: views::timestamp(&conversation.created_at),
+        messages: messages.iter().map(|m| views::message(m, false)).collect(),
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// Extension: GET /conversations/{conversation_id}/messages, each with its `status`.
+async fn list_messages(app: &App, raw_id: &str) -> Result<Response, ApiError> {
+    let id = path_id("conversation_id", raw_id)?;
+    let Some((_, messages)) = app.store.conversation_with_messages(id).await? else {
+        return Err(ApiError::not_found("Conversation not found"));
+    };
+    let list: Vec<_> = messages.iter().map(|m| views::message(m, true)).collect();
+    Ok(json_response(StatusCode::OK, &list))
+}
+
+/// POST /chat
+async fn chat<S>(app: &App, query: &str, headers: &HeaderMap, body: S) -> Result<Response, ApiError>
+where
+    S: Stream<Item = Result<Bytes, warp::Error>> + Unpin,
+{
+    let with_events = input::query_bool(&input::query_pairs(query), "events")?;
+    let object = input::json_object(headers, body).await?;
+    let mut fields = Fields::new(&object);
+    let conversation_id = fields.int("conversation_id");
+    let message = fields.string("message", MESSAGE_MAX_CHARS);
+    if let Some(text) = &message
+        && text.trim().is_empty()
+    {
+        fields.reject("message", text, "message must not be blank");
+    }
+    fields.finish()?;
+    let (Some(conversation_id), Some(message)) = (conversation_id, message) else {
+        return Err(ApiError::Internal("validation passed without values".into()));
+    };
+
+    if app.replies.is_closed() {
+        return Err(ApiError::detail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "chatd is shutting down; send the message again once it is back",
+        ));
+    }
+    let Some(slot) = app.replies.reserve(conversation_id) else {
+        return Err(ApiError::detail(
+            StatusCode::CONFLICT,
+            "A reply is already being generated for this conversation; wait for it to end or cancel it",
+        ));
+    };
+    let Some((user_message, history)) = app
+        .store
+        .begin_chat(conversation_id, message, app.history_limit)
+        .await?
+    else {
+        return Err(ApiError::not_found("Conversation not found"));
+    };
+    let reply = app.replies.start(slot, user_message, &history);
+    let mut listener = reply.subscribe();
+    replies::first_event(&mut listener).await;
+    let failure = {
+        let state = listener.borrow();
+        match &state.end {
+            Some(end) if state.deltas.is_empty() && end.status == common::MessageStatus::Failed => {
+                end.error.clone()
+            }
+            _ => None,
+        }
+    };
+    if let Some(cause) = failure {
+        return Err(ApiError::detail(StatusCode::BAD_GATEWAY, cause));
+    }
+    Ok(stream::sse_response(reply, listener, with_events))
+}
+
+/// Extension: POST /conversations/{conversation_id}/cancel. Answers once the reply has
+/// stopped and what it generated is stored.
+async fn cancel_reply(app: &App, raw_id: &str) -> Result<Response, ApiError> {
+    let id = path_id("conversation_id", raw_id)?;
+    let Some(reply) = app.replies.cancel(id) else {
+        return Err(ApiError::not_found("No reply in progress"));
+    };
+    let mut listener = reply.subscribe();
+    let ended = tokio::time::timeout(
+        Duration::from_secs(10),
+        listener.wait_for(|state| state.end.is_some()),
+    )
+    .await;
+    if ended.is_err() {
+        tracing::warn!(conversation_id = id, "a cancelled reply took over 10 s to stop");
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &CancelResponse {
+            conversation_id: id,
+            cancelled: true,
+        },
+    ))
+}
+
+/// Extension: GET /conversations/{conversation_id}/reply: the reply in flight from its
+/// first delta on, then live.
+async fn attach_reply(app: &App, raw_id: &str, query: &str) -> Result<Response, ApiError> {
+    let id = path_id("conversation_id", raw_id)?;
+    let with_events = input::query_bool(&input::query_pairs(query), "events")?;
+    let Some(reply) = app.replies.get(id) else {
+        return Err(ApiError::not_found("No reply in progress"));
+    };
+    let listener = reply.subscribe();
+    Ok(stream::sse_response(reply, listener, with_events))
+}
+
+/// Extension: GET /status
+fn status(app: &App) -> Response {
+    json_response(
+        StatusCode::OK,
+        &ServerStatus {
+            name: "chatd".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            provider: app.provider.kind().into(),
+            model: app.provider.model().into(),
+            database_backend: "sqlite".into(),
+            database: app.store.location().display().to_string(),
+            replies_in_flight: app.replies.in_flight(),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_with_and_without_trailing_slash() {
+        assert_eq!(Route::parse("/api/v1/users"), Some(Route::CreateUser));
+        assert_eq!(Route::parse("/api/v1/users/"), Some(Route::CreateUser));
+        assert_eq!(Route::parse("/api/v1/users/%E5%BC%A0"), Some(Route::GetUser("%E5%BC%A0")));
+        assert_eq!(
+            Route::parse("/api/v1/users/7/conversations"),
+            Some(Route::ListConversations("7"))
+        );
+        assert_eq!(Route::parse("/api/v1/chat"), Some(Route::Chat));
+        assert_eq!(Route::parse("/api/v1"), None);
+        assert_eq!(Route::parse("/api/v1x/users"), None);
+        assert_eq!(Route::parse("/api/v1/users//conversations"), None);
+        assert_eq!(Route::parse("/users/"), None);
+    }
+
+    #[test]
+    fn methods_are_checked_per_route() {
+        let route = Route::CreateUser;
+        assert!(route.allows(&Method::POST));
+        assert!(!route.allows(&Method::GET));
+        let route = Route::GetConversation("1");
+        assert!(route.allows(&Method::GET));
+        assert!(route.allows(&Method::HEAD));
+        assert!(!route.allows(&Method::DELETE));
+        assert_eq!(route.allow(), "GET, HEAD");
+    }
+}

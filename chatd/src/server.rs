@@ -1,0 +1,182 @@
+//! Start-up and shutdown: open the store, build the provider, bind, say where we listen,
+//! serve, and on SIGINT/SIGTERM stop accepting, give replies in flight a bounded grace
+//! period, store them, and exit.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ProviderKind};
+use crate::providers::{EchoProvider, OpenAiProvider, Provider};
+use crate::replies::Replies;
+use crate::routes::{self, App};
+use crate::store::Store;
+
+/// How long open connections get to flush after the replies are stored.
+const CONNECTION_DRAIN: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Provider(String),
+    #[error("could not start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Logs go to stderr; `RUST_LOG` (or `CHATD_LOG`) picks the level, `info` by default.
+pub fn init_logging() {
+    let filter = std::env::var("CHATD_LOG")
+        .ok()
+        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
+        .or_else(|| tracing_subscriber::EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(colour)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn build_provider(config: &Config) -> Result<Provider, ServeError> {
+    Ok(match config.provider {
+        ProviderKind::Echo => Provider::Echo(EchoProvider {
+            token_delay: config.echo_delay,
+        }),
+        ProviderKind::Openai => Provider::OpenAi(
+            OpenAiProvider::new(
+                &config.openai_base_url,
+                config.model.clone(),
+                config.api_key.clone(),
+                config.connect_timeout,
+                config.idle_timeout,
+            )
+            .map_err(ServeError::Provider)?,
+        ),
+    })
+}
+
+pub fn run(config: Config) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> Result<(), ServeError> {
+    let read_connections = std::thread::available_parallelism()
+        .map(|n| n.get() as u32 * 2)
+        .unwrap_or(4)
+        .clamp(4, 16);
+    let database = config.database.clone();
+    let store =
+        tokio::task::spawn_blocking(move || Store::open_sqlite(&database, read_connections))
+            .await
+            .map_err(|e| ServeError::Provider(format!("start-up task failed: {e}")))??;
+    let provider = Arc::new(build_provider(&config)?);
+    let replies = Replies::new(store.clone(), provider.clone(), config.system_prompt.clone());
+    let app = App {
+        store: store.clone(),
+        replies: replies.clone(),
+        provider: provider.clone(),
+        history_limit: i64::from(config.history_limit),
+    };
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+
+    announce(&config, &provider, &store, local);
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(wait_for_signal(shutdown.clone()));
+    let server = warp::serve(routes::api(app))
+        .incoming(listener)
+        .graceful(shutdown.clone().cancelled_owned())
+        .run();
+    tokio::pin!(server);
+    tokio::select! {
+        () = &mut server => return Ok(()),
+        () = shutdown.cancelled() => {}
+    }
+    tracing::info!("shutting down: no new connections");
+    replies.drain(config.shutdown_grace).await;
+    // Streams end once their reply is stored; a client that stopped reading must not
+    // keep the process alive.
+    if tokio::time::timeout(CONNECTION_DRAIN, &mut server).await.is_err() {
+        tracing::warn!("closing connections that did not finish in time");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The start-up lines. The first goes to stdout, flushed, so scripts and tests can read
+/// the address (including an ephemeral port) from it; the rest are logs on stderr.
+fn announce(config: &Config, provider: &Provider, store: &Store, local: std::net::SocketAddr) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(
+        stdout,
+        "chatd listening on http://{local}{}",
+        common::API_BASE
+    );
+    let _ = stdout.flush();
+    tracing::info!("database: {} (sqlite)", store.location().display());
+    match provider {
+        Provider::Echo(_) if config.provider_defaulted => tracing::info!(
+            "provider: echo (the default: no provider is configured; \
+             use --provider openai to talk to a model)"
+        ),
+        Provider::Echo(_) => tracing::info!("provider: echo"),
+        Provider::OpenAi(openai) => tracing::info!(
+            "provider: openai at {}, model {}{}",
+            openai.endpoint(),
+            openai.model(),
+            if config.api_key.is_some() { "" } else { " (no API key set)" }
+        ),
+    }
+    if let Some(path) = &config.config_file {
+        tracing::info!("configuration: {}", path.display());
+    }
+}
+
+async fn wait_for_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot watch SIGTERM: {e}");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    shutdown.cancel();
+}

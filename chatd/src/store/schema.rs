@@ -1,0 +1,35 @@
+//! The diesel schema, written to match `migrations/sqlite` by hand: column types are the
+//! portable ones (BigInt ids, Text, Timestamp in UTC) so another backend can share it.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        email -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        conversation_id -> BigInt,
+        role -> Text,
+        content -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(conversations -> users (user_id));
+diesel::joinable!(messages -> conversations (conversation_id));
+diesel::allow_tables_to_appear_in_same_query!(users, conversations, messages);
