@@ -229,7 +229,10 @@ fn database_path(value: &str) -> Result<PathBuf, ConfigError> {
 
 impl Config {
     /// Merges the layers. `env_key` reads an environment variable (injected for tests).
-    pub fn resolve(cli: &Cli, env_key: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn resolve(
+        cli: &Cli,
+        env_key: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let (file, config_file) = match &cli.config {
             Some(path) => (read_file(path, true)?, Some(path.clone())),
             None => match default_config_path() {
@@ -300,7 +303,9 @@ impl Config {
                 .or(file.system_prompt)
                 .filter(|p| !p.trim().is_empty()),
             history_limit,
-            echo_delay: Duration::from_millis(cli.echo_delay_ms.or(file.echo_delay_ms).unwrap_or(0)),
+            echo_delay: Duration::from_millis(
+                cli.echo_delay_ms.or(file.echo_delay_ms).unwrap_or(0),
+            ),
             connect_timeout: secs(
                 cli.connect_timeout_secs,
                 file.connect_timeout_secs,
@@ -340,7 +345,10 @@ mod tests {
     #[test]
     fn the_example_file_parses_and_names_every_default() {
         let file: FileConfig = toml::from_str(EXAMPLE_CONFIG).unwrap();
-        assert!(file.listen.is_none(), "the example keeps its keys commented out");
+        assert!(
+            file.listen.is_none(),
+            "the example keeps its keys commented out"
+        );
         let uncommented: String = EXAMPLE_CONFIG
             .lines()
             .map(|line| line.strip_prefix("# ").unwrap_or(line))
@@ -351,17 +359,31 @@ mod tests {
         assert_eq!(file.listen.unwrap().to_string(), DEFAULT_LISTEN);
         assert_eq!(file.history_limit, Some(DEFAULT_HISTORY_LIMIT));
         assert_eq!(file.idle_timeout_secs, Some(DEFAULT_IDLE_TIMEOUT_SECS));
-        assert_eq!(file.openai_base_url.as_deref(), Some(DEFAULT_OPENAI_BASE_URL));
+        assert_eq!(
+            file.openai_base_url.as_deref(),
+            Some(DEFAULT_OPENAI_BASE_URL)
+        );
     }
 
     #[test]
     fn flags_win_over_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("chatd.toml");
-        std::fs::write(&path, "model = \"from-file\"\nprovider = \"openai\"\nhistory_limit = 7\n").unwrap();
+        std::fs::write(
+            &path,
+            "model = \"from-file\"\nprovider = \"openai\"\nhistory_limit = 7\n",
+        )
+        .unwrap();
         let config_arg = path.to_str().unwrap();
         let config = Config::resolve(
-            &cli(&["--config", config_arg, "--model", "from-flag", "--database", "x.db"]),
+            &cli(&[
+                "--config",
+                config_arg,
+                "--model",
+                "from-flag",
+                "--database",
+                "x.db",
+            ]),
             no_env,
         )
         .unwrap();
@@ -377,9 +399,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("empty.toml");
         std::fs::write(&path, "").unwrap();
-        let config =
-            Config::resolve(&cli(&["--config", path.to_str().unwrap(), "--database", "a.db"]), no_env)
-                .unwrap();
+        let config = Config::resolve(
+            &cli(&["--config", path.to_str().unwrap(), "--database", "a.db"]),
+            no_env,
+        )
+        .unwrap();
         assert_eq!(config.provider, ProviderKind::Echo);
         assert!(config.provider_defaulted);
         assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
@@ -390,11 +414,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, "modle = \"typo\"\n").unwrap();
-        let error = Config::resolve(&cli(&["--config", path.to_str().unwrap()]), no_env).unwrap_err();
+        let error =
+            Config::resolve(&cli(&["--config", path.to_str().unwrap()]), no_env).unwrap_err();
         assert!(error.to_string().contains("modle"), "{error}");
 
         std::fs::write(&path, "").unwrap();
-        let args = ["--config", path.to_str().unwrap(), "--listen", "0.0.0.0:8000", "--database", "a.db"];
+        let args = [
+            "--config",
+            path.to_str().unwrap(),
+            "--listen",
+            "0.0.0.0:8000",
+            "--database",
+            "a.db",
+        ];
         let error = Config::resolve(&cli(&args), no_env).unwrap_err();
         assert!(matches!(error, ConfigError::NonLoopback(_)));
         let mut allowed = args.to_vec();
@@ -404,9 +436,14 @@ mod tests {
 
     #[test]
     fn database_urls_are_checked() {
-        assert_eq!(database_path("sqlite:///tmp/a.db").unwrap(), PathBuf::from("/tmp/a.db"));
+        assert_eq!(
+            database_path("sqlite:///tmp/a.db").unwrap(),
+            PathBuf::from("/tmp/a.db")
+        );
         assert_eq!(database_path("rel.db").unwrap(), PathBuf::from("rel.db"));
-        let error = database_path("postgres://localhost/chat").unwrap_err().to_string();
+        let error = database_path("postgres://localhost/chat")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("\"postgres\""), "{error}");
     }
 
@@ -416,8 +453,11 @@ mod tests {
         let path = dir.path().join("empty.toml");
         std::fs::write(&path, "").unwrap();
         let env = |key: &str| (key == "OPENAI_API_KEY").then(|| "sk-secret".to_string());
-        let config = Config::resolve(&cli(&["--config", path.to_str().unwrap(), "--database", "a.db"]), env)
-            .unwrap();
+        let config = Config::resolve(
+            &cli(&["--config", path.to_str().unwrap(), "--database", "a.db"]),
+            env,
+        )
+        .unwrap();
         assert_eq!(config.api_key.as_deref(), Some("sk-secret"));
         assert!(!format!("{config:?}").contains("sk-secret"));
     }

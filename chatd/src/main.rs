@@ -3,8 +3,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use chatd::config::{Cli, Command, Config, EXAMPLE_CONFIG};
+use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

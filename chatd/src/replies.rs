@@ -152,7 +152,12 @@ impl Replies {
 
     /// Starts generating the reply for a reserved conversation. `history` is what the
     /// provider is given, oldest first, ending with the user's message.
-    pub fn start(&self, mut slot: Slot, user_message: MessageRow, history: &[MessageRow]) -> Arc<Reply> {
+    pub fn start(
+        &self,
+        mut slot: Slot,
+        user_message: MessageRow,
+        history: &[MessageRow],
+    ) -> Arc<Reply> {
         slot.started = true;
         let conversation_id = slot.conversation_id;
         let (state, _) = watch::channel(ReplyState::default());
@@ -231,7 +236,10 @@ impl Replies {
         };
 
         if let Some(cause) = &error {
-            tracing::warn!(conversation_id = reply.conversation_id, "provider failed: {cause}");
+            tracing::warn!(
+                conversation_id = reply.conversation_id,
+                "provider failed: {cause}"
+            );
         }
         // A reply that produced nothing is not stored: there is no assistant message to
         // show, and the client was told why (502, or the end event).
@@ -272,9 +280,15 @@ impl Replies {
         self.tasks.close();
         let pending = self.tasks.len();
         if pending > 0 {
-            tracing::info!("waiting up to {} s for {pending} replies in flight", grace.as_secs());
+            tracing::info!(
+                "waiting up to {} s for {pending} replies in flight",
+                grace.as_secs()
+            );
         }
-        if tokio::time::timeout(grace, self.tasks.wait()).await.is_err() {
+        if tokio::time::timeout(grace, self.tasks.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!(
                 "stopping {} replies still in flight; what they generated is stored as interrupted",
                 self.tasks.len()

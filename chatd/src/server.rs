@@ -84,7 +84,11 @@ async fn serve(config: Config) -> Result<(), ServeError> {
             .await
             .map_err(|e| ServeError::Provider(format!("start-up task failed: {e}")))??;
     let provider = Arc::new(build_provider(&config)?);
-    let replies = Replies::new(store.clone(), provider.clone(), config.system_prompt.clone());
+    let replies = Replies::new(
+        store.clone(),
+        provider.clone(),
+        config.system_prompt.clone(),
+    );
     let app = App {
         store: store.clone(),
         replies: replies.clone(),
@@ -120,7 +124,10 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     replies.drain(config.shutdown_grace).await;
     // Streams end once their reply is stored; a client that stopped reading must not
     // keep the process alive.
-    if tokio::time::timeout(CONNECTION_DRAIN, &mut server).await.is_err() {
+    if tokio::time::timeout(CONNECTION_DRAIN, &mut server)
+        .await
+        .is_err()
+    {
         tracing::warn!("closing connections that did not finish in time");
     }
     tracing::info!("stopped");
@@ -148,7 +155,11 @@ fn announce(config: &Config, provider: &Provider, store: &Store, local: std::net
             "provider: openai at {}, model {}{}",
             openai.endpoint(),
             openai.model(),
-            if config.api_key.is_some() { "" } else { " (no API key set)" }
+            if config.api_key.is_some() {
+                ""
+            } else {
+                " (no API key set)"
+            }
         ),
     }
     if let Some(path) = &config.config_file {

@@ -145,7 +145,10 @@ impl ErrorBody {
             serde_json::Value::Array(items) => items
                 .iter()
                 .map(|item| {
-                    let msg = item.get("msg").and_then(|m| m.as_str()).unwrap_or("invalid");
+                    let msg = item
+                        .get("msg")
+                        .and_then(|m| m.as_str())
+                        .unwrap_or("invalid");
                     let loc = item
                         .get("loc")
                         .and_then(|l| l.as_array())

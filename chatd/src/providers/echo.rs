@@ -73,7 +73,12 @@ mod tests {
 
     #[test]
     fn tokens_concatenate_to_the_text() {
-        for text in ["你好，世界 😀 emoji", "line\r\nbreak\ttab", " lead", "trail  "] {
+        for text in [
+            "你好，世界 😀 emoji",
+            "line\r\nbreak\ttab",
+            " lead",
+            "trail  ",
+        ] {
             assert_eq!(tokenize(text).concat(), text);
         }
     }

@@ -105,7 +105,11 @@ impl OpenAiProvider {
             return Err(ProviderError(format!(
                 "the LLM provider at {} answered with {:?} instead of an event stream",
                 self.endpoint,
-                if content_type.is_empty() { "no content type" } else { &content_type }
+                if content_type.is_empty() {
+                    "no content type"
+                } else {
+                    &content_type
+                }
             )));
         }
         Ok(self.deltas(response.bytes_stream()))
@@ -242,10 +246,9 @@ impl OpenAiProvider {
             .unwrap_or_default();
         let message = provider_message(&body);
         let mut text = match status.as_u16() {
-            401 => format!(
-                "the LLM provider rejected the API key (HTTP 401): set CHATD_OPENAI_API_KEY \
-                 or OPENAI_API_KEY to a valid key"
-            ),
+            401 => "the LLM provider rejected the API key (HTTP 401): set CHATD_OPENAI_API_KEY \
+                    or OPENAI_API_KEY to a valid key"
+                .to_string(),
             403 => "the LLM provider refused access (HTTP 403)".to_string(),
             404 => format!(
                 "the LLM provider has no such endpoint or model (HTTP 404) at {}",
@@ -382,7 +385,10 @@ mod tests {
             Chunk::Nothing
         );
         assert_eq!(parse_chunk(r#"{"choices":[]}"#), Chunk::Nothing);
-        assert_eq!(parse_chunk(r#"{"choices":null,"usage":{"total_tokens":3}}"#), Chunk::Nothing);
+        assert_eq!(
+            parse_chunk(r#"{"choices":null,"usage":{"total_tokens":3}}"#),
+            Chunk::Nothing
+        );
         assert_eq!(
             parse_chunk(r#"{"choices":[{"delta":{"reasoning_content":"hmm"}}]}"#),
             Chunk::Nothing

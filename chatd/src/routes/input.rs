@@ -31,18 +31,23 @@ where
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
+    let mut body = body;
     if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        discard(&mut body).await;
         return Err(too_large());
     }
     check_content_type(headers)?;
 
-    let mut body = body;
     let mut buffer = BytesMut::new();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::detail(StatusCode::BAD_REQUEST, format!("Could not read the request body: {e}"))
+            ApiError::detail(
+                StatusCode::BAD_REQUEST,
+                format!("Could not read the request body: {e}"),
+            )
         })?;
         if buffer.len() + chunk.len() > MAX_BODY_BYTES {
+            discard(&mut body).await;
             return Err(too_large());
         }
         buffer.extend_from_slice(&chunk);
@@ -78,14 +83,36 @@ where
     }
 }
 
+/// Reads and drops what is left of a refused body, within bounds, so the client sees
+/// the 413 instead of a connection reset while it is still sending.
+async fn discard<S, E>(body: &mut S)
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    const DISCARD_AT_MOST: usize = 16 * MAX_BODY_BYTES;
+    let mut discarded = 0;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        while let Some(Ok(chunk)) = body.next().await {
+            discarded += chunk.len();
+            if discarded > DISCARD_AT_MOST {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let raw = headers.get(header::CONTENT_TYPE);
-    let essence = raw
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    let essence = raw.and_then(|v| v.to_str().ok()).map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
     let is_json = essence.as_deref().is_some_and(|mime| {
-        mime == "application/json"
-            || (mime.starts_with("application/") && mime.ends_with("+json"))
+        mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
     });
     if is_json {
         return Ok(());
@@ -193,7 +220,8 @@ impl<'a> Fields<'a> {
 
     /// Records a rule of our own that a value breaks (pydantic's `value_error`).
     pub fn reject(&mut self, name: &str, input: &str, reason: &str) {
-        self.errors.push(value_error(Self::loc(name), input, reason));
+        self.errors
+            .push(value_error(Self::loc(name), input, reason));
     }
 
     pub fn finish(self) -> Result<(), ApiError> {
@@ -216,8 +244,13 @@ pub fn too_long(loc: Vec<Value>, text: &str, max_chars: usize) -> Invalid {
 }
 
 pub fn value_error(loc: Vec<Value>, input: &str, reason: &str) -> Invalid {
-    Invalid::new("value_error", loc, format!("Value error, {reason}"), json!(input))
-        .with_ctx(json!({ "error": reason }))
+    Invalid::new(
+        "value_error",
+        loc,
+        format!("Value error, {reason}"),
+        json!(input),
+    )
+    .with_ctx(json!({ "error": reason }))
 }
 
 /// pydantic's lax integer: JSON integers, floats without a fraction, and strings of an
@@ -315,36 +348,40 @@ pub fn query_int(
     default: i64,
     min: i64,
     max: Option<i64>,
-) -> Result<i64, Invalid> {
+) -> Result<i64, Box<Invalid>> {
     let loc = vec![json!("query"), json!(name)];
     let Some(text) = query_value(pairs, name) else {
         return Ok(default);
     };
     let value = parse_int(text).ok_or_else(|| {
-        Invalid::new(
+        Box::new(Invalid::new(
             "int_parsing",
             loc.clone(),
             "Input should be a valid integer, unable to parse string as an integer",
             json!(text),
-        )
+        ))
     })?;
     if value < min {
-        return Err(Invalid::new(
-            "greater_than_equal",
-            loc,
-            format!("Input should be greater than or equal to {min}"),
-            json!(text),
-        )
-        .with_ctx(json!({ "ge": min })));
+        return Err(Box::new(
+            Invalid::new(
+                "greater_than_equal",
+                loc,
+                format!("Input should be greater than or equal to {min}"),
+                json!(text),
+            )
+            .with_ctx(json!({ "ge": min })),
+        ));
     }
     if let Some(max) = max.filter(|max| value > *max) {
-        return Err(Invalid::new(
-            "less_than_equal",
-            loc,
-            format!("Input should be less than or equal to {max}"),
-            json!(text),
-        )
-        .with_ctx(json!({ "le": max })));
+        return Err(Box::new(
+            Invalid::new(
+                "less_than_equal",
+                loc,
+                format!("Input should be less than or equal to {max}"),
+                json!(text),
+            )
+            .with_ctx(json!({ "le": max })),
+        ));
     }
     Ok(value)
 }
@@ -391,7 +428,11 @@ pub fn username_problem(name: &str) -> Option<Invalid> {
         return Some(too_long(loc, name, 64));
     }
     if name.chars().any(char::is_control) {
-        return Some(value_error(loc, name, "username must not contain control characters"));
+        return Some(value_error(
+            loc,
+            name,
+            "username must not contain control characters",
+        ));
     }
     if name.contains('/') {
         return Some(value_error(loc, name, "username must not contain '/'"));
@@ -447,7 +488,10 @@ mod tests {
         assert!(username_problem("张三").is_none());
         assert!(username_problem(&"é".repeat(64)).is_none());
         assert_eq!(username_problem("").unwrap().kind, "string_too_short");
-        assert_eq!(username_problem(&"a".repeat(65)).unwrap().kind, "string_too_long");
+        assert_eq!(
+            username_problem(&"a".repeat(65)).unwrap().kind,
+            "string_too_long"
+        );
         assert_eq!(username_problem("a/b").unwrap().kind, "value_error");
         assert_eq!(username_problem("a\u{0}b").unwrap().kind, "value_error");
         assert_eq!(username_problem("   ").unwrap().kind, "value_error");

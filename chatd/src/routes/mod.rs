@@ -49,28 +49,26 @@ const LIMIT_DEFAULT: i64 = 10;
 /// The whole API as one warp filter.
 pub fn api(app: App) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
     let app = Arc::new(app);
-    let query = warp::query::raw()
-        .or(warp::any().map(String::new))
-        .unify();
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     warp::method()
         .and(warp::path::full())
         .and(query)
         .and(warp::header::headers_cloned())
         .and(warp::body::stream())
-        .then(move |method: Method, path: warp::path::FullPath, query: String, headers, body| {
-            let app = app.clone();
-            async move {
-                let body = byte_chunks(body);
-                dispatch(&app, &method, path.as_str(), &query, &headers, body).await
-            }
-        })
+        .then(
+            move |method: Method, path: warp::path::FullPath, query: String, headers, body| {
+                let app = app.clone();
+                async move {
+                    let body = byte_chunks(body);
+                    dispatch(&app, &method, path.as_str(), &query, &headers, body).await
+                }
+            },
+        )
         .recover(|rejection: warp::Rejection| async move {
             // Every request is answered in `dispatch`; this is only reached if warp
             // itself refuses one, e.g. when the body was already taken.
             tracing::error!("unexpected rejection: {rejection:?}");
-            Ok::<_, Infallible>(
-                ApiError::Internal(format!("{rejection:?}")).into_response(),
-            )
+            Ok::<_, Infallible>(ApiError::Internal(format!("{rejection:?}")).into_response())
         })
         .unify()
 }
@@ -123,10 +121,9 @@ impl<'p> Route<'p> {
     /// The methods a route answers, as the `Allow` header lists them.
     fn allow(&self) -> &'static str {
         match self {
-            Route::CreateUser
-            | Route::CreateConversation
-            | Route::Chat
-            | Route::CancelReply(_) => "POST",
+            Route::CreateUser | Route::CreateConversation | Route::Chat | Route::CancelReply(_) => {
+                "POST"
+            }
             _ => "GET, HEAD",
         }
     }
@@ -210,7 +207,9 @@ where
     let email = fields.optional_string("email", EMAIL_MAX_CHARS);
     fields.finish()?;
     let (Some(username), Some(email)) = (username, email) else {
-        return Err(ApiError::Internal("validation passed without values".into()));
+        return Err(ApiError::Internal(
+            "validation passed without values".into(),
+        ));
     };
     match app.store.create_user(username, email).await? {
         CreateUserOutcome::Created(row) => Ok(json_response(StatusCode::OK, &views::user(&row))),
@@ -247,15 +246,18 @@ async fn list_conversations(app: &App, raw_id: &str, query: &str) -> Result<Resp
     };
     let pairs = input::query_pairs(query);
     let skip = input::query_int(&pairs, "skip", 0, 0, None)
-        .map_err(|item| problems.push(item))
+        .map_err(|item| problems.push(*item))
         .ok();
     let limit = input::query_int(&pairs, "limit", LIMIT_DEFAULT, 0, Some(LIMIT_MAX))
-        .map_err(|item| problems.push(item))
+        .map_err(|item| problems.push(*item))
         .ok();
     let (Some(user_id), Some(skip), Some(limit)) = (user_id, skip, limit) else {
         return Err(ApiError::Invalid(problems));
     };
-    let rows = app.store.conversations_of_user(user_id, skip, limit).await?;
+    let rows = app
+        .store
+        .conversations_of_user(user_id, skip, limit)
+        .await?;
     let list: Vec<_> = rows.iter().map(views::conversation).collect();
     Ok(json_response(StatusCode::OK, &list))
 }
@@ -275,7 +277,9 @@ where
     let name = fields.optional_string("name", CONVERSATION_NAME_MAX_CHARS);
     fields.finish()?;
     let (Some(user_id), Some(name)) = (user_id, name) else {
-        return Err(ApiError::Internal("validation passed without values".into()));
+        return Err(ApiError::Internal(
+            "validation passed without values".into(),
+        ));
     };
     match app.store.create_conversation(user_id, name).await? {
         Some(row) => Ok(json_response(StatusCode::OK, &views::conversation(&row))),
@@ -326,7 +330,9 @@ where
     }
     fields.finish()?;
     let (Some(conversation_id), Some(message)) = (conversation_id, message) else {
-        return Err(ApiError::Internal("validation passed without values".into()));
+        return Err(ApiError::Internal(
+            "validation passed without values".into(),
+        ));
     };
 
     if app.replies.is_closed() {
@@ -380,7 +386,10 @@ async fn cancel_reply(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     )
     .await;
     if ended.is_err() {
-        tracing::warn!(conversation_id = id, "a cancelled reply took over 10 s to stop");
+        tracing::warn!(
+            conversation_id = id,
+            "a cancelled reply took over 10 s to stop"
+        );
     }
     Ok(json_response(
         StatusCode::OK,
@@ -427,7 +436,10 @@ mod tests {
     fn routes_match_with_and_without_trailing_slash() {
         assert_eq!(Route::parse("/api/v1/users"), Some(Route::CreateUser));
         assert_eq!(Route::parse("/api/v1/users/"), Some(Route::CreateUser));
-        assert_eq!(Route::parse("/api/v1/users/%E5%BC%A0"), Some(Route::GetUser("%E5%BC%A0")));
+        assert_eq!(
+            Route::parse("/api/v1/users/%E5%BC%A0"),
+            Some(Route::GetUser("%E5%BC%A0"))
+        );
         assert_eq!(
             Route::parse("/api/v1/users/7/conversations"),
             Some(Route::ListConversations("7"))

@@ -31,7 +31,10 @@ pub fn sse_response(
     let body = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
     let mut response = warp::reply::stream(body).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // Tells nginx and similar proxies not to buffer the stream.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));

@@ -51,10 +51,12 @@ mod tests {
 
     #[test]
     fn timestamps_are_utc_with_microseconds() {
-        let at = NaiveDateTime::parse_from_str("2026-11-24 05:39:12.123456", "%Y-%m-%d %H:%M:%S%.f")
-            .unwrap();
+        let at =
+            NaiveDateTime::parse_from_str("2026-11-24 05:39:12.123456", "%Y-%m-%d %H:%M:%S%.f")
+                .unwrap();
         assert_eq!(timestamp(&at), "2026-11-24T05:39:12.123456Z");
-        let whole = NaiveDateTime::parse_from_str("2026-11-24 05:39:12", "%Y-%m-%d %H:%M:%S").unwrap();
+        let whole =
+            NaiveDateTime::parse_from_str("2026-11-24 05:39:12", "%Y-%m-%d %H:%M:%S").unwrap();
         assert_eq!(timestamp(&whole), "2026-11-24T05:39:12.000000Z");
     }
 }

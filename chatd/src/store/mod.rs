@@ -150,8 +150,7 @@ impl Store {
             std::fs::create_dir_all(parent).map_err(|e| open_error(Box::new(e)))?;
         }
         let url = path.to_string_lossy().into_owned();
-        let mut conn =
-            SqliteConnection::establish(&url).map_err(|e| open_error(Box::new(e)))?;
+        let mut conn = SqliteConnection::establish(&url).map_err(|e| open_error(Box::new(e)))?;
         SqlitePragmas
             .on_acquire(&mut conn)
             .map_err(|e| open_error(Box::new(e)))?;

@@ -1,0 +1,218 @@
+//! `POST /conversations/`, `GET /users/{user_id}/conversations` and
+//! `GET /conversations/{conversation_id}`.
+
+use serde_json::{Value, json};
+
+use crate::support::{Daemon, read_events};
+
+#[tokio::test]
+async fn a_conversation_is_created_with_or_without_a_name() {
+    let chatd = Daemon::start().await;
+    let user = chatd.create_user("erin").await;
+    let (status, unnamed) = chatd
+        .post("/conversations/", json!({"user_id": user}))
+        .await;
+    assert_eq!(status, 200, "{unnamed}");
+    let keys: Vec<&str> = unnamed
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["user_id", "name", "id", "created_at"]);
+    assert_eq!(unnamed["user_id"], user);
+    assert_eq!(unnamed["name"], Value::Null);
+
+    let (status, named) = chatd
+        .post(
+            "/conversations",
+            json!({"user_id": user, "name": "Trip to 北京 🚄"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(named["name"], "Trip to 北京 🚄");
+    assert!(named["id"].as_i64() > unnamed["id"].as_i64());
+}
+
+#[tokio::test]
+async fn a_conversation_for_an_unknown_user_is_a_404_and_stores_nothing() {
+    let chatd = Daemon::start().await;
+    let (status, body) = chatd.post("/conversations/", json!({"user_id": 999})).await;
+    assert_eq!(status, 404);
+    assert_eq!(body, json!({"detail": "User not found"}));
+    let (status, body) = chatd
+        .post(
+            "/conversations/",
+            json!({"user_id": 99999999999999999999u128 as f64}),
+        )
+        .await;
+    assert_eq!(status, 404, "a huge id names no user: {body}");
+    let (_, list) = chatd.get("/users/999/conversations").await;
+    assert_eq!(list, json!([]));
+}
+
+#[tokio::test]
+async fn bad_conversation_bodies_are_422s() {
+    let chatd = Daemon::start().await;
+    let user = chatd.create_user("frank").await;
+    let cases = [
+        (json!({}), "missing", "user_id"),
+        (json!({"user_id": "abc"}), "int_parsing", "user_id"),
+        (json!({"user_id": 1.5}), "int_from_float", "user_id"),
+        (json!({"user_id": [1]}), "int_type", "user_id"),
+        (json!({"user_id": user, "name": 5}), "string_type", "name"),
+        (
+            json!({"user_id": user, "name": "n".repeat(201)}),
+            "string_too_long",
+            "name",
+        ),
+    ];
+    for (body, kind, field) in cases {
+        let (status, answer) = chatd.post("/conversations/", body.clone()).await;
+        assert_eq!(status, 422, "{body} → {answer}");
+        assert_eq!(answer["detail"][0]["type"], kind, "{body} → {answer}");
+        assert_eq!(answer["detail"][0]["loc"], json!(["body", field]));
+    }
+    let (_, list) = chatd.get(&format!("/users/{user}/conversations")).await;
+    assert_eq!(list, json!([]), "no bad request stored a conversation");
+    // pydantic's lax mode reads a numeric string as an integer, and so do we.
+    let (status, _) = chatd
+        .post("/conversations/", json!({"user_id": user.to_string()}))
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn conversations_are_listed_oldest_first_in_pages() {
+    let chatd = Daemon::start().await;
+    let user = chatd.create_user("gina").await;
+    let other = chatd.create_user("hank").await;
+    let mut ids = Vec::new();
+    for i in 0..25 {
+        ids.push(chatd.create_conversation(user).await);
+        if i % 5 == 0 {
+            chatd.create_conversation(other).await;
+        }
+    }
+    let page = |query: &'static str| {
+        let chatd = &chatd;
+        async move {
+            let (status, body) = chatd
+                .get(&format!("/users/{user}/conversations{query}"))
+                .await;
+            assert_eq!(status, 200, "{query}: {body}");
+            body.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        page("").await,
+        ids[..10],
+        "default page is skip=0, limit=10"
+    );
+    assert_eq!(page("?skip=10&limit=10").await, ids[10..20]);
+    assert_eq!(page("?skip=20&limit=10").await, ids[20..]);
+    assert_eq!(page("?skip=25").await, Vec::<i64>::new());
+    assert_eq!(page("?skip=1000000").await, Vec::<i64>::new());
+    assert_eq!(page("?limit=0").await, Vec::<i64>::new());
+    assert_eq!(page("?limit=1000").await, ids);
+    assert_eq!(page("?skip=24&limit=1").await, ids[24..]);
+    let (_, first) = chatd
+        .get(&format!("/users/{user}/conversations?limit=1"))
+        .await;
+    assert_eq!(first[0]["user_id"], user);
+}
+
+#[tokio::test]
+async fn bad_paging_is_a_422_naming_the_query_parameter() {
+    let chatd = Daemon::start().await;
+    let user = chatd.create_user("ivy").await;
+    for (query, kind, name) in [
+        ("?limit=1001", "less_than_equal", "limit"),
+        ("?limit=-1", "greater_than_equal", "limit"),
+        ("?skip=-1", "greater_than_equal", "skip"),
+        ("?skip=abc", "int_parsing", "skip"),
+        ("?limit=1.5", "int_parsing", "limit"),
+    ] {
+        let (status, body) = chatd
+            .get(&format!("/users/{user}/conversations{query}"))
+            .await;
+        assert_eq!(status, 422, "{query}: {body}");
+        assert_eq!(body["detail"][0]["type"], kind, "{query}");
+        assert_eq!(body["detail"][0]["loc"], json!(["query", name]));
+    }
+    let (status, body) = chatd.get("/users/abc/conversations").await;
+    assert_eq!(status, 422);
+    assert_eq!(body["detail"][0]["loc"], json!(["path", "user_id"]));
+    assert_eq!(body["detail"][0]["input"], "abc");
+}
+
+#[tokio::test]
+async fn a_conversation_is_read_with_all_its_messages_in_order() {
+    let chatd = Daemon::start().await;
+    let user = chatd.create_user("jack").await;
+    let id = chatd.create_conversation(user).await;
+    let (status, empty) = chatd.get(&format!("/conversations/{id}")).await;
+    assert_eq!(status, 200);
+    let keys: Vec<&str> = empty
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["user_id", "name", "id", "created_at", "messages"]);
+    assert_eq!(empty["messages"], json!([]));
+
+    for text in ["first", "second"] {
+        let response = chatd.chat(id, text).await;
+        assert_eq!(response.status(), 200);
+        read_events(response).await;
+    }
+    let (status, body) = chatd.get(&format!("/conversations/{id}")).await;
+    assert_eq!(status, 200);
+    let messages = body["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 4);
+    let roles: Vec<&str> = messages
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "user", "assistant"]);
+    let ids: Vec<i64> = messages.iter().map(|m| m["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let keys: Vec<&str> = messages[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["role", "content", "id", "conversation_id", "created_at"]
+    );
+    assert_eq!(messages[0]["content"], "first");
+    assert_eq!(messages[0]["conversation_id"], id);
+}
+
+#[tokio::test]
+async fn an_unknown_or_malformed_conversation_id_is_answered_clearly() {
+    let chatd = Daemon::start().await;
+    for path in [
+        "/conversations/12345",
+        "/conversations/-1",
+        "/conversations/99999999999999999999999",
+    ] {
+        let (status, body) = chatd.get(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(body, json!({"detail": "Conversation not found"}));
+    }
+    let (status, body) = chatd.get("/conversations/abc").await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        body,
+        json!({"detail": [{"type": "int_parsing", "loc": ["path", "conversation_id"],
+            "msg": "Input should be a valid integer, unable to parse string as an integer", "input": "abc"}]})
+    );
+}

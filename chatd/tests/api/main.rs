@@ -1,0 +1,10 @@
+//! Integration tests of chatd: the real binary, real HTTP on a loopback port, a real
+//! SQLite file, and a fake OpenAI-compatible upstream. One test binary, a module per area.
+
+mod chat;
+mod conversations;
+mod errors;
+mod lifecycle;
+mod provider;
+mod support;
+mod users;

@@ -1,0 +1,502 @@
+//! Test support: the real chatd binary on an ephemeral loopback port with a temporary
+//! SQLite file, an HTTP client for it, a spec-conforming SSE reader, and a fake
+//! OpenAI-compatible upstream that speaks the real chunk format with configurable
+//! delays, errors and early closes. Everything talks to 127.0.0.1 only, and every wait
+//! is bounded.
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use warp::Filter;
+
+/// The longest any single wait in these tests may take.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A running chatd with its own data directory.
+pub struct Daemon {
+    pub base: String,
+    pub client: reqwest::Client,
+    child: Child,
+    dir: Arc<tempfile::TempDir>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Daemon {
+    /// chatd on the echo provider.
+    pub async fn start() -> Daemon {
+        Daemon::start_with(&[]).await
+    }
+
+    pub async fn start_with(args: &[&str]) -> Daemon {
+        Daemon::start_with_env(args, &[]).await
+    }
+
+    /// chatd with extra arguments and environment variables.
+    pub async fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Daemon::spawn(dir, args, env).await
+    }
+
+    async fn spawn(
+        dir: Arc<tempfile::TempDir>,
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+    ) -> Daemon {
+        let database = dir.path().join("chat.db");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chatd"))
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--database")
+            .arg(&database)
+            .args(&args)
+            // Never read the developer's own configuration or data.
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env_remove("CHATD_PROVIDER")
+            .env_remove("CHATD_CONFIG")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("CHATD_OPENAI_API_KEY")
+            .env("CHATD_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chatd");
+        let stdout = child.stdout.take().expect("chatd stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .expect("chatd announced its address in time")
+            .expect("read chatd stdout")
+            .expect("chatd printed a line");
+        let base = line
+            .strip_prefix("chatd listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+            .to_string();
+        // Keep reading stdout so chatd never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Daemon {
+            base,
+            client: reqwest::Client::new(),
+            child,
+            dir,
+            args,
+            env,
+        }
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.dir.path().join("chat.db")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends SIGTERM and waits for chatd to exit; returns whether it exited cleanly.
+    pub async fn terminate(&mut self) -> bool {
+        let pid = self.child.id().expect("chatd is running");
+        let status = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        let exit = tokio::time::timeout(WAIT, self.child.wait())
+            .await
+            .expect("chatd exited in time")
+            .expect("wait for chatd");
+        exit.success()
+    }
+
+    /// Stops this chatd and starts another on the same database file and arguments.
+    pub async fn restart(mut self) -> Daemon {
+        assert!(self.terminate().await, "chatd exited cleanly");
+        Daemon::restart_stopped(self).await
+    }
+
+    /// Starts a new chatd on the files and arguments of one that has exited.
+    pub async fn restart_stopped(mut self) -> Daemon {
+        let dir = self.dir.clone();
+        let args = std::mem::take(&mut self.args);
+        let env = std::mem::take(&mut self.env);
+        drop(self);
+        Daemon::spawn(dir, args, env).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+        read_json(response).await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, Value) {
+        let mut request = self.client.post(self.url(path)).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        read_json(request.send().await.expect("POST")).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        read_json(self.client.get(self.url(path)).send().await.expect("GET")).await
+    }
+
+    pub async fn create_user(&self, name: &str) -> i64 {
+        let (status, body) = self.post("/users/", json!({ "username": name })).await;
+        assert_eq!(status, 200, "{body}");
+        body["id"].as_i64().expect("user id")
+    }
+
+    pub async fn create_conversation(&self, user_id: i64) -> i64 {
+        let (status, body) = self
+            .post("/conversations/", json!({ "user_id": user_id }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["id"].as_i64().expect("conversation id")
+    }
+
+    /// A new user with one conversation; returns the conversation id.
+    pub async fn conversation(&self) -> i64 {
+        let user = self.create_user(&format!("user-{}", unique())).await;
+        self.create_conversation(user).await
+    }
+
+    pub async fn chat(&self, conversation_id: i64, message: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/chat"))
+            .json(&json!({ "conversation_id": conversation_id, "message": message }))
+            .send()
+            .await
+            .expect("POST /chat")
+    }
+
+    pub async fn chat_with_events(&self, conversation_id: i64, message: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/chat?events=true"))
+            .json(&json!({ "conversation_id": conversation_id, "message": message }))
+            .send()
+            .await
+            .expect("POST /chat?events=true")
+    }
+
+    /// The messages of a conversation with their status (extension endpoint).
+    pub async fn messages(&self, conversation_id: i64) -> Vec<Value> {
+        let (status, body) = self
+            .get(&format!("/conversations/{conversation_id}/messages"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body.as_array().expect("a list").clone()
+    }
+
+    /// Waits until the conversation holds `count` messages; returns them.
+    pub async fn wait_for_messages(&self, conversation_id: i64, count: usize) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let messages = self.messages(conversation_id).await;
+            if messages.len() >= count {
+                return messages;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "conversation {conversation_id} still has {} of {count} messages",
+                messages.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+pub async fn read_json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("response body");
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text:?}"));
+    (status, body)
+}
+
+/// A number no other caller in this process gets.
+pub fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// One event as a spec-conforming parser reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SseEvent {
+    pub event: String,
+    pub data: String,
+}
+
+/// Reads a whole SSE response with eventsource-stream, which follows the WHATWG spec.
+pub async fn read_events(response: reqwest::Response) -> Vec<SseEvent> {
+    let mut stream = response.bytes_stream().eventsource();
+    let mut events = Vec::new();
+    loop {
+        match tokio::time::timeout(WAIT, stream.next())
+            .await
+            .expect("stream ended in time")
+        {
+            None => return events,
+            Some(Ok(event)) => events.push(SseEvent {
+                event: event.event,
+                data: event.data,
+            }),
+            Some(Err(e)) => panic!("bad event stream: {e}"),
+        }
+    }
+}
+
+/// The concatenated data of the default (`message`) events: the reply text.
+pub fn reply_text(events: &[SseEvent]) -> String {
+    events
+        .iter()
+        .filter(|e| e.event == "message")
+        .map(|e| e.data.as_str())
+        .collect()
+}
+
+/// How the fake upstream answers `POST /v1/chat/completions`.
+#[derive(Debug, Clone)]
+pub enum Upstream {
+    /// Streams `tokens` as chunks, `delay` apart, then `[DONE]` if `done`, else closes.
+    Stream {
+        tokens: Vec<String>,
+        delay: Duration,
+        done: bool,
+    },
+    /// Streams `tokens`, then an `error` object, then closes.
+    ErrorAfter {
+        tokens: Vec<String>,
+        message: String,
+    },
+    /// Streams `tokens`, then stays silent with the connection open.
+    StallAfter { tokens: Vec<String> },
+    /// Answers with a status, a JSON body and optional headers.
+    Status {
+        code: u16,
+        body: Value,
+        retry_after: Option<u32>,
+    },
+    /// Sends the raw chunk data lines given, each as one SSE event, then `[DONE]`.
+    RawChunks(Vec<String>),
+}
+
+impl Upstream {
+    pub fn tokens(tokens: &[&str]) -> Upstream {
+        Upstream::Stream {
+            tokens: tokens.iter().map(|t| t.to_string()).collect(),
+            delay: Duration::ZERO,
+            done: true,
+        }
+    }
+}
+
+/// What the fake upstream was sent: the `Authorization` header and the JSON body.
+pub type Recorded = Arc<Mutex<Vec<(Option<String>, Value)>>>;
+
+/// A fake OpenAI-compatible server on 127.0.0.1 that records what it was sent.
+pub struct FakeUpstream {
+    pub base_url: String,
+    pub requests: Recorded,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for FakeUpstream {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub fn chunk(content: &str) -> String {
+    json!({
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "fake",
+        "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]
+    })
+    .to_string()
+}
+
+fn sse(data: &str) -> Bytes {
+    Bytes::from(format!("data: {data}\n\n"))
+}
+
+impl FakeUpstream {
+    pub async fn start(behaviour: Upstream) -> FakeUpstream {
+        let requests: Recorded = Arc::default();
+        let recorded = requests.clone();
+        let route = warp::post()
+            .and(warp::path!("v1" / "chat" / "completions"))
+            .and(warp::header::optional::<String>("authorization"))
+            .and(warp::body::json())
+            .map(move |auth: Option<String>, body: Value| {
+                recorded.lock().expect("requests lock").push((auth, body));
+                respond(behaviour.clone())
+            });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind upstream");
+        let addr = listener.local_addr().expect("upstream address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(
+            warp::serve(route)
+                .incoming(listener)
+                .graceful(async {
+                    let _ = stopped.await;
+                })
+                .run(),
+        );
+        FakeUpstream {
+            base_url: format!("http://{addr}/v1"),
+            requests,
+            stop: Some(stop),
+        }
+    }
+
+    /// The JSON bodies received so far.
+    pub fn bodies(&self) -> Vec<Value> {
+        self.requests
+            .lock()
+            .expect("requests lock")
+            .iter()
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+
+    pub fn auth_headers(&self) -> Vec<Option<String>> {
+        self.requests
+            .lock()
+            .expect("requests lock")
+            .iter()
+            .map(|(a, _)| a.clone())
+            .collect()
+    }
+}
+
+fn respond(behaviour: Upstream) -> warp::reply::Response {
+    use warp::Reply;
+    if let Upstream::Status {
+        code,
+        body,
+        retry_after,
+    } = &behaviour
+    {
+        let mut response = warp::reply::with_status(
+            warp::reply::json(body),
+            warp::http::StatusCode::from_u16(*code).expect("status code"),
+        )
+        .into_response();
+        if let Some(after) = retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", after.to_string().parse().expect("header"));
+        }
+        return response;
+    }
+    let (frames, mut receiver) = mpsc::channel::<Result<Bytes, Infallible>>(64);
+    tokio::spawn(async move {
+        // A role-only chunk first, as real servers send.
+        let role = json!({"choices": [{"index": 0, "delta": {"role": "assistant"}}]}).to_string();
+        if frames.send(Ok(sse(&role))).await.is_err() {
+            return;
+        }
+        match behaviour {
+            Upstream::Stream {
+                tokens,
+                delay,
+                done,
+            } => {
+                for token in tokens {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    if frames.send(Ok(sse(&chunk(&token)))).await.is_err() {
+                        return;
+                    }
+                }
+                if done {
+                    let _ = frames.send(Ok(sse("[DONE]"))).await;
+                }
+            }
+            Upstream::ErrorAfter { tokens, message } => {
+                for token in tokens {
+                    let _ = frames.send(Ok(sse(&chunk(&token)))).await;
+                }
+                let error = json!({"error": {"message": message, "type": "server_error"}});
+                let _ = frames.send(Ok(sse(&error.to_string()))).await;
+            }
+            Upstream::StallAfter { tokens } => {
+                for token in tokens {
+                    let _ = frames.send(Ok(sse(&chunk(&token)))).await;
+                }
+                // Hold the connection open, silent, until chatd gives up on it.
+                frames.closed().await;
+            }
+            Upstream::RawChunks(lines) => {
+                for line in lines {
+                    let _ = frames.send(Ok(sse(&line))).await;
+                }
+                let _ = frames.send(Ok(sse("[DONE]"))).await;
+            }
+            Upstream::Status { .. } => {}
+        }
+    });
+    let body = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
+    let mut response = warp::reply::stream(body).into_response();
+    response
+        .headers_mut()
+        .insert("content-type", "text/event-stream".parse().expect("header"));
+    response
+}
+
+/// chatd pointed at a fake upstream, with a short idle timeout.
+pub async fn daemon_for(upstream: &FakeUpstream, extra: &[&str]) -> Daemon {
+    let mut args = vec![
+        "--provider",
+        "openai",
+        "--openai-base-url",
+        upstream.base_url.as_str(),
+        "--model",
+        "fake-model",
+        "--idle-timeout-secs",
+        "2",
+        "--connect-timeout-secs",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    Daemon::start_with(&args).await
+}
