@@ -10,6 +10,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
+use crate::routes::guard::{DEFAULT_CORS_ORIGINS, OriginPattern};
+
 /// The commented example configuration, printed by `chatd example-config`.
 pub const EXAMPLE_CONFIG: &str = include_str!("../config.example.toml");
 
@@ -20,6 +22,8 @@ pub const DEFAULT_HISTORY_LIMIT: u32 = 50;
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 120;
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 10;
+pub const DEFAULT_MAX_REPLIES: usize = 1024;
+pub const DEFAULT_CHECKPOINT_INTERVAL_MS: u64 = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -85,6 +89,37 @@ pub struct Cli {
     #[arg(long, env = "CHATD_SHUTDOWN_GRACE_SECS", value_name = "SECS")]
     pub shutdown_grace_secs: Option<u64>,
 
+    /// Extra host names the daemon answers to on a loopback bind (DNS-rebinding guard)
+    #[arg(
+        long = "allowed-host",
+        env = "CHATD_ALLOWED_HOSTS",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+
+    /// Origins whose web pages may call the API, e.g. https://chat.example.com or
+    /// http://localhost:* [default: http://localhost:*, http://127.0.0.1:*, http://[::1]:*]
+    #[arg(
+        long = "cors-origin",
+        env = "CHATD_CORS_ORIGINS",
+        value_name = "ORIGIN",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Bearer token file for non-loopback binds, created on first use [default: token in the user's data directory]
+    #[arg(long, env = "CHATD_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Replies that may be generated at once; more chats get a 503 [default: 1024]
+    #[arg(long, env = "CHATD_MAX_REPLIES", value_name = "N")]
+    pub max_replies: Option<usize>,
+
+    /// How often replies in flight are checkpointed to the database, in milliseconds; 0 turns it off [default: 1000]
+    #[arg(long, env = "CHATD_CHECKPOINT_INTERVAL_MS", value_name = "MS")]
+    pub checkpoint_interval_ms: Option<u64>,
+
     /// Configuration file [default: config.toml in the user's config directory, if present]
     #[arg(long, env = "CHATD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -112,6 +147,11 @@ pub struct FileConfig {
     pub connect_timeout_secs: Option<u64>,
     pub idle_timeout_secs: Option<u64>,
     pub shutdown_grace_secs: Option<u64>,
+    pub allowed_hosts: Option<Vec<String>>,
+    pub cors_origins: Option<Vec<String>>,
+    pub token_file: Option<PathBuf>,
+    pub max_replies: Option<usize>,
+    pub checkpoint_interval_ms: Option<u64>,
 }
 
 /// The settings chatd runs with.
@@ -132,6 +172,13 @@ pub struct Config {
     pub connect_timeout: Duration,
     pub idle_timeout: Duration,
     pub shutdown_grace: Duration,
+    pub allowed_hosts: Vec<String>,
+    pub cors_origins: Vec<OriginPattern>,
+    /// Where the bearer token lives; used on non-loopback binds only.
+    pub token_file: PathBuf,
+    pub max_replies: usize,
+    /// Zero when checkpoints are off.
+    pub checkpoint_interval: Duration,
     /// The file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -180,6 +227,11 @@ fn project_dirs() -> Option<directories::ProjectDirs> {
 /// The config file read when `--config` is not given.
 pub fn default_config_path() -> Option<PathBuf> {
     project_dirs().map(|dirs| dirs.config_dir().join("config.toml"))
+}
+
+/// The bearer token file used when none is configured.
+pub fn default_token_path() -> Option<PathBuf> {
+    project_dirs().map(|dirs| dirs.data_dir().join("token"))
 }
 
 /// The database file used when none is configured.
@@ -282,6 +334,26 @@ impl Config {
                 "history_limit must be at least 1 (the new message itself)".into(),
             ));
         }
+        let cors_origins = match (cli.cors_origins.is_empty(), file.cors_origins) {
+            (false, _) => cli.cors_origins.clone(),
+            (true, Some(origins)) => origins,
+            (true, None) => DEFAULT_CORS_ORIGINS.iter().map(|o| o.to_string()).collect(),
+        };
+        let cors_origins = cors_origins
+            .iter()
+            .filter(|o| !o.trim().is_empty())
+            .map(|o| OriginPattern::parse(o))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ConfigError::Invalid)?;
+        let allowed_hosts = if cli.allowed_hosts.is_empty() {
+            file.allowed_hosts.unwrap_or_default()
+        } else {
+            cli.allowed_hosts.clone()
+        };
+        let token_file = match cli.token_file.clone().or(file.token_file) {
+            Some(path) => path,
+            None => default_token_path().ok_or(ConfigError::NoDataDir)?,
+        };
         let secs = |flag: Option<u64>, file: Option<u64>, default: u64| {
             Duration::from_secs(flag.or(file).unwrap_or(default))
         };
@@ -322,6 +394,23 @@ impl Config {
                 cli.shutdown_grace_secs,
                 file.shutdown_grace_secs,
                 DEFAULT_SHUTDOWN_GRACE_SECS,
+            ),
+            allowed_hosts: allowed_hosts
+                .into_iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            cors_origins,
+            token_file,
+            max_replies: cli
+                .max_replies
+                .or(file.max_replies)
+                .unwrap_or(DEFAULT_MAX_REPLIES)
+                .max(1),
+            checkpoint_interval: Duration::from_millis(
+                cli.checkpoint_interval_ms
+                    .or(file.checkpoint_interval_ms)
+                    .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL_MS),
             ),
             config_file,
         })

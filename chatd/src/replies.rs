@@ -12,6 +12,7 @@
 //! beyond the reply itself and never holds the generation back.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -51,6 +52,8 @@ pub struct Reply {
     pub user_message: MessageRow,
     state: watch::Sender<ReplyState>,
     cancel: CancellationToken,
+    /// How many deltas the last checkpoint held.
+    checkpointed: AtomicUsize,
 }
 
 impl Reply {
@@ -76,6 +79,17 @@ pub struct Replies {
     store: Store,
     provider: Arc<Provider>,
     system_prompt: Option<String>,
+    /// Replies that may run at once; past it, new chats are refused with a 503.
+    max_in_flight: usize,
+}
+
+/// Why a conversation could not be reserved for a new reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A reply is already running on this conversation (409).
+    Busy,
+    /// chatd runs as many replies as it may (503); the cap is given.
+    Full(usize),
 }
 
 /// A conversation reserved for one reply; dropping it without `start` frees it.
@@ -95,7 +109,12 @@ impl Drop for Slot {
 }
 
 impl Replies {
-    pub fn new(store: Store, provider: Arc<Provider>, system_prompt: Option<String>) -> Self {
+    pub fn new(
+        store: Store,
+        provider: Arc<Provider>,
+        system_prompt: Option<String>,
+        max_in_flight: usize,
+    ) -> Self {
         Replies {
             registry: Arc::default(),
             tasks: TaskTracker::new(),
@@ -103,6 +122,7 @@ impl Replies {
             store,
             provider,
             system_prompt,
+            max_in_flight: max_in_flight.max(1),
         }
     }
 
@@ -112,14 +132,17 @@ impl Replies {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Reserves the conversation for a new reply; `None` when one is already running.
-    pub fn reserve(&self, conversation_id: i64) -> Option<Slot> {
+    /// Reserves the conversation for a new reply.
+    pub fn reserve(&self, conversation_id: i64) -> Result<Slot, Refusal> {
         let mut registry = self.registry();
         if registry.in_flight.contains_key(&conversation_id) {
-            return None;
+            return Err(Refusal::Busy);
+        }
+        if registry.in_flight.len() >= self.max_in_flight {
+            return Err(Refusal::Full(self.max_in_flight));
         }
         registry.in_flight.insert(conversation_id, None);
-        Some(Slot {
+        Ok(Slot {
             replies: self.clone(),
             conversation_id,
             started: false,
@@ -166,6 +189,7 @@ impl Replies {
             user_message,
             state,
             cancel: CancellationToken::new(),
+            checkpointed: AtomicUsize::new(0),
         });
         self.registry()
             .in_flight
@@ -272,6 +296,57 @@ impl Replies {
                 error,
             })
         });
+    }
+
+    /// Writes, every `every`, what each reply in flight has generated since its last
+    /// checkpoint, so a chatd that is killed loses at most about that much of a reply.
+    pub fn spawn_checkpointer(&self, every: Duration) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                ticker.tick().await;
+                this.checkpoint_once().await;
+            }
+        });
+    }
+
+    async fn checkpoint_once(&self) {
+        let replies: Vec<Arc<Reply>> = self
+            .registry()
+            .in_flight
+            .values()
+            .flatten()
+            .cloned()
+            .collect();
+        let mut batch = Vec::new();
+        let mut written = Vec::new();
+        for reply in replies {
+            let state = reply.state.borrow();
+            let count = state.deltas.len();
+            if state.end.is_some() || count <= reply.checkpointed.load(Ordering::Relaxed) {
+                continue;
+            }
+            batch.push((
+                reply.conversation_id,
+                reply.user_message.id,
+                state.deltas.concat(),
+            ));
+            drop(state);
+            written.push((reply, count));
+        }
+        if batch.is_empty() {
+            return;
+        }
+        match self.store.checkpoint_replies(batch).await {
+            Ok(()) => {
+                for (reply, count) in written {
+                    reply.checkpointed.store(count, Ordering::Relaxed);
+                }
+            }
+            Err(e) => tracing::warn!("could not checkpoint replies in flight: {e}"),
+        }
     }
 
     /// At shutdown: lets the replies in flight finish for up to `grace`, then stops the

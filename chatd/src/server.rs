@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, ProviderKind};
 use crate::providers::{EchoProvider, OpenAiProvider, Provider};
 use crate::replies::Replies;
+use crate::routes::guard::Guard;
 use crate::routes::{self, App};
 use crate::store::Store;
 
@@ -28,6 +29,11 @@ pub enum ServeError {
     },
     #[error("{0}")]
     Provider(String),
+    #[error("could not use the token file {path}: {source}")]
+    Token {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("could not start the async runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -83,17 +89,39 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         tokio::task::spawn_blocking(move || Store::open_sqlite(&database, read_connections))
             .await
             .map_err(|e| ServeError::Provider(format!("start-up task failed: {e}")))??;
+    let recovered = store.recover_interrupted_replies().await?;
+    if recovered > 0 {
+        tracing::warn!(
+            "stored {recovered} replies that the last run was cut off in, marked interrupted"
+        );
+    }
     let provider = Arc::new(build_provider(&config)?);
     let replies = Replies::new(
         store.clone(),
         provider.clone(),
         config.system_prompt.clone(),
+        config.max_replies,
     );
+    if !config.checkpoint_interval.is_zero() {
+        replies.spawn_checkpointer(config.checkpoint_interval);
+    }
+    let loopback = config.listen.ip().is_loopback();
+    let token = if loopback {
+        None
+    } else {
+        Some(load_or_create_token(&config.token_file)?)
+    };
+    let guard = Guard {
+        allowed_hosts: loopback.then(|| config.allowed_hosts.clone()),
+        cors_origins: config.cors_origins.clone(),
+        token,
+    };
     let app = App {
         store: store.clone(),
         replies: replies.clone(),
         provider: provider.clone(),
         history_limit: i64::from(config.history_limit),
+        guard,
     };
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -162,9 +190,53 @@ fn announce(config: &Config, provider: &Provider, store: &Store, local: std::net
             }
         ),
     }
+    if !config.listen.ip().is_loopback() {
+        tracing::warn!(
+            "listening beyond loopback: every request needs the bearer token in {}",
+            config.token_file.display()
+        );
+    }
     if let Some(path) = &config.config_file {
         tracing::info!("configuration: {}", path.display());
     }
+}
+
+/// Reads the bearer token, creating it on first use: 32 random bytes as hex, in a file
+/// only the user can read.
+pub fn load_or_create_token(path: &std::path::Path) -> Result<String, ServeError> {
+    let fail = |source| ServeError::Token {
+        path: path.to_path_buf(),
+        source,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_string()),
+        Ok(_) => {
+            return Err(fail(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the file is empty; delete it to have a new token made",
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fail(e)),
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| fail(std::io::Error::other(e.to_string())))?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(fail)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(fail)?;
+    file.write_all(token.as_bytes()).map_err(fail)?;
+    file.sync_all().map_err(fail)?;
+    tracing::info!("created a new bearer token in {}", path.display());
+    Ok(token)
 }
 
 async fn wait_for_signal(shutdown: CancellationToken) {

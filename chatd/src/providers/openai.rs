@@ -410,6 +410,64 @@ mod tests {
         assert!(matches!(parse_chunk("{not json"), Chunk::Error(_)));
     }
 
+    proptest::proptest! {
+        /// For any deltas, the upstream's SSE (split at any byte) read through
+        /// eventsource-stream and `parse_chunk`, normalised, framed as chatd frames
+        /// them and parsed again by a conforming parser, gives back the deltas' text.
+        #[test]
+        fn any_deltas_survive_parsing_and_framing(
+            deltas in proptest::collection::vec(
+                proptest::string::string_regex("[a-z \\n\\r\\t:é😀中]{0,6}").unwrap(), 0..20),
+            split in 1usize..50,
+        ) {
+            use futures_util::StreamExt;
+            let mut upstream = String::new();
+            for delta in &deltas {
+                let chunk = serde_json::json!({"choices": [{"index": 0, "delta": {"content": delta}}]});
+                upstream.push_str(&format!("data: {chunk}\n\n"));
+            }
+            upstream.push_str("data: [DONE]\n\n");
+            let pieces: Vec<Result<Vec<u8>, std::io::Error>> = upstream
+                .as_bytes()
+                .chunks(split)
+                .map(|piece| Ok(piece.to_vec()))
+                .collect();
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let parsed: Vec<String> = runtime.block_on(async {
+                futures_util::stream::iter(pieces)
+                    .eventsource()
+                    .filter_map(|event| async move {
+                        match parse_chunk(&event.ok()?.data) {
+                            Chunk::Delta(text) => Some(text),
+                            _ => None,
+                        }
+                    })
+                    .collect()
+                    .await
+            });
+            let mut normalizer = common::sse::LineBreakNormalizer::default();
+            let mut framed = String::new();
+            let mut sent = String::new();
+            for delta in parsed {
+                let delta = normalizer.normalize(&delta);
+                if !delta.is_empty() {
+                    common::sse::push_data_event(&mut framed, &delta);
+                    sent.push_str(&delta);
+                }
+            }
+            let expected = deltas.concat().replace("\r\n", "\n").replace('\r', "\n");
+            proptest::prop_assert_eq!(&sent, &expected);
+            let reparsed: Vec<String> = runtime.block_on(async {
+                futures_util::stream::iter([Ok::<_, std::io::Error>(framed.into_bytes())])
+                    .eventsource()
+                    .map(|event| event.map(|e| e.data).unwrap_or_default())
+                    .collect()
+                    .await
+            });
+            proptest::prop_assert_eq!(reparsed.concat(), expected);
+        }
+    }
+
     #[test]
     fn provider_messages_are_short_and_single_line() {
         assert_eq!(

@@ -4,6 +4,7 @@
 //! `shared/api/API.md` and nothing falls through to warp's plain-text rejections.
 
 mod error;
+pub mod guard;
 mod input;
 mod stream;
 mod views;
@@ -37,6 +38,7 @@ pub struct App {
     pub provider: Arc<Provider>,
     /// How many past messages go to the provider with a new one.
     pub history_limit: i64,
+    pub guard: guard::Guard,
 }
 
 const USERNAME_MAX_BYTES_LOOKED_UP: usize = 64 * 4;
@@ -147,12 +149,37 @@ async fn dispatch<S>(
 where
     S: Stream<Item = Result<Bytes, warp::Error>> + Unpin,
 {
-    let Some(route) = Route::parse(path) else {
-        return ApiError::not_found("Not Found").into_response();
+    let route = Route::parse(path);
+    let allowed_origin = match app
+        .guard
+        .check(method, headers, route.as_ref().map(Route::allow))
+    {
+        guard::Verdict::Pass { allowed_origin } => allowed_origin,
+        guard::Verdict::Answer(response) => return response,
     };
-    if !route.allows(method) {
-        return ApiError::MethodNotAllowed(route.allow()).into_response();
+    let mut response = match route {
+        None => ApiError::not_found("Not Found").into_response(),
+        Some(route) if !route.allows(method) => {
+            ApiError::MethodNotAllowed(route.allow()).into_response()
+        }
+        Some(route) => handle(app, route, query, headers, body).await,
+    };
+    if let Some(origin) = &allowed_origin {
+        guard::add_cors_headers(&mut response, origin);
     }
+    response
+}
+
+async fn handle<S>(
+    app: &App,
+    route: Route<'_>,
+    query: &str,
+    headers: &HeaderMap,
+    body: S,
+) -> Response
+where
+    S: Stream<Item = Result<Bytes, warp::Error>> + Unpin,
+{
     let result = match route {
         Route::CreateUser => create_user(app, headers, body).await,
         Route::GetUser(name) => get_user(app, name).await,
@@ -341,11 +368,20 @@ where
             "chatd is shutting down; send the message again once it is back",
         ));
     }
-    let Some(slot) = app.replies.reserve(conversation_id) else {
-        return Err(ApiError::detail(
-            StatusCode::CONFLICT,
-            "A reply is already being generated for this conversation; wait for it to end or cancel it",
-        ));
+    let slot = match app.replies.reserve(conversation_id) {
+        Ok(slot) => slot,
+        Err(replies::Refusal::Busy) => {
+            return Err(ApiError::detail(
+                StatusCode::CONFLICT,
+                "A reply is already being generated for this conversation; wait for it to end or cancel it",
+            ));
+        }
+        Err(replies::Refusal::Full(cap)) => {
+            return Err(ApiError::detail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("Too many replies in flight (the limit is {cap}); try again shortly"),
+            ));
+        }
     };
     let Some((user_message, history)) = app
         .store

@@ -21,7 +21,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use schema::{conversations, messages, users};
+use schema::{conversations, messages, reply_checkpoints, users};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 
@@ -361,7 +361,8 @@ impl Store {
         .await
     }
 
-    /// Stores an assistant reply once it has ended, with how it ended.
+    /// Stores an assistant reply once it has ended, with how it ended, and drops its
+    /// checkpoint in the same transaction.
     pub async fn insert_assistant_message(
         &self,
         conversation_id: i64,
@@ -369,16 +370,96 @@ impl Store {
         status: MessageStatus,
     ) -> Result<MessageRow, StoreError> {
         self.write(move |conn| {
-            Ok(diesel::insert_into(messages::table)
-                .values((
-                    messages::conversation_id.eq(conversation_id),
-                    messages::role.eq(Role::Assistant.as_str()),
-                    messages::content.eq(&content),
-                    messages::status.eq(status.as_str()),
-                    messages::created_at.eq(now()),
-                ))
-                .returning(MessageRow::as_returning())
-                .get_result(&mut **conn)?)
+            Ok(conn.immediate_transaction::<_, DieselError, _>(|conn| {
+                let row = diesel::insert_into(messages::table)
+                    .values((
+                        messages::conversation_id.eq(conversation_id),
+                        messages::role.eq(Role::Assistant.as_str()),
+                        messages::content.eq(&content),
+                        messages::status.eq(status.as_str()),
+                        messages::created_at.eq(now()),
+                    ))
+                    .returning(MessageRow::as_returning())
+                    .get_result(conn)?;
+                diesel::delete(reply_checkpoints::table.find(conversation_id)).execute(conn)?;
+                Ok(row)
+            })?)
+        })
+        .await
+    }
+
+    /// Writes what replies in flight generated so far, all in one transaction.
+    /// Each item is (conversation id, id of the user message answered, text so far).
+    pub async fn checkpoint_replies(
+        &self,
+        checkpoints: Vec<(i64, i64, String)>,
+    ) -> Result<(), StoreError> {
+        if checkpoints.is_empty() {
+            return Ok(());
+        }
+        self.write(move |conn| {
+            Ok(conn.immediate_transaction::<_, DieselError, _>(|conn| {
+                let at = now();
+                for (conversation_id, user_message_id, content) in &checkpoints {
+                    diesel::insert_into(reply_checkpoints::table)
+                        .values((
+                            reply_checkpoints::conversation_id.eq(conversation_id),
+                            reply_checkpoints::user_message_id.eq(user_message_id),
+                            reply_checkpoints::content.eq(content),
+                            reply_checkpoints::updated_at.eq(at),
+                        ))
+                        .on_conflict(reply_checkpoints::conversation_id)
+                        .do_update()
+                        .set((
+                            reply_checkpoints::user_message_id.eq(user_message_id),
+                            reply_checkpoints::content.eq(content),
+                            reply_checkpoints::updated_at.eq(at),
+                        ))
+                        .execute(conn)?;
+                }
+                Ok(())
+            })?)
+        })
+        .await
+    }
+
+    /// At start-up: stores every reply a previous run was cut off in (its checkpoint is
+    /// still there) as an `interrupted` assistant message. Returns how many.
+    pub async fn recover_interrupted_replies(&self) -> Result<usize, StoreError> {
+        self.write(|conn| {
+            Ok(conn.immediate_transaction::<_, DieselError, _>(|conn| {
+                let checkpoints: Vec<(i64, i64, String)> = reply_checkpoints::table
+                    .select((
+                        reply_checkpoints::conversation_id,
+                        reply_checkpoints::user_message_id,
+                        reply_checkpoints::content,
+                    ))
+                    .load(conn)?;
+                let mut recovered = 0;
+                for (conversation_id, user_message_id, content) in checkpoints {
+                    // A reply stored after its last checkpoint leaves a stale row.
+                    let answered: i64 = messages::table
+                        .filter(messages::conversation_id.eq(conversation_id))
+                        .filter(messages::id.gt(user_message_id))
+                        .filter(messages::role.eq(Role::Assistant.as_str()))
+                        .count()
+                        .get_result(conn)?;
+                    if answered == 0 && !content.is_empty() {
+                        diesel::insert_into(messages::table)
+                            .values((
+                                messages::conversation_id.eq(conversation_id),
+                                messages::role.eq(Role::Assistant.as_str()),
+                                messages::content.eq(&content),
+                                messages::status.eq(MessageStatus::Interrupted.as_str()),
+                                messages::created_at.eq(now()),
+                            ))
+                            .execute(conn)?;
+                        recovered += 1;
+                    }
+                }
+                diesel::delete(reply_checkpoints::table).execute(conn)?;
+                Ok(recovered)
+            })?)
         })
         .await
     }

@@ -32,4 +32,14 @@ diesel::table! {
 
 diesel::joinable!(conversations -> users (user_id));
 diesel::joinable!(messages -> conversations (conversation_id));
-diesel::allow_tables_to_appear_in_same_query!(users, conversations, messages);
+
+diesel::table! {
+    reply_checkpoints (conversation_id) {
+        conversation_id -> BigInt,
+        user_message_id -> BigInt,
+        content -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(users, conversations, messages, reply_checkpoints);

@@ -4,7 +4,10 @@
 mod chat;
 mod conversations;
 mod errors;
+mod hostile;
 mod lifecycle;
+mod property;
 mod provider;
+mod security;
 mod support;
 mod users;

@@ -59,9 +59,11 @@ impl Daemon {
         env: Vec<(String, String)>,
     ) -> Daemon {
         let database = dir.path().join("chat.db");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chatd"))
-            .arg("--listen")
-            .arg("127.0.0.1:0")
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chatd"));
+        if !args.iter().any(|a| a == "--listen") {
+            command.arg("--listen").arg("127.0.0.1:0");
+        }
+        let mut child = command
             .arg("--database")
             .arg(&database)
             .args(&args)
@@ -88,10 +90,11 @@ impl Daemon {
             .expect("chatd announced its address in time")
             .expect("read chatd stdout")
             .expect("chatd printed a line");
+        // A wildcard bind is still reached over loopback.
         let base = line
             .strip_prefix("chatd listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-            .to_string();
+            .replace("http://0.0.0.0:", "http://127.0.0.1:");
         // Keep reading stdout so chatd never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Daemon {
@@ -102,6 +105,54 @@ impl Daemon {
             args,
             env,
         }
+    }
+
+    /// Kills chatd with SIGKILL, as a crash or the OOM killer would.
+    pub async fn kill_hard(&mut self) {
+        self.child.start_kill().expect("send SIGKILL");
+        tokio::time::timeout(WAIT, self.child.wait())
+            .await
+            .expect("chatd died in time")
+            .expect("wait for chatd");
+    }
+
+    /// Row counts of users, conversations and messages, read from the file directly.
+    pub fn row_counts(&self) -> (i64, i64, i64) {
+        use diesel::prelude::*;
+        use diesel::sql_types::BigInt;
+        let path = self.database();
+        let mut conn = diesel::SqliteConnection::establish(path.to_str().expect("utf-8 path"))
+            .expect("open the database");
+        let count = |conn: &mut diesel::SqliteConnection, table: &str| -> i64 {
+            diesel::select(diesel::dsl::sql::<BigInt>(&format!(
+                "(SELECT count(*) FROM {table})"
+            )))
+            .get_result(conn)
+            .expect("count rows")
+        };
+        (
+            count(&mut conn, "users"),
+            count(&mut conn, "conversations"),
+            count(&mut conn, "messages"),
+        )
+    }
+
+    /// The result of `PRAGMA integrity_check` on the file.
+    pub fn integrity_check(&self) -> String {
+        use diesel::prelude::*;
+        use diesel::sql_types::Text;
+        let path = self.database();
+        let mut conn = diesel::SqliteConnection::establish(path.to_str().expect("utf-8 path"))
+            .expect("open the database");
+        diesel::select(diesel::dsl::sql::<Text>(
+            "(SELECT group_concat(integrity_check) FROM pragma_integrity_check)",
+        ))
+        .get_result(&mut conn)
+        .expect("integrity check")
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     pub fn database(&self) -> PathBuf {
