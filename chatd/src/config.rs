@@ -24,6 +24,7 @@ pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 120;
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 10;
 pub const DEFAULT_MAX_REPLIES: usize = 1024;
 pub const DEFAULT_CHECKPOINT_INTERVAL_MS: u64 = 1000;
+pub const DEFAULT_IDLE_CONNECTION_TIMEOUT_SECS: u64 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -120,6 +121,10 @@ pub struct Cli {
     #[arg(long, env = "CHATD_CHECKPOINT_INTERVAL_MS", value_name = "MS")]
     pub checkpoint_interval_ms: Option<u64>,
 
+    /// Seconds a connection may sit idle (or take sending a request head) before it is closed [default: 30]
+    #[arg(long, env = "CHATD_IDLE_CONNECTION_TIMEOUT_SECS", value_name = "SECS")]
+    pub idle_connection_timeout_secs: Option<u64>,
+
     /// Configuration file [default: config.toml in the user's config directory, if present]
     #[arg(long, env = "CHATD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -152,6 +157,7 @@ pub struct FileConfig {
     pub token_file: Option<PathBuf>,
     pub max_replies: Option<usize>,
     pub checkpoint_interval_ms: Option<u64>,
+    pub idle_connection_timeout_secs: Option<u64>,
 }
 
 /// The settings chatd runs with.
@@ -179,6 +185,7 @@ pub struct Config {
     pub max_replies: usize,
     /// Zero when checkpoints are off.
     pub checkpoint_interval: Duration,
+    pub idle_connection_timeout: Duration,
     /// The file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -412,6 +419,12 @@ impl Config {
                     .or(file.checkpoint_interval_ms)
                     .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL_MS),
             ),
+            idle_connection_timeout: secs(
+                cli.idle_connection_timeout_secs,
+                file.idle_connection_timeout_secs,
+                DEFAULT_IDLE_CONNECTION_TIMEOUT_SECS,
+            )
+            .max(Duration::from_secs(1)),
             config_file,
         })
     }

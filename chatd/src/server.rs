@@ -6,6 +6,9 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ProviderKind};
@@ -139,20 +142,45 @@ async fn serve(config: Config) -> Result<(), ServeError> {
 
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signal(shutdown.clone()));
-    let server = warp::serve(routes::api(app))
-        .incoming(listener)
-        .graceful(shutdown.clone().cancelled_owned())
-        .run();
-    tokio::pin!(server);
-    tokio::select! {
-        () = &mut server => return Ok(()),
-        () = shutdown.cancelled() => {}
+    let service = warp::service(routes::api(app));
+    // HTTP/1.1 only: hyper-util's auto-detection of HTTP/2 reads the first bytes with
+    // no timeout at all, which is exactly what an idle or hostile client exploits.
+    let mut connections = hyper::server::conn::http1::Builder::new();
+    connections
+        .timer(TokioTimer::new())
+        // Also bounds how long an idle keep-alive connection is kept: hyper starts this
+        // timer whenever it waits for a request head.
+        .header_read_timeout(config.idle_connection_timeout);
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!("could not accept a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let hyper_service = TowerToHyperService::new(service.clone());
+        let connection = connections.serve_connection(TokioIo::new(stream), hyper_service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("connection ended with an error: {e}");
+            }
+        });
     }
+    drop(listener);
     tracing::info!("shutting down: no new connections");
     replies.drain(config.shutdown_grace).await;
     // Streams end once their reply is stored; a client that stopped reading must not
     // keep the process alive.
-    if tokio::time::timeout(CONNECTION_DRAIN, &mut server)
+    if tokio::time::timeout(CONNECTION_DRAIN, graceful.shutdown())
         .await
         .is_err()
     {

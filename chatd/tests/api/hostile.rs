@@ -365,3 +365,44 @@ async fn read_events_until_error(response: reqwest::Response) -> String {
     }
     text
 }
+
+#[tokio::test]
+async fn idle_and_slow_connections_are_closed_but_streams_are_not() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let chatd = Daemon::start_with(&[
+        "--idle-connection-timeout-secs",
+        "1",
+        "--echo-delay-ms",
+        "300",
+    ])
+    .await;
+    let address = chatd
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches("/api/v1")
+        .to_string();
+
+    // A connection that never sends anything.
+    let mut idle = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let mut buffer = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(10), idle.read(&mut buffer)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "closed by chatd: {read:?}"
+    );
+
+    // A connection that sends half a request head and stalls (slowloris).
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"GET /api/v1/status HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "closed by chatd in time");
+
+    // A reply that streams for longer than the idle timeout is not cut.
+    let id = chatd.conversation().await;
+    let text = "one two three four five six seven eight";
+    let events = read_events(chatd.chat(id, text).await).await;
+    assert_eq!(reply_text(&events), text);
+}

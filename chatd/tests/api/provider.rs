@@ -75,6 +75,9 @@ async fn chunks_without_content_are_skipped() {
         json!({"choices": [{"index": 0, "delta": {"content": ""}}]}).to_string(),
         json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}).to_string(),
         json!({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 1}}).to_string(),
+        "null".to_string(),
+        json!({"choices": null}).to_string(),
+        json!({"choices": [{"index": 0, "delta": {"reasoning": "hidden"}}]}).to_string(),
         chunk(" b"),
     ];
     let upstream = FakeUpstream::start(Upstream::RawChunks(raw)).await;
@@ -267,4 +270,33 @@ async fn a_stall_mid_stream_times_out_and_keeps_the_partial_reply() {
     let messages = chatd.messages(id).await;
     assert_eq!(messages[1]["status"], "failed");
     assert_eq!(messages[1]["content"], "so far");
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_an_event_stream_is_a_502() {
+    let html = Upstream::Body {
+        content_type: "text/html",
+        body: "<html>captive portal</html>".into(),
+    };
+    failure_before_first_token(html, "instead of an event stream").await;
+    let bad_json = Upstream::Body {
+        content_type: "application/json",
+        body: "{\"unexpected\": true}".into(),
+    };
+    failure_before_first_token(bad_json, "not a chat completion").await;
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_stream_true_still_gives_its_reply() {
+    let completion = json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": "whole reply"}}]});
+    let upstream = FakeUpstream::start(Upstream::Body {
+        content_type: "application/json",
+        body: completion.to_string(),
+    })
+    .await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let id = chatd.conversation().await;
+    let events = read_events(chatd.chat(id, "hi").await).await;
+    assert_eq!(reply_text(&events), "whole reply");
+    assert_eq!(chatd.messages(id).await[1]["status"], "complete");
 }

@@ -361,6 +361,11 @@ pub enum Upstream {
     },
     /// Sends the raw chunk data lines given, each as one SSE event, then `[DONE]`.
     RawChunks(Vec<String>),
+    /// Answers 200 with this content type and body, whatever they are.
+    Body {
+        content_type: &'static str,
+        body: String,
+    },
 }
 
 impl Upstream {
@@ -478,6 +483,13 @@ fn respond(behaviour: Upstream) -> warp::reply::Response {
         }
         return response;
     }
+    if let Upstream::Body { content_type, body } = &behaviour {
+        let mut response = warp::reply::Response::new(body.clone().into());
+        response
+            .headers_mut()
+            .insert("content-type", content_type.parse().expect("header"));
+        return response;
+    }
     let (frames, mut receiver) = mpsc::channel::<Result<Bytes, Infallible>>(64);
     tokio::spawn(async move {
         // A role-only chunk first, as real servers send.
@@ -523,7 +535,7 @@ fn respond(behaviour: Upstream) -> warp::reply::Response {
                 }
                 let _ = frames.send(Ok(sse("[DONE]"))).await;
             }
-            Upstream::Status { .. } => {}
+            Upstream::Status { .. } | Upstream::Body { .. } => {}
         }
     });
     let body = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
