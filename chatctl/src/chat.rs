@@ -1,0 +1,495 @@
+//! `chatctl chat`: the interactive session. The history is shown on entry, each reply
+//! streams in live, Ctrl-C stops a reply (the daemon is asked to cancel it) and leaves
+//! the session usable, and `/`-commands switch or start conversations. A reply that is
+//! still being generated (by another client, or left behind by `send | head`) is
+//! followed live instead of failing the next message with a 409.
+//!
+//! On a terminal the prompt is a dialoguer line editor on stderr; otherwise lines are
+//! read from stdin, which is how scripts and the tests drive a session. Conversation
+//! content goes to stdout, everything about the session itself to stderr.
+
+use std::io::IsTerminal;
+
+use anyhow::Context as _;
+use common::{Conversation, ConversationWithMessages, MessageStatus, Role, User};
+use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
+
+use crate::context::Ctx;
+use crate::conv::{print_conversation, print_list};
+use crate::error::{self, ApiError, Coded, Interrupted};
+use crate::exit_codes::ExitCode;
+use crate::output::{Out, note};
+use crate::reply::{self, ReplyEvent};
+
+/// How many messages of history to show on entry.
+const HISTORY_SHOWN: usize = 20;
+/// How many conversations the picker offers (most recent first).
+const PICKER_SIZE: usize = 50;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The conversation to open (default: pick one on a terminal, else the last one used,
+    /// else a new one).
+    #[arg(value_name = "ID", conflicts_with_all = ["new", "continue"])]
+    pub id: Option<i64>,
+
+    /// Start a new conversation.
+    #[arg(long, conflicts_with = "continue")]
+    pub new: bool,
+
+    /// Continue the last conversation used (a new one when there is none).
+    #[arg(id = "continue", long = "continue")]
+    pub continue_last: bool,
+}
+
+const HELP: &str = "\
+Type a message and press Enter. Ctrl-C stops a reply; Ctrl-C at the prompt leaves.
+  /new [NAME]     start a new conversation
+  /switch [ID]    switch to another conversation (pick one when no ID is given)
+  /list           list your conversations
+  /history        show this conversation again
+  /help           show this help
+  /quit           leave (also /exit)
+  //TEXT          send TEXT starting with a single /";
+
+/// `--json` lines about the session itself (the reply events are `reply::ReplyEvent`).
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+enum SessionEvent<'a> {
+    /// On entry, and after `/new` or `/switch`: the conversation with its messages.
+    Conversation(&'a ConversationWithMessages),
+    /// After `/list`.
+    Conversations { conversations: &'a [Conversation] },
+}
+
+impl Args {
+    pub async fn run(self, ctx: &mut Ctx) -> anyhow::Result<()> {
+        // Keep SIGINT with us for the whole session, so that Ctrl-C at any point is ours
+        // to handle (stop the reply, or leave) instead of killing the process mid-write.
+        let _sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .context("could not watch for Ctrl-C")?;
+        let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        let user = if self.id.is_some() {
+            // Opening a given conversation needs no user; only `/new` and `/switch` do.
+            match ctx.user_name() {
+                Ok(_) => Some(ctx.user().await?),
+                Err(_) => None,
+            }
+        } else {
+            Some(ctx.user().await?)
+        };
+        let mut session = Session {
+            input: if terminal {
+                Input::Terminal
+            } else {
+                Input::Lines(BufReader::new(tokio::io::stdin()).lines())
+            },
+            color: ctx.out.stderr_color(),
+            ctx,
+            user,
+            conversation_id: 0,
+        };
+        let Some(id) = session.first_conversation(&self).await? else {
+            return Ok(());
+        };
+        session.open(id).await?;
+        if terminal {
+            note("Type a message, /help for commands, /quit to leave.");
+        }
+        session.run().await
+    }
+}
+
+enum Input {
+    Terminal,
+    Lines(Lines<BufReader<Stdin>>),
+}
+
+struct Session<'a> {
+    ctx: &'a mut Ctx,
+    user: Option<User>,
+    input: Input,
+    color: bool,
+    conversation_id: i64,
+}
+
+enum Turn {
+    Continue,
+    Quit,
+}
+
+impl Session<'_> {
+    fn user(&self) -> anyhow::Result<&User> {
+        self.user.as_ref().ok_or_else(|| {
+            Coded::usage("no user given; pass --user NAME (or set CHATCTL_USER)").into()
+        })
+    }
+
+    /// The conversation to start with; `None` when the person left the picker.
+    async fn first_conversation(&mut self, args: &Args) -> anyhow::Result<Option<i64>> {
+        if let Some(id) = args.id {
+            return Ok(Some(id));
+        }
+        let user = self.user()?.clone();
+        if args.new {
+            return Ok(Some(self.create(None).await?));
+        }
+        let last = self.ctx.last_conversation(&user.username);
+        if args.continue_last || matches!(self.input, Input::Lines(_)) {
+            if let Some(id) = last
+                && self.belongs_to_user(id).await?
+            {
+                return Ok(Some(id));
+            }
+            if args.continue_last {
+                note("No previous conversation here; starting a new one.");
+            }
+            return Ok(Some(self.create(None).await?));
+        }
+        self.pick(last).await
+    }
+
+    async fn belongs_to_user(&self, id: i64) -> anyhow::Result<bool> {
+        let Some(user) = &self.user else {
+            return Ok(true);
+        };
+        match self.ctx.client.conversation(id).await {
+            Ok(conversation) => Ok(conversation.user_id == user.id),
+            Err(err) if err.is_not_found() => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn create(&mut self, name: Option<String>) -> anyhow::Result<i64> {
+        let user = self.user()?.clone();
+        Ok(self.ctx.new_conversation(&user, name).await?.id)
+    }
+
+    /// Lets the person pick a conversation on the terminal (or a new one).
+    async fn pick(&mut self, preferred: Option<i64>) -> anyhow::Result<Option<i64>> {
+        let user = self.user()?.clone();
+        let mut conversations = self
+            .ctx
+            .client
+            .all_conversations(user.id)
+            .await
+            .context("could not list conversations")?;
+        if conversations.is_empty() {
+            return Ok(Some(self.create(None).await?));
+        }
+        conversations.reverse();
+        conversations.truncate(PICKER_SIZE);
+        let mut items = vec!["+ new conversation".to_string()];
+        items.extend(conversations.iter().map(|c| {
+            format!(
+                "{:>4}  {}  {}",
+                c.id,
+                c.created_at.get(..16).unwrap_or(&c.created_at),
+                c.name.as_deref().unwrap_or("")
+            )
+        }));
+        let default = preferred
+            .and_then(|id| conversations.iter().position(|c| c.id == id))
+            .map_or(0, |i| i + 1);
+        let color = self.color;
+        let choice = blocking_prompt(move || {
+            dialoguer::Select::with_theme(theme(color).as_ref())
+                .with_prompt("Conversation")
+                .items(&items)
+                .default(default)
+                .interact_opt()
+        })
+        .await?;
+        match choice {
+            None => Ok(None),
+            Some(0) => Ok(Some(self.create(None).await?)),
+            Some(i) => Ok(conversations.get(i - 1).map(|c| c.id)),
+        }
+    }
+
+    /// Makes `id` the current conversation and shows its history.
+    async fn open(&mut self, id: i64) -> anyhow::Result<()> {
+        let client = &self.ctx.client;
+        let conversation = if self.ctx.out.json {
+            client.conversation(id).await
+        } else {
+            client.conversation_with_statuses(id).await
+        }
+        .with_context(|| format!("could not open conversation {id}"))?;
+        self.conversation_id = id;
+        if let Some(user) = &self.user {
+            let name = user.username.clone();
+            self.ctx.remember_conversation(&name, id);
+        }
+        let out = &self.ctx.out;
+        if out.json {
+            out.json_line(&SessionEvent::Conversation(&conversation))?;
+        } else {
+            print_conversation(out, &conversation, Some(HISTORY_SHOWN))?;
+        }
+        // A reply still being generated belongs to the history: show it live.
+        self.follow().await?;
+        Ok(())
+    }
+
+    async fn run(&mut self) -> anyhow::Result<()> {
+        // Bounded by the input: each pass consumes one line, and the session ends at the
+        // end of input, /quit or Ctrl-C.
+        loop {
+            let Some(line) = self.read_line().await? else {
+                return Ok(());
+            };
+            match self.turn(&line).await {
+                Ok(Turn::Continue) => {}
+                Ok(Turn::Quit) => return Ok(()),
+                Err(err) => {
+                    let verdict = error::classify(&err);
+                    // A closed stdout ends the session; so does any error when a script
+                    // drives it, so that the script sees the exit code.
+                    if !verdict.report || matches!(self.input, Input::Lines(_)) {
+                        return Err(err);
+                    }
+                    note(&format!("chatctl: {err:#}"));
+                    if verdict.code == ExitCode::Unreachable {
+                        note("(the session goes on; try again once the daemon is back)");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next line, `None` at the end of input; Ctrl-C at the prompt is `Interrupted`.
+    async fn read_line(&mut self) -> anyhow::Result<Option<String>> {
+        match &mut self.input {
+            Input::Lines(lines) => tokio::select! {
+                line = lines.next_line() => Ok(line.context("could not read stdin")?),
+                _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
+            },
+            Input::Terminal => {
+                let color = self.color;
+                let prompt = blocking_prompt(move || {
+                    dialoguer::Input::<String>::with_theme(theme(color).as_ref())
+                        .with_prompt("you")
+                        .allow_empty(true)
+                        .interact_text()
+                });
+                let line = tokio::select! {
+                    line = prompt => line.map(Some),
+                    _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
+                };
+                if line.is_err() {
+                    // Leave the shell's prompt on a line of its own.
+                    note("");
+                }
+                line
+            }
+        }
+    }
+
+    async fn turn(&mut self, line: &str) -> anyhow::Result<Turn> {
+        let text = line.trim_end_matches(['\r', '\n']);
+        if text.trim().is_empty() {
+            return Ok(Turn::Continue);
+        }
+        let Some(command) = text.strip_prefix('/') else {
+            return self.say(text).await;
+        };
+        if command.starts_with('/') {
+            return self.say(command).await;
+        }
+        let (name, rest) = command
+            .split_once(char::is_whitespace)
+            .map_or((command, ""), |(name, rest)| (name, rest.trim()));
+        match name {
+            "quit" | "exit" | "q" => return Ok(Turn::Quit),
+            "help" | "h" | "?" => note(HELP),
+            "new" => {
+                let id = self
+                    .create((!rest.is_empty()).then(|| rest.to_string()))
+                    .await?;
+                self.open(id).await?;
+            }
+            "switch" | "open" => {
+                let id = if rest.is_empty() {
+                    if !matches!(self.input, Input::Terminal) {
+                        return Err(Coded::usage("/switch needs an ID here: /switch ID").into());
+                    }
+                    match self.pick(Some(self.conversation_id)).await? {
+                        Some(id) => id,
+                        None => return Ok(Turn::Continue),
+                    }
+                } else {
+                    rest.parse()
+                        .map_err(|_| Coded::usage(format!("not a conversation id: {rest:?}")))?
+                };
+                if !self.belongs_to_user(id).await? {
+                    return Err(Coded {
+                        code: ExitCode::NotFound,
+                        message: format!("conversation {id} is not one of yours"),
+                    }
+                    .into());
+                }
+                self.open(id).await?;
+            }
+            "list" | "ls" => {
+                let user = self.user()?.clone();
+                let conversations = self.ctx.client.all_conversations(user.id).await?;
+                let out = &self.ctx.out;
+                if out.json {
+                    out.json_line(&SessionEvent::Conversations {
+                        conversations: &conversations,
+                    })?;
+                } else {
+                    print_list(out, &conversations)?;
+                }
+            }
+            "history" | "show" => {
+                let id = self.conversation_id;
+                self.open(id).await?;
+            }
+            other => {
+                return Err(Coded::usage(format!(
+                    "unknown command /{other}; /help lists the commands"
+                ))
+                .into());
+            }
+        }
+        Ok(Turn::Continue)
+    }
+
+    /// Sends one message and streams the reply.
+    async fn say(&mut self, message: &str) -> anyhow::Result<Turn> {
+        let out = self.ctx.out.clone();
+        if !out.json && matches!(self.input, Input::Lines(_)) {
+            // Nobody saw the line being typed: echo it so the transcript reads right.
+            out.line(&format!("{}: {message}", out.role_label(Role::User)))?;
+        }
+        let id = self.conversation_id;
+        let mut render = Render::new(&out);
+        let result = reply::stream(&self.ctx.client, id, message, |e| render.event(e)).await;
+        render.close_line()?;
+        let outcome = match result {
+            // Another client's reply is still streaming here (or one left behind by an
+            // earlier `send | head`): show it to its end, then send ours once more.
+            Err(err) if is_conflict(&err) => {
+                note("[a reply is still being generated here; following it first]");
+                // When it has ended meanwhile there is nothing to follow; retry anyway.
+                self.follow().await?;
+                let mut render = Render::new(&out);
+                let result =
+                    reply::stream(&self.ctx.client, id, message, |e| render.event(e)).await;
+                render.close_line()?;
+                result?
+            }
+            other => other?,
+        };
+        report(&outcome);
+        Ok(Turn::Continue)
+    }
+
+    /// Shows the reply in flight on the current conversation, if there is one; returns
+    /// whether there was.
+    async fn follow(&mut self) -> anyhow::Result<bool> {
+        let out = self.ctx.out.clone();
+        let mut render = Render::new(&out);
+        let result =
+            reply::follow(&self.ctx.client, self.conversation_id, |e| render.event(e)).await;
+        render.close_line()?;
+        match result? {
+            Some(outcome) => {
+                report(&outcome);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+fn is_conflict(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<ApiError>()
+        .is_some_and(|api| api.status() == Some(409))
+}
+
+/// Says on stderr how a reply ended, unless it completed.
+fn report(outcome: &reply::Outcome) {
+    match (outcome.interrupted, outcome.end.status) {
+        (true, _) => note("[reply stopped; what was generated is stored]"),
+        (false, MessageStatus::Complete) => {}
+        (false, status) => note(&format!(
+            "[reply {}{}]",
+            status.as_str(),
+            outcome
+                .end
+                .error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        )),
+    }
+}
+
+/// Prints one reply as it streams: JSON lines, or `assistant: ` and the tokens.
+struct Render<'a> {
+    out: &'a Out,
+    labelled: bool,
+    ends_with_newline: bool,
+}
+
+impl<'a> Render<'a> {
+    fn new(out: &'a Out) -> Self {
+        Render {
+            out,
+            labelled: false,
+            ends_with_newline: false,
+        }
+    }
+
+    fn event(&mut self, event: ReplyEvent<'_>) -> std::io::Result<()> {
+        if self.out.json {
+            return self.out.json_line(&event);
+        }
+        if let ReplyEvent::Token { content } = event {
+            // The label waits for the first token: until then the spinner owns the line,
+            // and clearing the spinner would wipe a label printed before it.
+            if !self.labelled {
+                self.labelled = true;
+                self.out
+                    .text(&format!("{}: ", self.out.role_label(Role::Assistant)))?;
+            }
+            self.ends_with_newline = content.ends_with('\n');
+            self.out.text(content)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the reply's line, if a reply was printed.
+    fn close_line(&self) -> std::io::Result<()> {
+        if self.labelled && !self.ends_with_newline {
+            self.out.text("\n")?;
+        }
+        Ok(())
+    }
+}
+
+fn theme(color: bool) -> Box<dyn Theme> {
+    if color {
+        Box::new(ColorfulTheme::default())
+    } else {
+        Box::new(SimpleTheme)
+    }
+}
+
+/// Runs a blocking dialoguer prompt off the runtime; Ctrl-C in it becomes `Interrupted`.
+async fn blocking_prompt<T: Send + 'static>(
+    prompt: impl FnOnce() -> dialoguer::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    match tokio::task::spawn_blocking(prompt).await? {
+        Ok(value) => Ok(value),
+        Err(dialoguer::Error::IO(err)) if err.kind() == std::io::ErrorKind::Interrupted => {
+            Err(Interrupted.into())
+        }
+        Err(err) => Err(anyhow::Error::new(err).context("the prompt failed")),
+    }
+}

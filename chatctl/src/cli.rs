@@ -1,0 +1,107 @@
+//! The command line: global options and the subcommands, whose `///` comments are the
+//! help text (and the descriptions in the generated shell completions).
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::client::DEFAULT_SERVER;
+use crate::{chat, completions, conv, exit_codes, send, status, user};
+
+/// Talk to chatd, the local chat daemon: chat in the terminal, or script it with --json.
+#[derive(Debug, Parser)]
+#[command(name = "chatctl", version, after_long_help = exit_codes::HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Base URL of the chat API.
+    #[arg(
+        long,
+        global = true,
+        env = "CHATCTL_SERVER",
+        hide_env_values = true,
+        default_value = DEFAULT_SERVER,
+        value_name = "URL"
+    )]
+    pub server: String,
+
+    /// Act as this user (remembered as the default for next time).
+    #[arg(
+        long,
+        global = true,
+        env = "CHATCTL_USER",
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
+    pub user: Option<String>,
+
+    /// Print the API's JSON objects on stdout, and nothing else there.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Never start chatd, even when nothing answers at a local server address.
+    #[arg(long, global = true)]
+    pub no_autostart: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or show users.
+    #[command(subcommand)]
+    User(user::Command),
+
+    /// Create, list or show conversations.
+    #[command(subcommand)]
+    Conv(conv::Command),
+
+    /// Chat interactively: history first, replies live, /help for commands.
+    Chat(chat::Args),
+
+    /// Send one message and stream the reply to stdout.
+    Send(send::Args),
+
+    /// Show whether the daemon answers, and its version, provider, model and database.
+    Status(status::Args),
+
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::Args),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn send_takes_the_message_as_words() {
+        let cli = Cli::try_parse_from(["chatctl", "send", "-c", "3", "hello", "world"]).unwrap();
+        let Command::Send(args) = cli.command else {
+            panic!("not send")
+        };
+        assert_eq!(args.conversation, Some(3));
+        assert_eq!(args.message, ["hello", "world"]);
+    }
+
+    #[test]
+    fn conflicting_choices_are_usage_errors() {
+        for line in [
+            &["chatctl", "send", "-c", "3", "--new", "hi"][..],
+            &["chatctl", "conv", "list", "--all", "--limit", "3"],
+            &["chatctl", "chat", "4", "--new"],
+            &["chatctl", "chat", "--new", "--continue"],
+        ] {
+            let err = Cli::try_parse_from(line).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{line:?}");
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! The HTTP client of the chat API (`shared/api/API.md`): one method per endpoint, the
+//! server's `{"detail": …}` turned into `ApiError::Status`, and a daemon started on
+//! demand when nothing answers at a local address.
+//!
+//! Only the documented endpoints are required; the extensions (`/status`, `/cancel`,
+//! `?events=true`) answer `None` on a 404 so that chatctl works against any server that
+//! implements API.md.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::{
+    CancelResponse, ChatRequest, Conversation, ConversationWithMessages, CreateConversationRequest,
+    CreateUserRequest, ErrorBody, Message, ServerStatus, User,
+};
+use reqwest::{RequestBuilder, Response, Url};
+use serde::de::DeserializeOwned;
+
+use crate::autostart;
+use crate::error::{ApiError, Coded};
+
+/// The default server, where chatd listens unless told otherwise.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000/api/v1";
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bound for every request except the reply stream, which lasts as long as the reply.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    /// The base URL as shown to people (no trailing slash).
+    server: String,
+    /// `host:port` to start chatd on when nothing answers; `None` when not allowed.
+    autostart: Option<String>,
+    autostart_tried: AtomicBool,
+    data_dir: Option<PathBuf>,
+}
+
+impl Client {
+    pub fn new(
+        server: &str,
+        allow_autostart: bool,
+        data_dir: Option<PathBuf>,
+    ) -> Result<Client, Coded> {
+        let bad = |why: &str| Coded::usage(format!("invalid --server {server:?}: {why}"));
+        let base = Url::parse(server).map_err(|err| bad(&err.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(bad("expected an http:// or https:// URL"));
+        }
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(token) = bearer_token(&base) {
+            let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| bad("the bearer token holds characters a header cannot carry"))?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("chatctl/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| bad(&err.to_string()))?;
+        let autostart = allow_autostart
+            .then(|| autostart::listen_address(&base))
+            .flatten();
+        Ok(Client {
+            http,
+            server: base.as_str().trim_end_matches('/').to_string(),
+            base,
+            autostart,
+            autostart_tried: AtomicBool::new(false),
+            data_dir,
+        })
+    }
+
+    /// The server's base URL, as given (without a trailing slash).
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// `base` + the path `segments`, each percent-encoded as one segment (a username may
+    /// hold `?`, `#`, `%` or any script).
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// Sends the request built by `build`; when nothing answers at a local address,
+    /// starts chatd once and tries again.
+    async fn send(
+        &self,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+    ) -> Result<Response, ApiError> {
+        match build(&self.http).send().await {
+            Ok(response) => Ok(response),
+            Err(err) if err.is_connect() => {
+                let Some(listen) = &self.autostart else {
+                    return Err(self.unreachable(None));
+                };
+                if self.autostart_tried.swap(true, Ordering::SeqCst) {
+                    return Err(self.unreachable(None));
+                }
+                match autostart::start(listen, self.data_dir.as_deref()).await {
+                    Ok(log) => crate::output::note(&format!(
+                        "chatctl: started chatd in the background at {} (log: {})",
+                        self.server,
+                        log.display()
+                    )),
+                    Err(why) => return Err(self.unreachable(Some(why))),
+                }
+                build(&self.http)
+                    .send()
+                    .await
+                    .map_err(|err| self.transport(err))
+            }
+            Err(err) => Err(self.transport(err)),
+        }
+    }
+
+    fn transport(&self, err: reqwest::Error) -> ApiError {
+        if err.is_connect() {
+            return self.unreachable(None);
+        }
+        ApiError::Transport {
+            server: self.server.clone(),
+            source: err,
+        }
+    }
+
+    fn unreachable(&self, autostart_failure: Option<String>) -> ApiError {
+        let hint = match autostart_failure {
+            Some(why) => format!("tried to start chatd: {why}"),
+            None if self.autostart_tried.load(Ordering::SeqCst) => {
+                "chatd was started but does not answer; see chatd.log in chatctl's data directory"
+                    .to_string()
+            }
+            None if autostart::listen_address(&self.base).is_some() => {
+                "start it with `chatd` or drop `--no-autostart`".to_string()
+            }
+            None => "check --server (or CHATCTL_SERVER) and that the server runs".to_string(),
+        };
+        ApiError::Unreachable {
+            server: self.server.clone(),
+            hint,
+        }
+    }
+
+    /// Passes a success through; turns an error status into `ApiError::Status` with the
+    /// server's `detail`.
+    pub async fn check(response: Response) -> Result<Response, ApiError> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let body = response.text().await.unwrap_or_default();
+        let detail = match serde_json::from_str::<ErrorBody>(&body) {
+            Ok(error) => error.summary(),
+            Err(_) => {
+                let text: String = body.trim().chars().take(200).collect();
+                if text.is_empty() {
+                    format!("the server answered {status}")
+                } else {
+                    format!("the server answered {status}: {text}")
+                }
+            }
+        };
+        Err(ApiError::Status {
+            status: status.as_u16(),
+            detail,
+        })
+    }
+
+    async fn json<T: DeserializeOwned>(&self, response: Response) -> Result<T, ApiError> {
+        let response = Self::check(response).await?;
+        let bytes = response.bytes().await.map_err(|err| self.transport(err))?;
+        serde_json::from_slice(&bytes).map_err(|err| ApiError::Protocol(err.to_string()))
+    }
+
+    async fn get<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T, ApiError> {
+        let url = self.url(segments);
+        let response = self
+            .send(|http| http.get(url.clone()).timeout(REQUEST_TIMEOUT))
+            .await?;
+        self.json(response).await
+    }
+
+    async fn post<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        url: Url,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        let response = self
+            .send(|http| http.post(url.clone()).json(body).timeout(REQUEST_TIMEOUT))
+            .await?;
+        self.json(response).await
+    }
+
+    /// `POST /users/`
+    pub async fn create_user(&self, request: &CreateUserRequest) -> Result<User, ApiError> {
+        self.post(self.url(&["users", ""]), request).await
+    }
+
+    /// `GET /users/{username}`
+    pub async fn user(&self, username: &str) -> Result<User, ApiError> {
+        self.get(&["users", username]).await
+    }
+
+    /// `POST /conversations/`
+    pub async fn create_conversation(
+        &self,
+        request: &CreateConversationRequest,
+    ) -> Result<Conversation, ApiError> {
+        self.post(self.url(&["conversations", ""]), request).await
+    }
+
+    /// `GET /users/{user_id}/conversations?skip=&limit=`
+    pub async fn conversations(
+        &self,
+        user_id: i64,
+        skip: u64,
+        limit: u64,
+    ) -> Result<Vec<Conversation>, ApiError> {
+        let mut url = self.url(&["users", &user_id.to_string(), "conversations"]);
+        url.query_pairs_mut()
+            .append_pair("skip", &skip.to_string())
+            .append_pair("limit", &limit.to_string());
+        let response = self
+            .send(|http| http.get(url.clone()).timeout(REQUEST_TIMEOUT))
+            .await?;
+        self.json(response).await
+    }
+
+    /// Every conversation of a user, oldest first, a page of the largest allowed size at
+    /// a time.
+    pub async fn all_conversations(&self, user_id: i64) -> Result<Vec<Conversation>, ApiError> {
+        const PAGE: u64 = 1000;
+        // A server that ignored `skip` would page forever; 10,000 pages is ten million
+        // conversations, far past any real history.
+        const MAX_PAGES: u64 = 10_000;
+        let mut all = Vec::new();
+        for page in 0..MAX_PAGES {
+            let batch = self.conversations(user_id, page * PAGE, PAGE).await?;
+            let done = (batch.len() as u64) < PAGE;
+            all.extend(batch);
+            if done {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// `GET /conversations/{id}`
+    pub async fn conversation(&self, id: i64) -> Result<ConversationWithMessages, ApiError> {
+        self.get(&["conversations", &id.to_string()]).await
+    }
+
+    /// Extension `GET /conversations/{id}/messages`: the messages with their `status`;
+    /// `None` when the server does not have the endpoint.
+    pub async fn messages(&self, id: i64) -> Result<Option<Vec<Message>>, ApiError> {
+        match self
+            .get(&["conversations", &id.to_string(), "messages"])
+            .await
+        {
+            Ok(messages) => Ok(Some(messages)),
+            Err(err) if err.is_not_found() => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// A conversation for people to read: its messages carry their outcome when the
+    /// server can tell (the documented object has no `status`).
+    pub async fn conversation_with_statuses(
+        &self,
+        id: i64,
+    ) -> Result<ConversationWithMessages, ApiError> {
+        let mut conversation = self.conversation(id).await?;
+        // Only a nicety: a failure here costs the markers, not the command.
+        if let Ok(Some(messages)) = self.messages(id).await {
+            conversation.messages = messages;
+        }
+        Ok(conversation)
+    }
+
+    /// Extension `GET /status`; `None` when the server does not have it.
+    pub async fn status(&self) -> Result<Option<ServerStatus>, ApiError> {
+        match self.get(&["status"]).await {
+            Ok(status) => Ok(Some(status)),
+            Err(err) if err.is_not_found() => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Extension `POST /conversations/{id}/cancel`; `None` when nothing was streaming or
+    /// the server does not have the endpoint.
+    pub async fn cancel(&self, id: i64) -> Result<Option<CancelResponse>, ApiError> {
+        let url = self.url(&["conversations", &id.to_string(), "cancel"]);
+        let response = self
+            .send(|http| http.post(url.clone()).timeout(REQUEST_TIMEOUT))
+            .await?;
+        match self.json(response).await {
+            Ok(answer) => Ok(Some(answer)),
+            Err(err) if err.is_not_found() => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// `POST /chat?events=true`: the reply as an SSE response (checked for an error
+    /// status). Servers without the extension ignore the query and send plain tokens.
+    pub async fn chat(&self, request: &ChatRequest) -> Result<Response, ApiError> {
+        let mut url = self.url(&["chat"]);
+        url.query_pairs_mut().append_pair("events", "true");
+        let response = self
+            .send(|http| {
+                http.post(url.clone())
+                    .header(reqwest::header::ACCEPT, "text/event-stream")
+                    .json(request)
+            })
+            .await?;
+        Self::check(response).await
+    }
+
+    /// Extension `GET /conversations/{id}/reply?events=true`: the reply in flight as
+    /// SSE; `None` when there is none or the server does not have the endpoint.
+    pub async fn attach(&self, id: i64) -> Result<Option<Response>, ApiError> {
+        let mut url = self.url(&["conversations", &id.to_string(), "reply"]);
+        url.query_pairs_mut().append_pair("events", "true");
+        let response = self
+            .send(|http| {
+                http.get(url.clone())
+                    .header(reqwest::header::ACCEPT, "text/event-stream")
+            })
+            .await?;
+        match Self::check(response).await {
+            Ok(response) => Ok(Some(response)),
+            // 405 too: a server without the extension may route the path elsewhere.
+            Err(err) if matches!(err.status(), Some(404 | 405)) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    pub fn transport_error(&self, err: reqwest::Error) -> ApiError {
+        self.transport(err)
+    }
+}
+
+/// The bearer token a chatd listening beyond loopback requires: `CHATCTL_TOKEN`, else
+/// the token file chatd writes on this machine (`CHATD_TOKEN_FILE`, else `token` in
+/// chatd's data directory). The file is only read for a server on this machine's
+/// loopback, so the local daemon's token never travels to another host.
+fn bearer_token(base: &Url) -> Option<String> {
+    if let Some(token) = std::env::var("CHATCTL_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    {
+        return Some(token.trim().to_string());
+    }
+    let local = base.host_str().is_some_and(|host| {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    if !local {
+        return None;
+    }
+    let path = std::env::var_os("CHATD_TOKEN_FILE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            directories::ProjectDirs::from("", "", "chatd").map(|d| d.data_dir().join("token"))
+        })?;
+    let token = std::fs::read_to_string(path).ok()?;
+    let token = token.trim();
+    (!token.is_empty()).then(|| token.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(server: &str) -> Client {
+        Client::new(server, false, None).unwrap()
+    }
+
+    #[test]
+    fn usernames_are_one_percent_encoded_segment() {
+        let c = client("http://127.0.0.1:8000/api/v1");
+        assert_eq!(
+            c.url(&["users", "a/b?c#d%e f"]).as_str(),
+            "http://127.0.0.1:8000/api/v1/users/a%2Fb%3Fc%23d%25e%20f"
+        );
+        assert_eq!(
+            c.url(&["users", "张三"]).as_str(),
+            "http://127.0.0.1:8000/api/v1/users/%E5%BC%A0%E4%B8%89"
+        );
+    }
+
+    #[test]
+    fn a_trailing_slash_on_the_server_changes_nothing() {
+        let c = client("http://127.0.0.1:8000/api/v1/");
+        assert_eq!(c.server(), "http://127.0.0.1:8000/api/v1");
+        assert_eq!(
+            c.url(&["users", ""]).as_str(),
+            "http://127.0.0.1:8000/api/v1/users/"
+        );
+        assert_eq!(
+            c.url(&["conversations", "3"]).as_str(),
+            "http://127.0.0.1:8000/api/v1/conversations/3"
+        );
+    }
+
+    #[test]
+    fn bad_servers_are_usage_errors() {
+        for server in ["not a url", "ftp://x/api/v1", "mailto:a@b"] {
+            assert!(Client::new(server, false, None).is_err(), "{server}");
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! What every command works with: the API client, the output settings and the
+//! remembered defaults, plus resolving "which user" and "which conversation".
+
+use anyhow::Context as _;
+use common::User;
+
+use crate::client::Client;
+use crate::config::Store;
+use crate::error::{ApiError, Coded};
+use crate::output::Out;
+
+pub struct Ctx {
+    pub client: Client,
+    pub out: Out,
+    pub store: Store,
+    /// `--user` / `CHATCTL_USER`.
+    user_arg: Option<String>,
+}
+
+impl Ctx {
+    pub fn new(client: Client, out: Out, store: Store, user_arg: Option<String>) -> Ctx {
+        Ctx {
+            client,
+            out,
+            store,
+            user_arg,
+        }
+    }
+
+    /// The name of the user to act as: `--user`, else the remembered default.
+    pub fn user_name(&self) -> Result<String, Coded> {
+        self.user_arg
+            .clone()
+            .or_else(|| self.store.remembered.user.clone())
+            .ok_or_else(|| {
+                Coded::usage(
+                    "no user given; pass --user NAME (or set CHATCTL_USER), or create one \
+                     with `chatctl user create NAME`",
+                )
+            })
+    }
+
+    /// Looks the user up on the server and remembers them as the default.
+    pub async fn user(&mut self) -> anyhow::Result<User> {
+        let name = self.user_name()?;
+        let user = self.client.user(&name).await.map_err(|err| match err {
+            // Keep the server's words, add the way out.
+            ApiError::Status {
+                status: 404,
+                detail,
+            } => anyhow::Error::new(ApiError::Status {
+                status: 404,
+                detail: format!("{detail}: {name:?}; create it with `chatctl user create {name}`"),
+            }),
+            other => anyhow::Error::new(other).context(format!("could not look up user {name:?}")),
+        })?;
+        self.remember_user(&user.username);
+        Ok(user)
+    }
+
+    pub fn remember_user(&mut self, name: &str) {
+        if self.store.remembered.user.as_deref() != Some(name) {
+            self.store.remembered.user = Some(name.to_string());
+            self.store.save();
+        }
+    }
+
+    pub fn last_conversation(&self, user: &str) -> Option<i64> {
+        self.store
+            .remembered
+            .last_conversation(self.client.server(), user)
+    }
+
+    pub fn remember_conversation(&mut self, user: &str, id: i64) {
+        let server = self.client.server().to_string();
+        if self
+            .store
+            .remembered
+            .set_last_conversation(&server, user, id)
+        {
+            self.store.save();
+        }
+    }
+
+    /// Creates a conversation for `user` and remembers it as the last one.
+    pub async fn new_conversation(
+        &mut self,
+        user: &User,
+        name: Option<String>,
+    ) -> anyhow::Result<common::Conversation> {
+        let conversation = self
+            .client
+            .create_conversation(&common::CreateConversationRequest {
+                user_id: user.id,
+                name,
+            })
+            .await
+            .context("could not create a conversation")?;
+        self.remember_conversation(&user.username, conversation.id);
+        Ok(conversation)
+    }
+}

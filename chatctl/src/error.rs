@@ -1,0 +1,193 @@
+//! The errors `chatctl` can end with and how each maps to an exit code.
+//!
+//! Commands return `anyhow::Result` so they can add context ("could not create user …");
+//! `classify` walks the error chain for the typed errors below to pick the exit code,
+//! and decides when to stay silent (a closed stdout, Ctrl-C).
+
+use std::io;
+
+use common::MessageStatus;
+
+use crate::exit_codes::ExitCode;
+
+/// What went wrong while talking to the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The server answered with an error status; `detail` is its `detail`, made readable.
+    #[error("{detail}")]
+    Status { status: u16, detail: String },
+    /// Nothing answered at the address.
+    #[error("no daemon answered at {server}; {hint}")]
+    Unreachable { server: String, hint: String },
+    /// The connection failed some other way (timeout, reset, TLS).
+    #[error("could not talk to {server}")]
+    Transport {
+        server: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The server answered, but not as API.md says it would.
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+}
+
+/// A reply that ended without completing.
+#[derive(Debug, thiserror::Error)]
+#[error("the reply ended {}{}", .status.as_str(), .error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
+pub struct ReplyIncomplete {
+    pub status: MessageStatus,
+    pub error: Option<String>,
+}
+
+/// The user pressed Ctrl-C; the reply was cancelled and nothing more needs saying.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// An error that carries its own exit code (e.g. a usage error found after parsing).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Coded {
+    pub code: ExitCode,
+    pub message: String,
+}
+
+impl Coded {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Coded {
+            code: ExitCode::Usage,
+            message: message.into(),
+        }
+    }
+}
+
+/// How to end after an error.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub code: ExitCode,
+    /// Whether to print `chatctl: {err:#}` on stderr.
+    pub report: bool,
+}
+
+/// Picks the exit code for `err` and whether to report it.
+pub fn classify(err: &anyhow::Error) -> Verdict {
+    let loud = |code| Verdict { code, report: true };
+    for cause in err.chain() {
+        // A reader that went away (`| head`) is not an error of ours: exit 0, quietly.
+        if let Some(io_err) = cause.downcast_ref::<io::Error>()
+            && io_err.kind() == io::ErrorKind::BrokenPipe
+        {
+            return Verdict {
+                code: ExitCode::Success,
+                report: false,
+            };
+        }
+        if cause.downcast_ref::<Interrupted>().is_some() {
+            return Verdict {
+                code: ExitCode::Interrupted,
+                report: false,
+            };
+        }
+        if let Some(coded) = cause.downcast_ref::<Coded>() {
+            return loud(coded.code);
+        }
+        if let Some(incomplete) = cause.downcast_ref::<ReplyIncomplete>() {
+            return loud(match incomplete.status {
+                MessageStatus::Failed | MessageStatus::Interrupted => ExitCode::Provider,
+                MessageStatus::Cancelled | MessageStatus::Complete => ExitCode::Failure,
+            });
+        }
+        if let Some(api) = cause.downcast_ref::<ApiError>() {
+            return loud(match api {
+                ApiError::Status { status, .. } => match status {
+                    400 | 413 | 422 => ExitCode::Usage,
+                    404 => ExitCode::NotFound,
+                    409 => ExitCode::Conflict,
+                    502..=504 => ExitCode::Provider,
+                    _ => ExitCode::Failure,
+                },
+                ApiError::Unreachable { .. } => ExitCode::Unreachable,
+                ApiError::Transport { .. } | ApiError::Protocol(_) => ExitCode::Failure,
+            });
+        }
+    }
+    loud(ExitCode::Failure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    fn status(code: u16) -> anyhow::Error {
+        anyhow::Error::new(ApiError::Status {
+            status: code,
+            detail: "x".into(),
+        })
+    }
+
+    #[test]
+    fn statuses_map_to_documented_codes() {
+        assert_eq!(classify(&status(404)).code, ExitCode::NotFound);
+        assert_eq!(classify(&status(409)).code, ExitCode::Conflict);
+        assert_eq!(classify(&status(422)).code, ExitCode::Usage);
+        assert_eq!(classify(&status(502)).code, ExitCode::Provider);
+        assert_eq!(classify(&status(500)).code, ExitCode::Failure);
+    }
+
+    #[test]
+    fn broken_pipe_deep_in_the_chain_is_a_quiet_success() {
+        let err = Err::<(), _>(io::Error::from(io::ErrorKind::BrokenPipe))
+            .context("writing the reply")
+            .context("send")
+            .unwrap_err();
+        assert_eq!(
+            classify(&err),
+            Verdict {
+                code: ExitCode::Success,
+                report: false
+            }
+        );
+    }
+
+    #[test]
+    fn context_keeps_the_server_detail_readable() {
+        let err = Err::<(), _>(ApiError::Status {
+            status: 404,
+            detail: "User not found".into(),
+        })
+        .context("could not look up user \"bob\"")
+        .unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "could not look up user \"bob\": User not found"
+        );
+        assert_eq!(classify(&err).code, ExitCode::NotFound);
+    }
+
+    #[test]
+    fn incomplete_replies_name_their_outcome() {
+        let err = anyhow::Error::new(ReplyIncomplete {
+            status: MessageStatus::Failed,
+            error: Some("upstream closed".into()),
+        });
+        assert_eq!(
+            format!("{err:#}"),
+            "the reply ended failed: upstream closed"
+        );
+        assert_eq!(classify(&err).code, ExitCode::Provider);
+    }
+}

@@ -1,0 +1,142 @@
+//! `chatctl send`: one message, its reply streamed to stdout as it arrives. For scripts:
+//! `--json` prints the stored assistant message with its outcome, `--json --stream`
+//! prints one JSON object per event.
+
+use std::io::{IsTerminal, Read};
+
+use common::MessageStatus;
+
+use crate::context::Ctx;
+use crate::error::{Coded, Interrupted, ReplyIncomplete};
+use crate::reply::{self, ReplyEvent};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The conversation to send to (default: the last one used, else a new one).
+    #[arg(
+        short = 'c',
+        long = "conversation",
+        value_name = "ID",
+        conflicts_with = "new"
+    )]
+    pub conversation: Option<i64>,
+
+    /// Start a new conversation for this message.
+    #[arg(long)]
+    pub new: bool,
+
+    /// With --json: print each event as it arrives, one JSON object per line.
+    #[arg(long)]
+    pub stream: bool,
+
+    /// The message (several words are joined by spaces); `-` reads it from stdin.
+    #[arg(required = true, num_args = 1.., value_name = "MESSAGE|-")]
+    pub message: Vec<String>,
+}
+
+impl Args {
+    pub async fn run(self, ctx: &mut Ctx) -> anyhow::Result<()> {
+        let message = if self.message.len() == 1 && self.message[0] == "-" {
+            read_stdin().await?
+        } else {
+            self.message.join(" ")
+        };
+        if message.trim().is_empty() {
+            return Err(Coded::usage("the message is empty").into());
+        }
+        let conversation_id = self.pick_conversation(ctx).await?;
+
+        let out = ctx.out.clone();
+        let stream_json = out.json && self.stream;
+        let mut ends_with_newline = true;
+        let outcome = reply::stream(&ctx.client, conversation_id, &message, |event| {
+            match (&event, out.json) {
+                _ if stream_json => out.json_line(&event),
+                (ReplyEvent::Token { content }, false) => {
+                    ends_with_newline = content.ends_with('\n');
+                    out.text(content)
+                }
+                (ReplyEvent::End(end), true) => out.json(end),
+                _ => Ok(()),
+            }
+        })
+        .await?;
+        if !out.json && !ends_with_newline {
+            out.text("\n")?;
+        }
+        if outcome.interrupted {
+            return Err(Interrupted.into());
+        }
+        match outcome.end.status {
+            MessageStatus::Complete => Ok(()),
+            status => Err(ReplyIncomplete {
+                status,
+                error: outcome.end.error,
+            }
+            .into()),
+        }
+    }
+
+    /// `-c ID`, a new conversation for `--new`, else the last one used (if it still
+    /// exists), else a new one.
+    async fn pick_conversation(&self, ctx: &mut Ctx) -> anyhow::Result<i64> {
+        if let Some(id) = self.conversation {
+            if let Ok(user) = ctx.user_name() {
+                ctx.remember_conversation(&user, id);
+            }
+            return Ok(id);
+        }
+        let user = ctx.user().await?;
+        if !self.new
+            && let Some(id) = ctx.last_conversation(&user.username)
+        {
+            match ctx.client.conversation(id).await {
+                Ok(conversation) if conversation.user_id == user.id => return Ok(id),
+                Ok(_) => {}
+                Err(err) if err.is_not_found() => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        let conversation = ctx.new_conversation(&user, None).await?;
+        if std::io::stderr().is_terminal() && !ctx.out.json {
+            crate::output::note(&format!("(new conversation {})", conversation.id));
+        }
+        Ok(conversation.id)
+    }
+}
+
+/// The whole of stdin, less one final line break (what `echo` adds).
+async fn read_stdin() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        crate::output::note("Type the message, then Ctrl-D on a line of its own.");
+    }
+    let text = tokio::task::spawn_blocking(|| {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map(|_| text)
+    })
+    .await??;
+    Ok(strip_final_newline(text))
+}
+
+fn strip_final_newline(mut text: String) -> String {
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_one_final_newline_goes() {
+        assert_eq!(strip_final_newline("hi\n".into()), "hi");
+        assert_eq!(strip_final_newline("hi\r\n".into()), "hi");
+        assert_eq!(strip_final_newline("a\n\nb\n\n".into()), "a\n\nb\n");
+        assert_eq!(strip_final_newline("hi".into()), "hi");
+    }
+}

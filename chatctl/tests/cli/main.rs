@@ -1,0 +1,14 @@
+//! chatctl's integration tests: the real binary against a real chatd (echo provider) on
+//! an ephemeral port, asserting on stdout, stderr and exit codes.
+
+mod autostart;
+mod chat;
+mod completions;
+mod conv;
+mod errors;
+mod plain;
+mod send;
+mod status;
+mod support;
+mod tty;
+mod user;

@@ -1,0 +1,247 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'chatctl'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'chatctl' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Create or show users')
+            [CompletionResult]::new('conv', 'conv', [CompletionResultType]::ParameterValue, 'Create, list or show conversations')
+            [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat interactively: history first, replies live, /help for commands')
+            [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send one message and stream the reply to stdout')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether the daemon answers, and its version, provider, model and database')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'chatctl;user' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a user (and make it the default user)')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a user (default: the current user)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'chatctl;user;create' {
+            [CompletionResult]::new('--email', '--email', [CompletionResultType]::ParameterName, 'An email address to store with the user')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;user;show' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;user;help' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a user (and make it the default user)')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a user (default: the current user)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'chatctl;user;help;create' {
+            break
+        }
+        'chatctl;user;help;show' {
+            break
+        }
+        'chatctl;user;help;help' {
+            break
+        }
+        'chatctl;conv' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('new', 'new', [CompletionResultType]::ParameterValue, 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the user''s conversations, oldest first')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a conversation with all its messages')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'chatctl;conv;new' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'A name for the conversation')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;conv;list' {
+            [CompletionResult]::new('--skip', '--skip', [CompletionResultType]::ParameterName, 'How many conversations to skip')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'How many conversations to list at most (0-1000)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'List every conversation (pages through all of them)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;conv;show' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;conv;help' {
+            [CompletionResult]::new('new', 'new', [CompletionResultType]::ParameterValue, 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the user''s conversations, oldest first')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a conversation with all its messages')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'chatctl;conv;help;new' {
+            break
+        }
+        'chatctl;conv;help;list' {
+            break
+        }
+        'chatctl;conv;help;show' {
+            break
+        }
+        'chatctl;conv;help;help' {
+            break
+        }
+        'chatctl;chat' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--new', '--new', [CompletionResultType]::ParameterName, 'Start a new conversation')
+            [CompletionResult]::new('--continue', '--continue', [CompletionResultType]::ParameterName, 'Continue the last conversation used (a new one when there is none)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;send' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The conversation to send to (default: the last one used, else a new one)')
+            [CompletionResult]::new('--conversation', '--conversation', [CompletionResultType]::ParameterName, 'The conversation to send to (default: the last one used, else a new one)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--new', '--new', [CompletionResultType]::ParameterName, 'Start a new conversation for this message')
+            [CompletionResult]::new('--stream', '--stream', [CompletionResultType]::ParameterName, 'With --json: print each event as it arrives, one JSON object per line')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;status' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;completions' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;help' {
+            [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Create or show users')
+            [CompletionResult]::new('conv', 'conv', [CompletionResultType]::ParameterValue, 'Create, list or show conversations')
+            [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat interactively: history first, replies live, /help for commands')
+            [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send one message and stream the reply to stdout')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether the daemon answers, and its version, provider, model and database')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'chatctl;help;user' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a user (and make it the default user)')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a user (default: the current user)')
+            break
+        }
+        'chatctl;help;user;create' {
+            break
+        }
+        'chatctl;help;user;show' {
+            break
+        }
+        'chatctl;help;conv' {
+            [CompletionResult]::new('new', 'new', [CompletionResultType]::ParameterValue, 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the user''s conversations, oldest first')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a conversation with all its messages')
+            break
+        }
+        'chatctl;help;conv;new' {
+            break
+        }
+        'chatctl;help;conv;list' {
+            break
+        }
+        'chatctl;help;conv;show' {
+            break
+        }
+        'chatctl;help;chat' {
+            break
+        }
+        'chatctl;help;send' {
+            break
+        }
+        'chatctl;help;status' {
+            break
+        }
+        'chatctl;help;completions' {
+            break
+        }
+        'chatctl;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

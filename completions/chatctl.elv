@@ -1,0 +1,208 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[chatctl] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'chatctl'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'chatctl'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand user 'Create or show users'
+            cand conv 'Create, list or show conversations'
+            cand chat 'Chat interactively: history first, replies live, /help for commands'
+            cand send 'Send one message and stream the reply to stdout'
+            cand status 'Show whether the daemon answers, and its version, provider, model and database'
+            cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'chatctl;user'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand create 'Create a user (and make it the default user)'
+            cand show 'Show a user (default: the current user)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'chatctl;user;create'= {
+            cand --email 'An email address to store with the user'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;user;show'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;user;help'= {
+            cand create 'Create a user (and make it the default user)'
+            cand show 'Show a user (default: the current user)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'chatctl;user;help;create'= {
+        }
+        &'chatctl;user;help;show'= {
+        }
+        &'chatctl;user;help;help'= {
+        }
+        &'chatctl;conv'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
+            cand list 'List the user''s conversations, oldest first'
+            cand show 'Show a conversation with all its messages'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'chatctl;conv;new'= {
+            cand --name 'A name for the conversation'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;conv;list'= {
+            cand --skip 'How many conversations to skip'
+            cand --limit 'How many conversations to list at most (0-1000)'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --all 'List every conversation (pages through all of them)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;conv;show'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;conv;help'= {
+            cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
+            cand list 'List the user''s conversations, oldest first'
+            cand show 'Show a conversation with all its messages'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'chatctl;conv;help;new'= {
+        }
+        &'chatctl;conv;help;list'= {
+        }
+        &'chatctl;conv;help;show'= {
+        }
+        &'chatctl;conv;help;help'= {
+        }
+        &'chatctl;chat'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --new 'Start a new conversation'
+            cand --continue 'Continue the last conversation used (a new one when there is none)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;send'= {
+            cand -c 'The conversation to send to (default: the last one used, else a new one)'
+            cand --conversation 'The conversation to send to (default: the last one used, else a new one)'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --new 'Start a new conversation for this message'
+            cand --stream 'With --json: print each event as it arrives, one JSON object per line'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;status'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;completions'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;help'= {
+            cand user 'Create or show users'
+            cand conv 'Create, list or show conversations'
+            cand chat 'Chat interactively: history first, replies live, /help for commands'
+            cand send 'Send one message and stream the reply to stdout'
+            cand status 'Show whether the daemon answers, and its version, provider, model and database'
+            cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'chatctl;help;user'= {
+            cand create 'Create a user (and make it the default user)'
+            cand show 'Show a user (default: the current user)'
+        }
+        &'chatctl;help;user;create'= {
+        }
+        &'chatctl;help;user;show'= {
+        }
+        &'chatctl;help;conv'= {
+            cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
+            cand list 'List the user''s conversations, oldest first'
+            cand show 'Show a conversation with all its messages'
+        }
+        &'chatctl;help;conv;new'= {
+        }
+        &'chatctl;help;conv;list'= {
+        }
+        &'chatctl;help;conv;show'= {
+        }
+        &'chatctl;help;chat'= {
+        }
+        &'chatctl;help;send'= {
+        }
+        &'chatctl;help;status'= {
+        }
+        &'chatctl;help;completions'= {
+        }
+        &'chatctl;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,130 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_chatctl_global_optspecs
+    string join \n server= user= json no-autostart h/help V/version
+end
+
+function __fish_chatctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_chatctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_chatctl_using_subcommand
+    set -l cmd (__fish_chatctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c chatctl -n "__fish_chatctl_needs_command" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_needs_command" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_needs_command" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_needs_command" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chatctl -n "__fish_chatctl_needs_command" -s V -l version -d 'Print version'
+complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "user" -d 'Create or show users'
+complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "conv" -d 'Create, list or show conversations'
+complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "chat" -d 'Chat interactively: history first, replies live, /help for commands'
+complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "send" -d 'Send one message and stream the reply to stdout'
+complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "status" -d 'Show whether the daemon answers, and its version, provider, model and database'
+complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -f -a "create" -d 'Create a user (and make it the default user)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -f -a "show" -d 'Show a user (default: the current user)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from create" -l email -d 'An email address to store with the user' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from create" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from create" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from create" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from create" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from show" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from show" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from show" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from show" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a user (and make it the default user)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a user (default: the current user)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -f -a "list" -d 'List the user\'s conversations, oldest first'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -f -a "show" -d 'Show a conversation with all its messages'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l name -d 'A name for the conversation' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l skip -d 'How many conversations to skip' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l limit -d 'How many conversations to list at most (0-1000)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l all -d 'List every conversation (pages through all of them)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the user\'s conversations, oldest first'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a conversation with all its messages'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l new -d 'Start a new conversation'
+complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l continue -d 'Continue the last conversation used (a new one when there is none)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand send" -s c -l conversation -d 'The conversation to send to (default: the last one used, else a new one)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l new -d 'Start a new conversation for this message'
+complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l stream -d 'With --json: print each event as it arrives, one JSON object per line'
+complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand send" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand status" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status completions help" -f -a "user" -d 'Create or show users'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status completions help" -f -a "conv" -d 'Create, list or show conversations'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status completions help" -f -a "chat" -d 'Chat interactively: history first, replies live, /help for commands'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status completions help" -f -a "send" -d 'Send one message and stream the reply to stdout'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status completions help" -f -a "status" -d 'Show whether the daemon answers, and its version, provider, model and database'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "create" -d 'Create a user (and make it the default user)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "show" -d 'Show a user (default: the current user)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "list" -d 'List the user\'s conversations, oldest first'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "show" -d 'Show a conversation with all its messages'
