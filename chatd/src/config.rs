@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
 use crate::routes::guard::{DEFAULT_CORS_ORIGINS, OriginPattern};
+use crate::store::Location;
 
 /// The commented example configuration, printed by `chatd example-config`.
 pub const EXAMPLE_CONFIG: &str = include_str!("../config.example.toml");
@@ -50,7 +51,7 @@ pub struct Cli {
     #[arg(long, env = "CHATD_ALLOW_NON_LOOPBACK")]
     pub allow_non_loopback: bool,
 
-    /// SQLite database file (a path or sqlite:// URL) [default: chatd.db in the user's data directory]
+    /// Database: a SQLite file (a path or sqlite:// URL) or a postgres:// URL [default: chatd.db in the user's data directory]
     #[arg(long, env = "CHATD_DATABASE", value_name = "PATH")]
     pub database: Option<String>,
 
@@ -125,6 +126,10 @@ pub struct Cli {
     #[arg(long, env = "CHATD_IDLE_CONNECTION_TIMEOUT_SECS", value_name = "SECS")]
     pub idle_connection_timeout_secs: Option<u64>,
 
+    /// Database connections in the pool (SQLite: readers; writes use one more) [default: twice the cores, 4 to 16]
+    #[arg(long, env = "CHATD_DB_POOL_SIZE", value_name = "N")]
+    pub db_pool_size: Option<u32>,
+
     /// Configuration file [default: config.toml in the user's config directory, if present]
     #[arg(long, env = "CHATD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -158,13 +163,14 @@ pub struct FileConfig {
     pub max_replies: Option<usize>,
     pub checkpoint_interval_ms: Option<u64>,
     pub idle_connection_timeout_secs: Option<u64>,
+    pub db_pool_size: Option<u32>,
 }
 
 /// The settings chatd runs with.
 #[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
-    pub database: PathBuf,
+    pub database: Location,
     pub provider: ProviderKind,
     /// True when no layer named a provider, so start-up can say echo is the default.
     pub provider_defaulted: bool,
@@ -186,6 +192,7 @@ pub struct Config {
     /// Zero when checkpoints are off.
     pub checkpoint_interval: Duration,
     pub idle_connection_timeout: Duration,
+    pub db_pool_size: Option<u32>,
     /// The file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -265,27 +272,6 @@ fn read_file(path: &Path, required: bool) -> Result<Option<FileConfig>, ConfigEr
         })
 }
 
-/// A `sqlite://` URL or a plain path, as a path.
-fn database_path(value: &str) -> Result<PathBuf, ConfigError> {
-    if let Some(rest) = value.strip_prefix("sqlite://") {
-        return Ok(PathBuf::from(rest));
-    }
-    if let Some(rest) = value.strip_prefix("sqlite:") {
-        return Ok(PathBuf::from(rest));
-    }
-    if value.contains("://") {
-        let scheme = value.split("://").next().unwrap_or_default();
-        return Err(ConfigError::Invalid(format!(
-            "database URL scheme {scheme:?} is not supported by this build; use a SQLite file \
-             path or a sqlite:// URL"
-        )));
-    }
-    if value.is_empty() {
-        return Err(ConfigError::Invalid("--database must not be empty".into()));
-    }
-    Ok(PathBuf::from(value))
-}
-
 impl Config {
     /// Merges the layers. `env_key` reads an environment variable (injected for tests).
     pub fn resolve(
@@ -316,8 +302,8 @@ impl Config {
             return Err(ConfigError::NonLoopback(listen));
         }
         let database = match cli.database.as_ref().or(file.database.as_ref()) {
-            Some(value) => database_path(value)?,
-            None => default_database_path().ok_or(ConfigError::NoDataDir)?,
+            Some(value) => Location::parse(value).map_err(ConfigError::Invalid)?,
+            None => Location::Sqlite(default_database_path().ok_or(ConfigError::NoDataDir)?),
         };
         let named_provider = cli.provider.or(file.provider);
         let provider = named_provider.unwrap_or(ProviderKind::Echo);
@@ -425,6 +411,7 @@ impl Config {
                 DEFAULT_IDLE_CONNECTION_TIMEOUT_SECS,
             )
             .max(Duration::from_secs(1)),
+            db_pool_size: cli.db_pool_size.or(file.db_pool_size).filter(|n| *n > 0),
             config_file,
         })
     }
@@ -493,7 +480,7 @@ mod tests {
         assert_eq!(config.provider, ProviderKind::Openai);
         assert!(!config.provider_defaulted);
         assert_eq!(config.history_limit, 7);
-        assert_eq!(config.database, PathBuf::from("x.db"));
+        assert_eq!(config.database, Location::Sqlite(PathBuf::from("x.db")));
     }
 
     #[test]
@@ -538,15 +525,18 @@ mod tests {
 
     #[test]
     fn database_urls_are_checked() {
+        let parse = |v: &str| Location::parse(v);
         assert_eq!(
-            database_path("sqlite:///tmp/a.db").unwrap(),
-            PathBuf::from("/tmp/a.db")
+            parse("sqlite:///tmp/a.db").unwrap(),
+            Location::Sqlite("/tmp/a.db".into())
         );
-        assert_eq!(database_path("rel.db").unwrap(), PathBuf::from("rel.db"));
-        let error = database_path("postgres://localhost/chat")
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("\"postgres\""), "{error}");
+        assert_eq!(parse("rel.db").unwrap(), Location::Sqlite("rel.db".into()));
+        let pg = parse("postgres://chat:hunter2@db.internal/chat").unwrap();
+        assert_eq!(pg.backend(), "postgres");
+        assert_eq!(pg.to_string(), "postgres://chat:***@db.internal/chat");
+        assert!(!format!("{pg:?}").contains("hunter2"));
+        let error = parse("mysql://localhost/chat").unwrap_err();
+        assert!(error.contains("\"mysql\""), "{error}");
     }
 
     #[test]

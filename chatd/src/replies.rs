@@ -26,6 +26,9 @@ use tokio_util::task::TaskTracker;
 use crate::providers::{Provider, Turn};
 use crate::store::{MessageRow, Store};
 
+/// How often leases are refreshed at the least; well under `store::LEASE_STALE_AFTER`.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
 /// How a reply ended, as its listeners see it.
 #[derive(Debug, Clone)]
 pub struct ReplyEnd {
@@ -81,6 +84,8 @@ pub struct Replies {
     system_prompt: Option<String>,
     /// Replies that may run at once; past it, new chats are refused with a 503.
     max_in_flight: usize,
+    /// This process, as named in the database's reply leases.
+    owner: Arc<str>,
 }
 
 /// Why a conversation could not be reserved for a new reply.
@@ -123,7 +128,13 @@ impl Replies {
             provider,
             system_prompt,
             max_in_flight: max_in_flight.max(1),
+            owner: crate::store::new_owner_id().into(),
         }
+    }
+
+    /// This process's name in the database's reply leases.
+    pub fn owner(&self) -> String {
+        self.owner.to_string()
     }
 
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
@@ -269,11 +280,21 @@ impl Replies {
         // show, and the client was told why (502, or the end event).
         let nothing_generated = text.is_empty() && status != MessageStatus::Complete;
         let message = if nothing_generated {
+            if let Err(e) = self
+                .store
+                .release_reply(reply.conversation_id, self.owner())
+                .await
+            {
+                tracing::error!(
+                    conversation_id = reply.conversation_id,
+                    "could not release the reply lease: {e}"
+                );
+            }
             None
         } else {
             match self
                 .store
-                .insert_assistant_message(reply.conversation_id, text, status)
+                .insert_assistant_message(reply.conversation_id, text, status, self.owner())
                 .await
             {
                 Ok(row) => Some(row),
@@ -299,20 +320,28 @@ impl Replies {
     }
 
     /// Writes, every `every`, what each reply in flight has generated since its last
-    /// checkpoint, so a chatd that is killed loses at most about that much of a reply.
+    /// checkpoint, so a chatd that is killed loses at most about that much of a reply,
+    /// and refreshes the replies' leases so other processes know their owner lives.
+    /// With `every` zero, only the leases are refreshed (every 5 s).
     pub fn spawn_checkpointer(&self, every: Duration) {
+        let with_content = !every.is_zero();
+        let every = if with_content {
+            every.min(HEARTBEAT)
+        } else {
+            HEARTBEAT
+        };
         let this = self.clone();
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(every);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
                 ticker.tick().await;
-                this.checkpoint_once().await;
+                this.checkpoint_once(with_content).await;
             }
         });
     }
 
-    async fn checkpoint_once(&self) {
+    async fn checkpoint_once(&self, with_content: bool) {
         let replies: Vec<Arc<Reply>> = self
             .registry()
             .in_flight
@@ -324,22 +353,24 @@ impl Replies {
         let mut written = Vec::new();
         for reply in replies {
             let state = reply.state.borrow();
-            let count = state.deltas.len();
-            if state.end.is_some() || count <= reply.checkpointed.load(Ordering::Relaxed) {
+            if state.end.is_some() {
                 continue;
             }
+            let count = state.deltas.len();
+            let changed = with_content && count > reply.checkpointed.load(Ordering::Relaxed);
             batch.push((
                 reply.conversation_id,
-                reply.user_message.id,
-                state.deltas.concat(),
+                changed.then(|| state.deltas.concat()),
             ));
             drop(state);
-            written.push((reply, count));
+            if changed {
+                written.push((reply, count));
+            }
         }
         if batch.is_empty() {
             return;
         }
-        match self.store.checkpoint_replies(batch).await {
+        match self.store.checkpoint_replies(self.owner(), batch).await {
             Ok(()) => {
                 for (reply, count) in written {
                     reply.checkpointed.store(count, Ordering::Relaxed);

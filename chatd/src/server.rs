@@ -83,21 +83,16 @@ pub fn run(config: Config) -> Result<(), ServeError> {
 }
 
 async fn serve(config: Config) -> Result<(), ServeError> {
-    let read_connections = std::thread::available_parallelism()
-        .map(|n| n.get() as u32 * 2)
-        .unwrap_or(4)
-        .clamp(4, 16);
+    let connections = config.db_pool_size.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get() as u32 * 2)
+            .unwrap_or(4)
+            .clamp(4, 16)
+    });
     let database = config.database.clone();
-    let store =
-        tokio::task::spawn_blocking(move || Store::open_sqlite(&database, read_connections))
-            .await
-            .map_err(|e| ServeError::Provider(format!("start-up task failed: {e}")))??;
-    let recovered = store.recover_interrupted_replies().await?;
-    if recovered > 0 {
-        tracing::warn!(
-            "stored {recovered} replies that the last run was cut off in, marked interrupted"
-        );
-    }
+    let store = tokio::task::spawn_blocking(move || Store::open(&database, connections))
+        .await
+        .map_err(|e| ServeError::Provider(format!("start-up task failed: {e}")))??;
     let provider = Arc::new(build_provider(&config)?);
     let replies = Replies::new(
         store.clone(),
@@ -105,9 +100,13 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         config.system_prompt.clone(),
         config.max_replies,
     );
-    if !config.checkpoint_interval.is_zero() {
-        replies.spawn_checkpointer(config.checkpoint_interval);
+    let recovered = store.recover_interrupted_replies(replies.owner()).await?;
+    if recovered > 0 {
+        tracing::warn!(
+            "stored {recovered} replies that the last run was cut off in, marked interrupted"
+        );
     }
+    replies.spawn_checkpointer(config.checkpoint_interval);
     let loopback = config.listen.ip().is_loopback();
     let token = if loopback {
         None
@@ -200,7 +199,11 @@ fn announce(config: &Config, provider: &Provider, store: &Store, local: std::net
         common::API_BASE
     );
     let _ = stdout.flush();
-    tracing::info!("database: {} (sqlite)", store.location().display());
+    tracing::info!(
+        "database: {} ({})",
+        store.location(),
+        store.location().backend()
+    );
     match provider {
         Provider::Echo(_) if config.provider_defaulted => tracing::info!(
             "provider: echo (the default: no provider is configured; \

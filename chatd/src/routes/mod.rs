@@ -28,7 +28,7 @@ use input::Fields;
 
 use crate::providers::Provider;
 use crate::replies::{self, Replies};
-use crate::store::{CreateUserOutcome, Store};
+use crate::store::{BeginChat, CreateUserOutcome, Store};
 
 /// Everything a request handler needs.
 #[derive(Debug, Clone)]
@@ -370,12 +370,7 @@ where
     }
     let slot = match app.replies.reserve(conversation_id) {
         Ok(slot) => slot,
-        Err(replies::Refusal::Busy) => {
-            return Err(ApiError::detail(
-                StatusCode::CONFLICT,
-                "A reply is already being generated for this conversation; wait for it to end or cancel it",
-            ));
-        }
+        Err(replies::Refusal::Busy) => return Err(busy()),
         Err(replies::Refusal::Full(cap)) => {
             return Err(ApiError::detail(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -383,12 +378,20 @@ where
             ));
         }
     };
-    let Some((user_message, history)) = app
+    let (user_message, history) = match app
         .store
-        .begin_chat(conversation_id, message, app.history_limit)
+        .begin_chat(
+            conversation_id,
+            message,
+            app.history_limit,
+            app.replies.owner(),
+        )
         .await?
-    else {
-        return Err(ApiError::not_found("Conversation not found"));
+    {
+        BeginChat::Started(user_message, history) => (user_message, history),
+        BeginChat::NoConversation => return Err(ApiError::not_found("Conversation not found")),
+        // Another chatd process on the same database is generating it.
+        BeginChat::Busy => return Err(busy()),
     };
     let reply = app.replies.start(slot, user_message, &history);
     let mut listener = reply.subscribe();
@@ -406,6 +409,13 @@ where
         return Err(ApiError::detail(StatusCode::BAD_GATEWAY, cause));
     }
     Ok(stream::sse_response(reply, listener, with_events))
+}
+
+fn busy() -> ApiError {
+    ApiError::detail(
+        StatusCode::CONFLICT,
+        "A reply is already being generated for this conversation; wait for it to end or cancel it",
+    )
 }
 
 /// Extension: POST /conversations/{conversation_id}/cancel. Answers once the reply has
@@ -457,8 +467,8 @@ fn status(app: &App) -> Response {
             version: env!("CARGO_PKG_VERSION").into(),
             provider: app.provider.kind().into(),
             model: app.provider.model().into(),
-            database_backend: "sqlite".into(),
-            database: app.store.location().display().to_string(),
+            database_backend: app.store.location().backend().into(),
+            database: app.store.location().to_string(),
             replies_in_flight: app.replies.in_flight(),
         },
     )

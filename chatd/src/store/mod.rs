@@ -1,5 +1,8 @@
-//! The store owns every SQL statement chatd runs. diesel is synchronous, so each call is
-//! moved to tokio's blocking pool and never runs on the async runtime's threads.
+//! The store owns every SQL statement chatd runs, on SQLite or PostgreSQL from one
+//! codebase: one `schema.rs`, migrations of the same names per backend, and each query
+//! written once and compiled for both concrete connections by `on_conn!`. diesel is
+//! synchronous, so each call is moved to tokio's blocking pool and never runs on the
+//! async runtime's threads.
 //!
 //! SQLite is set up for a server: WAL so readers never wait for the writer, a
 //! `busy_timeout` so a momentary lock is waited out instead of failing, `foreign_keys=ON`.
@@ -15,6 +18,7 @@ use std::time::Duration;
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use common::{MessageStatus, Role};
 use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -24,6 +28,10 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use schema::{conversations, messages, reply_checkpoints, users};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// A reply whose owner has not refreshed its lease for this long is taken to be dead.
+pub const LEASE_STALE_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 
 /// How long a request waits for a pooled connection before it fails.
 const POOL_WAIT: Duration = Duration::from_secs(30);
@@ -44,6 +52,8 @@ pub enum StoreError {
     Query(#[from] DieselError),
     #[error("the database task failed: {0}")]
     Task(String),
+    #[error("{0}")]
+    Config(String),
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -96,7 +106,7 @@ pub enum CreateUserOutcome {
     UsernameTaken,
 }
 
-/// Per-connection settings, applied whenever the pool opens a connection.
+/// Per-connection settings, applied whenever the pool opens a SQLite connection.
 #[derive(Debug, Clone, Copy)]
 struct SqlitePragmas;
 
@@ -114,14 +124,185 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
 }
 
 type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
-type SqlitePooled = PooledConnection<ConnectionManager<SqliteConnection>>;
+type PgPool = Pool<ConnectionManager<PgConnection>>;
+
+/// A pooled connection of either backend.
+pub enum Conn {
+    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+}
+
+/// Runs `$body` with `$c` bound to the concrete connection, so a query written once is
+/// compiled for each backend (RETURNING, ON CONFLICT and friends need the concrete one).
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            Conn::Sqlite(pooled) => {
+                let $c: &mut SqliteConnection = &mut *pooled;
+                $body
+            }
+            Conn::Postgres(pooled) => {
+                let $c: &mut PgConnection = &mut *pooled;
+                $body
+            }
+        }
+    };
+}
+
+/// The lease row of a conversation: (user message id, owner, text so far, refreshed at).
+macro_rules! lease_row {
+    ($c:expr, $conversation_id:expr) => {
+        reply_checkpoints::table
+            .find($conversation_id)
+            .select((
+                reply_checkpoints::user_message_id,
+                reply_checkpoints::owner,
+                reply_checkpoints::content,
+                reply_checkpoints::updated_at,
+            ))
+            .first::<(i64, String, String, NaiveDateTime)>($c)
+            .optional()
+    };
+}
+
+/// Takes over a dead owner's lease: deletes it and, when this call was the one that
+/// deleted it and the reply was never stored, stores what it generated as
+/// `interrupted`. Two processes taking over at once store it once: only one deletes.
+/// Evaluates to whether a message was stored.
+macro_rules! take_over_lease {
+    ($c:expr, $conversation_id:expr, $owner:expr, $user_message_id:expr, $content:expr) => {{
+        let claimed = diesel::delete(
+            reply_checkpoints::table
+                .filter(reply_checkpoints::conversation_id.eq($conversation_id))
+                .filter(reply_checkpoints::owner.eq($owner)),
+        )
+        .execute($c)?;
+        let answered: i64 = messages::table
+            .filter(messages::conversation_id.eq($conversation_id))
+            .filter(messages::id.gt($user_message_id))
+            .filter(messages::role.eq(Role::Assistant.as_str()))
+            .count()
+            .get_result($c)?;
+        if claimed == 1 && answered == 0 && !$content.is_empty() {
+            diesel::insert_into(messages::table)
+                .values((
+                    messages::conversation_id.eq($conversation_id),
+                    messages::role.eq(Role::Assistant.as_str()),
+                    messages::content.eq($content),
+                    messages::status.eq(MessageStatus::Interrupted.as_str()),
+                    messages::created_at.eq(now()),
+                ))
+                .execute($c)?;
+            true
+        } else {
+            false
+        }
+    }};
+}
+
+/// Gives up this process's lease on a conversation.
+macro_rules! release {
+    ($c:expr, $conversation_id:expr, $owner:expr) => {
+        diesel::delete(
+            reply_checkpoints::table
+                .filter(reply_checkpoints::conversation_id.eq($conversation_id))
+                .filter(reply_checkpoints::owner.eq($owner)),
+        )
+        .execute($c)
+        .map(|_| ())
+    };
+}
+
+#[derive(Clone)]
+enum Pools {
+    /// Reads through a pool; every write through one connection, so writers queue in
+    /// the pool instead of fighting over SQLite's lock ("database is locked").
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// Which database, from `--database`: a SQLite path (or `sqlite://` URL), or a
+/// `postgres://` / `postgresql://` URL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    pub fn parse(value: &str) -> Result<Location, String> {
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            return Ok(Location::Postgres(value.to_string()));
+        }
+        if let Some(rest) = value.strip_prefix("sqlite://") {
+            return Ok(Location::Sqlite(PathBuf::from(rest)));
+        }
+        if let Some(rest) = value.strip_prefix("sqlite:") {
+            return Ok(Location::Sqlite(PathBuf::from(rest)));
+        }
+        if value.contains("://") {
+            let scheme = value.split("://").next().unwrap_or_default();
+            return Err(format!(
+                "database URL scheme {scheme:?} is not supported by this build; use a SQLite \
+                 file path, a sqlite:// URL or a postgres:// URL"
+            ));
+        }
+        if value.is_empty() {
+            return Err("--database must not be empty".into());
+        }
+        Ok(Location::Sqlite(PathBuf::from(value)))
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Location::Sqlite(_) => "sqlite",
+            Location::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Shown in logs and `/status`: the path, or the URL without its password.
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => f.write_str(&redact_password(url)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}({self})", self.backend())
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
 
 /// The chat database.
 #[derive(Clone)]
 pub struct Store {
-    read: SqlitePool,
-    write: SqlitePool,
-    location: PathBuf,
+    pools: Pools,
+    location: Location,
 }
 
 impl std::fmt::Debug for Store {
@@ -138,10 +319,63 @@ pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(6)
 }
 
+/// What starting a chat ran into.
+#[derive(Debug)]
+pub enum BeginChat {
+    /// The user message is stored and the lease taken: (user message, history).
+    Started(MessageRow, Vec<MessageRow>),
+    NoConversation,
+    /// A live reply (of this or another chatd) holds the conversation.
+    Busy,
+}
+
+/// Who generates a reply: this process, named `host/pid/random` so that another process
+/// on the same host can tell when it has died.
+pub fn new_owner_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".into());
+    let mut nonce = [0u8; 8];
+    let _ = getrandom::fill(&mut nonce);
+    let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{host}/{}/{nonce}", std::process::id())
+}
+
+/// Whether the reply lease of `owner`, last refreshed at `refreshed`, is dead, as seen
+/// by the process `me`.
+fn lease_is_dead(owner: &str, refreshed: NaiveDateTime, me: &str) -> bool {
+    if owner == me {
+        return false;
+    }
+    if now() - refreshed > LEASE_STALE_AFTER {
+        return true;
+    }
+    let mut theirs = owner.split('/');
+    let mut mine = me.split('/');
+    let (Some(their_host), Some(their_pid)) = (theirs.next(), theirs.next()) else {
+        return false;
+    };
+    if Some(their_host) != mine.next() {
+        // Another machine: only the age can tell.
+        return false;
+    }
+    // Same machine: a process that is gone, or whose pid is now ours, is dead.
+    their_pid == std::process::id().to_string() || !Path::new("/proc").join(their_pid).exists()
+}
+
 impl Store {
-    /// Opens (creating if needed) the SQLite file at `path`, applies pending migrations,
-    /// and builds the pools. `read_connections` bounds concurrent readers.
-    pub fn open_sqlite(path: &Path, read_connections: u32) -> Result<Store, StoreError> {
+    /// Opens the database at `location`, creating it and applying pending migrations;
+    /// `connections` bounds the pool (SQLite: the readers).
+    pub fn open(location: &Location, connections: u32) -> Result<Store, StoreError> {
+        match location {
+            Location::Sqlite(path) => Self::open_sqlite(path, connections),
+            Location::Postgres(url) => Self::open_postgres(url, connections),
+        }
+    }
+
+    fn open_sqlite(path: &Path, read_connections: u32) -> Result<Store, StoreError> {
         let open_error = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
             path: path.display().to_string(),
             source,
@@ -168,25 +402,60 @@ impl Store {
                 .map_err(|e| open_error(Box::new(e)))
         };
         Ok(Store {
-            read: build(read_connections.max(1))?,
-            write: build(1)?,
-            location: path.to_path_buf(),
+            pools: Pools::Sqlite {
+                read: build(read_connections.max(1))?,
+                write: build(1)?,
+            },
+            location: Location::Sqlite(path.to_path_buf()),
         })
     }
 
-    /// Where the data lives, for start-up lines and `/status`.
-    pub fn location(&self) -> &Path {
+    fn open_postgres(url: &str, connections: u32) -> Result<Store, StoreError> {
+        let shown = redact_password(url);
+        let open_error = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
+            path: shown.clone(),
+            source,
+        };
+        let mut conn = PgConnection::establish(url).map_err(|e| open_error(Box::new(e)))?;
+        // Several chatd processes may start at once: one migrates, the others wait.
+        conn.batch_execute("SELECT pg_advisory_lock(7305524110)")
+            .map_err(|e| open_error(Box::new(e)))?;
+        let migrated = conn
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| StoreError::Migrate(e.to_string()));
+        let _ = conn.batch_execute("SELECT pg_advisory_unlock(7305524110)");
+        migrated?;
+        drop(conn);
+        let pool = Pool::builder()
+            .max_size(connections.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(POOL_WAIT)
+            .build(ConnectionManager::<PgConnection>::new(url))
+            .map_err(|e| open_error(Box::new(e)))?;
+        Ok(Store {
+            pools: Pools::Postgres(pool),
+            location: Location::Postgres(url.to_string()),
+        })
+    }
+
+    /// Where the data lives, for start-up lines and `/status` (never a password).
+    pub fn location(&self) -> &Location {
         &self.location
     }
 
-    async fn with_conn<T, F>(pool: &SqlitePool, work: F) -> Result<T, StoreError>
+    async fn run<T, F>(&self, for_writing: bool, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut SqlitePooled) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        let pool = pool.clone();
+        let pools = self.pools.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
+            let mut conn = match &pools {
+                Pools::Sqlite { write, .. } if for_writing => Conn::Sqlite(write.get()?),
+                Pools::Sqlite { read, .. } => Conn::Sqlite(read.get()?),
+                Pools::Postgres(pool) => Conn::Postgres(pool.get()?),
+            };
             work(&mut conn)
         })
         .await
@@ -201,17 +470,17 @@ impl Store {
     async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut SqlitePooled) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        Self::with_conn(&self.read, work).await
+        self.run(false, work).await
     }
 
     async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut SqlitePooled) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        Self::with_conn(&self.write, work).await
+        self.run(true, work).await
     }
 
     pub async fn create_user(
@@ -220,14 +489,14 @@ impl Store {
         email: Option<String>,
     ) -> Result<CreateUserOutcome, StoreError> {
         self.write(move |conn| {
-            let inserted = diesel::insert_into(users::table)
+            let inserted = on_conn!(conn, c => diesel::insert_into(users::table)
                 .values((
                     users::username.eq(&username),
                     users::email.eq(&email),
                     users::created_at.eq(now()),
                 ))
                 .returning(UserRow::as_returning())
-                .get_result(conn);
+                .get_result(c));
             match inserted {
                 Ok(row) => Ok(CreateUserOutcome::Created(row)),
                 Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
@@ -241,11 +510,11 @@ impl Store {
 
     pub async fn user_by_name(&self, username: String) -> Result<Option<UserRow>, StoreError> {
         self.read(move |conn| {
-            Ok(users::table
+            Ok(on_conn!(conn, c => users::table
                 .filter(users::username.eq(username))
                 .select(UserRow::as_select())
-                .first(conn)
-                .optional()?)
+                .first(c)
+                .optional())?)
         })
         .await
     }
@@ -257,14 +526,14 @@ impl Store {
         name: Option<String>,
     ) -> Result<Option<ConversationRow>, StoreError> {
         self.write(move |conn| {
-            let inserted = diesel::insert_into(conversations::table)
+            let inserted = on_conn!(conn, c => diesel::insert_into(conversations::table)
                 .values((
                     conversations::user_id.eq(user_id),
                     conversations::name.eq(&name),
                     conversations::created_at.eq(now()),
                 ))
                 .returning(ConversationRow::as_returning())
-                .get_result(conn);
+                .get_result(c));
             match inserted {
                 Ok(row) => Ok(Some(row)),
                 Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
@@ -284,13 +553,13 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ConversationRow>, StoreError> {
         self.read(move |conn| {
-            Ok(conversations::table
+            Ok(on_conn!(conn, c => conversations::table
                 .filter(conversations::user_id.eq(user_id))
                 .order(conversations::id.asc())
                 .offset(skip)
                 .limit(limit)
                 .select(ConversationRow::as_select())
-                .load(conn)?)
+                .load(c))?)
         })
         .await
     }
@@ -302,11 +571,11 @@ impl Store {
         conversation_id: i64,
     ) -> Result<Option<(ConversationRow, Vec<MessageRow>)>, StoreError> {
         self.read(move |conn| {
-            Ok(conn.transaction::<_, DieselError, _>(|conn| {
+            Ok(on_conn!(conn, c => c.transaction::<_, DieselError, _>(|c| {
                 let Some(conversation) = conversations::table
                     .find(conversation_id)
                     .select(ConversationRow::as_select())
-                    .first(conn)
+                    .first(c)
                     .optional()?
                 else {
                     return Ok(None);
@@ -315,62 +584,94 @@ impl Store {
                     .filter(messages::conversation_id.eq(conversation_id))
                     .order(messages::id.asc())
                     .select(MessageRow::as_select())
-                    .load(conn)?;
+                    .load(c)?;
                 Ok(Some((conversation, rows)))
-            })?)
+            }))?)
         })
         .await
     }
 
-    /// Stores the user's message of a chat and returns it with the history a provider
-    /// needs: the last `history_limit` messages of the conversation, oldest first, the
-    /// new one included. `None` when the conversation does not exist.
+    /// Starts a chat: takes the conversation's reply lease (unless a live reply holds
+    /// it), stores the user's message, and returns it with the history a provider needs:
+    /// the last `history_limit` messages, oldest first, the new one included. One
+    /// transaction, so a refused chat stores nothing.
     pub async fn begin_chat(
         &self,
         conversation_id: i64,
         content: String,
         history_limit: i64,
-    ) -> Result<Option<(MessageRow, Vec<MessageRow>)>, StoreError> {
-        self.write(move |conn| {
-            let inserted = diesel::insert_into(messages::table)
-                .values((
-                    messages::conversation_id.eq(conversation_id),
-                    messages::role.eq(Role::User.as_str()),
-                    messages::content.eq(&content),
-                    messages::status.eq(MessageStatus::Complete.as_str()),
-                    messages::created_at.eq(now()),
-                ))
-                .returning(MessageRow::as_returning())
-                .get_result(&mut **conn);
-            let user_message = match inserted {
-                Ok(row) => row,
-                Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
-                    return Ok(None);
-                }
-                Err(other) => return Err(other.into()),
-            };
-            let mut history = messages::table
-                .filter(messages::conversation_id.eq(conversation_id))
-                .order(messages::id.desc())
-                .limit(history_limit.max(1))
-                .select(MessageRow::as_select())
-                .load(&mut **conn)?;
-            history.reverse();
-            Ok(Some((user_message, history)))
-        })
-        .await
+        owner: String,
+    ) -> Result<BeginChat, StoreError> {
+        let result = self
+            .write(move |conn| {
+                Ok(on_conn!(conn, c => c.transaction::<_, DieselError, _>(|c| {
+                    let exists: i64 = conversations::table
+                        .filter(conversations::id.eq(conversation_id))
+                        .count()
+                        .get_result(c)?;
+                    if exists == 0 {
+                        return Ok(BeginChat::NoConversation);
+                    }
+                    if let Some((user_message_id, holder, partial, refreshed)) =
+                        lease_row!(c, conversation_id)?
+                    {
+                        if !lease_is_dead(&holder, refreshed, &owner) {
+                            return Ok(BeginChat::Busy);
+                        }
+                        take_over_lease!(c, conversation_id, &holder, user_message_id, &partial);
+                    }
+                    let user_message = diesel::insert_into(messages::table)
+                        .values((
+                            messages::conversation_id.eq(conversation_id),
+                            messages::role.eq(Role::User.as_str()),
+                            messages::content.eq(&content),
+                            messages::status.eq(MessageStatus::Complete.as_str()),
+                            messages::created_at.eq(now()),
+                        ))
+                        .returning(MessageRow::as_returning())
+                        .get_result(c)?;
+                    diesel::insert_into(reply_checkpoints::table)
+                        .values((
+                            reply_checkpoints::conversation_id.eq(conversation_id),
+                            reply_checkpoints::user_message_id.eq(user_message.id),
+                            reply_checkpoints::owner.eq(&owner),
+                            reply_checkpoints::content.eq(""),
+                            reply_checkpoints::updated_at.eq(now()),
+                        ))
+                        .execute(c)?;
+                    let mut history = messages::table
+                        .filter(messages::conversation_id.eq(conversation_id))
+                        .order(messages::id.desc())
+                        .limit(history_limit.max(1))
+                        .select(MessageRow::as_select())
+                        .load(c)?;
+                    history.reverse();
+                    Ok(BeginChat::Started(user_message, history))
+                }))?)
+            })
+            .await;
+        match result {
+            // Two processes took the free lease at once: the loser's transaction is
+            // rolled back whole, and its chat is the 409.
+            Err(StoreError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                _,
+            ))) => Ok(BeginChat::Busy),
+            other => other,
+        }
     }
 
-    /// Stores an assistant reply once it has ended, with how it ended, and drops its
-    /// checkpoint in the same transaction.
+    /// Stores an assistant reply once it has ended, with how it ended, and gives up its
+    /// lease in the same transaction.
     pub async fn insert_assistant_message(
         &self,
         conversation_id: i64,
         content: String,
         status: MessageStatus,
+        owner: String,
     ) -> Result<MessageRow, StoreError> {
         self.write(move |conn| {
-            Ok(conn.immediate_transaction::<_, DieselError, _>(|conn| {
+            Ok(on_conn!(conn, c => c.transaction::<_, DieselError, _>(|c| {
                 let row = diesel::insert_into(messages::table)
                     .values((
                         messages::conversation_id.eq(conversation_id),
@@ -380,87 +681,232 @@ impl Store {
                         messages::created_at.eq(now()),
                     ))
                     .returning(MessageRow::as_returning())
-                    .get_result(conn)?;
-                diesel::delete(reply_checkpoints::table.find(conversation_id)).execute(conn)?;
+                    .get_result(c)?;
+                release!(c, conversation_id, &owner)?;
                 Ok(row)
-            })?)
+            }))?)
         })
         .await
     }
 
-    /// Writes what replies in flight generated so far, all in one transaction.
-    /// Each item is (conversation id, id of the user message answered, text so far).
+    /// Gives up a reply's lease without storing a message (nothing was generated).
+    pub async fn release_reply(
+        &self,
+        conversation_id: i64,
+        owner: String,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| Ok(on_conn!(conn, c => release!(c, conversation_id, &owner))?))
+            .await
+    }
+
+    /// Refreshes the leases of this process's replies in flight, with what each has
+    /// generated so far where it changed, all in one transaction. Each item is
+    /// (conversation id, text so far if it changed).
     pub async fn checkpoint_replies(
         &self,
-        checkpoints: Vec<(i64, i64, String)>,
+        owner: String,
+        checkpoints: Vec<(i64, Option<String>)>,
     ) -> Result<(), StoreError> {
         if checkpoints.is_empty() {
             return Ok(());
         }
         self.write(move |conn| {
-            Ok(conn.immediate_transaction::<_, DieselError, _>(|conn| {
+            Ok(on_conn!(conn, c => c.transaction::<_, DieselError, _>(|c| {
                 let at = now();
-                for (conversation_id, user_message_id, content) in &checkpoints {
-                    diesel::insert_into(reply_checkpoints::table)
-                        .values((
-                            reply_checkpoints::conversation_id.eq(conversation_id),
-                            reply_checkpoints::user_message_id.eq(user_message_id),
-                            reply_checkpoints::content.eq(content),
-                            reply_checkpoints::updated_at.eq(at),
-                        ))
-                        .on_conflict(reply_checkpoints::conversation_id)
-                        .do_update()
-                        .set((
-                            reply_checkpoints::user_message_id.eq(user_message_id),
-                            reply_checkpoints::content.eq(content),
-                            reply_checkpoints::updated_at.eq(at),
-                        ))
-                        .execute(conn)?;
+                for (conversation_id, content) in &checkpoints {
+                    let mine = reply_checkpoints::table
+                        .filter(reply_checkpoints::conversation_id.eq(conversation_id))
+                        .filter(reply_checkpoints::owner.eq(&owner));
+                    match content {
+                        Some(text) => diesel::update(mine)
+                            .set((
+                                reply_checkpoints::content.eq(text),
+                                reply_checkpoints::updated_at.eq(at),
+                            ))
+                            .execute(c)?,
+                        None => diesel::update(mine)
+                            .set(reply_checkpoints::updated_at.eq(at))
+                            .execute(c)?,
+                    };
                 }
                 Ok(())
-            })?)
+            }))?)
         })
         .await
     }
 
-    /// At start-up: stores every reply a previous run was cut off in (its checkpoint is
-    /// still there) as an `interrupted` assistant message. Returns how many.
-    pub async fn recover_interrupted_replies(&self) -> Result<usize, StoreError> {
-        self.write(|conn| {
-            Ok(conn.immediate_transaction::<_, DieselError, _>(|conn| {
-                let checkpoints: Vec<(i64, i64, String)> = reply_checkpoints::table
+    /// At start-up: stores every reply whose owner died mid-reply (a previous run of
+    /// this chatd, or a dead peer) as an `interrupted` assistant message, and frees
+    /// its conversation. Returns how many were stored.
+    pub async fn recover_interrupted_replies(&self, me: String) -> Result<usize, StoreError> {
+        self.write(move |conn| {
+            Ok(on_conn!(conn, c => c.transaction::<_, DieselError, _>(|c| {
+                let leases: Vec<(i64, i64, String, String, NaiveDateTime)> = reply_checkpoints::table
                     .select((
                         reply_checkpoints::conversation_id,
                         reply_checkpoints::user_message_id,
+                        reply_checkpoints::owner,
                         reply_checkpoints::content,
+                        reply_checkpoints::updated_at,
                     ))
-                    .load(conn)?;
+                    .load(c)?;
                 let mut recovered = 0;
-                for (conversation_id, user_message_id, content) in checkpoints {
-                    // A reply stored after its last checkpoint leaves a stale row.
-                    let answered: i64 = messages::table
-                        .filter(messages::conversation_id.eq(conversation_id))
-                        .filter(messages::id.gt(user_message_id))
-                        .filter(messages::role.eq(Role::Assistant.as_str()))
-                        .count()
-                        .get_result(conn)?;
-                    if answered == 0 && !content.is_empty() {
-                        diesel::insert_into(messages::table)
-                            .values((
-                                messages::conversation_id.eq(conversation_id),
-                                messages::role.eq(Role::Assistant.as_str()),
-                                messages::content.eq(&content),
-                                messages::status.eq(MessageStatus::Interrupted.as_str()),
-                                messages::created_at.eq(now()),
-                            ))
-                            .execute(conn)?;
+                for (conversation_id, user_message_id, owner, content, refreshed) in leases {
+                    if !lease_is_dead(&owner, refreshed, &me) {
+                        continue;
+                    }
+                    if take_over_lease!(c, conversation_id, &owner, user_message_id, &content) {
                         recovered += 1;
                     }
                 }
-                diesel::delete(reply_checkpoints::table).execute(conn)?;
                 Ok(recovered)
-            })?)
+            }))?)
         })
         .await
+    }
+
+    /// Rows of one table in id order, at most `batch` of them after `after_id`, for
+    /// copying a database table by table (parents before children).
+    pub async fn export_batch(
+        &self,
+        table: Table,
+        after_id: i64,
+        batch: i64,
+    ) -> Result<ExportBatch, StoreError> {
+        self.read(move |conn| {
+            let mut rows = ExportBatch::default();
+            on_conn!(conn, c => match table {
+                Table::Users => {
+                    rows.users = users::table
+                        .filter(users::id.gt(after_id))
+                        .order(users::id.asc())
+                        .limit(batch)
+                        .select(UserRow::as_select())
+                        .load(c)?;
+                }
+                Table::Conversations => {
+                    rows.conversations = conversations::table
+                        .filter(conversations::id.gt(after_id))
+                        .order(conversations::id.asc())
+                        .limit(batch)
+                        .select(ConversationRow::as_select())
+                        .load(c)?;
+                }
+                Table::Messages => {
+                    rows.messages = messages::table
+                        .filter(messages::id.gt(after_id))
+                        .order(messages::id.asc())
+                        .limit(batch)
+                        .select(MessageRow::as_select())
+                        .load(c)?;
+                }
+            });
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Row counts of (users, conversations, messages).
+    pub async fn counts(&self) -> Result<(i64, i64, i64), StoreError> {
+        self.read(|conn| {
+            Ok(on_conn!(conn, c => c.transaction::<_, DieselError, _>(|c| {
+                Ok((
+                    users::table.count().get_result(c)?,
+                    conversations::table.count().get_result(c)?,
+                    messages::table.count().get_result(c)?,
+                ))
+            }))?)
+        })
+        .await
+    }
+
+    /// Inserts rows copied from another database, keeping their ids; the target must
+    /// hold none of them. Afterwards PostgreSQL's id sequences continue past them.
+    pub async fn import_batch(&self, rows: ExportBatch) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            let is_postgres = matches!(conn, Conn::Postgres(_));
+            Ok(on_conn!(conn, c => c.transaction::<_, DieselError, _>(|c| {
+                for user in &rows.users {
+                    diesel::insert_into(users::table)
+                        .values((
+                            users::id.eq(user.id),
+                            users::username.eq(&user.username),
+                            users::email.eq(&user.email),
+                            users::created_at.eq(user.created_at),
+                        ))
+                        .execute(c)?;
+                }
+                for conversation in &rows.conversations {
+                    diesel::insert_into(conversations::table)
+                        .values((
+                            conversations::id.eq(conversation.id),
+                            conversations::user_id.eq(conversation.user_id),
+                            conversations::name.eq(&conversation.name),
+                            conversations::created_at.eq(conversation.created_at),
+                        ))
+                        .execute(c)?;
+                }
+                for message in &rows.messages {
+                    diesel::insert_into(messages::table)
+                        .values((
+                            messages::id.eq(message.id),
+                            messages::conversation_id.eq(message.conversation_id),
+                            messages::role.eq(&message.role),
+                            messages::content.eq(&message.content),
+                            messages::status.eq(&message.status),
+                            messages::created_at.eq(message.created_at),
+                        ))
+                        .execute(c)?;
+                }
+                if is_postgres {
+                    c.batch_execute(
+                        "SELECT setval(pg_get_serial_sequence('users', 'id'), \
+                             GREATEST((SELECT max(id) FROM users), 1)); \
+                         SELECT setval(pg_get_serial_sequence('conversations', 'id'), \
+                             GREATEST((SELECT max(id) FROM conversations), 1)); \
+                         SELECT setval(pg_get_serial_sequence('messages', 'id'), \
+                             GREATEST((SELECT max(id) FROM messages), 1));",
+                    )?;
+                }
+                Ok(())
+            }))?)
+        })
+        .await
+    }
+}
+
+/// The tables a copy goes through, parents first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Users,
+    Conversations,
+    Messages,
+}
+
+/// Rows of each table, for copying a database.
+#[derive(Debug, Default)]
+pub struct ExportBatch {
+    pub users: Vec<UserRow>,
+    pub conversations: Vec<ConversationRow>,
+    pub messages: Vec<MessageRow>,
+}
+
+impl ExportBatch {
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.conversations.is_empty() && self.messages.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.users.len() + self.conversations.len() + self.messages.len()
+    }
+
+    /// The largest id in the batch, to continue after.
+    pub fn last_id(&self) -> Option<i64> {
+        self.users
+            .iter()
+            .map(|r| r.id)
+            .chain(self.conversations.iter().map(|r| r.id))
+            .chain(self.messages.iter().map(|r| r.id))
+            .max()
     }
 }

@@ -37,6 +37,7 @@ diesel::table! {
     reply_checkpoints (conversation_id) {
         conversation_id -> BigInt,
         user_message_id -> BigInt,
+        owner -> Text,
         content -> Text,
         updated_at -> Timestamp,
     }
