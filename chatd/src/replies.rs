@@ -258,7 +258,8 @@ impl Replies {
                             break MessageStatus::Failed;
                         }
                         Some(Ok(delta)) => {
-                            let delta = normalizer.normalize(&delta);
+                            // NUL is dropped: PostgreSQL's text cannot store it.
+                            let delta = normalizer.normalize(&delta).replace('\0', "");
                             if delta.is_empty() {
                                 continue;
                             }

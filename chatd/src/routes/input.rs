@@ -215,6 +215,12 @@ impl<'a> Fields<'a> {
             self.errors.push(too_long(Self::loc(name), text, max_chars));
             return None;
         }
+        // PostgreSQL's text cannot hold NUL; refusing it everywhere keeps both backends
+        // answering alike.
+        if text.contains('\0') {
+            self.reject(name, text, "text must not contain NUL characters");
+            return None;
+        }
         Some(text.clone())
     }
 

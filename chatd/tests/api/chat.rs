@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use crate::support::{Daemon, read_events, reply_text};
 
-#[tokio::test]
 async fn the_reply_streams_as_data_events_byte_for_byte() {
     let chatd = Daemon::start().await;
     let id = chatd.conversation().await;
@@ -28,7 +27,6 @@ async fn the_reply_streams_as_data_events_byte_for_byte() {
     );
 }
 
-#[tokio::test]
 async fn both_messages_are_stored_and_the_stream_equals_the_stored_reply() {
     let chatd = Daemon::start().await;
     let id = chatd.conversation().await;
@@ -60,7 +58,6 @@ async fn both_messages_are_stored_and_the_stream_equals_the_stored_reply() {
     }
 }
 
-#[tokio::test]
 async fn the_user_message_is_stored_before_the_reply_ends() {
     let chatd = Daemon::start_with(&["--echo-delay-ms", "200"]).await;
     let id = chatd.conversation().await;
@@ -78,7 +75,6 @@ async fn the_user_message_is_stored_before_the_reply_ends() {
     chatd.wait_for_messages(id, 2).await;
 }
 
-#[tokio::test]
 async fn chat_on_an_unknown_conversation_is_a_404_and_stores_nothing() {
     let chatd = Daemon::start().await;
     let response = chatd.chat(424242, "hello").await;
@@ -89,7 +85,6 @@ async fn chat_on_an_unknown_conversation_is_a_404_and_stores_nothing() {
     assert_eq!(status, 404);
 }
 
-#[tokio::test]
 async fn bad_chat_bodies_are_422s_and_store_nothing() {
     let chatd = Daemon::start().await;
     let id = chatd.conversation().await;
@@ -137,7 +132,6 @@ async fn bad_chat_bodies_are_422s_and_store_nothing() {
     );
 }
 
-#[tokio::test]
 async fn a_second_chat_on_a_busy_conversation_is_a_409() {
     let chatd = Daemon::start_with(&["--echo-delay-ms", "100"]).await;
     let id = chatd.conversation().await;
@@ -165,7 +159,6 @@ async fn a_second_chat_on_a_busy_conversation_is_a_409() {
     read_events(next).await;
 }
 
-#[tokio::test]
 async fn a_client_that_disconnects_mid_stream_loses_nothing() {
     let chatd = Daemon::start_with(&["--echo-delay-ms", "50"]).await;
     let id = chatd.conversation().await;
@@ -185,7 +178,6 @@ async fn a_client_that_disconnects_mid_stream_loses_nothing() {
     assert_eq!(messages[1]["status"], "complete");
 }
 
-#[tokio::test]
 async fn cancel_stops_the_reply_and_stores_what_was_generated() {
     let chatd = Daemon::start_with(&["--echo-delay-ms", "100"]).await;
     let id = chatd.conversation().await;
@@ -228,7 +220,6 @@ async fn cancel_stops_the_reply_and_stores_what_was_generated() {
     );
 }
 
-#[tokio::test]
 async fn the_events_mode_opens_with_start_and_closes_with_end() {
     let chatd = Daemon::start().await;
     let id = chatd.conversation().await;
@@ -247,7 +238,6 @@ async fn the_events_mode_opens_with_start_and_closes_with_end() {
     assert_eq!(reply_text(&events), "hello there");
 }
 
-#[tokio::test]
 async fn a_second_client_can_attach_to_a_reply_in_flight() {
     let chatd = Daemon::start_with(&["--echo-delay-ms", "50"]).await;
     let id = chatd.conversation().await;
@@ -271,14 +261,32 @@ async fn a_second_client_can_attach_to_a_reply_in_flight() {
     assert_eq!(status, 404, "nothing in flight any more");
 }
 
-#[tokio::test]
 async fn status_reports_the_provider_and_database() {
     let chatd = Daemon::start().await;
     let (status, body) = chatd.get("/status").await;
     assert_eq!(status, 200);
     assert_eq!(body["name"], "chatd");
     assert_eq!(body["provider"], "echo");
-    assert_eq!(body["database_backend"], "sqlite");
-    assert_eq!(body["database"], chatd.database().display().to_string());
+    let backend = if chatd.database_shown().starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(body["database_backend"], backend);
+    assert_eq!(body["database"], chatd.database_shown());
     assert_eq!(body["replies_in_flight"], 0);
 }
+
+crate::on_both_backends!(
+    the_reply_streams_as_data_events_byte_for_byte,
+    both_messages_are_stored_and_the_stream_equals_the_stored_reply,
+    the_user_message_is_stored_before_the_reply_ends,
+    chat_on_an_unknown_conversation_is_a_404_and_stores_nothing,
+    bad_chat_bodies_are_422s_and_store_nothing,
+    a_second_chat_on_a_busy_conversation_is_a_409,
+    a_client_that_disconnects_mid_stream_loses_nothing,
+    cancel_stops_the_reply_and_stores_what_was_generated,
+    the_events_mode_opens_with_start_and_closes_with_end,
+    a_second_client_can_attach_to_a_reply_in_flight,
+    status_reports_the_provider_and_database,
+);

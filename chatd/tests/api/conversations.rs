@@ -5,7 +5,6 @@ use serde_json::{Value, json};
 
 use crate::support::{Daemon, read_events};
 
-#[tokio::test]
 async fn a_conversation_is_created_with_or_without_a_name() {
     let chatd = Daemon::start().await;
     let user = chatd.create_user("erin").await;
@@ -34,7 +33,6 @@ async fn a_conversation_is_created_with_or_without_a_name() {
     assert!(named["id"].as_i64() > unnamed["id"].as_i64());
 }
 
-#[tokio::test]
 async fn a_conversation_for_an_unknown_user_is_a_404_and_stores_nothing() {
     let chatd = Daemon::start().await;
     let (status, body) = chatd.post("/conversations/", json!({"user_id": 999})).await;
@@ -51,7 +49,6 @@ async fn a_conversation_for_an_unknown_user_is_a_404_and_stores_nothing() {
     assert_eq!(list, json!([]));
 }
 
-#[tokio::test]
 async fn bad_conversation_bodies_are_422s() {
     let chatd = Daemon::start().await;
     let user = chatd.create_user("frank").await;
@@ -82,7 +79,6 @@ async fn bad_conversation_bodies_are_422s() {
     assert_eq!(status, 200);
 }
 
-#[tokio::test]
 async fn conversations_are_listed_oldest_first_in_pages() {
     let chatd = Daemon::start().await;
     let user = chatd.create_user("gina").await;
@@ -126,7 +122,6 @@ async fn conversations_are_listed_oldest_first_in_pages() {
     assert_eq!(first[0]["user_id"], user);
 }
 
-#[tokio::test]
 async fn bad_paging_is_a_422_naming_the_query_parameter() {
     let chatd = Daemon::start().await;
     let user = chatd.create_user("ivy").await;
@@ -150,7 +145,6 @@ async fn bad_paging_is_a_422_naming_the_query_parameter() {
     assert_eq!(body["detail"][0]["input"], "abc");
 }
 
-#[tokio::test]
 async fn a_conversation_is_read_with_all_its_messages_in_order() {
     let chatd = Daemon::start().await;
     let user = chatd.create_user("jack").await;
@@ -196,7 +190,6 @@ async fn a_conversation_is_read_with_all_its_messages_in_order() {
     assert_eq!(messages[0]["conversation_id"], id);
 }
 
-#[tokio::test]
 async fn an_unknown_or_malformed_conversation_id_is_answered_clearly() {
     let chatd = Daemon::start().await;
     for path in [
@@ -216,3 +209,13 @@ async fn an_unknown_or_malformed_conversation_id_is_answered_clearly() {
             "msg": "Input should be a valid integer, unable to parse string as an integer", "input": "abc"}]})
     );
 }
+
+crate::on_both_backends!(
+    a_conversation_is_created_with_or_without_a_name,
+    a_conversation_for_an_unknown_user_is_a_404_and_stores_nothing,
+    bad_conversation_bodies_are_422s,
+    conversations_are_listed_oldest_first_in_pages,
+    bad_paging_is_a_422_naming_the_query_parameter,
+    a_conversation_is_read_with_all_its_messages_in_order,
+    an_unknown_or_malformed_conversation_id_is_answered_clearly,
+);

@@ -6,7 +6,6 @@ use serde_json::json;
 
 use crate::support::{Daemon, read_json};
 
-#[tokio::test]
 async fn unknown_routes_are_json_404s() {
     let chatd = Daemon::start().await;
     for path in ["/nope", "/users/a/b/c", "/conversations/1/nope", ""] {
@@ -26,7 +25,6 @@ async fn unknown_routes_are_json_404s() {
     );
 }
 
-#[tokio::test]
 async fn wrong_methods_are_405s_with_allow() {
     let chatd = Daemon::start().await;
     let cases = [
@@ -61,7 +59,6 @@ async fn wrong_methods_are_405s_with_allow() {
     }
 }
 
-#[tokio::test]
 async fn bodies_over_one_mebibyte_are_413s_declared_or_chunked() {
     let chatd = Daemon::start().await;
     let big = format!("{{\"username\": \"{}\"}}", "x".repeat(1024 * 1024));
@@ -89,7 +86,6 @@ async fn bodies_over_one_mebibyte_are_413s_declared_or_chunked() {
     assert_eq!(status, 404);
 }
 
-#[tokio::test]
 async fn malformed_json_is_a_422_json_invalid() {
     let chatd = Daemon::start().await;
     for bad in [
@@ -125,7 +121,6 @@ async fn malformed_json_is_a_422_json_invalid() {
     assert_eq!(status, 422);
 }
 
-#[tokio::test]
 async fn json_endpoints_refuse_other_content_types_and_store_nothing() {
     let chatd = Daemon::start().await;
     let body = r#"{"username": "mallory"}"#;
@@ -160,7 +155,6 @@ async fn json_endpoints_refuse_other_content_types_and_store_nothing() {
     }
 }
 
-#[tokio::test]
 async fn extra_fields_are_ignored_as_fastapi_does() {
     let chatd = Daemon::start().await;
     let (status, body) = chatd
@@ -173,3 +167,12 @@ async fn extra_fields_are_ignored_as_fastapi_does() {
     assert_ne!(body["id"], 999);
     assert!(body.get("admin").is_none());
 }
+
+crate::on_both_backends!(
+    unknown_routes_are_json_404s,
+    wrong_methods_are_405s_with_allow,
+    bodies_over_one_mebibyte_are_413s_declared_or_chunked,
+    malformed_json_is_a_422_json_invalid,
+    json_endpoints_refuse_other_content_types_and_store_nothing,
+    extra_fields_are_ignored_as_fastapi_does,
+);

@@ -7,7 +7,6 @@ use serde_json::Value;
 
 use crate::support::{Daemon, read_events, reply_text};
 
-#[tokio::test]
 async fn everything_is_still_there_after_a_restart() {
     let chatd = Daemon::start().await;
     let user = chatd.create_user("persistent 张").await;
@@ -35,7 +34,6 @@ async fn everything_is_still_there_after_a_restart() {
     assert!(next > id);
 }
 
-#[tokio::test]
 async fn sigterm_lets_a_reply_in_flight_finish_and_stores_it() {
     let mut chatd =
         Daemon::start_with(&["--echo-delay-ms", "50", "--shutdown-grace-secs", "20"]).await;
@@ -56,7 +54,6 @@ async fn sigterm_lets_a_reply_in_flight_finish_and_stores_it() {
     assert_eq!(messages[1]["status"], "complete");
 }
 
-#[tokio::test]
 async fn past_the_grace_period_a_reply_is_stored_as_interrupted() {
     let mut chatd =
         Daemon::start_with(&["--echo-delay-ms", "200", "--shutdown-grace-secs", "1"]).await;
@@ -78,3 +75,9 @@ async fn past_the_grace_period_a_reply_is_stored_as_interrupted() {
     assert_eq!(messages[1]["content"], reply_text(&events).as_str());
     assert!(!reply_text(&events).is_empty());
 }
+
+crate::on_both_backends!(
+    everything_is_still_there_after_a_restart,
+    sigterm_lets_a_reply_in_flight_finish_and_stores_it,
+    past_the_grace_period_a_reply_is_stored_as_interrupted,
+);

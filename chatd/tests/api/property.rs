@@ -1,6 +1,6 @@
 //! Random deltas through the whole path: fake upstream chunks → chatd's chunk parser →
 //! SSE framing → a spec-conforming parser. What the client reconstructs equals the
-//! concatenated deltas (line breaks normalised to `\n`) and equals what was stored.
+//! concatenated deltas (line breaks normalised to `\n`, NUL dropped) and equals what was stored.
 //! The generator is seeded, so a failure names a case that can be run again.
 
 use crate::support::{FakeUpstream, Upstream, daemon_for, read_events, reply_text};
@@ -53,7 +53,6 @@ fn random_delta(rng: &mut Rng) -> String {
         .collect()
 }
 
-#[tokio::test]
 async fn any_deltas_reach_the_client_and_the_store_unchanged() {
     for seed in 1..=12u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -61,7 +60,11 @@ async fn any_deltas_reach_the_client_and_the_store_unchanged() {
         let mut deltas: Vec<String> = (0..count).map(|_| random_delta(&mut rng)).collect();
         // At least one visible character, so the reply is never empty.
         deltas.push("end".into());
-        let expected = deltas.concat().replace("\r\n", "\n").replace('\r', "\n");
+        let expected = deltas
+            .concat()
+            .replace("\r\n", "\n")
+            .replace('\r', "\n")
+            .replace('\0', "");
 
         let upstream = FakeUpstream::start(Upstream::Stream {
             tokens: deltas.clone(),
@@ -82,3 +85,5 @@ async fn any_deltas_reach_the_client_and_the_store_unchanged() {
         assert_eq!(messages[1]["content"], expected.as_str(), "seed {seed}");
     }
 }
+
+crate::on_both_backends!(any_deltas_reach_the_client_and_the_store_unchanged,);

@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use crate::support::{FakeUpstream, Upstream, chunk, daemon_for, read_events, reply_text};
 
-#[tokio::test]
 async fn tokens_are_relayed_and_the_history_is_sent() {
     let upstream =
         FakeUpstream::start(Upstream::tokens(&["Hello", ",", " 世界", "!\n", "😀"])).await;
@@ -47,7 +46,6 @@ async fn tokens_are_relayed_and_the_history_is_sent() {
     assert_eq!(messages[3]["status"], "complete");
 }
 
-#[tokio::test]
 async fn the_history_sent_is_capped() {
     let upstream = FakeUpstream::start(Upstream::tokens(&["ok"])).await;
     let chatd = daemon_for(&upstream, &["--history-limit", "3"]).await;
@@ -65,7 +63,6 @@ async fn the_history_sent_is_capped() {
     assert_eq!(contents, ["q1", "ok", "q2"]);
 }
 
-#[tokio::test]
 async fn chunks_without_content_are_skipped() {
     let raw = vec![
         json!({"choices": []}).to_string(),
@@ -88,7 +85,6 @@ async fn chunks_without_content_are_skipped() {
     assert_eq!(data, ["a", " b"]);
 }
 
-#[tokio::test]
 async fn a_stream_that_closes_without_done_is_a_complete_reply() {
     let upstream = FakeUpstream::start(Upstream::Stream {
         tokens: vec!["no".into(), " done".into()],
@@ -103,7 +99,6 @@ async fn a_stream_that_closes_without_done_is_a_complete_reply() {
     assert_eq!(chatd.messages(id).await[1]["status"], "complete");
 }
 
-#[tokio::test]
 async fn the_api_key_is_sent_as_a_bearer_token() {
     let upstream = FakeUpstream::start(Upstream::tokens(&["ok"])).await;
     let mut args = vec!["--provider", "openai", "--openai-base-url"];
@@ -148,7 +143,6 @@ async fn failure_before_first_token(behaviour: Upstream, expect_in_detail: &str)
     assert_eq!(status, 502);
 }
 
-#[tokio::test]
 async fn a_401_is_a_502_that_names_the_api_key() {
     let body = json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}});
     failure_before_first_token(
@@ -162,7 +156,6 @@ async fn a_401_is_a_502_that_names_the_api_key() {
     .await;
 }
 
-#[tokio::test]
 async fn a_429_is_a_502_that_names_the_rate_limit_and_retry_after() {
     let body = json!({"error": {"message": "Rate limit reached"}});
     failure_before_first_token(
@@ -186,7 +179,6 @@ async fn a_429_is_a_502_that_names_the_rate_limit_and_retry_after() {
     .await;
 }
 
-#[tokio::test]
 async fn a_500_is_a_502_with_the_providers_message() {
     let body = json!({"error": {"message": "model exploded"}});
     failure_before_first_token(
@@ -200,12 +192,10 @@ async fn a_500_is_a_502_with_the_providers_message() {
     .await;
 }
 
-#[tokio::test]
 async fn a_silent_provider_is_a_502_timeout() {
     failure_before_first_token(Upstream::StallAfter { tokens: vec![] }, "sent nothing").await;
 }
 
-#[tokio::test]
 async fn a_refused_connection_is_a_502_that_says_so() {
     // Bind a port and close it again: nothing listens there now.
     let port = {
@@ -229,7 +219,6 @@ async fn a_refused_connection_is_a_502_that_says_so() {
     );
 }
 
-#[tokio::test]
 async fn a_failure_mid_stream_ends_the_stream_and_stores_the_partial_reply_as_failed() {
     let upstream = FakeUpstream::start(Upstream::ErrorAfter {
         tokens: vec!["partial".into(), " answer".into()],
@@ -256,7 +245,6 @@ async fn a_failure_mid_stream_ends_the_stream_and_stores_the_partial_reply_as_fa
     assert_eq!(messages[1]["status"], "failed");
 }
 
-#[tokio::test]
 async fn a_stall_mid_stream_times_out_and_keeps_the_partial_reply() {
     let upstream = FakeUpstream::start(Upstream::StallAfter {
         tokens: vec!["so far".into()],
@@ -272,7 +260,6 @@ async fn a_stall_mid_stream_times_out_and_keeps_the_partial_reply() {
     assert_eq!(messages[1]["content"], "so far");
 }
 
-#[tokio::test]
 async fn a_body_that_is_not_an_event_stream_is_a_502() {
     let html = Upstream::Body {
         content_type: "text/html",
@@ -286,7 +273,6 @@ async fn a_body_that_is_not_an_event_stream_is_a_502() {
     failure_before_first_token(bad_json, "not a chat completion").await;
 }
 
-#[tokio::test]
 async fn a_server_that_ignores_stream_true_still_gives_its_reply() {
     let completion = json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": "whole reply"}}]});
     let upstream = FakeUpstream::start(Upstream::Body {
@@ -300,3 +286,20 @@ async fn a_server_that_ignores_stream_true_still_gives_its_reply() {
     assert_eq!(reply_text(&events), "whole reply");
     assert_eq!(chatd.messages(id).await[1]["status"], "complete");
 }
+
+crate::on_both_backends!(
+    tokens_are_relayed_and_the_history_is_sent,
+    the_history_sent_is_capped,
+    chunks_without_content_are_skipped,
+    a_stream_that_closes_without_done_is_a_complete_reply,
+    the_api_key_is_sent_as_a_bearer_token,
+    a_401_is_a_502_that_names_the_api_key,
+    a_429_is_a_502_that_names_the_rate_limit_and_retry_after,
+    a_500_is_a_502_with_the_providers_message,
+    a_silent_provider_is_a_502_timeout,
+    a_refused_connection_is_a_502_that_says_so,
+    a_failure_mid_stream_ends_the_stream_and_stores_the_partial_reply_as_failed,
+    a_stall_mid_stream_times_out_and_keeps_the_partial_reply,
+    a_body_that_is_not_an_event_stream_is_a_502,
+    a_server_that_ignores_stream_true_still_gives_its_reply,
+);

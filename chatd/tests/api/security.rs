@@ -5,7 +5,6 @@ use serde_json::json;
 
 use crate::support::{Daemon, read_json};
 
-#[tokio::test]
 async fn a_foreign_host_header_is_refused_on_a_loopback_bind() {
     let chatd = Daemon::start().await;
     for host in ["evil.example", "evil.example:8000", "192.168.1.10:8000"] {
@@ -46,7 +45,6 @@ async fn a_foreign_host_header_is_refused_on_a_loopback_bind() {
     }
 }
 
-#[tokio::test]
 async fn configured_host_names_are_allowed() {
     let chatd = Daemon::start_with(&["--allowed-host", "chat.lan"]).await;
     let response = chatd
@@ -67,7 +65,6 @@ async fn configured_host_names_are_allowed() {
     assert_eq!(response.status(), 403);
 }
 
-#[tokio::test]
 async fn pages_from_localhost_get_cors_and_others_are_refused() {
     let chatd = Daemon::start().await;
     let preflight = chatd
@@ -139,7 +136,6 @@ async fn pages_from_localhost_get_cors_and_others_are_refused() {
     assert_eq!(status, 404, "refused cross-origin requests store nothing");
 }
 
-#[tokio::test]
 async fn the_cors_allow_list_is_configurable() {
     let chatd = Daemon::start_with(&["--cors-origin", "https://chat.example.com"]).await;
     let allowed = chatd
@@ -185,7 +181,6 @@ async fn a_non_loopback_bind_needs_the_flag() {
     assert!(!dir.path().join("x.db").exists(), "nothing was created");
 }
 
-#[tokio::test]
 async fn a_non_loopback_bind_requires_the_bearer_token() {
     let chatd = Daemon::start_with(&["--listen", "0.0.0.0:0", "--allow-non-loopback"]).await;
     let token_file = chatd.dir().join("data/chatd/token");
@@ -246,3 +241,11 @@ async fn a_non_loopback_bind_requires_the_bearer_token() {
         .unwrap();
     assert_eq!(again.status(), 200);
 }
+
+crate::on_both_backends!(
+    a_foreign_host_header_is_refused_on_a_loopback_bind,
+    configured_host_names_are_allowed,
+    pages_from_localhost_get_cors_and_others_are_refused,
+    the_cors_allow_list_is_configurable,
+    a_non_loopback_bind_requires_the_bearer_token,
+);

@@ -19,6 +19,109 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use warp::Filter;
 
+/// Runs each named test (an `async fn NAME()` in the same module) once per backend:
+/// `NAME::sqlite` always, `NAME::postgres` when `CHATD_TEST_POSTGRES_URL` is set.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    $crate::support::Backend::Sqlite.run(super::$name()).await
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    match $crate::support::Backend::postgres() {
+                        Some(backend) => backend.run(super::$name()).await,
+                        None => eprintln!(
+                            "skipped {}::postgres: CHATD_TEST_POSTGRES_URL is not set",
+                            module_path!()
+                        ),
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// The database backend a test's daemons use.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    /// The server URL of a PostgreSQL that tests may create databases on.
+    Postgres(String),
+}
+
+tokio::task_local! {
+    static BACKEND: Backend;
+}
+
+impl Backend {
+    /// PostgreSQL when `CHATD_TEST_POSTGRES_URL` names a server (as atuin does).
+    pub fn postgres() -> Option<Backend> {
+        std::env::var("CHATD_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+            .map(Backend::Postgres)
+    }
+
+    pub async fn run(self, test: impl std::future::Future<Output = ()>) {
+        BACKEND.scope(self, test).await
+    }
+
+    fn current() -> Backend {
+        BACKEND.try_with(Clone::clone).unwrap_or(Backend::Sqlite)
+    }
+}
+
+/// A PostgreSQL database of one test, dropped with it.
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    fn create(server_url: &str) -> PgDatabase {
+        use diesel::prelude::*;
+        let name = format!("chatd_test_{}_{}", std::process::id(), unique());
+        let mut admin = diesel::PgConnection::establish(server_url).unwrap_or_else(|e| {
+            panic!("CHATD_TEST_POSTGRES_URL is set but {server_url} cannot be reached: {e}")
+        });
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create a test database");
+        let (without_query, _) = server_url.split_once('?').unwrap_or((server_url, ""));
+        let base = match without_query.split_once("://") {
+            Some((scheme, rest)) => match rest.split_once('/') {
+                Some((authority, _)) => format!("{scheme}://{authority}"),
+                None => without_query.to_string(),
+            },
+            None => panic!("CHATD_TEST_POSTGRES_URL is not a URL: {server_url}"),
+        };
+        PgDatabase {
+            admin_url: server_url.to_string(),
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        use diesel::prelude::*;
+        if let Ok(mut admin) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
 /// The longest any single wait in these tests may take.
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -30,6 +133,8 @@ pub struct Daemon {
     dir: Arc<tempfile::TempDir>,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// Declared last: dropped after the child is killed.
+    pg: Option<Arc<PgDatabase>>,
 }
 
 impl Daemon {
@@ -50,15 +155,23 @@ impl Daemon {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Daemon::spawn(dir, args, env).await
+        let pg = match Backend::current() {
+            Backend::Sqlite => None,
+            Backend::Postgres(server) => Some(Arc::new(PgDatabase::create(&server))),
+        };
+        Daemon::spawn(dir, args, env, pg).await
     }
 
     async fn spawn(
         dir: Arc<tempfile::TempDir>,
         args: Vec<String>,
         env: Vec<(String, String)>,
+        pg: Option<Arc<PgDatabase>>,
     ) -> Daemon {
-        let database = dir.path().join("chat.db");
+        let database: std::ffi::OsString = match &pg {
+            Some(db) => db.url.clone().into(),
+            None => dir.path().join("chat.db").into(),
+        };
         let mut command = Command::new(env!("CARGO_BIN_EXE_chatd"));
         if !args.iter().any(|a| a == "--listen") {
             command.arg("--listen").arg("127.0.0.1:0");
@@ -104,6 +217,7 @@ impl Daemon {
             dir,
             args,
             env,
+            pg,
         }
     }
 
@@ -116,39 +230,69 @@ impl Daemon {
             .expect("wait for chatd");
     }
 
-    /// Row counts of users, conversations and messages, read from the file directly.
+    /// Row counts of users, conversations and messages, read from the database directly.
     pub fn row_counts(&self) -> (i64, i64, i64) {
         use diesel::prelude::*;
         use diesel::sql_types::BigInt;
+        macro_rules! count {
+            ($conn:expr, $table:literal) => {
+                diesel::select(diesel::dsl::sql::<BigInt>(concat!(
+                    "(SELECT count(*) FROM ",
+                    $table,
+                    ")"
+                )))
+                .get_result::<i64>($conn)
+                .expect("count rows")
+            };
+        }
+        match &self.pg {
+            Some(db) => {
+                let mut conn = diesel::PgConnection::establish(&db.url).expect("open the database");
+                (
+                    count!(&mut conn, "users"),
+                    count!(&mut conn, "conversations"),
+                    count!(&mut conn, "messages"),
+                )
+            }
+            None => {
+                let path = self.database();
+                let mut conn =
+                    diesel::SqliteConnection::establish(path.to_str().expect("utf-8 path"))
+                        .expect("open the database");
+                (
+                    count!(&mut conn, "users"),
+                    count!(&mut conn, "conversations"),
+                    count!(&mut conn, "messages"),
+                )
+            }
+        }
+    }
+
+    /// The result of `PRAGMA integrity_check` on a SQLite file; `None` on PostgreSQL.
+    pub fn integrity_check(&self) -> Option<String> {
+        use diesel::prelude::*;
+        use diesel::sql_types::Text;
+        if self.pg.is_some() {
+            return None;
+        }
         let path = self.database();
         let mut conn = diesel::SqliteConnection::establish(path.to_str().expect("utf-8 path"))
             .expect("open the database");
-        let count = |conn: &mut diesel::SqliteConnection, table: &str| -> i64 {
-            diesel::select(diesel::dsl::sql::<BigInt>(&format!(
-                "(SELECT count(*) FROM {table})"
-            )))
-            .get_result(conn)
-            .expect("count rows")
-        };
-        (
-            count(&mut conn, "users"),
-            count(&mut conn, "conversations"),
-            count(&mut conn, "messages"),
+        Some(
+            diesel::select(diesel::dsl::sql::<Text>(
+                "(SELECT group_concat(integrity_check) FROM pragma_integrity_check)",
+            ))
+            .get_result(&mut conn)
+            .expect("integrity check"),
         )
     }
 
-    /// The result of `PRAGMA integrity_check` on the file.
-    pub fn integrity_check(&self) -> String {
-        use diesel::prelude::*;
-        use diesel::sql_types::Text;
-        let path = self.database();
-        let mut conn = diesel::SqliteConnection::establish(path.to_str().expect("utf-8 path"))
-            .expect("open the database");
-        diesel::select(diesel::dsl::sql::<Text>(
-            "(SELECT group_concat(integrity_check) FROM pragma_integrity_check)",
-        ))
-        .get_result(&mut conn)
-        .expect("integrity check")
+    /// The database as chatd shows it in `/status`.
+    pub fn database_shown(&self) -> String {
+        match &self.pg {
+            Some(db) => db.url.clone(),
+            None => self.database().display().to_string(),
+        }
     }
 
     pub fn dir(&self) -> &std::path::Path {
@@ -190,8 +334,9 @@ impl Daemon {
         let dir = self.dir.clone();
         let args = std::mem::take(&mut self.args);
         let env = std::mem::take(&mut self.env);
+        let pg = self.pg.clone();
         drop(self);
-        Daemon::spawn(dir, args, env).await
+        Daemon::spawn(dir, args, env, pg).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {

@@ -4,7 +4,6 @@ use serde_json::json;
 
 use crate::support::Daemon;
 
-#[tokio::test]
 async fn a_user_is_created_and_read_back_by_name() {
     let chatd = Daemon::start().await;
     let (status, created) = chatd
@@ -33,7 +32,6 @@ async fn a_user_is_created_and_read_back_by_name() {
     assert_eq!(read, created);
 }
 
-#[tokio::test]
 async fn email_is_optional_and_null_when_absent() {
     let chatd = Daemon::start().await;
     let (status, body) = chatd.post("/users", json!({"username": "bob"})).await;
@@ -50,7 +48,6 @@ async fn email_is_optional_and_null_when_absent() {
     assert_eq!(body["email"], serde_json::Value::Null);
 }
 
-#[tokio::test]
 async fn a_taken_username_is_a_400_and_stores_nothing() {
     let chatd = Daemon::start().await;
     chatd.create_user("dave").await;
@@ -62,7 +59,6 @@ async fn a_taken_username_is_a_400_and_stores_nothing() {
     assert_eq!(status, 200);
 }
 
-#[tokio::test]
 async fn an_unknown_user_is_a_404() {
     let chatd = Daemon::start().await;
     let (status, body) = chatd.get("/users/nobody").await;
@@ -74,7 +70,6 @@ async fn an_unknown_user_is_a_404() {
     assert_eq!(body, json!({"detail": "User not found"}));
 }
 
-#[tokio::test]
 async fn unicode_usernames_work_in_paths_percent_encoded() {
     let chatd = Daemon::start().await;
     for name in ["张三", "Zoë 😀", "a+b c", "100%"] {
@@ -90,7 +85,6 @@ async fn unicode_usernames_work_in_paths_percent_encoded() {
     assert_eq!(status, 200);
 }
 
-#[tokio::test]
 async fn usernames_are_nfc_normalised() {
     let chatd = Daemon::start().await;
     // "é" written as e + combining acute accent, stored as the single code point.
@@ -110,7 +104,6 @@ async fn usernames_are_nfc_normalised() {
     assert_eq!(read["id"], created["id"]);
 }
 
-#[tokio::test]
 async fn bad_usernames_and_emails_are_422s() {
     let chatd = Daemon::start().await;
     let cases = [
@@ -185,7 +178,6 @@ async fn bad_usernames_and_emails_are_422s() {
     assert_eq!(status, 404);
 }
 
-#[tokio::test]
 async fn a_missing_field_reports_the_whole_body_as_input() {
     let chatd = Daemon::start().await;
     let (status, answer) = chatd.post("/users/", json!({"email": "x@y.z"})).await;
@@ -207,3 +199,14 @@ fn percent_encode(text: &str) -> String {
         })
         .collect()
 }
+
+crate::on_both_backends!(
+    a_user_is_created_and_read_back_by_name,
+    email_is_optional_and_null_when_absent,
+    a_taken_username_is_a_400_and_stores_nothing,
+    an_unknown_user_is_a_404,
+    unicode_usernames_work_in_paths_percent_encoded,
+    usernames_are_nfc_normalised,
+    bad_usernames_and_emails_are_422s,
+    a_missing_field_reports_the_whole_body_as_input,
+);
