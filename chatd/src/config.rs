@@ -139,6 +139,16 @@ pub struct Cli {
 pub enum Command {
     /// Print a commented example configuration file
     ExampleConfig,
+    /// Copy every user, conversation and message from one database into another, empty,
+    /// one (e.g. from the SQLite file into PostgreSQL), keeping ids
+    MigrateData {
+        /// The database to read: a SQLite path or sqlite:// URL, or a postgres:// URL
+        #[arg(long, value_name = "DATABASE")]
+        from: String,
+        /// The database to fill; created and migrated if needed, and must hold no rows
+        #[arg(long, value_name = "DATABASE")]
+        to: String,
+    },
 }
 
 /// The keys of the TOML file; each one mirrors a flag.

@@ -8,11 +8,26 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::ExampleConfig) = cli.command {
-        print!("{EXAMPLE_CONFIG}");
-        return ExitCode::SUCCESS;
-    }
     chatd::server::init_logging();
+    match &cli.command {
+        Some(Command::ExampleConfig) => {
+            print!("{EXAMPLE_CONFIG}");
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::MigrateData { from, to }) => {
+            return match chatd::server::migrate_data(from, to) {
+                Ok(summary) => {
+                    println!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("chatd: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        None => {}
+    }
     let config = match Config::resolve(&cli, |key| std::env::var(key).ok()) {
         Ok(config) => config,
         Err(e) => {

@@ -137,10 +137,10 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         source,
     })?;
 
+    let shutdown = CancellationToken::new();
+    watch_signals(shutdown.clone())?;
     announce(&config, &provider, &store, local);
 
-    let shutdown = CancellationToken::new();
-    tokio::spawn(wait_for_signal(shutdown.clone()));
     let service = warp::service(routes::api(app));
     // HTTP/1.1 only: hyper-util's auto-detection of HTTP/2 reads the first bytes with
     // no timeout at all, which is exactly what an idle or hostile client exploits.
@@ -270,27 +270,85 @@ pub fn load_or_create_token(path: &std::path::Path) -> Result<String, ServeError
     Ok(token)
 }
 
-async fn wait_for_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Installs the SIGINT/SIGTERM handlers now, before chatd says it listens, so that a
+/// signal sent right after the start-up line is never met by the default action (an
+/// immediate exit that would skip the graceful shutdown); cancels `shutdown` on either.
+fn watch_signals(shutdown: CancellationToken) -> Result<(), ServeError> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
+        let watch = |kind| {
+            signal(kind).map_err(|e| ServeError::Provider(format!("cannot watch signals: {e}")))
+        };
+        let mut interrupt = watch(SignalKind::interrupt())?;
+        let mut terminate = watch(SignalKind::terminate())?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            Err(e) => {
-                tracing::warn!("cannot watch SIGTERM: {e}");
-                let _ = ctrl_c.await;
-            }
-        }
+            shutdown.cancel();
+        });
     }
     #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        shutdown.cancel();
+    });
+    Ok(())
+}
+
+/// Rows copied per transaction by `migrate-data`.
+const COPY_BATCH: i64 = 5_000;
+
+/// `chatd migrate-data`: copies every row from one database into another, empty, one,
+/// table by table (parents first) and keeping ids, then checks the counts agree.
+pub fn migrate_data(from: &str, to: &str) -> Result<String, ServeError> {
+    use crate::store::{Location, Table};
+    let from = Location::parse(from).map_err(ServeError::Provider)?;
+    let to = Location::parse(to).map_err(ServeError::Provider)?;
+    if from == to {
+        return Err(ServeError::Provider(
+            "--from and --to name the same database".into(),
+        ));
     }
-    shutdown.cancel();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    runtime.block_on(async move {
+        let open = |location: Location| async move {
+            tokio::task::spawn_blocking(move || Store::open(&location, 2))
+                .await
+                .map_err(|e| ServeError::Provider(format!("opening a database failed: {e}")))?
+                .map_err(ServeError::from)
+        };
+        let source = open(from.clone()).await?;
+        let target = open(to.clone()).await?;
+        if target.counts().await? != (0, 0, 0) {
+            return Err(ServeError::Provider(format!(
+                "{to} already holds data; migrate-data only fills an empty database"
+            )));
+        }
+        for table in [Table::Users, Table::Conversations, Table::Messages] {
+            let mut after = 0;
+            loop {
+                let batch = source.export_batch(table, after, COPY_BATCH).await?;
+                let Some(last) = batch.last_id() else { break };
+                after = last;
+                target.import_batch(batch).await?;
+            }
+        }
+        let (copied, expected) = (target.counts().await?, source.counts().await?);
+        if copied != expected {
+            return Err(ServeError::Provider(format!(
+                "the copy holds {copied:?} rows (users, conversations, messages) but the \
+                 source holds {expected:?}"
+            )));
+        }
+        Ok(format!(
+            "copied {} users, {} conversations and {} messages from {from} to {to}",
+            copied.0, copied.1, copied.2
+        ))
+    })
 }

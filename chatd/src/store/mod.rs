@@ -149,6 +149,25 @@ macro_rules! on_conn {
     };
 }
 
+/// Runs `$body` in a write transaction on the concrete connection. On SQLite it is
+/// IMMEDIATE: a deferred transaction that reads before it writes cannot upgrade its lock
+/// while another process holds one, and fails with "database is locked" at once,
+/// whatever the busy timeout.
+macro_rules! write_transaction {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            Conn::Sqlite(pooled) => {
+                let $c: &mut SqliteConnection = &mut *pooled;
+                $c.immediate_transaction::<_, DieselError, _>(|$c| $body)
+            }
+            Conn::Postgres(pooled) => {
+                let $c: &mut PgConnection = &mut *pooled;
+                $c.transaction::<_, DieselError, _>(|$c| $body)
+            }
+        }
+    };
+}
+
 /// The lease row of a conversation: (user message id, owner, text so far, refreshed at).
 macro_rules! lease_row {
     ($c:expr, $conversation_id:expr) => {
@@ -604,7 +623,7 @@ impl Store {
     ) -> Result<BeginChat, StoreError> {
         let result = self
             .write(move |conn| {
-                Ok(on_conn!(conn, c => c.transaction::<_, DieselError, _>(|c| {
+                Ok(write_transaction!(conn, c => {
                     let exists: i64 = conversations::table
                         .filter(conversations::id.eq(conversation_id))
                         .count()
@@ -647,7 +666,7 @@ impl Store {
                         .load(c)?;
                     history.reverse();
                     Ok(BeginChat::Started(user_message, history))
-                }))?)
+                })?)
             })
             .await;
         match result {
@@ -671,7 +690,7 @@ impl Store {
         owner: String,
     ) -> Result<MessageRow, StoreError> {
         self.write(move |conn| {
-            Ok(on_conn!(conn, c => c.transaction::<_, DieselError, _>(|c| {
+            Ok(write_transaction!(conn, c => {
                 let row = diesel::insert_into(messages::table)
                     .values((
                         messages::conversation_id.eq(conversation_id),
@@ -684,7 +703,7 @@ impl Store {
                     .get_result(c)?;
                 release!(c, conversation_id, &owner)?;
                 Ok(row)
-            }))?)
+            })?)
         })
         .await
     }
@@ -711,7 +730,7 @@ impl Store {
             return Ok(());
         }
         self.write(move |conn| {
-            Ok(on_conn!(conn, c => c.transaction::<_, DieselError, _>(|c| {
+            Ok(write_transaction!(conn, c => {
                 let at = now();
                 for (conversation_id, content) in &checkpoints {
                     let mine = reply_checkpoints::table
@@ -730,7 +749,7 @@ impl Store {
                     };
                 }
                 Ok(())
-            }))?)
+            })?)
         })
         .await
     }
@@ -740,7 +759,7 @@ impl Store {
     /// its conversation. Returns how many were stored.
     pub async fn recover_interrupted_replies(&self, me: String) -> Result<usize, StoreError> {
         self.write(move |conn| {
-            Ok(on_conn!(conn, c => c.transaction::<_, DieselError, _>(|c| {
+            Ok(write_transaction!(conn, c => {
                 let leases: Vec<(i64, i64, String, String, NaiveDateTime)> = reply_checkpoints::table
                     .select((
                         reply_checkpoints::conversation_id,
@@ -760,7 +779,7 @@ impl Store {
                     }
                 }
                 Ok(recovered)
-            }))?)
+            })?)
         })
         .await
     }
@@ -825,7 +844,7 @@ impl Store {
     pub async fn import_batch(&self, rows: ExportBatch) -> Result<(), StoreError> {
         self.write(move |conn| {
             let is_postgres = matches!(conn, Conn::Postgres(_));
-            Ok(on_conn!(conn, c => c.transaction::<_, DieselError, _>(|c| {
+            Ok(write_transaction!(conn, c => {
                 for user in &rows.users {
                     diesel::insert_into(users::table)
                         .values((
@@ -869,7 +888,7 @@ impl Store {
                     )?;
                 }
                 Ok(())
-            }))?)
+            })?)
         })
         .await
     }

@@ -8,6 +8,7 @@ mod hostile;
 mod lifecycle;
 mod property;
 mod provider;
+mod scale;
 mod security;
 mod support;
 mod users;

@@ -147,6 +147,24 @@ impl Daemon {
         Daemon::start_with_env(args, &[]).await
     }
 
+    /// chatd on its own SQLite file, whatever backend the test runs on.
+    pub async fn start_sqlite(args: &[&str]) -> Daemon {
+        let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        Daemon::spawn(dir, args, Vec::new(), None).await
+    }
+
+    /// A second chatd process on this one's database (its own data directory).
+    pub async fn another_on_same_database(&self, args: &[&str]) -> Daemon {
+        let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        if self.pg.is_none() {
+            args.push("--database".into());
+            args.push(self.database().display().to_string());
+        }
+        Daemon::spawn(dir, args, Vec::new(), self.pg.clone()).await
+    }
+
     /// chatd with extra arguments and environment variables.
     pub async fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));
@@ -176,9 +194,10 @@ impl Daemon {
         if !args.iter().any(|a| a == "--listen") {
             command.arg("--listen").arg("127.0.0.1:0");
         }
+        if !args.iter().any(|a| a == "--database") {
+            command.arg("--database").arg(&database);
+        }
         let mut child = command
-            .arg("--database")
-            .arg(&database)
             .args(&args)
             // Never read the developer's own configuration or data.
             .env("HOME", dir.path())
