@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Daemon, WAIT, read_events, reply_text};
+use crate::support::{ChatJob, Daemon, WAIT, read_events, reply_text, run_chats, stored_chats};
 
 async fn bad_requests_get_4xx_and_leave_the_database_unchanged() {
     let chatd = Daemon::start().await;
@@ -222,66 +222,30 @@ async fn hundreds_of_concurrent_chats_store_every_message_exactly_once() {
         conversations.push(chatd.create_conversation(user).await);
     }
     let shared: Vec<i64> = conversations[..3].to_vec();
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..300usize {
-        // Most chats go to their own conversation in rounds; every fifth one to a
-        // shared conversation that is probably busy.
-        let conversation = if i % 5 == 0 {
-            shared[i % 3]
-        } else {
-            conversations[3 + i % 57]
-        };
-        let client = chatd.client.clone();
-        let url = chatd.url("/chat");
-        tasks.spawn(async move {
-            let message = format!("message {i} in {conversation} with some words");
-            let response = client
-                .post(url)
-                .json(&json!({"conversation_id": conversation, "message": message}))
-                .send()
-                .await
-                .expect("POST /chat");
-            let status = response.status().as_u16();
-            let text = response.text().await.expect("body");
-            (conversation, message, status, text)
-        });
-    }
-    let mut accepted = Vec::new();
-    let mut conflicts = 0;
-    let outcome = tokio::time::timeout(Duration::from_secs(120), async {
-        while let Some(done) = tasks.join_next().await {
-            let (conversation, message, status, text) = done.expect("task");
-            match status {
-                200 => accepted.push((conversation, message)),
-                409 => conflicts += 1,
-                other => panic!("chat got {other}: {text}"),
+    let jobs = (0..300usize)
+        .map(|i| {
+            // Most chats go to their own conversation in rounds; every fifth one to a
+            // shared conversation that is probably busy.
+            let conversation = if i % 5 == 0 {
+                shared[i % 3]
+            } else {
+                conversations[3 + i % 57]
+            };
+            ChatJob {
+                client: chatd.client.clone(),
+                url: chatd.url("/chat"),
+                conversation,
+                message: format!("message {i} in {conversation} with some words"),
             }
-        }
-    })
-    .await;
-    assert!(outcome.is_ok(), "the load finished in time");
+        })
+        .collect();
+    let (mut accepted, conflicts) = run_chats(jobs).await;
     assert!(!accepted.is_empty());
     assert_eq!(accepted.len() + conflicts, 300);
-
-    let mut stored_user_messages = Vec::new();
-    for conversation in &conversations {
-        let messages = chatd.messages(*conversation).await;
-        assert_eq!(messages.len() % 2, 0, "every user message has its reply");
-        for pair in messages.chunks(2) {
-            assert_eq!(pair[0]["role"], "user");
-            assert_eq!(pair[1]["role"], "assistant");
-            assert_eq!(pair[1]["content"], pair[0]["content"]);
-            assert_eq!(pair[1]["status"], "complete");
-            stored_user_messages.push((
-                *conversation,
-                pair[0]["content"].as_str().unwrap().to_string(),
-            ));
-        }
-    }
-    stored_user_messages.sort();
     accepted.sort();
     assert_eq!(
-        stored_user_messages, accepted,
+        stored_chats(&chatd, &conversations).await,
+        accepted,
         "exactly the accepted chats were stored, once each"
     );
     let (_, status) = chatd.get("/status").await;

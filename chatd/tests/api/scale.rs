@@ -1,11 +1,9 @@
 //! Scaling out: several chatd processes on one database behave as one service, and
 //! `chatd migrate-data` copies a SQLite database into another (PostgreSQL in CI).
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
-use crate::support::{Daemon, read_events, reply_text};
+use crate::support::{ChatJob, Daemon, read_events, reply_text, run_chats, stored_chats};
 
 async fn two_processes_on_one_database_behave_as_one_service() {
     let a = Daemon::start_with(&["--echo-delay-ms", "20"]).await;
@@ -36,64 +34,37 @@ async fn two_processes_on_one_database_behave_as_one_service() {
 
     // Concurrent chats alternating between the processes, many on the same
     // conversations at once.
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..48usize {
-        let daemon = if i % 2 == 0 { &a } else { &b };
-        let client = daemon.client.clone();
-        let url = daemon.url("/chat");
-        let conversation = conversations[i % conversations.len()];
-        tasks.spawn(async move {
-            let message = format!("chat {i} on {conversation}");
-            let response = client
-                .post(url)
-                .json(&json!({"conversation_id": conversation, "message": message}))
-                .send()
-                .await
-                .expect("POST /chat");
-            let status = response.status().as_u16();
-            let text = response.text().await.expect("body");
-            (conversation, message, status, text)
-        });
-    }
-    let mut accepted = vec![(conversations[0], words.join(" "))];
-    let mut conflicts = 0;
-    let finished = tokio::time::timeout(Duration::from_secs(120), async {
-        while let Some(done) = tasks.join_next().await {
-            let (conversation, message, status, text) = done.expect("task");
-            match status {
-                200 => accepted.push((conversation, message)),
-                409 => conflicts += 1,
-                other => panic!("chat got {other}: {text}"),
+    let jobs = (0..48usize)
+        .map(|i| {
+            let daemon = if i % 2 == 0 { &a } else { &b };
+            let conversation = conversations[i % conversations.len()];
+            ChatJob {
+                client: daemon.client.clone(),
+                url: daemon.url("/chat"),
+                conversation,
+                message: format!("chat {i} on {conversation}"),
             }
-        }
-    })
-    .await;
-    assert!(finished.is_ok(), "the chats finished in time");
+        })
+        .collect();
+    let (mut accepted, conflicts) = run_chats(jobs).await;
+    accepted.push((conversations[0], words.join(" ")));
     assert!(conflicts > 0, "some chats met a reply of the other process");
-
-    let mut stored = Vec::new();
     for conversation in &conversations {
-        let from_a = a.messages(*conversation).await;
-        let from_b = b.messages(*conversation).await;
-        assert_eq!(from_a, from_b, "both processes read the same conversation");
+        assert_eq!(
+            a.messages(*conversation).await,
+            b.messages(*conversation).await,
+            "both processes read the same conversation"
+        );
         let (_, documented_a) = a.get(&format!("/conversations/{conversation}")).await;
         let (_, documented_b) = b.get(&format!("/conversations/{conversation}")).await;
         assert_eq!(documented_a, documented_b);
-        for pair in from_a.chunks(2) {
-            assert_eq!(pair.len(), 2, "every user message has its reply");
-            assert_eq!(pair[0]["role"], "user");
-            assert_eq!(pair[1]["role"], "assistant");
-            assert_eq!(pair[1]["content"], pair[0]["content"]);
-            assert_eq!(pair[1]["status"], "complete");
-            stored.push((
-                *conversation,
-                pair[0]["content"].as_str().unwrap().to_string(),
-            ));
-        }
     }
-    stored.sort();
     accepted.sort();
-    assert_eq!(stored, accepted, "every accepted chat stored exactly once");
+    assert_eq!(
+        stored_chats(&a, &conversations).await,
+        accepted,
+        "every accepted chat stored exactly once"
+    );
 }
 
 async fn migrate_data_copies_a_sqlite_database_exactly() {
@@ -112,32 +83,7 @@ async fn migrate_data_copies_a_sqlite_database_exactly() {
             conversations.push(id);
         }
     }
-    let mut snapshot: Vec<Value> = Vec::new();
-    for name in ["ada", "%E5%BC%A0%E4%B8%89", "Zo%C3%AB%20%F0%9F%98%80"] {
-        snapshot.push(source.get(&format!("/users/{name}")).await.1);
-    }
-    for user in &users {
-        snapshot.push(
-            source
-                .get(&format!("/users/{user}/conversations?limit=1000"))
-                .await
-                .1,
-        );
-    }
-    for conversation in &conversations {
-        snapshot.push(
-            source
-                .get(&format!("/conversations/{conversation}/messages"))
-                .await
-                .1,
-        );
-        snapshot.push(
-            source
-                .get(&format!("/conversations/{conversation}"))
-                .await
-                .1,
-        );
-    }
+    let snapshot = answers(&source, &users, &conversations).await;
     let source_file = source.database();
     let mut source = source;
     assert!(source.terminate().await);
@@ -166,32 +112,7 @@ async fn migrate_data_copies_a_sqlite_database_exactly() {
     );
 
     let target = target.restart_stopped().await;
-    let mut copied: Vec<Value> = Vec::new();
-    for name in ["ada", "%E5%BC%A0%E4%B8%89", "Zo%C3%AB%20%F0%9F%98%80"] {
-        copied.push(target.get(&format!("/users/{name}")).await.1);
-    }
-    for user in &users {
-        copied.push(
-            target
-                .get(&format!("/users/{user}/conversations?limit=1000"))
-                .await
-                .1,
-        );
-    }
-    for conversation in &conversations {
-        copied.push(
-            target
-                .get(&format!("/conversations/{conversation}/messages"))
-                .await
-                .1,
-        );
-        copied.push(
-            target
-                .get(&format!("/conversations/{conversation}"))
-                .await
-                .1,
-        );
-    }
+    let copied = answers(&target, &users, &conversations).await;
     assert_eq!(
         copied, snapshot,
         "the copy answers byte for byte like the original"
@@ -212,6 +133,37 @@ async fn migrate_data_copies_a_sqlite_database_exactly() {
         .expect("run chatd migrate-data");
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds data"));
+}
+
+/// What every read endpoint answers for these users and conversations.
+async fn answers(daemon: &Daemon, users: &[i64], conversations: &[i64]) -> Vec<Value> {
+    let mut all = Vec::new();
+    for name in ["ada", "%E5%BC%A0%E4%B8%89", "Zo%C3%AB%20%F0%9F%98%80"] {
+        all.push(daemon.get(&format!("/users/{name}")).await.1);
+    }
+    for user in users {
+        all.push(
+            daemon
+                .get(&format!("/users/{user}/conversations?limit=1000"))
+                .await
+                .1,
+        );
+    }
+    for conversation in conversations {
+        all.push(
+            daemon
+                .get(&format!("/conversations/{conversation}/messages"))
+                .await
+                .1,
+        );
+        all.push(
+            daemon
+                .get(&format!("/conversations/{conversation}"))
+                .await
+                .1,
+        );
+    }
+    all
 }
 
 crate::on_both_backends!(
