@@ -19,9 +19,12 @@ pub type Sender = SendRequest<Full<Bytes>>;
 
 /// A new keep-alive connection to `addr`.
 pub async fn connect(addr: SocketAddr) -> anyhow::Result<Sender> {
-    let stream = tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect(addr))
-        .await
-        .context("connecting took over 10 s")??;
+    let stream = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::net::TcpStream::connect(addr),
+    )
+    .await
+    .context("connecting took over 10 s")??;
     stream.set_nodelay(true)?;
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(async move {
@@ -32,7 +35,12 @@ pub async fn connect(addr: SocketAddr) -> anyhow::Result<Sender> {
 
 /// A request as a browser or curl would send it; hyper's bare connection adds no Host
 /// of its own, and chatd refuses requests without a loopback one.
-pub fn request(addr: SocketAddr, method: Method, path: &str, json: Option<String>) -> Request<Full<Bytes>> {
+pub fn request(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    json: Option<String>,
+) -> Request<Full<Bytes>> {
     let mut builder = Request::builder()
         .method(method)
         .uri(path)
@@ -42,7 +50,9 @@ pub fn request(addr: SocketAddr, method: Method, path: &str, json: Option<String
     }
     let body = Full::new(Bytes::from(json.unwrap_or_default()));
     // Only a malformed path could make this fail, and the harness builds every path.
-    builder.body(body).unwrap_or_else(|e| panic!("bad request for {path}: {e}"))
+    builder
+        .body(body)
+        .unwrap_or_else(|e| panic!("bad request for {path}: {e}"))
 }
 
 /// One GET, whole body; for setup and checks rather than load.
@@ -122,14 +132,19 @@ pub async fn rest(
             let mut errors = 0;
             let mut first_error = None;
             let mut sender = None;
-            while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < max_requests {
+            while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < max_requests
+            {
                 let outcome = async {
                     if sender.is_none() {
                         sender = Some(connect(addr).await?);
                     }
-                    let Some(s) = sender.as_mut() else { bail!("no connection") };
+                    let Some(s) = sender.as_mut() else {
+                        bail!("no connection")
+                    };
                     let t0 = Instant::now();
-                    let response = s.send_request(request(addr, Method::GET, &path, None)).await?;
+                    let response = s
+                        .send_request(request(addr, Method::GET, &path, None))
+                        .await?;
                     let status = response.status();
                     let body = response.into_body().collect().await?.to_bytes();
                     if status != hyper::StatusCode::OK || body.is_empty() {
@@ -341,16 +356,27 @@ async fn one_stream(
     if sender.is_none() {
         *sender = Some(connect(addr).await?);
     }
-    let Some(s) = sender.as_mut() else { bail!("no connection") };
+    let Some(s) = sender.as_mut() else {
+        bail!("no connection")
+    };
     s.ready().await?;
     let t0 = Instant::now();
     let response = s
-        .send_request(request(addr, Method::POST, &plan.path, Some((plan.body)(conversation))))
+        .send_request(request(
+            addr,
+            Method::POST,
+            &plan.path,
+            Some((plan.body)(conversation)),
+        ))
         .await?;
     let status = response.status();
     let mut body = response.into_body();
     if status != hyper::StatusCode::OK {
-        let text = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let text = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         bail!("answered {status}: {}", String::from_utf8_lossy(&text));
     }
     let mut pending: Vec<u8> = Vec::new();
@@ -358,7 +384,9 @@ async fn one_stream(
     let mut last: Option<Instant> = None;
     while let Some(frame) = body.frame().await {
         let frame = frame?;
-        let Some(data) = frame.data_ref() else { continue };
+        let Some(data) = frame.data_ref() else {
+            continue;
+        };
         let now = Instant::now();
         pending.extend_from_slice(data);
         // Every complete event in what has arrived; an event is a content token unless

@@ -73,7 +73,13 @@ pub fn log_path(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// chatd on `database`, its home and logs in `dir`.
-pub async fn chatd(binary: &Path, dir: &Path, database: &Path, extra: &[String], log: &str) -> anyhow::Result<Server> {
+pub async fn chatd(
+    binary: &Path,
+    dir: &Path,
+    database: &Path,
+    extra: &[String],
+    log: &str,
+) -> anyhow::Result<Server> {
     let home = dir.join("home");
     std::fs::create_dir_all(&home)?;
     let log_file = std::fs::File::create(log_path(dir, log))?;
@@ -105,10 +111,15 @@ pub async fn helper(args: &[String]) -> anyhow::Result<Server> {
 }
 
 async fn spawn(mut command: Command, prefix: &str) -> anyhow::Result<Server> {
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).kill_on_drop(true);
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
     let spawned_at = Instant::now();
     let mut child = command.spawn().context("could not start the process")?;
-    let Some(stdout) = child.stdout.take() else { bail!("no stdout") };
+    let Some(stdout) = child.stdout.take() else {
+        bail!("no stdout")
+    };
     let mut lines = BufReader::new(stdout).lines();
     let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
         .await

@@ -49,7 +49,15 @@ impl Table {
     }
 
     /// A row whose goal is `ok`.
-    pub fn check(&mut self, scenario: &str, metric: &str, goal: &str, measured: String, ratio: String, ok: bool) {
+    pub fn check(
+        &mut self,
+        scenario: &str,
+        metric: &str,
+        goal: &str,
+        measured: String,
+        ratio: String,
+        ok: bool,
+    ) {
         let verdict = if ok { Verdict::Met } else { Verdict::Missed };
         self.add(scenario, metric, goal, measured, ratio, verdict);
     }

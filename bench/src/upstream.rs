@@ -76,7 +76,10 @@ async fn answer(
             if sent > 0 {
                 tokio::time::sleep(delay).await;
             }
-            Some((Ok(Frame::data(Bytes::from_static(CHUNK.as_bytes()))), sent + 1))
+            Some((
+                Ok(Frame::data(Bytes::from_static(CHUNK.as_bytes()))),
+                sent + 1,
+            ))
         });
         StreamBody::new(frames).boxed()
     };
