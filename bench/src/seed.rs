@@ -1,0 +1,81 @@
+//! The benchmark databases, built before chatd opens them: chatd's own store creates the
+//! file and applies its migrations, then plain SQL seeds the rows in one transaction
+//! (recursive CTEs, so a million messages take seconds, not a million round trips).
+//!
+//! Ids are fixed so the scenarios can name them: user 1 `bench` owns conversations
+//! 1..=10, and conversation 1 holds 50 messages.
+
+use std::path::Path;
+
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, SqliteConnection};
+
+pub const BENCH_USER: &str = "bench";
+pub const BENCH_USER_ID: i64 = 1;
+pub const BENCH_CONVERSATION: i64 = 1;
+/// A message of realistic length: a couple of sentences.
+const CONTENT: &str = "The quick brown fox jumps over the lazy dog; then it asks the model \
+                       why the sky is blue, and the model explains Rayleigh scattering.";
+const AT: &str = "2026-11-24 07:00:00.000000";
+
+/// Creates `path` with chatd's schema and the `bench` user's ten conversations.
+pub fn base(path: &Path) -> anyhow::Result<()> {
+    let store = chatd::store::Store::open_sqlite(path, 1)
+        .with_context(|| format!("chatd's store could not create {}", path.display()))?;
+    drop(store);
+    run(
+        path,
+        &format!(
+            "INSERT INTO users (id, username, email, created_at) \
+               VALUES ({BENCH_USER_ID}, '{BENCH_USER}', 'bench@example.invalid', '{AT}');
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10)
+               INSERT INTO conversations (id, user_id, name, created_at)
+               SELECT i, {BENCH_USER_ID}, 'conversation ' || i, '{AT}' FROM n;
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
+               INSERT INTO messages (conversation_id, role, content, status, created_at)
+               SELECT {BENCH_CONVERSATION}, CASE i % 2 WHEN 1 THEN 'user' ELSE 'assistant' END,
+                      '{CONTENT}', 'complete', '{AT}' FROM n;"
+        ),
+    )
+}
+
+/// Adds `conversations` conversations (ids after 10, over users 2..=101) with
+/// `messages_each` messages each.
+pub fn bulk(path: &Path, conversations: i64, messages_each: i64) -> anyhow::Result<()> {
+    let last = 10 + conversations;
+    let mut sql = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 101)
+           INSERT INTO users (id, username, email, created_at)
+           SELECT i, 'seed' || i, NULL, '{AT}' FROM n;
+         WITH RECURSIVE n(i) AS (SELECT 11 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+           INSERT INTO conversations (id, user_id, name, created_at)
+           SELECT i, 2 + i % 100, NULL, '{AT}' FROM n;"
+    );
+    if messages_each > 0 {
+        // Round robin over the conversations, as many users chatting at once would
+        // interleave them: one conversation's rows are spread over the whole table, so
+        // only the (conversation_id, id) index keeps a read from scanning.
+        sql.push_str(&format!(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n
+                                      WHERE i < {conversations} * {messages_each} - 1)
+               INSERT INTO messages (conversation_id, role, content, status, created_at)
+               SELECT 11 + (i % {conversations}),
+                      CASE i % 2 WHEN 0 THEN 'user' ELSE 'assistant' END,
+                      '{CONTENT}', 'complete', '{AT}' FROM n;"
+        ));
+    }
+    run(path, &sql)
+}
+
+fn run(path: &Path, sql: &str) -> anyhow::Result<()> {
+    let url = path.to_string_lossy();
+    let mut conn = SqliteConnection::establish(&url)
+        .with_context(|| format!("could not open {}", path.display()))?;
+    conn.batch_execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = OFF;")?;
+    conn.transaction::<_, diesel::result::Error, _>(|conn| conn.batch_execute(sql))
+        .with_context(|| format!("could not seed {}", path.display()))?;
+    // Leaves one file with no WAL behind, so chatd's start-up is not timing a replay.
+    conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    Ok(())
+}
