@@ -21,7 +21,8 @@ const AT: &str = "2026-11-24 07:00:00.000000";
 
 /// Creates `path` with chatd's schema and the `bench` user's ten conversations.
 pub fn base(path: &Path) -> anyhow::Result<()> {
-    let store = chatd::store::Store::open_sqlite(path, 1)
+    let location = chatd::store::Location::Sqlite(path.to_path_buf());
+    let store = chatd::store::Store::open(&location, 1)
         .with_context(|| format!("chatd's store could not create {}", path.display()))?;
     drop(store);
     run(
