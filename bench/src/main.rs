@@ -145,6 +145,10 @@ fn build_binaries() -> anyhow::Result<PathBuf> {
             "chatd",
             "-p",
             "chatctl",
+            // Built together with the harness (already up to date), so cargo unifies
+            // the same features and does not rebuild reqwest and chatd on every run.
+            "-p",
+            "chatd-bench",
             "--manifest-path",
         ])
         .arg(&manifest)
