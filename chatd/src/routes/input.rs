@@ -230,11 +230,17 @@ impl<'a> Fields<'a> {
             .push(value_error(Self::loc(name), input, reason));
     }
 
-    pub fn finish(self) -> Result<(), ApiError> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Invalid(self.errors))
+    /// The two values read, or the 422 listing every problem found.
+    pub fn finish<A, B>(self, first: Option<A>, second: Option<B>) -> Result<(A, B), ApiError> {
+        if !self.errors.is_empty() {
+            return Err(ApiError::Invalid(self.errors));
+        }
+        match (first, second) {
+            (Some(first), Some(second)) => Ok((first, second)),
+            // Every accessor that yields None records an error, so this is a bug.
+            _ => Err(ApiError::Internal(
+                "validation passed without values".into(),
+            )),
         }
     }
 }

@@ -232,12 +232,7 @@ where
         }
     });
     let email = fields.optional_string("email", EMAIL_MAX_CHARS);
-    fields.finish()?;
-    let (Some(username), Some(email)) = (username, email) else {
-        return Err(ApiError::Internal(
-            "validation passed without values".into(),
-        ));
-    };
+    let (username, email) = fields.finish(username, email)?;
     match app.store.create_user(username, email).await? {
         CreateUserOutcome::Created(row) => Ok(json_response(StatusCode::OK, &views::user(&row))),
         CreateUserOutcome::UsernameTaken => Err(ApiError::detail(
@@ -302,12 +297,7 @@ where
     let mut fields = Fields::new(&object);
     let user_id = fields.int("user_id");
     let name = fields.optional_string("name", CONVERSATION_NAME_MAX_CHARS);
-    fields.finish()?;
-    let (Some(user_id), Some(name)) = (user_id, name) else {
-        return Err(ApiError::Internal(
-            "validation passed without values".into(),
-        ));
-    };
+    let (user_id, name) = fields.finish(user_id, name)?;
     match app.store.create_conversation(user_id, name).await? {
         Some(row) => Ok(json_response(StatusCode::OK, &views::conversation(&row))),
         None => Err(ApiError::not_found("User not found")),
@@ -355,12 +345,7 @@ where
     {
         fields.reject("message", text, "message must not be blank");
     }
-    fields.finish()?;
-    let (Some(conversation_id), Some(message)) = (conversation_id, message) else {
-        return Err(ApiError::Internal(
-            "validation passed without values".into(),
-        ));
-    };
+    let (conversation_id, message) = fields.finish(conversation_id, message)?;
 
     if app.replies.is_closed() {
         return Err(ApiError::detail(
