@@ -83,8 +83,17 @@ fn main() -> ExitCode {
             let dir = PathBuf::from(args.get(1).cloned().unwrap_or_default());
             rt.block_on(reference::serve(&dir))
         }),
+        Some("seed") => seed_only(&args[1..]),
+        Some("rest") => helper_runtime(0).and_then(|rt| rt.block_on(rest_only(&args[1..]))),
+        Some("streams") => helper_runtime(0).and_then(|rt| rt.block_on(streams_only(&args[1..]))),
         Some("-h" | "--help") => {
-            println!("usage: cargo run --release -p chatd-bench [-- --quick]");
+            println!(
+                "usage: cargo run --release -p chatd-bench [-- --quick]\n\n\
+                 One scenario at a time, for profiling a chatd started by hand:\n  \
+                 chatd-bench seed DB [CONVERSATIONS MESSAGES_EACH]\n  \
+                 chatd-bench rest ADDR PATH [SECONDS]\n  \
+                 chatd-bench streams ADDR STREAMS [RAMP_MS]   (conversations 11..)"
+            );
             Ok(())
         }
         Some("--quick") => main_runtime().and_then(|rt| rt.block_on(run(QUICK))),
@@ -98,6 +107,81 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `seed DB [CONVERSATIONS MESSAGES_EACH]`: the benchmark database, for a chatd run by hand.
+fn seed_only(args: &[String]) -> anyhow::Result<()> {
+    let db = PathBuf::from(args.first().context("seed needs a database path")?);
+    seed::base(&db)?;
+    let conversations = number(args.get(1), 10_000)?;
+    let each = number(args.get(2), 0)?;
+    seed::bulk(&db, conversations as i64, each as i64)
+}
+
+fn number(arg: Option<&String>, default: u64) -> anyhow::Result<u64> {
+    arg.map_or(Ok(default), |v| {
+        v.parse().with_context(|| format!("{v:?} is not a number"))
+    })
+}
+
+fn address(arg: Option<&String>) -> anyhow::Result<SocketAddr> {
+    let text = arg.context("an address (127.0.0.1:PORT) is needed")?;
+    text.parse()
+        .with_context(|| format!("{text:?} is not an address"))
+}
+
+/// `rest ADDR PATH [SECONDS]`: one REST scenario against a running server.
+async fn rest_only(args: &[String]) -> anyhow::Result<()> {
+    let addr = address(args.first())?;
+    let path = args.get(1).context("rest needs a path")?;
+    let seconds = number(args.get(2), 4)?;
+    let plan = Plan {
+        rest: Duration::from_secs(seconds),
+        ..FULL
+    };
+    let result = rest(addr, path, plan).await?;
+    println!(
+        "{} ok, {} errors: {}; p50 {} p99 {}",
+        result.ok,
+        result.errors,
+        rate(result.per_sec()),
+        ms(result.latency.pct_ms(50)),
+        ms(result.latency.pct_ms(99))
+    );
+    Ok(())
+}
+
+/// `streams ADDR STREAMS [RAMP_MS]`: concurrent `POST /chat` streams on conversations
+/// 11 onwards (seeded by `seed`), one each, against a running chatd.
+async fn streams_only(args: &[String]) -> anyhow::Result<()> {
+    let addr = address(args.first())?;
+    let n = number(args.get(1), 1000)? as i64;
+    let ramp = number(args.get(2), 1000)?;
+    process::raise_open_files();
+    let result = load::streams(
+        addr,
+        StreamPlan {
+            path: "/api/v1/chat".into(),
+            body: chat_body,
+            tokens: TOKENS,
+            conversations: (11..11 + n).collect(),
+            per_task: 1,
+            ramp: Duration::from_millis(ramp),
+            duration: Duration::from_secs(30),
+        },
+    )
+    .await;
+    println!(
+        "{} complete, {} errors ({:?}); ttft p50 {} p99 {}; gap p50 {} p99 {}",
+        result.complete,
+        result.errors,
+        result.first_error,
+        ms(result.ttft.pct_ms(50)),
+        ms(result.ttft.pct_ms(99)),
+        ms(result.gap.pct_ms(50)),
+        ms(result.gap.pct_ms(99))
+    );
+    Ok(())
 }
 
 /// `workers` 0 means one per core, as chatd itself runs.
