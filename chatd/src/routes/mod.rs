@@ -234,7 +234,7 @@ where
     let email = fields.optional_string("email", EMAIL_MAX_CHARS);
     let (username, email) = fields.finish(username, email)?;
     match app.store.create_user(username, email).await? {
-        CreateUserOutcome::Created(row) => Ok(json_response(StatusCode::OK, &views::user(&row))),
+        CreateUserOutcome::Created(row) => Ok(json_response(StatusCode::OK, &views::user(row))),
         CreateUserOutcome::UsernameTaken => Err(ApiError::detail(
             StatusCode::BAD_REQUEST,
             "Username already registered",
@@ -250,7 +250,7 @@ async fn get_user(app: &App, raw_name: &str) -> Result<Response, ApiError> {
         return Err(ApiError::not_found("User not found"));
     }
     match app.store.user_by_name(name).await? {
-        Some(row) => Ok(json_response(StatusCode::OK, &views::user(&row))),
+        Some(row) => Ok(json_response(StatusCode::OK, &views::user(row))),
         None => Err(ApiError::not_found("User not found")),
     }
 }
@@ -280,7 +280,7 @@ async fn list_conversations(app: &App, raw_id: &str, query: &str) -> Result<Resp
         .store
         .conversations_of_user(user_id, skip, limit)
         .await?;
-    let list: Vec<_> = rows.iter().map(views::conversation).collect();
+    let list: Vec<_> = rows.into_iter().map(views::conversation).collect();
     Ok(json_response(StatusCode::OK, &list))
 }
 
@@ -299,7 +299,7 @@ where
     let name = fields.optional_string("name", CONVERSATION_NAME_MAX_CHARS);
     let (user_id, name) = fields.finish(user_id, name)?;
     match app.store.create_conversation(user_id, name).await? {
-        Some(row) => Ok(json_response(StatusCode::OK, &views::conversation(&row))),
+        Some(row) => Ok(json_response(StatusCode::OK, &views::conversation(row))),
         None => Err(ApiError::not_found("User not found")),
     }
 }
@@ -315,7 +315,10 @@ async fn get_conversation(app: &App, raw_id: &str) -> Result<Response, ApiError>
         name: conversation.name,
         id: conversation.id,
         created_at: views::timestamp(&conversation.created_at),
-        messages: messages.iter().map(|m| views::message(m, false)).collect(),
+        messages: messages
+            .into_iter()
+            .map(|m| views::message(m, false))
+            .collect(),
     };
     Ok(json_response(StatusCode::OK, &body))
 }
@@ -326,7 +329,10 @@ async fn list_messages(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let Some((_, messages)) = app.store.conversation_with_messages(id).await? else {
         return Err(ApiError::not_found("Conversation not found"));
     };
-    let list: Vec<_> = messages.iter().map(|m| views::message(m, true)).collect();
+    let list: Vec<_> = messages
+        .into_iter()
+        .map(|m| views::message(m, true))
+        .collect();
     Ok(json_response(StatusCode::OK, &list))
 }
 

@@ -50,7 +50,7 @@ async fn forward(
     if with_events {
         let start = StreamStart {
             conversation_id: reply.conversation_id,
-            user_message: views::message(&reply.user_message, true),
+            user_message: views::message(reply.user_message.clone(), true),
         };
         let mut frame = String::new();
         push_named_event(&mut frame, "start", &views::to_json(&start));
@@ -75,7 +75,7 @@ async fn forward(
             let summary = StreamEnd {
                 conversation_id: reply.conversation_id,
                 status: end.status,
-                message: end.message.as_ref().map(|row| views::message(row, true)),
+                message: end.message.clone().map(|row| views::message(row, true)),
                 error: end.error.clone(),
             };
             push_named_event(&mut frame, "end", &views::to_json(&summary));

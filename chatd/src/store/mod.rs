@@ -1,18 +1,21 @@
 //! The store owns every SQL statement chatd runs, on SQLite or PostgreSQL from one
 //! codebase: one `schema.rs`, migrations of the same names per backend, and each query
-//! written once and compiled for both concrete connections by `on_conn!`. diesel is
-//! synchronous, so each call is moved to tokio's blocking pool and never runs on the
-//! async runtime's threads.
+//! written once and compiled for both concrete connections by `on_conn!`.
+//!
+//! diesel is synchronous. On SQLite, reads run inline and writes are batched on one
+//! writer thread (`sqlite.rs` says why); on PostgreSQL, whose client blocks on the
+//! network, every call runs on tokio's blocking pool with a pooled connection.
 //!
 //! SQLite is set up for a server: WAL so readers never wait for the writer, a
-//! `busy_timeout` so a momentary lock is waited out instead of failing, `foreign_keys=ON`.
-//! Reads go through a pool of connections; every write goes through one dedicated
-//! connection, so writers queue in the pool instead of fighting over SQLite's lock
-//! (which is what turns into "database is locked" under load).
+//! `busy_timeout` so a momentary lock (another process's write) is waited out instead of
+//! failing, `foreign_keys=ON`.
 
 pub mod schema;
+mod sqlite;
+pub mod time;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
@@ -20,7 +23,7 @@ use common::{MessageStatus, Role};
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -52,6 +55,8 @@ pub enum StoreError {
     Query(#[from] DieselError),
     #[error("the database task failed: {0}")]
     Task(String),
+    #[error("could not commit to the database: {0}")]
+    Commit(String),
     #[error("{0}")]
     Config(String),
 }
@@ -62,6 +67,7 @@ pub struct UserRow {
     pub id: i64,
     pub username: String,
     pub email: Option<String>,
+    #[diesel(deserialize_as = time::StoredTime)]
     pub created_at: NaiveDateTime,
 }
 
@@ -71,6 +77,7 @@ pub struct ConversationRow {
     pub id: i64,
     pub user_id: i64,
     pub name: Option<String>,
+    #[diesel(deserialize_as = time::StoredTime)]
     pub created_at: NaiveDateTime,
 }
 
@@ -82,6 +89,7 @@ pub struct MessageRow {
     pub role: String,
     pub content: String,
     pub status: String,
+    #[diesel(deserialize_as = time::StoredTime)]
     pub created_at: NaiveDateTime,
 }
 
@@ -106,30 +114,12 @@ pub enum CreateUserOutcome {
     UsernameTaken,
 }
 
-/// Per-connection settings, applied whenever the pool opens a SQLite connection.
-#[derive(Debug, Clone, Copy)]
-struct SqlitePragmas;
-
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        // journal_mode is persistent in the file but setting it again is cheap; the
-        // others are per connection. synchronous=NORMAL is durable across application
-        // crashes in WAL mode; only an OS crash can lose the last commits.
-        conn.batch_execute(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-        )
-        .map_err(diesel::r2d2::Error::QueryError)
-    }
-}
-
-type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
 type PgPool = Pool<ConnectionManager<PgConnection>>;
 
-/// A pooled connection of either backend.
-pub enum Conn {
-    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
-    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+/// A connection of either backend, lent to one store call.
+pub enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
 }
 
 /// Runs `$body` with `$c` bound to the concrete connection, so a query written once is
@@ -137,34 +127,24 @@ pub enum Conn {
 macro_rules! on_conn {
     ($conn:expr, $c:ident => $body:expr) => {
         match $conn {
-            Conn::Sqlite(pooled) => {
-                let $c: &mut SqliteConnection = &mut *pooled;
+            Conn::Sqlite(lent) => {
+                let $c: &mut SqliteConnection = lent;
                 $body
             }
-            Conn::Postgres(pooled) => {
-                let $c: &mut PgConnection = &mut *pooled;
+            Conn::Postgres(lent) => {
+                let $c: &mut PgConnection = lent;
                 $body
             }
         }
     };
 }
 
-/// Runs `$body` in a write transaction on the concrete connection. On SQLite it is
-/// IMMEDIATE: a deferred transaction that reads before it writes cannot upgrade its lock
-/// while another process holds one, and fails with "database is locked" at once,
-/// whatever the busy timeout.
+/// Runs `$body` atomically on the concrete connection: a transaction on PostgreSQL; on
+/// SQLite a savepoint inside the writer thread's batch, which already holds the write
+/// lock (`BEGIN IMMEDIATE`, see `sqlite.rs`).
 macro_rules! write_transaction {
     ($conn:expr, $c:ident => $body:expr) => {
-        match $conn {
-            Conn::Sqlite(pooled) => {
-                let $c: &mut SqliteConnection = &mut *pooled;
-                $c.immediate_transaction::<_, DieselError, _>(|$c| $body)
-            }
-            Conn::Postgres(pooled) => {
-                let $c: &mut PgConnection = &mut *pooled;
-                $c.transaction::<_, DieselError, _>(|$c| $body)
-            }
-        }
+        on_conn!($conn, $c => $c.transaction::<_, DieselError, _>(|$c| $body))
     };
 }
 
@@ -234,12 +214,12 @@ macro_rules! release {
 
 #[derive(Clone)]
 enum Pools {
-    /// Reads through a pool; every write through one connection, so writers queue in
-    /// the pool instead of fighting over SQLite's lock ("database is locked").
+    /// Reads inline, writes batched on one thread: see `sqlite.rs`.
     Sqlite {
-        read: SqlitePool,
-        write: SqlitePool,
+        readers: Arc<sqlite::Readers>,
+        writer: Arc<sqlite::Writer>,
     },
+    /// Every call on tokio's blocking pool: libpq blocks on the network.
     Postgres(PgPool),
 }
 
@@ -395,35 +375,20 @@ impl Store {
     }
 
     fn open_sqlite(path: &Path, read_connections: u32) -> Result<Store, StoreError> {
-        let open_error = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
-            path: path.display().to_string(),
-            source,
-        };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| open_error(Box::new(e)))?;
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
+                path: path.display().to_string(),
+                source: Box::new(e),
+            })?;
         }
         let url = path.to_string_lossy().into_owned();
-        let mut conn = SqliteConnection::establish(&url).map_err(|e| open_error(Box::new(e)))?;
-        SqlitePragmas
-            .on_acquire(&mut conn)
-            .map_err(|e| open_error(Box::new(e)))?;
+        let mut conn = sqlite::open_connection(&url)?;
         conn.run_pending_migrations(SQLITE_MIGRATIONS)
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        drop(conn);
-
-        let build = |size: u32| {
-            Pool::builder()
-                .max_size(size)
-                .min_idle(Some(1))
-                .connection_timeout(POOL_WAIT)
-                .connection_customizer(Box::new(SqlitePragmas))
-                .build(ConnectionManager::<SqliteConnection>::new(url.clone()))
-                .map_err(|e| open_error(Box::new(e)))
-        };
         Ok(Store {
             pools: Pools::Sqlite {
-                read: build(read_connections.max(1))?,
-                write: build(1)?,
+                readers: Arc::new(sqlite::Readers::new(url.clone(), read_connections as usize)),
+                writer: sqlite::Writer::start(conn, url)?,
             },
             location: Location::Sqlite(path.to_path_buf()),
         })
@@ -463,19 +428,16 @@ impl Store {
         &self.location
     }
 
-    async fn run<T, F>(&self, for_writing: bool, work: F) -> Result<T, StoreError>
+    /// PostgreSQL: every call on tokio's blocking pool with a pooled connection.
+    async fn on_postgres<T, F>(pool: &PgPool, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        let pools = self.pools.clone();
+        let pool = pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = match &pools {
-                Pools::Sqlite { write, .. } if for_writing => Conn::Sqlite(write.get()?),
-                Pools::Sqlite { read, .. } => Conn::Sqlite(read.get()?),
-                Pools::Postgres(pool) => Conn::Postgres(pool.get()?),
-            };
-            work(&mut conn)
+            let mut pooled = pool.get()?;
+            work(&mut Conn::Postgres(&mut pooled))
         })
         .await
         .map_err(|join| {
@@ -491,7 +453,10 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        self.run(false, work).await
+        match &self.pools {
+            Pools::Sqlite { readers, .. } => readers.with(|c| work(&mut Conn::Sqlite(c))),
+            Pools::Postgres(pool) => Self::on_postgres(pool, work).await,
+        }
     }
 
     async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
@@ -499,7 +464,10 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        self.run(true, work).await
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => writer.run(|c| work(&mut Conn::Sqlite(c))).await,
+            Pools::Postgres(pool) => Self::on_postgres(pool, work).await,
+        }
     }
 
     pub async fn create_user(

@@ -200,8 +200,47 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
+/// Many sign-ups at once, each name asked for twice: writes are committed in batches
+/// (group commit on SQLite), and one refused insert must not take the rest of its batch
+/// down with it, nor let a duplicate through.
+async fn concurrent_sign_ups_with_duplicates_store_each_name_once() {
+    let chatd = Daemon::start().await;
+    let (users_before, _, _) = chatd.row_counts();
+    let names: Vec<String> = (0..100).map(|i| format!("racer{i}")).collect();
+    let attempts = names.iter().chain(names.iter()).map(|name| {
+        let chatd = &chatd;
+        async move {
+            let (status, body) = chatd.post("/users/", json!({ "username": name })).await;
+            (name.clone(), status, body)
+        }
+    });
+    let outcomes = futures_util::future::join_all(attempts).await;
+    let mut created = std::collections::BTreeMap::new();
+    for (name, status, body) in outcomes {
+        match status {
+            200 => {
+                assert_eq!(body["username"], name.as_str(), "{body}");
+                assert!(
+                    created.insert(name.clone(), body).is_none(),
+                    "{name} was created twice"
+                );
+            }
+            400 => assert_eq!(body, json!({"detail": "Username already registered"})),
+            other => panic!("{name}: unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(created.len(), names.len(), "every name was created once");
+    assert_eq!(chatd.row_counts().0, users_before + names.len() as i64);
+    for (name, body) in &created {
+        let (status, read) = chatd.get(&format!("/users/{name}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(&read, body, "what was answered is what was stored");
+    }
+}
+
 crate::on_both_backends!(
     a_user_is_created_and_read_back_by_name,
+    concurrent_sign_ups_with_duplicates_store_each_name_once,
     email_is_optional_and_null_when_absent,
     a_taken_username_is_a_400_and_stores_nothing,
     an_unknown_user_is_a_404,

@@ -1,0 +1,143 @@
+//! Timestamps between the database and the API without chrono's format machinery, which
+//! parses its pattern string on every call: diesel reads a SQLite timestamp by trying up
+//! to 18 patterns in turn, and that showed as a tenth of a conversation read in profiles.
+//! Both directions here handle the one layout chatd itself writes and hand anything else
+//! to the general code.
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::pg::Pg;
+use diesel::sql_types::Timestamp;
+use diesel::sqlite::{Sqlite, SqliteValue};
+
+/// A `created_at` column as read: a fast path for SQLite's text, PostgreSQL's binary
+/// timestamps as diesel reads them.
+#[derive(Debug, Clone, Copy, FromSqlRow)]
+pub struct StoredTime(pub NaiveDateTime);
+
+impl From<StoredTime> for NaiveDateTime {
+    fn from(stored: StoredTime) -> NaiveDateTime {
+        stored.0
+    }
+}
+
+impl FromSql<Timestamp, Sqlite> for StoredTime {
+    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        if let Some(at) = parse_sqlite_text(value.read_text()) {
+            return Ok(StoredTime(at));
+        }
+        <NaiveDateTime as FromSql<Timestamp, Sqlite>>::from_sql(value).map(StoredTime)
+    }
+}
+
+impl FromSql<Timestamp, Pg> for StoredTime {
+    fn from_sql(value: diesel::pg::PgValue<'_>) -> deserialize::Result<Self> {
+        <NaiveDateTime as FromSql<Timestamp, Pg>>::from_sql(value).map(StoredTime)
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` with an optional `.` and 1 to 9 fraction digits: what diesel
+/// writes for a `NaiveDateTime` on SQLite.
+fn parse_sqlite_text(text: &str) -> Option<NaiveDateTime> {
+    let bytes = text.as_bytes();
+    if bytes.len() < 19 || bytes[4] != b'-' || bytes[7] != b'-' || bytes[10] != b' ' {
+        return None;
+    }
+    if bytes[13] != b':' || bytes[16] != b':' {
+        return None;
+    }
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        bytes.get(range)?.iter().try_fold(0u32, |acc, &b| {
+            b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+        })
+    };
+    let nanos = match bytes.len() {
+        19 => 0,
+        21..=29 if bytes[19] == b'.' => {
+            let fraction = digits(20..bytes.len())?;
+            fraction * 10u32.pow(29 - bytes.len() as u32)
+        }
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)?.and_hms_nano_opt(
+        digits(11..13)?,
+        digits(14..16)?,
+        digits(17..19)?,
+        nanos,
+    )
+}
+
+/// RFC 3339 in UTC with microseconds and a `Z` (API addendum 1), e.g.
+/// `2026-11-24T05:39:12.123456Z`. Years outside 0..=9999 cannot be stored by chatd.
+pub fn rfc3339_micros(at: &NaiveDateTime) -> String {
+    let mut out = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut value: u32| {
+        for slot in out[at..at + width].iter_mut().rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, at.year().clamp(0, 9999) as u32);
+    put(5, 2, at.month());
+    put(8, 2, at.day());
+    put(11, 2, at.hour());
+    put(14, 2, at.minute());
+    // A leap second shows as :60, as chrono's own formatting does.
+    put(17, 2, at.second() + at.nanosecond() / 1_000_000_000);
+    put(20, 6, at.nanosecond() % 1_000_000_000 / 1_000);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chrono_parse(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").unwrap()
+    }
+
+    #[test]
+    fn the_fast_parser_agrees_with_chrono_on_what_diesel_writes() {
+        for text in [
+            "2026-11-24 05:39:12.123456",
+            "2026-11-24 05:39:12",
+            "1999-01-01 00:00:00.5",
+            "2026-02-28 23:59:59.999999999",
+            "0001-01-01 00:00:00.000001",
+        ] {
+            assert_eq!(parse_sqlite_text(text), Some(chrono_parse(text)), "{text}");
+        }
+    }
+
+    #[test]
+    fn anything_else_is_left_to_diesel() {
+        for text in [
+            "2026-11-24T05:39:12",
+            "2026-11-24 05:39:12.",
+            "2026-11-24 05:39:12.1234567890",
+            "2026-13-24 05:39:12",
+            "2026-11-24 05:39",
+            "2026-11-24 05:39:12Z",
+            "2460638.5",
+            "2026-11-2x 05:39:12",
+        ] {
+            assert_eq!(parse_sqlite_text(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn output_is_utc_with_microseconds() {
+        assert_eq!(
+            rfc3339_micros(&chrono_parse("2026-11-24 05:39:12.123456")),
+            "2026-11-24T05:39:12.123456Z"
+        );
+        assert_eq!(
+            rfc3339_micros(&chrono_parse("2026-11-24 05:39:12")),
+            "2026-11-24T05:39:12.000000Z"
+        );
+        assert_eq!(
+            rfc3339_micros(&chrono_parse("0042-01-02 03:04:05.000007")),
+            "0042-01-02T03:04:05.000007Z"
+        );
+    }
+}
