@@ -37,6 +37,17 @@ pub fn raise_open_files() -> u64 {
     getrlimit(Resource::Nofile).current.unwrap_or(0)
 }
 
+/// A loopback listener with the same accept backlog as chatd's (capped by the
+/// kernel's `somaxconn`): tokio's default of 1024 overflows when chatd opens thousands of
+/// upstream connections within a second, and each dropped SYN costs a 1 to 3 s retry
+/// that would be charged to chatd's time to first token.
+pub fn loopback_listener() -> std::io::Result<tokio::net::TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    socket.listen(65_535)
+}
+
 /// A child that prints its address as its first line and is killed when dropped.
 pub struct Server {
     pub addr: SocketAddr,

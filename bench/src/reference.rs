@@ -43,7 +43,7 @@ pub async fn serve(dir: &Path) -> anyhow::Result<()> {
         );
         response
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listener = crate::process::loopback_listener()?;
     println!("listening {}", listener.local_addr()?.port());
     warp::serve(routes).incoming(listener).run().await;
     Ok(())

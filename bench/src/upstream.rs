@@ -23,7 +23,7 @@ type Body = BoxBody<Bytes, Infallible>;
 
 /// Serves until killed; prints `listening PORT` on stdout first.
 pub async fn serve(tokens: usize, delay: Duration) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listener = crate::process::loopback_listener()?;
     println!("listening {}", listener.local_addr()?.port());
     let whole = Bytes::from(CHUNK.repeat(tokens) + DONE);
     loop {

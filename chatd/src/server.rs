@@ -3,6 +3,7 @@
 //! period, store them, and exit.
 
 use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,6 +75,26 @@ fn build_provider(config: &Config) -> Result<Provider, ServeError> {
     })
 }
 
+/// Connections the kernel may hold for chatd before it accepts them; Linux caps it at
+/// `net.core.somaxconn`. tokio's default (1024) overflowed when thousands of clients
+/// connected within a second: the kernel drops the SYNs past it and the client
+/// retries one to three seconds later, which showed as seconds of "time to first
+/// token" in the benchmark.
+const LISTEN_BACKLOG: u32 = 65_535;
+
+fn bind_listener(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As std's `TcpListener::bind` does on Unix: a restarted chatd can bind its port
+    // while the last run's connections are in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 pub fn run(config: Config) -> Result<(), ServeError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -126,12 +147,10 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         guard,
     };
 
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+    let listener = bind_listener(config.listen).map_err(|source| ServeError::Bind {
+        addr: config.listen,
+        source,
+    })?;
     let local = listener.local_addr().map_err(|source| ServeError::Bind {
         addr: config.listen,
         source,
