@@ -37,6 +37,8 @@ struct Plan {
     chat: Duration,
     chat_streams: usize,
     concurrent_streams: usize,
+    /// Smaller stream counts measured first, to show where added latency starts.
+    stream_ladder: &'static [usize],
     bulk_conversations: i64,
     bulk_messages_each: i64,
     startups: usize,
@@ -51,6 +53,7 @@ const FULL: Plan = Plan {
     chat: Duration::from_secs(5),
     chat_streams: 64,
     concurrent_streams: 10_000,
+    stream_ladder: &[1_000, 2_500, 5_000],
     bulk_conversations: 10_000,
     bulk_messages_each: 100,
     startups: 7,
@@ -65,6 +68,7 @@ const QUICK: Plan = Plan {
     chat: Duration::from_secs(1),
     chat_streams: 64,
     concurrent_streams: 1_000,
+    stream_ladder: &[250],
     bulk_conversations: 10_000,
     bulk_messages_each: 10,
     startups: 3,
@@ -736,7 +740,8 @@ async fn chat_throughput(
 }
 
 /// `concurrent_streams` streams started over one second on their own connections,
-/// upstream 20 tokens 100 ms apart: first the upstream alone, then through chatd.
+/// upstream 20 tokens 100 ms apart: first the upstream alone, then through chatd. The
+/// smaller counts of `stream_ladder` run first and are reported without a verdict.
 async fn concurrent_streams(
     env: &Env,
     database: &Path,
@@ -761,6 +766,24 @@ async fn concurrent_streams(
         );
     }
     let upstream = process::helper(&["upstream".into(), TOKENS.to_string(), "100".into()]).await?;
+    for &step in plan.stream_ladder.iter().filter(|&&step| step < n) {
+        stream_level(env, database, upstream.addr, step, false, table).await?;
+    }
+    stream_level(env, database, upstream.addr, n, true, table).await?;
+    drop(upstream);
+    Ok(())
+}
+
+/// `n` streams, on the upstream alone and then through a fresh chatd; `goal` says
+/// whether the figures apply to this count.
+async fn stream_level(
+    env: &Env,
+    database: &Path,
+    upstream: SocketAddr,
+    n: usize,
+    goal: bool,
+    table: &mut Table,
+) -> anyhow::Result<()> {
     let conversations: Vec<i64> = (11..11 + n as i64).collect();
     let stream_plan = |path: &str, body: fn(i64) -> String| StreamPlan {
         path: path.into(),
@@ -772,14 +795,10 @@ async fn concurrent_streams(
         duration: Duration::from_secs(30),
     };
     progress(&format!("{n} streams straight from the upstream"));
-    let direct = load::streams(
-        upstream.addr,
-        stream_plan("/v1/chat/completions", upstream_body),
-    )
-    .await;
+    let direct = load::streams(upstream, stream_plan("/v1/chat/completions", upstream_body)).await;
 
     let chatd = env
-        .chatd(database, &openai_flags(upstream.addr), "streams")
+        .chatd(database, &openai_flags(upstream), "streams")
         .await?;
     // One request first so the idle figure is of a chatd that has answered.
     load::get(chatd.addr, "/api/v1/status").await?;
@@ -789,34 +808,54 @@ async fn concurrent_streams(
     let watch = RssWatch::start(chatd.pid());
     let result = load::streams(chatd.addr, stream_plan("/api/v1/chat", chat_body)).await;
     let peak = watch.finish().await;
+    let cpu = process::cpu_seconds(chatd.pid());
+    chatd.stop().await;
 
     let scenario = format!("{n} concurrent streams, upstream {TOKENS} tokens 100 ms apart");
+    let added = result.ttft.pct_ms(99) - direct.ttft.pct_ms(99);
+    let ttft = format!(
+        "{} / {} ({} / {})",
+        ms(result.ttft.pct_ms(50)),
+        ms(result.ttft.pct_ms(99)),
+        ms(direct.ttft.pct_ms(50)),
+        ms(direct.ttft.pct_ms(99))
+    );
+    let outcome = format!(
+        "{} / {} ({})",
+        result.complete, result.errors, result.peak_open
+    );
+    let per_stream = peak.saturating_sub(idle) as f64 / n as f64;
+    let memory = format!("{} (idle {}); {per_stream:.1} kB", mb(peak), mb(idle));
+    if !goal {
+        table.info(&scenario, "complete / errors (peak open at once)", outcome);
+        table.info(
+            &scenario,
+            "time to first token p50 / p99 (upstream alone p50 / p99); p99 added",
+            format!("{ttft}; +{}", ms(added)),
+        );
+        table.info(
+            &scenario,
+            "chatd CPU time; peak RSS above idle per stream",
+            format!("{cpu:.2} s; {per_stream:.1} kB"),
+        );
+        return Ok(());
+    }
     table.check(
         &scenario,
         "complete / errors (peak open at once)",
         "0 errors",
-        format!(
-            "{} / {} ({})",
-            result.complete, result.errors, result.peak_open
-        ),
+        outcome,
         String::new(),
         result.errors == 0 && result.complete == n,
     );
     if let Some(e) = &result.first_error {
         table.info(&scenario, "first error", e.clone());
     }
-    let added = result.ttft.pct_ms(99) - direct.ttft.pct_ms(99);
     table.check(
         &scenario,
         "time to first token p50 / p99 (upstream alone p50 / p99)",
         "p99 added < 10 ms",
-        format!(
-            "{} / {} ({} / {})",
-            ms(result.ttft.pct_ms(50)),
-            ms(result.ttft.pct_ms(99)),
-            ms(direct.ttft.pct_ms(50)),
-            ms(direct.ttft.pct_ms(99))
-        ),
+        ttft,
         format!("+{}", ms(added)),
         added < 10.0,
     );
@@ -842,16 +881,18 @@ async fn concurrent_streams(
             direct.rate_pct(1)
         ),
     );
-    let per_stream = peak.saturating_sub(idle) as f64 / n as f64;
+    table.info(
+        &scenario,
+        "chatd CPU time during the run",
+        format!("{cpu:.2} s"),
+    );
     table.check(
         &scenario,
         "chatd peak RSS; above idle per stream",
         "< 50 kB per stream",
-        format!("{} (idle {}); {per_stream:.1} kB", mb(peak), mb(idle)),
+        memory,
         format!("{:.0}%", per_stream / 50.0 * 100.0),
         per_stream < 50.0,
     );
-    chatd.stop().await;
-    drop(upstream);
     Ok(())
 }

@@ -37,6 +37,26 @@ pub fn raise_open_files() -> u64 {
     getrlimit(Resource::Nofile).current.unwrap_or(0)
 }
 
+/// User plus system CPU time `pid` has used so far, from `/proc/<pid>/stat`.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let Some((_, after_name)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line; the state, field 3, comes
+    // first after the name.
+    let ticks: u64 = [14 - 3, 15 - 3]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    // In USER_HZ, which Linux reports in /proc as 100 per second whatever its own tick.
+    ticks as f64 / 100.0
+}
+
 /// A loopback listener with the same accept backlog as chatd's (capped by the
 /// kernel's `somaxconn`): tokio's default of 1024 overflows when chatd opens thousands of
 /// upstream connections within a second, and each dropped SYN costs a 1 to 3 s retry

@@ -29,6 +29,9 @@ use crate::store::{MessageRow, Store};
 /// How often leases are refreshed at the least; well under `store::LEASE_STALE_AFTER`.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
+/// Replies checkpointed per transaction (see `checkpoint_once`).
+const CHECKPOINT_CHUNK: usize = 256;
+
 /// How a reply ended, as its listeners see it.
 #[derive(Debug, Clone)]
 pub struct ReplyEnd {
@@ -350,8 +353,8 @@ impl Replies {
             .flatten()
             .cloned()
             .collect();
-        let mut batch = Vec::new();
-        let mut written = Vec::new();
+        // (reply, deltas now, whether its text changed since the last checkpoint)
+        let mut due = Vec::new();
         for reply in replies {
             let state = reply.state.borrow();
             if state.end.is_some() {
@@ -359,25 +362,30 @@ impl Replies {
             }
             let count = state.deltas.len();
             let changed = with_content && count > reply.checkpointed.load(Ordering::Relaxed);
-            batch.push((
-                reply.conversation_id,
-                changed.then(|| state.deltas.concat()),
-            ));
             drop(state);
-            if changed {
-                written.push((reply, count));
-            }
+            due.push((reply, count, changed));
         }
-        if batch.is_empty() {
-            return;
-        }
-        match self.store.checkpoint_replies(self.owner(), batch).await {
-            Ok(()) => {
-                for (reply, count) in written {
-                    reply.checkpointed.store(count, Ordering::Relaxed);
+        // One chunk per transaction, each awaited before the next: the writer runs jobs
+        // in order, so chats that start meanwhile wait for one chunk, not for thousands
+        // of UPDATEs.
+        for chunk in due.chunks(CHECKPOINT_CHUNK) {
+            let batch = chunk
+                .iter()
+                .map(|(reply, _, changed)| {
+                    let text = changed.then(|| reply.state.borrow().deltas.concat());
+                    (reply.conversation_id, text)
+                })
+                .collect();
+            match self.store.checkpoint_replies(self.owner(), batch).await {
+                Ok(()) => {
+                    for (reply, count, changed) in chunk {
+                        if *changed {
+                            reply.checkpointed.store(*count, Ordering::Relaxed);
+                        }
+                    }
                 }
+                Err(e) => tracing::warn!("could not checkpoint replies in flight: {e}"),
             }
-            Err(e) => tracing::warn!("could not checkpoint replies in flight: {e}"),
         }
     }
 

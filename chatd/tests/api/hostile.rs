@@ -331,6 +331,52 @@ async fn a_chatd_killed_mid_reply_keeps_the_reply_up_to_its_last_checkpoint() {
 }
 
 /// Reads a stream until it ends or breaks (the daemon died), returning the text so far.
+/// More replies in flight than one checkpoint transaction carries (they are written in
+/// chunks, so new chats never wait behind thousands of UPDATEs): every one of them must
+/// still be checkpointed and recovered after a `kill -9`.
+async fn every_reply_in_flight_is_checkpointed_however_many_there_are() {
+    const REPLIES: usize = 300;
+    let mut chatd =
+        Daemon::start_with(&["--echo-delay-ms", "100", "--checkpoint-interval-ms", "200"]).await;
+    let user = chatd
+        .create_user(&format!("many{}", crate::support::unique()))
+        .await;
+    let mut conversations = Vec::new();
+    for _ in 0..REPLIES {
+        conversations.push(chatd.create_conversation(user).await);
+    }
+    // 100 s per reply: none can end before the kill.
+    let text: String = (0..1000).map(|i| format!("w{i} ")).collect();
+    let started = futures_util::future::join_all(
+        conversations
+            .iter()
+            .map(|&id| chatd.chat(id, text.trim_end())),
+    )
+    .await;
+    let mut readers = Vec::new();
+    for response in started {
+        assert_eq!(response.status(), 200);
+        readers.push(tokio::spawn(read_events_until_error(response)));
+    }
+    // Several checkpoint rounds.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    chatd.kill_hard().await;
+    for reader in readers {
+        let _ = tokio::time::timeout(WAIT, reader).await;
+    }
+    let chatd = chatd.restart_stopped().await;
+    for &id in &conversations {
+        let messages = chatd.messages(id).await;
+        assert_eq!(messages.len(), 2, "conversation {id}: {messages:?}");
+        assert_eq!(messages[1]["status"], "interrupted", "conversation {id}");
+        let kept = messages[1]["content"].as_str().unwrap();
+        assert!(
+            !kept.is_empty() && text.starts_with(kept),
+            "conversation {id} kept {kept:?}"
+        );
+    }
+}
+
 async fn read_events_until_error(response: reqwest::Response) -> String {
     use eventsource_stream::Eventsource;
     use futures_util::StreamExt;
@@ -383,6 +429,7 @@ async fn idle_and_slow_connections_are_closed_but_streams_are_not() {
 }
 
 crate::on_both_backends!(
+    every_reply_in_flight_is_checkpointed_however_many_there_are,
     bad_requests_get_4xx_and_leave_the_database_unchanged,
     text_fields_keep_any_unicode_and_sql_exactly_and_refuse_nul,
     hundreds_of_concurrent_chats_store_every_message_exactly_once,
