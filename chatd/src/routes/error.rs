@@ -113,8 +113,20 @@ impl From<StoreError> for ApiError {
 
 /// A JSON response with the given status.
 pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
-    let bytes = match serde_json::to_vec(body) {
-        Ok(bytes) => bytes,
+    json_response_sized(status, body, 256)
+}
+
+/// A JSON response whose size is about `expected` bytes, so that a large body (a long
+/// conversation) is written into one buffer instead of one regrown and copied a dozen
+/// times.
+pub fn json_response_sized(
+    status: StatusCode,
+    body: &impl serde::Serialize,
+    expected: usize,
+) -> Response {
+    let mut bytes = Vec::with_capacity(expected);
+    let bytes = match serde_json::to_writer(&mut bytes, body) {
+        Ok(()) => bytes,
         // Our own types always serialise; should one not, say so rather than panic.
         Err(e) => {
             tracing::error!("could not serialise a response: {e}");

@@ -23,7 +23,7 @@ use warp::http::{HeaderMap, Method, StatusCode};
 use warp::reply::Response;
 
 pub use error::ApiError;
-use error::{Invalid, json_response};
+use error::{Invalid, json_response, json_response_sized};
 use input::Fields;
 
 use crate::providers::Provider;
@@ -310,6 +310,7 @@ async fn get_conversation(app: &App, raw_id: &str) -> Result<Response, ApiError>
     let Some((conversation, messages)) = app.store.conversation_with_messages(id).await? else {
         return Err(ApiError::not_found("Conversation not found"));
     };
+    let expected = messages_json_size(&messages);
     let body = ConversationWithMessages {
         user_id: conversation.user_id,
         name: conversation.name,
@@ -320,7 +321,16 @@ async fn get_conversation(app: &App, raw_id: &str) -> Result<Response, ApiError>
             .map(|m| views::message(m, false))
             .collect(),
     };
-    Ok(json_response(StatusCode::OK, &body))
+    Ok(json_response_sized(StatusCode::OK, &body, expected))
+}
+
+/// About how long the JSON of these messages is: their text plus the fixed fields.
+fn messages_json_size(messages: &[crate::store::MessageRow]) -> usize {
+    const FIXED: usize = 160;
+    256 + messages
+        .iter()
+        .map(|m| m.content.len() + m.content.len() / 16 + FIXED)
+        .sum::<usize>()
 }
 
 /// Extension: GET /conversations/{conversation_id}/messages, each with its `status`.
@@ -329,11 +339,12 @@ async fn list_messages(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let Some((_, messages)) = app.store.conversation_with_messages(id).await? else {
         return Err(ApiError::not_found("Conversation not found"));
     };
+    let expected = messages_json_size(&messages);
     let list: Vec<_> = messages
         .into_iter()
         .map(|m| views::message(m, true))
         .collect();
-    Ok(json_response(StatusCode::OK, &list))
+    Ok(json_response_sized(StatusCode::OK, &list, expected))
 }
 
 /// POST /chat

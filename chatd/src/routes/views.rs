@@ -5,7 +5,7 @@ use common::{Conversation, Message, User};
 
 use crate::store::{ConversationRow, MessageRow, UserRow};
 
-pub use crate::store::time::rfc3339_micros as timestamp;
+pub use crate::store::columns::rfc3339_micros as timestamp;
 
 pub fn user(row: UserRow) -> User {
     User {

@@ -10,9 +10,9 @@
 //! `busy_timeout` so a momentary lock (another process's write) is waited out instead of
 //! failing, `foreign_keys=ON`.
 
+pub mod columns;
 pub mod schema;
 mod sqlite;
-pub mod time;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -67,7 +67,7 @@ pub struct UserRow {
     pub id: i64,
     pub username: String,
     pub email: Option<String>,
-    #[diesel(deserialize_as = time::StoredTime)]
+    #[diesel(deserialize_as = columns::StoredTime)]
     pub created_at: NaiveDateTime,
 }
 
@@ -77,7 +77,7 @@ pub struct ConversationRow {
     pub id: i64,
     pub user_id: i64,
     pub name: Option<String>,
-    #[diesel(deserialize_as = time::StoredTime)]
+    #[diesel(deserialize_as = columns::StoredTime)]
     pub created_at: NaiveDateTime,
 }
 
@@ -86,24 +86,22 @@ pub struct ConversationRow {
 pub struct MessageRow {
     pub id: i64,
     pub conversation_id: i64,
-    pub role: String,
+    #[diesel(deserialize_as = columns::StoredRole)]
+    pub role: Role,
     pub content: String,
-    pub status: String,
-    #[diesel(deserialize_as = time::StoredTime)]
+    #[diesel(deserialize_as = columns::StoredStatus)]
+    pub status: MessageStatus,
+    #[diesel(deserialize_as = columns::StoredTime)]
     pub created_at: NaiveDateTime,
 }
 
 impl MessageRow {
     pub fn role(&self) -> Role {
-        if self.role == "assistant" {
-            Role::Assistant
-        } else {
-            Role::User
-        }
+        self.role
     }
 
     pub fn status(&self) -> MessageStatus {
-        MessageStatus::parse(&self.status).unwrap_or(MessageStatus::Complete)
+        self.status
     }
 }
 
@@ -838,9 +836,9 @@ impl Store {
                         .values((
                             messages::id.eq(message.id),
                             messages::conversation_id.eq(message.conversation_id),
-                            messages::role.eq(&message.role),
+                            messages::role.eq(message.role.as_str()),
                             messages::content.eq(&message.content),
-                            messages::status.eq(&message.status),
+                            messages::status.eq(message.status.as_str()),
                             messages::created_at.eq(message.created_at),
                         ))
                         .execute(c)?;

@@ -1,14 +1,77 @@
-//! Timestamps between the database and the API without chrono's format machinery, which
-//! parses its pattern string on every call: diesel reads a SQLite timestamp by trying up
-//! to 18 patterns in turn, and that showed as a tenth of a conversation read in profiles.
-//! Both directions here handle the one layout chatd itself writes and hand anything else
-//! to the general code.
+//! Columns read the cheap way, for the reads that run per message. Timestamps skip
+//! chrono's format machinery, which parses its pattern string on every call: diesel
+//! reads a SQLite timestamp by trying up to 18 patterns in turn, and that showed as a
+//! tenth of a conversation read in profiles; both directions here handle the one layout
+//! chatd writes and hand anything else to the general code. A message's role and status
+//! are read straight into their enums instead of into a `String` each.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use common::{MessageStatus, Role};
 use diesel::deserialize::{self, FromSql, FromSqlRow};
-use diesel::pg::Pg;
-use diesel::sql_types::Timestamp;
+use diesel::pg::{Pg, PgValue};
+use diesel::sql_types::{Text, Timestamp};
 use diesel::sqlite::{Sqlite, SqliteValue};
+
+/// `messages.role` as read. Anything but `assistant` is a user's, as chatd never writes
+/// another value.
+#[derive(Debug, Clone, Copy, FromSqlRow)]
+pub struct StoredRole(Role);
+
+impl From<StoredRole> for Role {
+    fn from(stored: StoredRole) -> Role {
+        stored.0
+    }
+}
+
+fn role_of(text: &[u8]) -> StoredRole {
+    StoredRole(if text == b"assistant" {
+        Role::Assistant
+    } else {
+        Role::User
+    })
+}
+
+impl FromSql<Text, Sqlite> for StoredRole {
+    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        Ok(role_of(value.read_text().as_bytes()))
+    }
+}
+
+impl FromSql<Text, Pg> for StoredRole {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        Ok(role_of(value.as_bytes()))
+    }
+}
+
+/// `messages.status` as read; an unknown value (a database edited by hand) reads as
+/// `complete`, the status of every message written before statuses existed.
+#[derive(Debug, Clone, Copy, FromSqlRow)]
+pub struct StoredStatus(MessageStatus);
+
+impl From<StoredStatus> for MessageStatus {
+    fn from(stored: StoredStatus) -> MessageStatus {
+        stored.0
+    }
+}
+
+fn status_of(text: &[u8]) -> StoredStatus {
+    let parsed = std::str::from_utf8(text)
+        .ok()
+        .and_then(MessageStatus::parse);
+    StoredStatus(parsed.unwrap_or(MessageStatus::Complete))
+}
+
+impl FromSql<Text, Sqlite> for StoredStatus {
+    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        Ok(status_of(value.read_text().as_bytes()))
+    }
+}
+
+impl FromSql<Text, Pg> for StoredStatus {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        Ok(status_of(value.as_bytes()))
+    }
+}
 
 /// A `created_at` column as read: a fast path for SQLite's text, PostgreSQL's binary
 /// timestamps as diesel reads them.
@@ -31,7 +94,7 @@ impl FromSql<Timestamp, Sqlite> for StoredTime {
 }
 
 impl FromSql<Timestamp, Pg> for StoredTime {
-    fn from_sql(value: diesel::pg::PgValue<'_>) -> deserialize::Result<Self> {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
         <NaiveDateTime as FromSql<Timestamp, Pg>>::from_sql(value).map(StoredTime)
     }
 }
@@ -123,6 +186,24 @@ mod tests {
         ] {
             assert_eq!(parse_sqlite_text(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn roles_and_statuses_read_as_chatd_writes_them_and_leniently_otherwise() {
+        for role in [Role::User, Role::Assistant] {
+            assert_eq!(role_of(role.as_str().as_bytes()).0, role);
+        }
+        assert_eq!(role_of(b"system").0, Role::User);
+        for status in [
+            MessageStatus::Complete,
+            MessageStatus::Cancelled,
+            MessageStatus::Failed,
+            MessageStatus::Interrupted,
+        ] {
+            assert_eq!(status_of(status.as_str().as_bytes()).0, status);
+        }
+        assert_eq!(status_of(b"").0, MessageStatus::Complete);
+        assert_eq!(status_of(b"\xff").0, MessageStatus::Complete);
     }
 
     #[test]
