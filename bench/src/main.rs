@@ -894,11 +894,7 @@ async fn stream_level(
             direct.rate_pct(1)
         ),
     );
-    table.info(
-        &scenario,
-        "chatd CPU time during the run",
-        format!("{cpu:.2} s"),
-    );
+    table.info(&scenario, "CPU time while streaming", machine);
     table.check(
         &scenario,
         "chatd peak RSS; above idle per stream",

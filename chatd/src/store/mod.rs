@@ -383,10 +383,11 @@ impl Store {
         let mut conn = sqlite::open_connection(&url)?;
         conn.run_pending_migrations(SQLITE_MIGRATIONS)
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        drop(conn);
         Ok(Store {
             pools: Pools::Sqlite {
                 readers: Arc::new(sqlite::Readers::new(url.clone(), read_connections as usize)),
-                writer: sqlite::Writer::start(conn, url)?,
+                writer: sqlite::Writer::start(url)?,
             },
             location: Location::Sqlite(path.to_path_buf()),
         })

@@ -81,3 +81,41 @@ crate::on_both_backends!(
     sigterm_lets_a_reply_in_flight_finish_and_stores_it,
     past_the_grace_period_a_reply_is_stored_as_interrupted,
 );
+
+/// SQLite only: chatd's checkpoint thread copies the WAL back into the database file
+/// within about a second, rather than leaving it to a commit that crosses 1000 pages.
+/// So the file alone, copied while chatd runs (a naive backup), holds recent writes.
+#[tokio::test]
+async fn a_running_chatd_checkpoints_its_writes_into_the_database_file() {
+    use diesel::prelude::*;
+    use diesel::sql_types::BigInt;
+
+    let chatd = Daemon::start_sqlite(&[]).await;
+    let user = chatd.create_user("checkpointed").await;
+    let id = chatd.create_conversation(user).await;
+    read_events(chatd.chat(id, "into the main file").await).await;
+
+    let copy_dir = tempfile::tempdir().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let messages_in_copy = loop {
+        let copy = copy_dir.path().join("copy.db");
+        // The main file only: no -wal or -shm beside the copy.
+        std::fs::copy(chatd.database(), &copy).unwrap();
+        let mut conn = diesel::SqliteConnection::establish(copy.to_str().unwrap()).unwrap();
+        let count: i64 = diesel::select(diesel::dsl::sql::<BigInt>(
+            "(SELECT count(*) FROM messages)",
+        ))
+        .get_result(&mut conn)
+        .unwrap();
+        drop(conn);
+        std::fs::remove_file(&copy).unwrap();
+        if count == 2 || std::time::Instant::now() > deadline {
+            break count;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        messages_in_copy, 2,
+        "the question and the reply reached the database file"
+    );
+}
