@@ -126,7 +126,7 @@ pub struct Cli {
     #[arg(long, env = "CHATD_IDLE_CONNECTION_TIMEOUT_SECS", value_name = "SECS")]
     pub idle_connection_timeout_secs: Option<u64>,
 
-    /// Database connections in the pool (SQLite: readers; writes use one more) [default: twice the cores, 4 to 16]
+    /// Database connections: PostgreSQL's pool; on SQLite, read connections kept open (reads run on the asking thread, writes on one writer thread) [default: twice the cores, 4 to 16]
     #[arg(long, env = "CHATD_DB_POOL_SIZE", value_name = "N")]
     pub db_pool_size: Option<u32>,
 
