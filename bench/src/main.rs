@@ -381,10 +381,12 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
 
     let watch = RssWatch::start(chatd.pid());
     let mut small = Vec::new();
+    let mut reference_rates = Vec::new();
     for (label, path) in paths.labelled() {
         progress(&format!("REST {label}: chatd, then the reference"));
         let ours = rest(chatd.addr, path, plan).await?;
         let limit = rest(reference.addr, path, plan).await?;
+        reference_rates.push((path, limit.per_sec()));
         let ratio = ours.per_sec() / limit.per_sec();
         let scenario = format!("GET {label}, {} connections", plan.connections);
         table.check(
@@ -422,6 +424,37 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
     }
     let peak = watch.finish().await;
     table.info("REST, small database", "chatd peak RSS", mb(peak));
+
+    // The conversation read again with nothing kept rendered: every read renders all
+    // 50 messages, as a first read of each conversation does.
+    let uncached = env
+        .chatd(
+            &small_db,
+            &["--rendered-cache-mb".into(), "0".into()],
+            "rest-uncached",
+        )
+        .await?;
+    progress("REST /conversations/{id} with --rendered-cache-mb 0");
+    let cold = rest(uncached.addr, &paths.conversation, plan).await?;
+    uncached.stop().await;
+    let reference_rate = reference_rates
+        .iter()
+        .find(|(path, _)| **path == paths.conversation)
+        .map_or(f64::NAN, |(_, rate)| *rate);
+    table.info(
+        &format!(
+            "GET /conversations/{{id}} (50 messages), {} connections, --rendered-cache-mb 0",
+            plan.connections
+        ),
+        "throughput (share of reference); latency p50 / p99",
+        format!(
+            "{} ({:.0}%); {} / {}",
+            rate(cold.per_sec()),
+            cold.per_sec() / reference_rate * 100.0,
+            ms(cold.latency.pct_ms(50)),
+            ms(cold.latency.pct_ms(99))
+        ),
+    );
 
     let chatctl = chatctl_list(&env, chatd.addr, plan.chatctl_runs).await?;
     table.check(

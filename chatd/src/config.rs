@@ -26,6 +26,7 @@ pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 10;
 pub const DEFAULT_MAX_REPLIES: usize = 1024;
 pub const DEFAULT_CHECKPOINT_INTERVAL_MS: u64 = 1000;
 pub const DEFAULT_IDLE_CONNECTION_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_RENDERED_CACHE_MB: u64 = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -130,6 +131,10 @@ pub struct Cli {
     #[arg(long, env = "CHATD_DB_POOL_SIZE", value_name = "N")]
     pub db_pool_size: Option<u32>,
 
+    /// Megabytes of messages kept rendered as JSON for conversation reads; 0 turns it off [default: 8]
+    #[arg(long, env = "CHATD_RENDERED_CACHE_MB", value_name = "MB")]
+    pub rendered_cache_mb: Option<u64>,
+
     /// Configuration file [default: config.toml in the user's config directory, if present]
     #[arg(long, env = "CHATD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -174,6 +179,7 @@ pub struct FileConfig {
     pub checkpoint_interval_ms: Option<u64>,
     pub idle_connection_timeout_secs: Option<u64>,
     pub db_pool_size: Option<u32>,
+    pub rendered_cache_mb: Option<u64>,
 }
 
 /// The settings chatd runs with.
@@ -203,6 +209,8 @@ pub struct Config {
     pub checkpoint_interval: Duration,
     pub idle_connection_timeout: Duration,
     pub db_pool_size: Option<u32>,
+    /// Bytes of rendered messages kept for conversation reads; zero when off.
+    pub rendered_cache_bytes: usize,
     /// The file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -422,6 +430,13 @@ impl Config {
             )
             .max(Duration::from_secs(1)),
             db_pool_size: cli.db_pool_size.or(file.db_pool_size).filter(|n| *n > 0),
+            rendered_cache_bytes: cli
+                .rendered_cache_mb
+                .or(file.rendered_cache_mb)
+                .unwrap_or(DEFAULT_RENDERED_CACHE_MB)
+                .saturating_mul(1 << 20)
+                .try_into()
+                .unwrap_or(usize::MAX),
             config_file,
         })
     }
@@ -457,6 +472,7 @@ mod tests {
         let file: FileConfig = toml::from_str(&uncommented).unwrap();
         assert_eq!(file.listen.unwrap().to_string(), DEFAULT_LISTEN);
         assert_eq!(file.history_limit, Some(DEFAULT_HISTORY_LIMIT));
+        assert_eq!(file.rendered_cache_mb, Some(DEFAULT_RENDERED_CACHE_MB));
         assert_eq!(file.idle_timeout_secs, Some(DEFAULT_IDLE_TIMEOUT_SECS));
         assert_eq!(
             file.openai_base_url.as_deref(),

@@ -16,7 +16,7 @@ use crate::config::{Config, ProviderKind};
 use crate::providers::{EchoProvider, OpenAiProvider, Provider};
 use crate::replies::Replies;
 use crate::routes::guard::Guard;
-use crate::routes::{self, App};
+use crate::routes::{self, App, RenderedMessages};
 use crate::store::Store;
 
 /// How long open connections get to flush after the replies are stored.
@@ -145,6 +145,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         provider: provider.clone(),
         history_limit: i64::from(config.history_limit),
         guard,
+        rendered: Arc::new(RenderedMessages::with_budget(config.rendered_cache_bytes)),
     };
 
     let listener = bind_listener(config.listen).map_err(|source| ServeError::Bind {

@@ -113,20 +113,8 @@ impl From<StoreError> for ApiError {
 
 /// A JSON response with the given status.
 pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
-    json_response_sized(status, body, 256)
-}
-
-/// A JSON response whose size is about `expected` bytes, so that a large body (a long
-/// conversation) is written into one buffer instead of one regrown and copied a dozen
-/// times.
-pub fn json_response_sized(
-    status: StatusCode,
-    body: &impl serde::Serialize,
-    expected: usize,
-) -> Response {
-    let mut bytes = Vec::with_capacity(expected);
-    let bytes = match serde_json::to_writer(&mut bytes, body) {
-        Ok(()) => bytes,
+    let bytes = match serde_json::to_vec(body) {
+        Ok(bytes) => bytes,
         // Our own types always serialise; should one not, say so rather than panic.
         Err(e) => {
             tracing::error!("could not serialise a response: {e}");
@@ -137,8 +125,14 @@ pub fn json_response_sized(
             .into_response();
         }
     };
-    let mut response = Response::new(bytes.into());
+    let mut response = json_bytes_response(bytes.into());
     *response.status_mut() = status;
+    response
+}
+
+/// A 200 whose JSON body is already written.
+pub fn json_bytes_response(body: bytes::Bytes) -> Response {
+    let mut response = Response::new(body.into());
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

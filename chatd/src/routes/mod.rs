@@ -6,6 +6,7 @@
 mod error;
 pub mod guard;
 mod input;
+mod rendered;
 mod stream;
 mod views;
 
@@ -14,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use common::{CancelResponse, ConversationWithMessages, ServerStatus};
 use futures_util::{Stream, StreamExt};
 use serde_json::json;
@@ -23,12 +24,13 @@ use warp::http::{HeaderMap, Method, StatusCode};
 use warp::reply::Response;
 
 pub use error::ApiError;
-use error::{Invalid, json_response, json_response_sized};
+use error::{Invalid, json_bytes_response, json_response};
 use input::Fields;
+pub use rendered::RenderedMessages;
 
 use crate::providers::Provider;
 use crate::replies::{self, Replies};
-use crate::store::{BeginChat, CreateUserOutcome, Store};
+use crate::store::{BeginChat, CreateUserOutcome, KnownOrRow, Store};
 
 /// Everything a request handler needs.
 #[derive(Debug, Clone)]
@@ -39,6 +41,8 @@ pub struct App {
     /// How many past messages go to the provider with a new one.
     pub history_limit: i64,
     pub guard: guard::Guard,
+    /// Messages as already rendered, for conversation reads.
+    pub rendered: Arc<rendered::RenderedMessages>,
 }
 
 const USERNAME_MAX_BYTES_LOOKED_UP: usize = 64 * 4;
@@ -307,44 +311,64 @@ where
 /// GET /conversations/{conversation_id}
 async fn get_conversation(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let id = path_id("conversation_id", raw_id)?;
-    let Some((conversation, messages)) = app.store.conversation_with_messages(id).await? else {
-        return Err(ApiError::not_found("Conversation not found"));
-    };
-    let expected = messages_json_size(&messages);
-    let body = ConversationWithMessages {
+    let (conversation, parts) = conversation_parts(app, id).await?;
+    // The documented object with its messages spliced in where serde puts the empty
+    // array, so the fields around them keep serde's rendering and order.
+    let header = ConversationWithMessages {
         user_id: conversation.user_id,
         name: conversation.name,
         id: conversation.id,
         created_at: views::timestamp(&conversation.created_at),
-        messages: messages
-            .into_iter()
-            .map(|m| views::message(m, false))
-            .collect(),
+        messages: Vec::new(),
     };
-    Ok(json_response_sized(StatusCode::OK, &body, expected))
-}
-
-/// About how long the JSON of these messages is: their text plus the fixed fields.
-fn messages_json_size(messages: &[crate::store::MessageRow]) -> usize {
-    const FIXED: usize = 160;
-    256 + messages
-        .iter()
-        .map(|m| m.content.len() + m.content.len() / 16 + FIXED)
-        .sum::<usize>()
+    let header = serde_json::to_vec(&header).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let Some(open) = header.strip_suffix(b"]}") else {
+        return Err(ApiError::Internal(
+            "a conversation did not render with its messages last".into(),
+        ));
+    };
+    let mut body = BytesMut::with_capacity(open.len() + parts_size(&parts) + 2);
+    body.put_slice(open);
+    app.rendered.write_all(parts, false, &mut body);
+    body.put_slice(b"]}");
+    Ok(json_bytes_response(body.freeze()))
 }
 
 /// Extension: GET /conversations/{conversation_id}/messages, each with its `status`.
 async fn list_messages(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let id = path_id("conversation_id", raw_id)?;
-    let Some((_, messages)) = app.store.conversation_with_messages(id).await? else {
-        return Err(ApiError::not_found("Conversation not found"));
-    };
-    let expected = messages_json_size(&messages);
-    let list: Vec<_> = messages
-        .into_iter()
-        .map(|m| views::message(m, true))
-        .collect();
-    Ok(json_response_sized(StatusCode::OK, &list, expected))
+    let (_, parts) = conversation_parts(app, id).await?;
+    let mut body = BytesMut::with_capacity(parts_size(&parts) + 2);
+    body.put_u8(b'[');
+    app.rendered.write_all(parts, true, &mut body);
+    body.put_u8(b']');
+    Ok(json_bytes_response(body.freeze()))
+}
+
+type Parts = Vec<KnownOrRow<rendered::RenderedMessage>>;
+
+/// A conversation and its messages, those rendered before taken from `app.rendered`.
+async fn conversation_parts(
+    app: &App,
+    id: i64,
+) -> Result<(crate::store::ConversationRow, Parts), ApiError> {
+    let rendered = app.rendered.clone();
+    app.store
+        .conversation_with_known_messages(id, move |ids| rendered.lookup(ids))
+        .await?
+        .ok_or_else(|| ApiError::not_found("Conversation not found"))
+}
+
+/// About how long the JSON of these messages is, to size the body once.
+fn parts_size(parts: &Parts) -> usize {
+    const FIXED: usize = 160;
+    parts
+        .iter()
+        .map(|part| match part {
+            KnownOrRow::Known(_) => 2 * FIXED,
+            KnownOrRow::Row(row) => row.content.len() + row.content.len() / 16 + FIXED,
+        })
+        .sum()
 }
 
 /// POST /chat

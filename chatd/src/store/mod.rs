@@ -316,6 +316,13 @@ pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(6)
 }
 
+/// One message of a conversation read: what the caller already had, or the row.
+#[derive(Debug)]
+pub enum KnownOrRow<T> {
+    Known(T),
+    Row(MessageRow),
+}
+
 /// What starting a chat ran into.
 #[derive(Debug)]
 pub enum BeginChat {
@@ -572,6 +579,71 @@ impl Store {
                     .select(MessageRow::as_select())
                     .load(c)?;
                 Ok(Some((conversation, rows)))
+            }))?)
+        })
+        .await
+    }
+
+    /// A conversation and all its messages in id order, for a caller that keeps messages
+    /// it has already rendered: `known` gets the message ids and returns what it has
+    /// for each, and only the other rows are read. Messages never change once stored,
+    /// so what the caller kept for an id stays right. One read transaction.
+    pub async fn conversation_with_known_messages<T, K>(
+        &self,
+        conversation_id: i64,
+        known: K,
+    ) -> Result<Option<(ConversationRow, Vec<KnownOrRow<T>>)>, StoreError>
+    where
+        T: Send + 'static,
+        K: FnOnce(&[i64]) -> Vec<Option<T>> + Send + 'static,
+    {
+        self.read(move |conn| {
+            Ok(on_conn!(conn, c => c.transaction::<_, DieselError, _>(|c| {
+                let Some(conversation) = conversations::table
+                    .find(conversation_id)
+                    .select(ConversationRow::as_select())
+                    .first(c)
+                    .optional()?
+                else {
+                    return Ok(None);
+                };
+                // Index only: (conversation_id, id) covers it.
+                let ids: Vec<i64> = messages::table
+                    .filter(messages::conversation_id.eq(conversation_id))
+                    .order(messages::id.asc())
+                    .select(messages::id)
+                    .load(c)?;
+                let found = known(&ids);
+                let first_unknown = ids
+                    .iter()
+                    .zip(&found)
+                    .find(|(_, have)| have.is_none())
+                    .map(|(id, _)| *id);
+                // Usually the unknown ones are the newest few (a reply since the last
+                // read), or all of them: one range read covers both.
+                let mut rows = match first_unknown {
+                    None => Vec::new(),
+                    Some(from) => messages::table
+                        .filter(messages::conversation_id.eq(conversation_id))
+                        .filter(messages::id.ge(from))
+                        .order(messages::id.asc())
+                        .select(MessageRow::as_select())
+                        .load(c)?,
+                }
+                .into_iter()
+                .peekable();
+                let mut parts = Vec::with_capacity(ids.len());
+                for (id, have) in ids.into_iter().zip(found) {
+                    while rows.next_if(|row| row.id < id).is_some() {}
+                    match (have, rows.next_if(|row| row.id == id)) {
+                        (Some(kept), _) => parts.push(KnownOrRow::Known(kept)),
+                        (None, Some(row)) => parts.push(KnownOrRow::Row(row)),
+                        // Cannot happen within one transaction; leaving the message out
+                        // beats failing the read.
+                        (None, None) => {}
+                    }
+                }
+                Ok(Some((conversation, parts)))
             }))?)
         })
         .await

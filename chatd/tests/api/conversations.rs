@@ -210,7 +210,63 @@ async fn an_unknown_or_malformed_conversation_id_is_answered_clearly() {
     );
 }
 
+/// Messages are kept rendered between reads: a read must still show what was stored
+/// since, by this process or another one on the same database, exactly as a chatd
+/// that keeps nothing shows it.
+async fn reads_show_new_messages_from_any_process_exactly_as_without_the_cache() {
+    let reader = Daemon::start().await;
+    let writer = reader.another_on_same_database(&[]).await;
+    let uncached = reader
+        .another_on_same_database(&["--rendered-cache-mb", "0"])
+        .await;
+    let user = writer.create_user("cached").await;
+    let id = writer.create_conversation(user).await;
+    read_events(
+        writer
+            .chat(id, "first \"question\"\nwith a line break")
+            .await,
+    )
+    .await;
+
+    let path = format!("/conversations/{id}");
+    let (status, cold) = reader.get(&path).await;
+    assert_eq!(status, 200);
+    assert_eq!(cold["messages"].as_array().unwrap().len(), 2);
+    let (_, warm) = reader.get(&path).await;
+    assert_eq!(warm, cold, "a second read gives the same body");
+
+    read_events(writer.chat(id, "second 😀").await).await;
+    let (_, after) = reader.get(&path).await;
+    let messages = after["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 4, "{after}");
+    assert_eq!(messages[..2], cold["messages"].as_array().unwrap()[..]);
+    assert_eq!(messages[2]["content"], "second 😀");
+    assert_eq!(messages[3]["content"], "second 😀");
+
+    for path in [path.clone(), format!("{path}/messages")] {
+        let text = |daemon: &Daemon| {
+            let request = daemon.client.get(daemon.url(&path)).send();
+            async move { request.await.unwrap().text().await.unwrap() }
+        };
+        assert_eq!(
+            text(&reader).await,
+            text(&uncached).await,
+            "{path}: byte for byte the body of a chatd that keeps nothing"
+        );
+    }
+    let (_, with_status) = reader.get(&format!("/conversations/{id}/messages")).await;
+    assert!(
+        with_status
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["status"] == "complete"),
+        "{with_status}"
+    );
+}
+
 crate::on_both_backends!(
+    reads_show_new_messages_from_any_process_exactly_as_without_the_cache,
     a_conversation_is_created_with_or_without_a_name,
     a_conversation_for_an_unknown_user_is_a_404_and_stores_nothing,
     bad_conversation_bodies_are_422s,

@@ -1,0 +1,245 @@
+//! Messages kept as the JSON the API shows them in, so that reading a conversation again
+//! renders only what is new since the last read. A message never changes once stored
+//! (replies are inserted once, when they end), so a message id always renders the same
+//! bytes: there is nothing to invalidate, across processes too. Profiles of
+//! `GET /conversations/{id}` showed three quarters of its time in reading rows and
+//! escaping their text anew on every read.
+//!
+//! Memory is bounded by two generations: new entries go into the current one, and
+//! when it holds half the budget it becomes the previous one, whose entries move back
+//! when read again. So what is read keeps its place, and what is not is dropped within
+//! two turns, with no bookkeeping per read.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use common::MessageStatus;
+
+use super::views;
+use crate::store::{KnownOrRow, MessageRow};
+
+/// A message's JSON object without its closing brace, so the extension's `status` can
+/// be added to it or not; and that status.
+#[derive(Debug, Clone)]
+pub struct RenderedMessage {
+    open_object: Bytes,
+    status: MessageStatus,
+}
+
+impl RenderedMessage {
+    /// The documented object, or the extension's with `status` last.
+    fn write(&self, out: &mut BytesMut, with_status: bool) {
+        out.put_slice(&self.open_object);
+        if with_status {
+            out.put_slice(b",\"status\":\"");
+            out.put_slice(self.status.as_str().as_bytes());
+            out.put_u8(b'"');
+        }
+        out.put_u8(b'}');
+    }
+}
+
+/// Renders a stored row as `views::message` and serde do, since those define the shape.
+fn render(row: MessageRow) -> Option<RenderedMessage> {
+    let status = row.status();
+    let json = serde_json::to_vec(&views::message(row, false)).ok()?;
+    let open = json.strip_suffix(b"}")?;
+    Some(RenderedMessage {
+        open_object: Bytes::copy_from_slice(open),
+        status,
+    })
+}
+
+#[derive(Debug, Default)]
+struct Generations {
+    current: HashMap<i64, RenderedMessage>,
+    current_bytes: usize,
+    previous: HashMap<i64, RenderedMessage>,
+}
+
+#[derive(Debug)]
+pub struct RenderedMessages {
+    generations: Mutex<Generations>,
+    /// Bytes of JSON kept at most, over both generations; 0 keeps nothing.
+    budget: usize,
+}
+
+impl RenderedMessages {
+    pub fn with_budget(budget: usize) -> RenderedMessages {
+        RenderedMessages {
+            generations: Mutex::new(Generations::default()),
+            budget,
+        }
+    }
+
+    /// What is kept for each id, in order.
+    pub fn lookup(&self, ids: &[i64]) -> Vec<Option<RenderedMessage>> {
+        if self.budget == 0 {
+            return vec![None; ids.len()];
+        }
+        let mut generations = self.lock();
+        ids.iter()
+            .map(|id| {
+                if let Some(kept) = generations.current.get(id) {
+                    return Some(kept.clone());
+                }
+                let kept = generations.previous.remove(id)?;
+                generations.keep(*id, kept.clone(), self.budget);
+                Some(kept)
+            })
+            .collect()
+    }
+
+    /// Renders what the store read, keeps it, and writes every message in order as a
+    /// JSON array's elements (without the brackets).
+    pub fn write_all(
+        &self,
+        parts: Vec<KnownOrRow<RenderedMessage>>,
+        with_status: bool,
+        out: &mut BytesMut,
+    ) {
+        let mut fresh = Vec::new();
+        let mut first = true;
+        for part in parts {
+            let message = match part {
+                KnownOrRow::Known(kept) => kept,
+                KnownOrRow::Row(row) => {
+                    let id = row.id;
+                    let Some(rendered) = render(row) else {
+                        continue;
+                    };
+                    fresh.push((id, rendered.clone()));
+                    rendered
+                }
+            };
+            if !first {
+                out.put_u8(b',');
+            }
+            first = false;
+            message.write(out, with_status);
+        }
+        if self.budget > 0 && !fresh.is_empty() {
+            let mut generations = self.lock();
+            for (id, rendered) in fresh {
+                generations.keep(id, rendered, self.budget);
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
+        self.generations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Generations {
+    fn keep(&mut self, id: i64, rendered: RenderedMessage, budget: usize) {
+        let size = rendered.open_object.len();
+        if size > budget / 2 {
+            return;
+        }
+        if self.current_bytes + size > budget / 2 {
+            self.previous = std::mem::take(&mut self.current);
+            self.current_bytes = 0;
+        }
+        self.current_bytes += size;
+        if let Some(replaced) = self.current.insert(id, rendered) {
+            self.current_bytes -= replaced.open_object.len();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDateTime;
+    use common::Role;
+
+    fn row(id: i64, content: &str, status: MessageStatus) -> MessageRow {
+        MessageRow {
+            id,
+            conversation_id: 7,
+            role: if id % 2 == 0 {
+                Role::Assistant
+            } else {
+                Role::User
+            },
+            content: content.to_string(),
+            status,
+            created_at: NaiveDateTime::parse_from_str(
+                "2026-11-24 05:39:12.123456",
+                "%Y-%m-%d %H:%M:%S%.f",
+            )
+            .unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_rendered_message_is_exactly_what_serde_writes() {
+        let texts = [
+            "plain",
+            "quote \" and \\ and\nnewline",
+            "emoji 😀 and \u{1}",
+            "",
+        ];
+        for (i, text) in texts.iter().enumerate() {
+            let row = row(i as i64 + 1, text, MessageStatus::Cancelled);
+            let rendered = render(row.clone()).unwrap();
+            for with_status in [false, true] {
+                let mut out = BytesMut::new();
+                rendered.write(&mut out, with_status);
+                let expected = serde_json::to_vec(&views::message(row.clone(), with_status));
+                assert_eq!(out.as_ref(), expected.unwrap().as_slice(), "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn rows_read_are_kept_and_come_back_in_order() {
+        let cache = RenderedMessages::with_budget(1 << 20);
+        let mut out = BytesMut::new();
+        let parts = vec![
+            KnownOrRow::Row(row(1, "a", MessageStatus::Complete)),
+            KnownOrRow::Row(row(2, "b", MessageStatus::Failed)),
+        ];
+        cache.write_all(parts, true, &mut out);
+        let kept = cache.lookup(&[1, 2, 3]);
+        assert!(kept[0].is_some() && kept[1].is_some() && kept[2].is_none());
+        let mut again = BytesMut::new();
+        let parts = kept.into_iter().flatten().map(KnownOrRow::Known).collect();
+        cache.write_all(parts, true, &mut again);
+        assert_eq!(out, again);
+    }
+
+    #[test]
+    fn memory_stays_within_the_budget() {
+        let cache = RenderedMessages::with_budget(10_000);
+        let text = "x".repeat(500);
+        for id in 0..1_000 {
+            cache.write_all(
+                vec![KnownOrRow::Row(row(id, &text, MessageStatus::Complete))],
+                false,
+                &mut BytesMut::new(),
+            );
+        }
+        let generations = cache.lock();
+        let bytes: usize = generations
+            .current
+            .values()
+            .chain(generations.previous.values())
+            .map(|m| m.open_object.len())
+            .sum();
+        drop(generations);
+        assert!(bytes <= 10_000, "{bytes} bytes kept");
+        assert!(cache.lookup(&[999])[0].is_some(), "the newest is kept");
+        let nothing = RenderedMessages::with_budget(0);
+        nothing.write_all(
+            vec![KnownOrRow::Row(row(1, "a", MessageStatus::Complete))],
+            false,
+            &mut BytesMut::new(),
+        );
+        assert!(nothing.lookup(&[1])[0].is_none());
+    }
+}
