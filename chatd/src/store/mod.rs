@@ -557,33 +557,6 @@ impl Store {
         .await
     }
 
-    /// A conversation and all its messages in id order: two SELECTs in one read
-    /// transaction, so a reply stored in between cannot make the two disagree.
-    pub async fn conversation_with_messages(
-        &self,
-        conversation_id: i64,
-    ) -> Result<Option<(ConversationRow, Vec<MessageRow>)>, StoreError> {
-        self.read(move |conn| {
-            Ok(on_conn!(conn, c => c.transaction::<_, DieselError, _>(|c| {
-                let Some(conversation) = conversations::table
-                    .find(conversation_id)
-                    .select(ConversationRow::as_select())
-                    .first(c)
-                    .optional()?
-                else {
-                    return Ok(None);
-                };
-                let rows = messages::table
-                    .filter(messages::conversation_id.eq(conversation_id))
-                    .order(messages::id.asc())
-                    .select(MessageRow::as_select())
-                    .load(c)?;
-                Ok(Some((conversation, rows)))
-            }))?)
-        })
-        .await
-    }
-
     /// A conversation and all its messages in id order, for a caller that keeps messages
     /// it has already rendered: `known` gets the message ids and returns what it has
     /// for each, and only the other rows are read. Messages never change once stored,
