@@ -76,6 +76,8 @@ const QUICK: Plan = Plan {
 };
 
 fn main() -> ExitCode {
+    // Before anything can rebuild this executable (see `own_executable`).
+    let _ = process::own_executable();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = match args.first().map(String::as_str) {
         Some("upstream") => helper_runtime(1).and_then(|rt| {
@@ -216,7 +218,9 @@ fn build_binaries() -> anyhow::Result<PathBuf> {
     if cfg!(debug_assertions) {
         bail!("the load generator must be optimised: run `cargo run --release -p chatd-bench`");
     }
-    let exe = std::env::current_exe()?;
+    let exe = process::own_executable()
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("cannot find the harness's own executable: {e}"))?;
     let release = exe
         .parent()
         .context("the harness's executable has no directory")?

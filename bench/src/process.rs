@@ -68,6 +68,16 @@ pub fn loopback_listener() -> std::io::Result<tokio::net::TcpListener> {
     socket.listen(65_535)
 }
 
+/// This executable's path, as it was when the harness started. The harness's own
+/// `cargo build` may replace the file (cargo relinks it when the three packages built
+/// together unify features differently from `cargo run -p chatd-bench`), after which
+/// `current_exe()` names the unlinked original, "... (deleted)", which cannot be
+/// started. The path taken first names the new file, which can.
+pub fn own_executable() -> &'static std::io::Result<PathBuf> {
+    static PATH: std::sync::OnceLock<std::io::Result<PathBuf>> = std::sync::OnceLock::new();
+    PATH.get_or_init(std::env::current_exe)
+}
+
 /// A child that prints its address as its first line and is killed when dropped.
 pub struct Server {
     pub addr: SocketAddr,
@@ -135,7 +145,9 @@ pub async fn chatd(
 
 /// This same executable in one of its helper roles (`upstream …`, `reference …`).
 pub async fn helper(args: &[String]) -> anyhow::Result<Server> {
-    let me = std::env::current_exe().context("cannot find the harness's own executable")?;
+    let me = own_executable()
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("cannot find the harness's own executable: {e}"))?;
     let mut command = Command::new(me);
     command.args(args).stderr(Stdio::inherit());
     spawn(command, "listening ").await
