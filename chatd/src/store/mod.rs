@@ -611,8 +611,10 @@ impl Store {
                     match (have, rows.next_if(|row| row.id == id)) {
                         (Some(kept), _) => parts.push(KnownOrRow::Known(kept)),
                         (None, Some(row)) => parts.push(KnownOrRow::Row(row)),
-                        // Cannot happen within one transaction; leaving the message out
-                        // beats failing the read.
+                        // Cannot happen, as messages are never deleted (a row the
+                        // second statement sees but the first did not, possible under
+                        // PostgreSQL's READ COMMITTED, is skipped above); leaving the
+                        // message out would beat failing the read.
                         (None, None) => {}
                     }
                 }
