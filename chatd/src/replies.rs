@@ -247,30 +247,38 @@ impl Replies {
                     error = Some(e.0);
                     MessageStatus::Failed
                 }
-                Ok(mut deltas) => loop {
-                    let next = tokio::select! {
-                        biased;
-                        _ = self.abort.cancelled() => break MessageStatus::Interrupted,
-                        _ = reply.cancel.cancelled() => break MessageStatus::Cancelled,
-                        next = deltas.next() => next,
-                    };
-                    match next {
-                        None => break MessageStatus::Complete,
-                        Some(Err(e)) => {
-                            error = Some(e.0);
-                            break MessageStatus::Failed;
-                        }
-                        Some(Ok(delta)) => {
-                            // NUL is dropped: PostgreSQL's text cannot store it.
-                            let delta = normalizer.normalize(&delta).replace('\0', "");
-                            if delta.is_empty() {
-                                continue;
+                Ok(mut deltas) => {
+                    // Made once, not per delta: each `cancelled()` locks the token's
+                    // tree and registers a waiter, which showed per token in profiles
+                    // of thousands of streams.
+                    let aborted = self.abort.cancelled();
+                    let cancelled = reply.cancel.cancelled();
+                    tokio::pin!(aborted, cancelled);
+                    loop {
+                        let next = tokio::select! {
+                            biased;
+                            _ = &mut aborted => break MessageStatus::Interrupted,
+                            _ = &mut cancelled => break MessageStatus::Cancelled,
+                            next = deltas.next() => next,
+                        };
+                        match next {
+                            None => break MessageStatus::Complete,
+                            Some(Err(e)) => {
+                                error = Some(e.0);
+                                break MessageStatus::Failed;
                             }
-                            text.push_str(&delta);
-                            reply.state.send_modify(|state| state.deltas.push(delta));
+                            Some(Ok(delta)) => {
+                                // NUL is dropped: PostgreSQL's text cannot store it.
+                                let delta = normalizer.normalize(&delta).replace('\0', "");
+                                if delta.is_empty() {
+                                    continue;
+                                }
+                                text.push_str(&delta);
+                                reply.state.send_modify(|state| state.deltas.push(delta));
+                            }
                         }
                     }
-                },
+                }
             },
         };
 
