@@ -221,7 +221,7 @@ impl Replies {
                 .iter()
                 .filter(|message| !message.content.is_empty())
                 .map(|message| Turn {
-                    role: message.role().as_str(),
+                    role: message.role.as_str(),
                     content: message.content.clone(),
                 }),
         );

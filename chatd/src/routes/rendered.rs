@@ -42,7 +42,7 @@ impl RenderedMessage {
 
 /// Renders a stored row as `views::message` and serde do, since those define the shape.
 fn render(row: MessageRow) -> Option<RenderedMessage> {
-    let status = row.status();
+    let status = row.status;
     let json = serde_json::to_vec(&views::message(row, false)).ok()?;
     let open = json.strip_suffix(b"}")?;
     Some(RenderedMessage {

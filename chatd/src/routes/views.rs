@@ -28,8 +28,8 @@ pub fn conversation(row: ConversationRow) -> Conversation {
 /// A message; `with_status` adds the extension field the documented objects omit.
 pub fn message(row: MessageRow, with_status: bool) -> Message {
     Message {
-        role: row.role(),
-        status: with_status.then(|| row.status()),
+        role: row.role,
+        status: with_status.then_some(row.status),
         created_at: timestamp(&row.created_at),
         content: row.content,
         id: row.id,

@@ -95,16 +95,6 @@ pub struct MessageRow {
     pub created_at: NaiveDateTime,
 }
 
-impl MessageRow {
-    pub fn role(&self) -> Role {
-        self.role
-    }
-
-    pub fn status(&self) -> MessageStatus {
-        self.status
-    }
-}
-
 /// What `POST /users/` can run into besides a broken database.
 #[derive(Debug)]
 pub enum CreateUserOutcome {
