@@ -416,7 +416,7 @@ fn is_conflict(err: &anyhow::Error) -> bool {
 fn report(outcome: &reply::Outcome) {
     match (outcome.interrupted, outcome.end.status) {
         (true, _) => note("[reply stopped; what was generated is stored]"),
-        (false, MessageStatus::Complete) => {}
+        (false, MessageStatus::Complete) if outcome.end.stored => {}
         (false, status) => note(&format!(
             "[reply {}{}]",
             status.as_str(),

@@ -47,6 +47,8 @@ impl ApiError {
 /// A reply that ended without completing.
 #[derive(Debug, thiserror::Error)]
 #[error("the reply ended {}{}", .status.as_str(), .error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
+/// (A `complete` one whose `error` says it is not stored yet ends a command with an
+/// error too: chatd keeps it, but a script must not take it as saved.)
 pub struct ReplyIncomplete {
     pub status: MessageStatus,
     pub error: Option<String>,

@@ -64,6 +64,7 @@ pub async fn stream(
                 status: MessageStatus::Cancelled,
                 message: None,
                 error: None,
+                stored: true,
             };
             on_event(ReplyEvent::End(&end))?;
             return Ok(Outcome { end, interrupted: true });
@@ -225,6 +226,7 @@ async fn read_back(
         status,
         message,
         error: None,
+        stored: true,
     }
 }
 
@@ -241,11 +243,12 @@ mod tests {
             status: MessageStatus::Cancelled,
             message: None,
             error: None,
+            stored: true,
         };
         let end = serde_json::to_string(&ReplyEvent::End(&end)).unwrap();
         assert_eq!(
             end,
-            r#"{"event":"end","conversation_id":3,"status":"cancelled","message":null,"error":null}"#
+            r#"{"event":"end","conversation_id":3,"status":"cancelled","message":null,"error":null,"stored":true}"#
         );
     }
 }

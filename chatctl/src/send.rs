@@ -68,6 +68,11 @@ impl Args {
             return Err(Interrupted.into());
         }
         match outcome.end.status {
+            MessageStatus::Complete if !outcome.end.stored => Err(ReplyIncomplete {
+                status: MessageStatus::Complete,
+                error: outcome.end.error,
+            }
+            .into()),
             MessageStatus::Complete => Ok(()),
             status => Err(ReplyIncomplete {
                 status,

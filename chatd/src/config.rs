@@ -266,6 +266,11 @@ pub fn default_token_path() -> Option<PathBuf> {
     project_dirs().map(|dirs| dirs.data_dir().join("token"))
 }
 
+/// chatd's data directory (on Linux `~/.local/share/chatd`).
+pub fn data_dir() -> Option<PathBuf> {
+    project_dirs().map(|dirs| dirs.data_dir().to_path_buf())
+}
+
 /// The database file used when none is configured.
 pub fn default_database_path() -> Option<PathBuf> {
     project_dirs().map(|dirs| dirs.data_dir().join("chatd.db"))

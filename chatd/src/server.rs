@@ -14,10 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ProviderKind};
 use crate::providers::{EchoProvider, OpenAiProvider, Provider};
-use crate::replies::Replies;
+use crate::replies::{RecoveryFile, Replies};
 use crate::routes::guard::Guard;
 use crate::routes::{self, App, RenderedMessages};
-use crate::store::Store;
+use crate::store::{Location, Store};
 
 /// How long open connections get to flush after the replies are stored.
 const CONNECTION_DRAIN: Duration = Duration::from_secs(5);
@@ -75,6 +75,21 @@ fn build_provider(config: &Config) -> Result<Provider, ServeError> {
     })
 }
 
+/// Where replies still unstored at exit are kept: next to a SQLite database, so they
+/// stay with the data; for PostgreSQL, in chatd's data directory.
+fn recovery_file_path(database: &Location) -> std::path::PathBuf {
+    match database {
+        Location::Sqlite(path) => {
+            let mut name = path.as_os_str().to_owned();
+            name.push(".unstored.jsonl");
+            name.into()
+        }
+        Location::Postgres(_) => crate::config::data_dir()
+            .unwrap_or_else(|| std::path::PathBuf::from("."))
+            .join("unstored-replies.jsonl"),
+    }
+}
+
 /// Connections the kernel may hold for chatd before it accepts them; Linux caps it at
 /// `net.core.somaxconn`. tokio's default (1024) overflowed when thousands of clients
 /// connected within a second: the kernel drops the SYNs past it and the client
@@ -120,12 +135,29 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         provider.clone(),
         config.system_prompt.clone(),
         config.max_replies,
+        RecoveryFile::new(recovery_file_path(&config.database)),
     );
-    let recovered = store.recover_interrupted_replies(replies.owner()).await?;
-    if recovered > 0 {
-        tracing::warn!(
+    // Replies kept whole first, then the leases of replies cut off mid-way: a kept reply
+    // then lands with its full text rather than its last checkpoint.
+    match replies.recover_unstored().await {
+        Ok((0, 0)) => {}
+        Ok((stored, waiting)) => tracing::warn!(
+            "stored {stored} replies that the last run could not store; {waiting} still wait \
+             for the database"
+        ),
+        Err(e) => tracing::error!(
+            "could not read the replies the last run kept in {}: {e}",
+            recovery_file_path(&config.database).display()
+        ),
+    }
+    // Not fatal: a database that takes no writes now (a full disk) is answered per
+    // request with what to do, and these leases are taken over on the next chat.
+    match store.recover_interrupted_replies(replies.owner()).await {
+        Ok(0) => {}
+        Ok(recovered) => tracing::warn!(
             "stored {recovered} replies that the last run was cut off in, marked interrupted"
-        );
+        ),
+        Err(e) => tracing::error!("could not recover the replies the last run was cut off in: {e}"),
     }
     replies.spawn_checkpointer(config.checkpoint_interval);
     let loopback = config.listen.ip().is_loopback();

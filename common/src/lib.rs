@@ -191,6 +191,10 @@ pub struct ServerStatus {
     pub database: String,
     /// Replies being generated right now.
     pub replies_in_flight: usize,
+    /// Replies that have ended but wait to be stored (the database refused their final
+    /// write; chatd retries). Older servers omit it.
+    #[serde(default)]
+    pub replies_unstored: usize,
 }
 
 /// Extension: the answer of `POST /conversations/{id}/cancel`.
@@ -217,9 +221,19 @@ pub struct StreamEnd {
     /// The stored assistant message, with `status`; `null` when nothing was generated
     /// and therefore nothing stored.
     pub message: Option<Message>,
-    /// Why the provider failed, for `status: "failed"`.
+    /// Why the provider failed, for `status: "failed"`; while `stored` is false, also
+    /// why the reply is not stored yet.
     #[serde(default)]
     pub error: Option<String>,
+    /// Whether the reply is in the database. `false` when its final write failed:
+    /// chatd keeps it and retries, and `GET /conversations/{id}/messages` shows it once
+    /// stored. Older servers omit it (they only ever reported stored replies).
+    #[serde(default = "stored_by_default")]
+    pub stored: bool,
+}
+
+fn stored_by_default() -> bool {
+    true
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
-use crate::store::StoreError;
+use crate::store::{Fault, StoreError};
 
 /// One item of a 422's `detail` list.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +57,12 @@ pub enum ApiError {
     Invalid(Vec<Invalid>),
     /// 405 with the `Allow` header the path supports.
     MethodNotAllowed(&'static str),
-    /// A bug or a broken disk: logged in full, answered with a generic 500.
+    /// Storage that cannot do it now: 507 for a full disk, else 503, with the fault's
+    /// detail and, where waiting helps, `Retry-After`.
+    Storage(Fault),
+    /// 503 with `Retry-After`: chatd can serve this shortly, not now.
+    RetryLater { detail: String, seconds: u32 },
+    /// A bug: logged in full, answered with a generic 500.
     Internal(String),
 }
 
@@ -94,8 +99,31 @@ impl ApiError {
                     .insert(header::ALLOW, HeaderValue::from_static(allow));
                 response
             }
+            ApiError::Storage(fault) => {
+                let status = match fault {
+                    Fault::DiskFull => StatusCode::INSUFFICIENT_STORAGE,
+                    _ => StatusCode::SERVICE_UNAVAILABLE,
+                };
+                let mut response = json_response(status, &json!({ "detail": fault.detail() }));
+                if let Some(seconds) = fault.retry_after() {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                }
+                response
+            }
+            ApiError::RetryLater { detail, seconds } => {
+                let mut response = json_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &json!({ "detail": detail }),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                response
+            }
             ApiError::Internal(text) => {
-                tracing::error!("internal error: {text}");
+                tracing::error!("internal error (a bug; please report it): {text}");
                 json_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     &json!({"detail": "Internal Server Error"}),
@@ -107,7 +135,13 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        ApiError::Internal(error.to_string())
+        match error.fault() {
+            Some(fault) => {
+                tracing::warn!("a request could not be served: {error}");
+                ApiError::Storage(fault)
+            }
+            None => ApiError::Internal(error.to_string()),
+        }
     }
 }
 

@@ -397,6 +397,15 @@ where
     let slot = match app.replies.reserve(conversation_id) {
         Ok(slot) => slot,
         Err(replies::Refusal::Busy) => return Err(busy()),
+        Err(replies::Refusal::Unstored) => {
+            return Err(ApiError::RetryLater {
+                detail: "The last reply of this conversation is not stored yet (the \
+                         database refused it); chatd keeps it and retries: send the message \
+                         again once the database is back"
+                    .into(),
+                seconds: 5,
+            });
+        }
         Err(replies::Refusal::Full(cap)) => {
             return Err(ApiError::detail(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -496,6 +505,7 @@ fn status(app: &App) -> Response {
             database_backend: app.store.location().backend().into(),
             database: app.store.location().to_string(),
             replies_in_flight: app.replies.in_flight(),
+            replies_unstored: app.replies.unstored(),
         },
     )
 }

@@ -98,6 +98,7 @@ impl Listening {
                         status: end.status,
                         message: end.message.map(|row| views::message(row, true)),
                         error: end.error,
+                        stored: end.stored,
                     };
                     push_named_event(&mut frame, "end", &views::to_json(&summary));
                 }

@@ -11,6 +11,7 @@
 //! failing, `foreign_keys=ON`.
 
 pub mod columns;
+pub mod fault;
 pub mod schema;
 mod sqlite;
 
@@ -28,6 +29,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+pub use fault::Fault;
 use schema::{conversations, messages, reply_checkpoints, users};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
@@ -36,8 +38,10 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations
 /// A reply whose owner has not refreshed its lease for this long is taken to be dead.
 pub const LEASE_STALE_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 
-/// How long a request waits for a pooled connection before it fails.
-const POOL_WAIT: Duration = Duration::from_secs(30);
+/// How long a request waits for a pooled connection before it is told the database is
+/// unavailable (503): long enough for a busy pool, short enough that a client whose
+/// PostgreSQL went away hears so while it still waits.
+const POOL_WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -49,16 +53,68 @@ pub enum StoreError {
     },
     #[error("could not apply the database migrations: {0}")]
     Migrate(String),
-    #[error("no database connection became free: {0}")]
-    Pool(#[from] diesel::r2d2::PoolError),
+    /// Storage cannot do it now, for a reason a person can fix or wait out: answered
+    /// with the fault's documented status, never as a bug.
+    #[error("the database is unavailable ({}): {cause}", fault.name())]
+    Unavailable { fault: Fault, cause: String },
+    /// A statement failed for a reason that is not a storage fault: a bug, or a
+    /// constraint the caller handles (a taken username).
     #[error("database error: {0}")]
-    Query(#[from] DieselError),
+    Query(DieselError),
     #[error("the database task failed: {0}")]
     Task(String),
-    #[error("could not commit to the database: {0}")]
-    Commit(String),
     #[error("{0}")]
     Config(String),
+}
+
+impl From<DieselError> for StoreError {
+    fn from(error: DieselError) -> Self {
+        match fault::of_query(&error) {
+            Some(fault) => StoreError::Unavailable {
+                fault,
+                cause: error.to_string(),
+            },
+            None => StoreError::Query(error),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for StoreError {
+    fn from(error: diesel::r2d2::PoolError) -> Self {
+        let cause = error.to_string();
+        // r2d2 keeps the last connection error's text; without one, the pool was
+        // merely exhausted for the whole wait.
+        let fault = fault::of_message(&cause).unwrap_or(Fault::Busy);
+        StoreError::Unavailable { fault, cause }
+    }
+}
+
+impl StoreError {
+    /// The storage fault behind this error, if it is one.
+    pub fn fault(&self) -> Option<Fault> {
+        match self {
+            StoreError::Unavailable { fault, .. } => Some(*fault),
+            StoreError::Open { source, .. } => fault::of_message(&source.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The same failure, for another caller of a batch that failed as a whole.
+    pub(crate) fn for_another_caller(&self) -> StoreError {
+        match self {
+            StoreError::Unavailable { fault, cause } => StoreError::Unavailable {
+                fault: *fault,
+                cause: cause.clone(),
+            },
+            other => match other.fault() {
+                Some(fault) => StoreError::Unavailable {
+                    fault,
+                    cause: other.to_string(),
+                },
+                None => StoreError::Task(other.to_string()),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -313,6 +369,16 @@ pub enum KnownOrRow<T> {
     Row(MessageRow),
 }
 
+/// A reply that has ended and is to be stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FinishedReply {
+    pub conversation_id: i64,
+    /// The user message it answers.
+    pub user_message_id: i64,
+    pub content: String,
+    pub status: MessageStatus,
+}
+
 /// What starting a chat ran into.
 #[derive(Debug)]
 pub enum BeginChat {
@@ -338,10 +404,12 @@ pub fn new_owner_id() -> String {
 }
 
 /// Whether the reply lease of `owner`, last refreshed at `refreshed`, is dead, as seen
-/// by the process `me`.
+/// by the process `me`. Callers hold `me`'s own reservation of the conversation, so a
+/// lease in `me`'s name has no reply in memory behind it (its final write failed and
+/// nothing retried it, or it was left by a bug): it is stale at once, with no restart.
 fn lease_is_dead(owner: &str, refreshed: NaiveDateTime, me: &str) -> bool {
     if owner == me {
-        return false;
+        return true;
     }
     if now() - refreshed > LEASE_STALE_AFTER {
         return true;
@@ -357,6 +425,18 @@ fn lease_is_dead(owner: &str, refreshed: NaiveDateTime, me: &str) -> bool {
     }
     // Same machine: a process that is gone, or whose pid is now ours, is dead.
     their_pid == std::process::id().to_string() || !Path::new("/proc").join(their_pid).exists()
+}
+
+/// What storing a finished reply found.
+#[derive(Debug)]
+pub enum StoredReply {
+    /// The reply is stored now.
+    Inserted(MessageRow),
+    /// An assistant message already answers the user message (an earlier attempt whose
+    /// answer was lost, or a peer that took the lease over): nothing stored twice.
+    AlreadyAnswered,
+    /// The conversation is gone.
+    NoConversation,
 }
 
 impl Store {
@@ -449,10 +529,11 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        match &self.pools {
+        let result = match &self.pools {
             Pools::Sqlite { readers, .. } => readers.with(|c| work(&mut Conn::Sqlite(c))),
             Pools::Postgres(pool) => Self::on_postgres(pool, work).await,
-        }
+        };
+        result.map_err(|e| self.located(e))
     }
 
     async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
@@ -460,9 +541,22 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        match &self.pools {
+        let result = match &self.pools {
             Pools::Sqlite { writer, .. } => writer.run(|c| work(&mut Conn::Sqlite(c))).await,
             Pools::Postgres(pool) => Self::on_postgres(pool, work).await,
+        };
+        result.map_err(|e| self.located(e))
+    }
+
+    /// Names the database in a fault's cause, for the log: clients are told the fault,
+    /// never where the data lives.
+    fn located(&self, error: StoreError) -> StoreError {
+        match error {
+            StoreError::Unavailable { fault, cause } => StoreError::Unavailable {
+                fault,
+                cause: format!("{cause} (database {})", self.location),
+            },
+            other => other,
         }
     }
 
@@ -685,28 +779,50 @@ impl Store {
     }
 
     /// Stores an assistant reply once it has ended, with how it ended, and gives up its
-    /// lease in the same transaction.
+    /// lease in the same transaction. Idempotent: a reply whose user message already
+    /// has an answer is not stored again, so a write retried after a failure whose
+    /// outcome was unknown (a lost connection at COMMIT) cannot duplicate it.
     pub async fn insert_assistant_message(
         &self,
-        conversation_id: i64,
-        content: String,
-        status: MessageStatus,
-        owner: String,
-    ) -> Result<MessageRow, StoreError> {
+        reply: FinishedReply,
+    ) -> Result<StoredReply, StoreError> {
         self.write(move |conn| {
             Ok(write_transaction!(conn, c => {
+                // The lease of this very reply, whoever holds it now: a reply kept
+                // across a restart was leased by the process that generated it.
+                diesel::delete(
+                    reply_checkpoints::table
+                        .filter(reply_checkpoints::conversation_id.eq(reply.conversation_id))
+                        .filter(reply_checkpoints::user_message_id.eq(reply.user_message_id)),
+                )
+                .execute(c)?;
+                let exists: i64 = conversations::table
+                    .filter(conversations::id.eq(reply.conversation_id))
+                    .count()
+                    .get_result(c)?;
+                if exists == 0 {
+                    return Ok(StoredReply::NoConversation);
+                }
+                let answered: i64 = messages::table
+                    .filter(messages::conversation_id.eq(reply.conversation_id))
+                    .filter(messages::id.gt(reply.user_message_id))
+                    .filter(messages::role.eq(Role::Assistant.as_str()))
+                    .count()
+                    .get_result(c)?;
+                if answered > 0 {
+                    return Ok(StoredReply::AlreadyAnswered);
+                }
                 let row = diesel::insert_into(messages::table)
                     .values((
-                        messages::conversation_id.eq(conversation_id),
+                        messages::conversation_id.eq(reply.conversation_id),
                         messages::role.eq(Role::Assistant.as_str()),
-                        messages::content.eq(&content),
-                        messages::status.eq(status.as_str()),
+                        messages::content.eq(&reply.content),
+                        messages::status.eq(reply.status.as_str()),
                         messages::created_at.eq(now()),
                     ))
                     .returning(MessageRow::as_returning())
                     .get_result(c)?;
-                release!(c, conversation_id, &owner)?;
-                Ok(row)
+                Ok(StoredReply::Inserted(row))
             })?)
         })
         .await

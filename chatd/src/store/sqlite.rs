@@ -31,7 +31,7 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
 
-use super::StoreError;
+use super::{Fault, StoreError};
 
 /// How often the checkpoint thread copies the WAL back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
@@ -106,11 +106,11 @@ trait Job: Send {
     /// once the batch has committed or failed.
     fn run(self: Box<Self>, conn: &mut SqliteConnection) -> Box<dyn Answer>;
     /// Answers the caller without running: the batch could not start.
-    fn refuse(self: Box<Self>, why: &str);
+    fn refuse(self: Box<Self>, why: &StoreError);
 }
 
 trait Answer: Send {
-    fn send(self: Box<Self>, committed: Result<(), &str>);
+    fn send(self: Box<Self>, committed: Result<(), &StoreError>);
 }
 
 struct Queued<T, F> {
@@ -148,17 +148,15 @@ where
         Box::new(Ran { outcome, reply })
     }
 
-    fn refuse(self: Box<Self>, why: &str) {
-        let _ = self
-            .reply
-            .send(Ok(Err(StoreError::Commit(why.to_string()))));
+    fn refuse(self: Box<Self>, why: &StoreError) {
+        let _ = self.reply.send(Ok(Err(why.for_another_caller())));
     }
 }
 
 impl<T: Send> Answer for Ran<T> {
-    fn send(self: Box<Self>, committed: Result<(), &str>) {
+    fn send(self: Box<Self>, committed: Result<(), &StoreError>) {
         let answer = match (self.outcome, committed) {
-            (Ok(Ok(_)), Err(why)) => Ok(Err(StoreError::Commit(why.to_string()))),
+            (Ok(Ok(_)), Err(why)) => Ok(Err(why.for_another_caller())),
             (outcome, _) => outcome,
         };
         let _ = self.reply.send(answer);
@@ -259,8 +257,7 @@ fn write_loop(conn: SqliteConnection, url: &str, jobs: &mpsc::Receiver<Box<dyn J
             Some(c) => c,
             None => match open_writer_connection(url) {
                 Ok(fresh) => conn.insert(fresh),
-                Err(e) => {
-                    let why = e.to_string();
+                Err(why) => {
                     batch.into_iter().for_each(|job| job.refuse(&why));
                     continue;
                 }
@@ -272,18 +269,51 @@ fn write_loop(conn: SqliteConnection, url: &str, jobs: &mpsc::Receiver<Box<dyn J
             answers.extend(pending.by_ref().map(|job| job.run(c)));
             Ok(())
         });
-        let committed = committed.map_err(|e| e.to_string());
-        if committed.is_err() {
+        let committed = committed.map_err(|e| refine(StoreError::from(e), url));
+        if let Err(why) = &committed {
             // The connection may be left mid-transaction; the next batch gets a new one.
             conn = None;
+            tracing::warn!(
+                "a batch of {} database writes failed: {why}",
+                answers.len().max(1)
+            );
+            // Jobs that never ran: BEGIN IMMEDIATE itself failed (locked past the
+            // timeout, or the disk refused the journal).
+            pending.for_each(|job| job.refuse(why));
         }
-        let refused = committed.as_ref().err().map_or("", String::as_str);
-        // Jobs that never ran: BEGIN IMMEDIATE itself failed (locked past the timeout).
-        pending.for_each(|job| job.refuse(refused));
         for answer in answers {
-            answer.send(committed.as_ref().map(|_| ()).map_err(String::as_str));
+            answer.send(committed.as_ref().map(|_| ()));
         }
     }
+}
+
+/// Tells a read-only database from a broken disk. SQLite reports a write refused by
+/// the file system (an immutable file: EPERM) as a plain I/O error on the connection
+/// that had the file open, and as "readonly" only once it reopens it; asking the file
+/// system directly gives the person the right advice on the first failed write.
+fn refine(error: StoreError, url: &str) -> StoreError {
+    let StoreError::Unavailable {
+        fault: Fault::Io,
+        cause,
+    } = error
+    else {
+        return error;
+    };
+    let refused = |path: &str| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .is_err_and(|e| {
+                e.kind() == std::io::ErrorKind::PermissionDenied
+                    || e.raw_os_error() == Some(30 /* EROFS */)
+            })
+    };
+    let fault = if refused(url) || refused(&format!("{url}-wal")) {
+        Fault::ReadOnly
+    } else {
+        Fault::Io
+    };
+    StoreError::Unavailable { fault, cause }
 }
 
 /// Checkpoints the WAL every `CHECKPOINT_EVERY` until `stop` is closed. PASSIVE copies
@@ -292,6 +322,9 @@ fn write_loop(conn: SqliteConnection, url: &str, jobs: &mpsc::Receiver<Box<dyn J
 /// on the next write, so it does not grow without bound.
 fn checkpoint_loop(url: &str, stop: &mpsc::Receiver<()>) {
     let mut conn = None;
+    // The last failure logged: a database that stays unwritable is reported once, not
+    // twice a second.
+    let mut failing: Option<String> = None;
     while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
         if conn.is_none() {
             match open_connection(url) {
@@ -302,11 +335,22 @@ fn checkpoint_loop(url: &str, stop: &mpsc::Receiver<()>) {
                 }
             }
         }
-        if let Some(c) = conn.as_mut()
-            && let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")
-        {
-            tracing::warn!("could not checkpoint the WAL: {e}");
-            conn = None;
+        if let Some(c) = conn.as_mut() {
+            match c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+                Ok(()) => {
+                    if failing.take().is_some() {
+                        tracing::info!("the WAL is checkpointed again");
+                    }
+                }
+                Err(e) => {
+                    let why = e.to_string();
+                    if failing.as_ref() != Some(&why) {
+                        tracing::warn!("could not checkpoint the WAL: {why}");
+                        failing = Some(why);
+                    }
+                    conn = None;
+                }
+            }
         }
     }
 }

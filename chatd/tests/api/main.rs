@@ -10,5 +10,6 @@ mod property;
 mod provider;
 mod scale;
 mod security;
+mod storage;
 mod support;
 mod users;

@@ -154,6 +154,18 @@ impl Daemon {
         Daemon::spawn(dir, args, Vec::new(), None).await
     }
 
+    /// chatd on a SQLite file in `dir`, which the caller prepared (e.g. mounted a small
+    /// file system on it).
+    pub async fn start_sqlite_in(dir: Arc<tempfile::TempDir>, args: &[&str]) -> Daemon {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        Daemon::spawn(dir, args, Vec::new(), None).await
+    }
+
+    /// The URL of this chatd's PostgreSQL database, `None` on SQLite.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.pg.as_ref().map(|db| db.url.as_str())
+    }
+
     /// A second chatd process on this one's database (its own data directory).
     pub async fn another_on_same_database(&self, args: &[&str]) -> Daemon {
         let dir = Arc::new(tempfile::tempdir().expect("temporary directory"));

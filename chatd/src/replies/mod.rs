@@ -10,6 +10,12 @@
 //! Listeners read the reply's deltas from one shared, append-only list behind a
 //! `watch` channel, each at its own position. A slow listener therefore costs no memory
 //! beyond the reply itself and never holds the generation back.
+//!
+//! A reply whose final write fails stays in the registry, holding its conversation,
+//! until a retry stores it (`unstored.rs`); its listeners are told at once that it is
+//! not stored yet.
+
+mod unstored;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,7 +30,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::providers::{Provider, Turn};
-use crate::store::{MessageRow, Store};
+use crate::store::{FinishedReply, MessageRow, Store, StoreError, StoredReply};
+pub use unstored::RecoveryFile;
+use unstored::{RETRY_FIRST, RETRY_MAX, UnstoredReply};
 
 /// How often leases are refreshed at the least; well under `store::LEASE_STALE_AFTER`.
 const HEARTBEAT: Duration = Duration::from_secs(5);
@@ -39,8 +47,12 @@ pub struct ReplyEnd {
     /// The stored assistant message; `None` when nothing was generated (and so nothing
     /// stored) or when storing it failed.
     pub message: Option<MessageRow>,
-    /// Why the provider failed, for `Failed`.
+    /// Why the provider failed, for `Failed`; and, while the reply is not stored yet,
+    /// why not.
     pub error: Option<String>,
+    /// Whether what had to be stored is in the database. `false` while chatd still holds
+    /// the reply and retries its final write.
+    pub stored: bool,
 }
 
 /// Everything a listener needs: the deltas so far, and the end once there is one.
@@ -89,6 +101,8 @@ pub struct Replies {
     max_in_flight: usize,
     /// This process, as named in the database's reply leases.
     owner: Arc<str>,
+    /// Where replies still unstored at exit are kept for the next start.
+    recovery: RecoveryFile,
 }
 
 /// Why a conversation could not be reserved for a new reply.
@@ -98,6 +112,9 @@ pub enum Refusal {
     Busy,
     /// chatd runs as many replies as it may (503); the cap is given.
     Full(usize),
+    /// The conversation's last reply has ended but is not stored yet (503): the
+    /// database refused its final write and chatd is retrying it.
+    Unstored,
 }
 
 /// A conversation reserved for one reply; dropping it without `start` frees it.
@@ -122,6 +139,7 @@ impl Replies {
         provider: Arc<Provider>,
         system_prompt: Option<String>,
         max_in_flight: usize,
+        recovery: RecoveryFile,
     ) -> Self {
         Replies {
             registry: Arc::default(),
@@ -132,6 +150,7 @@ impl Replies {
             system_prompt,
             max_in_flight: max_in_flight.max(1),
             owner: crate::store::new_owner_id().into(),
+            recovery,
         }
     }
 
@@ -149,8 +168,15 @@ impl Replies {
     /// Reserves the conversation for a new reply.
     pub fn reserve(&self, conversation_id: i64) -> Result<Slot, Refusal> {
         let mut registry = self.registry();
-        if registry.in_flight.contains_key(&conversation_id) {
-            return Err(Refusal::Busy);
+        if let Some(held) = registry.in_flight.get(&conversation_id) {
+            let ended = held
+                .as_ref()
+                .is_some_and(|reply| reply.state.borrow().end.is_some());
+            return Err(if ended {
+                Refusal::Unstored
+            } else {
+                Refusal::Busy
+            });
         }
         if registry.in_flight.len() >= self.max_in_flight {
             return Err(Refusal::Full(self.max_in_flight));
@@ -175,14 +201,33 @@ impl Replies {
             .and_then(Clone::clone)
     }
 
+    /// Replies being generated (or about to be).
     pub fn in_flight(&self) -> usize {
-        self.registry().in_flight.len()
+        let registry = self.registry();
+        registry.in_flight.len() - Self::count_unstored(&registry)
+    }
+
+    /// Replies that have ended and wait for their final write.
+    pub fn unstored(&self) -> usize {
+        Self::count_unstored(&self.registry())
+    }
+
+    fn count_unstored(registry: &Registry) -> usize {
+        registry
+            .in_flight
+            .values()
+            .flatten()
+            .filter(|reply| reply.state.borrow().end.is_some())
+            .count()
     }
 
     /// Asks the reply on a conversation to stop; it stores what it generated. Returns
-    /// the reply so the caller can wait for its end, `None` when nothing streams.
+    /// the reply so the caller can wait for its end, `None` when nothing streams (a
+    /// reply that has ended and waits to be stored can no longer be cancelled).
     pub fn cancel(&self, conversation_id: i64) -> Option<Arc<Reply>> {
-        let reply = self.get(conversation_id)?;
+        let reply = self
+            .get(conversation_id)
+            .filter(|reply| reply.state.borrow().end.is_none())?;
         reply.cancel.cancel();
         Some(reply)
     }
@@ -291,32 +336,43 @@ impl Replies {
         // A reply that produced nothing is not stored: there is no assistant message to
         // show, and the client was told why (502, or the end event).
         let nothing_generated = text.is_empty() && status != MessageStatus::Complete;
-        let message = if nothing_generated {
-            if let Err(e) = self
-                .store
-                .release_reply(reply.conversation_id, self.owner())
-                .await
-            {
+        let finished = (!nothing_generated).then(|| FinishedReply {
+            conversation_id: reply.conversation_id,
+            user_message_id: reply.user_message.id,
+            content: text,
+            status,
+        });
+        let first_try = self
+            .final_write(reply.conversation_id, finished.clone())
+            .await;
+        let message = match first_try {
+            Ok(message) => message,
+            Err(e) => {
                 tracing::error!(
                     conversation_id = reply.conversation_id,
-                    "could not release the reply lease: {e}"
+                    "could not store the reply; keeping it and trying again: {e}"
                 );
-            }
-            None
-        } else {
-            match self
-                .store
-                .insert_assistant_message(reply.conversation_id, text, status, self.owner())
-                .await
-            {
-                Ok(row) => Some(row),
-                Err(e) => {
-                    tracing::error!(
-                        conversation_id = reply.conversation_id,
-                        "could not store the assistant reply: {e}"
-                    );
-                    None
-                }
+                let why = format!(
+                    "the reply is not stored yet ({}); chatd keeps it and stores it once                      the database is back",
+                    e.fault().map_or("a database error", |fault| fault.detail())
+                );
+                let error = Some(match error {
+                    Some(cause) => format!("{cause}; {why}"),
+                    None => why,
+                });
+                // Listeners hear the truth now; the conversation stays held (a new chat
+                // would be stored before this reply) until the retries succeed.
+                reply.state.send_modify(|state| {
+                    state.end = Some(ReplyEnd {
+                        status,
+                        message: None,
+                        error,
+                        stored: false,
+                    })
+                });
+                self.store_until_done(&reply, finished).await;
+                self.release(reply.conversation_id);
+                return;
             }
         };
         // Free the conversation before announcing the end, so that a client that sends
@@ -327,7 +383,161 @@ impl Replies {
                 status,
                 message,
                 error,
+                stored: true,
             })
+        });
+    }
+
+    /// Stores a finished reply (or, when nothing was generated, gives up its lease).
+    /// `Ok(None)`: nothing to show as stored.
+    async fn final_write(
+        &self,
+        conversation_id: i64,
+        finished: Option<FinishedReply>,
+    ) -> Result<Option<MessageRow>, StoreError> {
+        let Some(finished) = finished else {
+            return self
+                .store
+                .release_reply(conversation_id, self.owner())
+                .await
+                .map(|()| None);
+        };
+        match self.store.insert_assistant_message(finished).await? {
+            StoredReply::Inserted(row) => Ok(Some(row)),
+            StoredReply::AlreadyAnswered => {
+                tracing::warn!(
+                    conversation_id,
+                    "the reply was already stored; it is not stored twice"
+                );
+                Ok(None)
+            }
+            StoredReply::NoConversation => {
+                tracing::warn!(
+                    conversation_id,
+                    "the conversation is gone; its reply is not stored"
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    /// Retries a reply's failed final write with backoff until it succeeds or chatd
+    /// stops; at stop, a reply still unstored goes to the recovery file for the next
+    /// start (nothing to keep when nothing was generated: the lease row alone remains,
+    /// and the next start frees it).
+    async fn store_until_done(&self, reply: &Reply, finished: Option<FinishedReply>) {
+        let failed_at = std::time::Instant::now();
+        let mut wait = RETRY_FIRST;
+        loop {
+            tokio::select! {
+                biased;
+                () = self.abort.cancelled() => break,
+                () = tokio::time::sleep(wait) => {}
+            }
+            match self
+                .final_write(reply.conversation_id, finished.clone())
+                .await
+            {
+                Ok(message) => {
+                    tracing::info!(
+                        conversation_id = reply.conversation_id,
+                        "stored the reply {} ms after its first write failed",
+                        failed_at.elapsed().as_millis()
+                    );
+                    reply.state.send_modify(|state| {
+                        if let Some(end) = &mut state.end {
+                            end.message = message;
+                            end.stored = true;
+                        }
+                    });
+                    return;
+                }
+                Err(e) => {
+                    tracing::debug!(
+                        conversation_id = reply.conversation_id,
+                        "the reply still cannot be stored: {e}"
+                    );
+                    wait = (wait * 2).min(RETRY_MAX);
+                }
+            }
+        }
+        let Some(finished) = finished else {
+            return;
+        };
+        let kept = UnstoredReply::new(finished, &reply.user_message);
+        match self.recovery.append(&kept) {
+            Ok(()) => tracing::warn!(
+                conversation_id = reply.conversation_id,
+                "the reply could not be stored before exit; it is kept in {} and stored                  at the next start",
+                self.recovery.path().display()
+            ),
+            Err(e) => tracing::error!(
+                conversation_id = reply.conversation_id,
+                "the reply could not be stored, nor kept in {}: {e}; its text was: {:?}",
+                self.recovery.path().display(),
+                kept.reply.content
+            ),
+        }
+    }
+
+    /// At start-up: stores the replies the recovery file holds. Those the database still
+    /// refuses are held as unstored replies of this process (their conversations answer
+    /// 503 until they are stored) and retried like any other. Returns how many were
+    /// stored now and how many wait.
+    pub async fn recover_unstored(&self) -> std::io::Result<(usize, usize)> {
+        let kept = self.recovery.take()?;
+        let (mut stored, mut waiting) = (0, 0);
+        for item in kept {
+            let conversation_id = item.reply.conversation_id;
+            match self
+                .final_write(conversation_id, Some(item.reply.clone()))
+                .await
+            {
+                Ok(_) => stored += 1,
+                Err(e) => {
+                    tracing::warn!(
+                        conversation_id,
+                        "a reply kept from the last run cannot be stored yet: {e}"
+                    );
+                    waiting += 1;
+                    self.hold_unstored(item);
+                }
+            }
+        }
+        Ok((stored, waiting))
+    }
+
+    /// Holds a reply kept from the last run in the registry and retries storing it.
+    fn hold_unstored(&self, item: UnstoredReply) {
+        let conversation_id = item.reply.conversation_id;
+        let state = ReplyState {
+            deltas: vec![item.reply.content.clone()],
+            end: Some(ReplyEnd {
+                status: item.reply.status,
+                message: None,
+                error: Some(
+                    "the reply is not stored yet; chatd keeps it and stores it once the \
+                     database is back"
+                        .into(),
+                ),
+                stored: false,
+            }),
+        };
+        let (state, _) = watch::channel(state);
+        let reply = Arc::new(Reply {
+            conversation_id,
+            user_message: item.user_message(),
+            state,
+            cancel: CancellationToken::new(),
+            checkpointed: AtomicUsize::new(0),
+        });
+        self.registry()
+            .in_flight
+            .insert(conversation_id, Some(reply.clone()));
+        let this = self.clone();
+        self.tasks.spawn(async move {
+            this.store_until_done(&reply, Some(item.reply)).await;
+            this.release(conversation_id);
         });
     }
 
@@ -363,11 +573,11 @@ impl Replies {
             .collect();
         // (reply, deltas now, whether its text changed since the last checkpoint)
         let mut due = Vec::new();
+        // Replies that ended but wait to be stored are checkpointed too: their lease
+        // stays fresh, so no peer takes it over meanwhile, and their text reaches the
+        // checkpoint row as soon as the database takes any write.
         for reply in replies {
             let state = reply.state.borrow();
-            if state.end.is_some() {
-                continue;
-            }
             let count = state.deltas.len();
             let changed = with_content && count > reply.checkpointed.load(Ordering::Relaxed);
             drop(state);

@@ -1,0 +1,184 @@
+//! Replies that ended but could not be stored yet (the disk was full, the database locked,
+//! read-only or unreachable), and the recovery file that carries them across a restart.
+//!
+//! A reply is never dropped because its final write failed: the reply task keeps it and
+//! retries with backoff (`Replies::store_until_done`). If chatd stops first, what is left
+//! is appended to the recovery file, one JSON object per line, and stored at the next
+//! start. The file sits next to the SQLite database (`<database>.unstored.jsonl`), or, on
+//! PostgreSQL, in chatd's data directory, so it lives wherever the data does.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::DateTime;
+use common::{MessageStatus, Role};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{FinishedReply, MessageRow};
+
+/// The first wait before a failed final write is tried again; it doubles up to
+/// `RETRY_MAX`.
+pub const RETRY_FIRST: Duration = Duration::from_millis(250);
+/// The longest wait between two tries: short enough that a reply lands within seconds
+/// of space coming back.
+pub const RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// One line of the recovery file: the reply and the user message it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnstoredReply {
+    pub reply: FinishedReply,
+    pub user_message_content: String,
+    /// Microseconds since the Unix epoch, UTC.
+    pub user_message_created_at_us: i64,
+}
+
+impl UnstoredReply {
+    pub fn new(reply: FinishedReply, user_message: &MessageRow) -> UnstoredReply {
+        UnstoredReply {
+            reply,
+            user_message_content: user_message.content.clone(),
+            user_message_created_at_us: user_message.created_at.and_utc().timestamp_micros(),
+        }
+    }
+
+    /// The stored user message this reply answers, as it was read when the chat began.
+    pub fn user_message(&self) -> MessageRow {
+        MessageRow {
+            id: self.reply.user_message_id,
+            conversation_id: self.reply.conversation_id,
+            role: Role::User,
+            content: self.user_message_content.clone(),
+            status: MessageStatus::Complete,
+            created_at: DateTime::from_timestamp_micros(self.user_message_created_at_us)
+                .unwrap_or_default()
+                .naive_utc(),
+        }
+    }
+}
+
+/// Where replies that could not be stored before exit are kept.
+#[derive(Debug, Clone)]
+pub struct RecoveryFile {
+    path: PathBuf,
+}
+
+impl RecoveryFile {
+    pub fn new(path: PathBuf) -> RecoveryFile {
+        RecoveryFile { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one reply. One `write` of a whole line on a file opened for appending, so
+    /// that several chatd processes sharing a data directory never interleave lines.
+    pub fn append(&self, reply: &UnstoredReply) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(reply).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        file.write_all(&line)?;
+        file.sync_all()
+    }
+
+    /// Takes every reply the file holds, leaving no file behind. The file is first
+    /// renamed to a name of this process, so two processes starting at once never both
+    /// take the same lines. Lines that cannot be read are kept aside in
+    /// `<file>.unreadable` and reported, never silently lost.
+    pub fn take(&self) -> std::io::Result<Vec<UnstoredReply>> {
+        let claimed = self
+            .path
+            .with_extension(format!("jsonl.taken-{}", std::process::id()));
+        match std::fs::rename(&self.path, &claimed) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        }
+        let text = std::fs::read(&claimed)?;
+        let mut replies = Vec::new();
+        let mut unreadable = Vec::new();
+        for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            match serde_json::from_slice::<UnstoredReply>(line) {
+                Ok(reply) => replies.push(reply),
+                Err(e) => {
+                    tracing::error!(
+                        "a line of {} cannot be read ({e}); it is kept in {}.unreadable",
+                        self.path.display(),
+                        self.path.display()
+                    );
+                    unreadable.extend_from_slice(line);
+                    unreadable.push(b'\n');
+                }
+            }
+        }
+        if !unreadable.is_empty() {
+            let aside = self.path.with_extension("jsonl.unreadable");
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(aside)?
+                .write_all(&unreadable)?;
+        }
+        std::fs::remove_file(&claimed)?;
+        Ok(replies)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(conversation_id: i64, content: &str) -> UnstoredReply {
+        UnstoredReply {
+            reply: FinishedReply {
+                conversation_id,
+                user_message_id: conversation_id * 10,
+                content: content.into(),
+                status: MessageStatus::Complete,
+            },
+            user_message_content: "question".into(),
+            user_message_created_at_us: 1_764_000_000_123_456,
+        }
+    }
+
+    #[test]
+    fn replies_round_trip_through_the_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = RecoveryFile::new(dir.path().join("chatd.db.unstored.jsonl"));
+        assert_eq!(file.take().unwrap(), Vec::new(), "no file, nothing taken");
+        let first = reply(1, "line one\nline two");
+        let second = reply(2, "😀");
+        file.append(&first).unwrap();
+        file.append(&second).unwrap();
+        assert_eq!(file.take().unwrap(), vec![first.clone(), second]);
+        assert_eq!(file.take().unwrap(), Vec::new(), "taken replies are gone");
+        assert_eq!(
+            first.user_message().created_at.and_utc().timestamp_micros(),
+            1_764_000_000_123_456
+        );
+    }
+
+    #[test]
+    fn an_unreadable_line_is_kept_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.unstored.jsonl");
+        let file = RecoveryFile::new(path.clone());
+        file.append(&reply(1, "kept")).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{not json\n")
+            .unwrap();
+        assert_eq!(file.take().unwrap(), vec![reply(1, "kept")]);
+        let aside = std::fs::read_to_string(dir.path().join("x.unstored.jsonl.unreadable"));
+        assert_eq!(aside.unwrap(), "{not json\n");
+    }
+}
