@@ -7,6 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::Request;
+use hyper::body::Incoming;
+use hyper::service::{Service, service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -15,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, ProviderKind};
 use crate::providers::{EchoProvider, OpenAiProvider, Provider};
 use crate::replies::Replies;
-use crate::routes::guard::Guard;
+use crate::routes::guard::{Guard, TargetAuthority};
 use crate::routes::{self, App, RenderedMessages};
 use crate::store::Store;
 
@@ -185,7 +188,14 @@ async fn serve(config: Config) -> Result<(), ServeError> {
             () = shutdown.cancelled() => break,
         };
         let _ = stream.set_nodelay(true);
-        let hyper_service = TowerToHyperService::new(service.clone());
+        let warp_service = TowerToHyperService::new(service.clone());
+        let hyper_service = service_fn(move |mut request: Request<Incoming>| {
+            // warp shows its filters the path of the target, not its authority.
+            if let Some(authority) = request.uri().authority().cloned() {
+                request.extensions_mut().insert(TargetAuthority(authority));
+            }
+            warp_service.call(request)
+        });
         let connection = connections.serve_connection(TokioIo::new(stream), hyper_service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
