@@ -10,5 +10,6 @@ mod property;
 mod provider;
 mod scale;
 mod security;
+mod settings;
 mod support;
 mod users;
