@@ -4,10 +4,9 @@
 use std::process::ExitCode;
 
 use chatd::config::{Cli, Command, Config, EXAMPLE_CONFIG};
-use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     chatd::server::init_logging();
     match &cli.command {
         Some(Command::ExampleConfig) => {

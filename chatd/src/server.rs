@@ -7,6 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::Request;
+use hyper::body::Incoming;
+use hyper::service::{Service, service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -15,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, ProviderKind};
 use crate::providers::{EchoProvider, OpenAiProvider, Provider};
 use crate::replies::{RecoveryFile, Replies};
-use crate::routes::guard::Guard;
+use crate::routes::guard::{Guard, TargetAuthority};
 use crate::routes::{self, App, RenderedMessages};
 use crate::store::{Location, Store};
 
@@ -58,17 +61,18 @@ pub fn init_logging() {
 }
 
 fn build_provider(config: &Config) -> Result<Provider, ServeError> {
-    Ok(match config.provider {
+    let settings = &config.settings;
+    Ok(match settings.provider {
         ProviderKind::Echo => Provider::Echo(EchoProvider {
-            token_delay: config.echo_delay,
+            token_delay: settings.echo_delay(),
         }),
         ProviderKind::Openai => Provider::OpenAi(
             OpenAiProvider::new(
-                &config.openai_base_url,
-                config.model.clone(),
+                &settings.openai_base_url,
+                settings.model.clone(),
                 config.api_key.clone(),
-                config.connect_timeout,
-                config.idle_timeout,
+                settings.connect_timeout(),
+                settings.idle_timeout(),
             )
             .map_err(ServeError::Provider)?,
         ),
@@ -119,7 +123,8 @@ pub fn run(config: Config) -> Result<(), ServeError> {
 }
 
 async fn serve(config: Config) -> Result<(), ServeError> {
-    let connections = config.db_pool_size.unwrap_or_else(|| {
+    let settings = &config.settings;
+    let connections = settings.db_pool_size.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get() as u32 * 2)
             .unwrap_or(4)
@@ -133,8 +138,8 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     let replies = Replies::new(
         store.clone(),
         provider.clone(),
-        config.system_prompt.clone(),
-        config.max_replies,
+        settings.system_prompt.clone(),
+        settings.max_replies,
         RecoveryFile::new(recovery_file_path(&config.database)),
     );
     // Replies kept whole first, then the leases of replies cut off mid-way: a kept reply
@@ -159,15 +164,15 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         ),
         Err(e) => tracing::error!("could not recover the replies the last run was cut off in: {e}"),
     }
-    replies.spawn_checkpointer(config.checkpoint_interval);
-    let loopback = config.listen.ip().is_loopback();
+    replies.spawn_checkpointer(settings.checkpoint_interval());
+    let loopback = settings.listen.ip().is_loopback();
     let token = if loopback {
         None
     } else {
         Some(load_or_create_token(&config.token_file)?)
     };
     let guard = Guard {
-        allowed_hosts: loopback.then(|| config.allowed_hosts.clone()),
+        allowed_hosts: loopback.then(|| settings.allowed_hosts.clone()),
         cors_origins: config.cors_origins.clone(),
         token,
     };
@@ -175,17 +180,19 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         store: store.clone(),
         replies: replies.clone(),
         provider: provider.clone(),
-        history_limit: i64::from(config.history_limit),
+        history_limit: i64::from(settings.history_limit),
         guard,
-        rendered: Arc::new(RenderedMessages::with_budget(config.rendered_cache_bytes)),
+        rendered: Arc::new(RenderedMessages::with_budget(
+            settings.rendered_cache_bytes(),
+        )),
     };
 
-    let listener = bind_listener(config.listen).map_err(|source| ServeError::Bind {
-        addr: config.listen,
+    let listener = bind_listener(settings.listen).map_err(|source| ServeError::Bind {
+        addr: settings.listen,
         source,
     })?;
     let local = listener.local_addr().map_err(|source| ServeError::Bind {
-        addr: config.listen,
+        addr: settings.listen,
         source,
     })?;
 
@@ -201,7 +208,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         .timer(TokioTimer::new())
         // Also bounds how long an idle keep-alive connection is kept: hyper starts this
         // timer whenever it waits for a request head.
-        .header_read_timeout(config.idle_connection_timeout);
+        .header_read_timeout(settings.idle_connection_timeout());
     let graceful = GracefulShutdown::new();
     loop {
         let (stream, _) = tokio::select! {
@@ -217,7 +224,14 @@ async fn serve(config: Config) -> Result<(), ServeError> {
             () = shutdown.cancelled() => break,
         };
         let _ = stream.set_nodelay(true);
-        let hyper_service = TowerToHyperService::new(service.clone());
+        let warp_service = TowerToHyperService::new(service.clone());
+        let hyper_service = service_fn(move |mut request: Request<Incoming>| {
+            // warp shows its filters the path of the target, not its authority.
+            if let Some(authority) = request.uri().authority().cloned() {
+                request.extensions_mut().insert(TargetAuthority(authority));
+            }
+            warp_service.call(request)
+        });
         let connection = connections.serve_connection(TokioIo::new(stream), hyper_service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -228,7 +242,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     }
     drop(listener);
     tracing::info!("shutting down: no new connections");
-    replies.drain(config.shutdown_grace).await;
+    replies.drain(settings.shutdown_grace()).await;
     // Streams end once their reply is stored; a client that stopped reading must not
     // keep the process alive.
     if tokio::time::timeout(CONNECTION_DRAIN, graceful.shutdown())
@@ -273,7 +287,7 @@ fn announce(config: &Config, provider: &Provider, store: &Store, local: std::net
             }
         ),
     }
-    if !config.listen.ip().is_loopback() {
+    if !config.settings.listen.ip().is_loopback() {
         tracing::warn!(
             "listening beyond loopback: every request needs the bearer token in {}",
             config.token_file.display()

@@ -1,10 +1,11 @@
 //! Who may talk to chatd. Every web page the user opens can send requests to a daemon on
 //! localhost, so before a request reaches a handler:
 //!
-//! - On a loopback bind, the `Host` header must name a loopback address, `localhost` or a
-//!   configured name. A page on `evil.example` that rebinds its DNS name to 127.0.0.1
-//!   still sends `Host: evil.example`, so this is what stops DNS rebinding (the attack of
-//!   Ollama's CVE-2024-28224).
+//! - Every request carries exactly one valid `Host` (400 otherwise). On a loopback bind
+//!   it, and the authority of an absolute-form target if one is sent, must name a
+//!   loopback address, `localhost` or a configured name. A page on `evil.example` that
+//!   rebinds its DNS name to 127.0.0.1 still sends `Host: evil.example`, so this is what
+//!   stops DNS rebinding (the attack of Ollama's CVE-2024-28224).
 //! - A request carrying an `Origin` must come from an allowed origin (by default pages
 //!   served from localhost); preflights from those are answered, others are refused.
 //!   Credentials are never allowed, so the allow-list never meets a wildcard.
@@ -14,77 +15,21 @@
 use std::net::IpAddr;
 
 use subtle::ConstantTimeEq;
+use warp::http::uri::Authority;
 use warp::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use warp::reply::Response;
 
 use super::error::ApiError;
-
-/// The origins allowed when none are configured: pages served from this machine.
-pub const DEFAULT_CORS_ORIGINS: &[&str] =
-    &["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"];
+use crate::config::origin::{OriginPattern, split_authority};
 
 /// How long a browser may cache a preflight answer, in seconds.
 const PREFLIGHT_MAX_AGE: &str = "600";
 
-/// An allowed origin: `scheme://host[:port]`, where the port may be `*`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OriginPattern {
-    scheme: String,
-    host: String,
-    /// `None` matches any port (and no port).
-    port: Option<String>,
-}
-
-impl OriginPattern {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim().trim_end_matches('/');
-        let (scheme, rest) = text.split_once("://").ok_or_else(|| {
-            format!("CORS origin {text:?} needs a scheme, e.g. http://localhost:*")
-        })?;
-        let (host, port) = split_host_port(rest);
-        if host.is_empty() || rest.contains('/') {
-            return Err(format!("CORS origin {text:?} is not scheme://host[:port]"));
-        }
-        let port = match port {
-            Some("*") => None,
-            Some(port) => Some(port.to_string()),
-            None => Some(String::new()),
-        };
-        Ok(OriginPattern {
-            scheme: scheme.to_ascii_lowercase(),
-            host: host.to_ascii_lowercase(),
-            port,
-        })
-    }
-
-    fn matches(&self, origin: &str) -> bool {
-        let Some((scheme, rest)) = origin.split_once("://") else {
-            return false;
-        };
-        let (host, port) = split_host_port(rest);
-        scheme.eq_ignore_ascii_case(&self.scheme)
-            && host.eq_ignore_ascii_case(&self.host)
-            && match &self.port {
-                None => true,
-                Some(expected) => port.unwrap_or("") == expected,
-            }
-    }
-}
-
-/// `host:port`, `[v6]:port`, `host` or `[v6]` → (host without brackets, port).
-fn split_host_port(authority: &str) -> (&str, Option<&str>) {
-    if let Some(rest) = authority.strip_prefix('[') {
-        return match rest.split_once(']') {
-            Some((host, tail)) => (host, tail.strip_prefix(':')),
-            None => (authority, None),
-        };
-    }
-    match authority.rsplit_once(':') {
-        // A bare IPv6 address has several colons and no port.
-        Some((host, port)) if !host.contains(':') => (host, Some(port)),
-        _ => (authority, None),
-    }
-}
+/// The authority of a request's target when the client sent it in absolute form
+/// (`GET http://host/path HTTP/1.1`). warp shows handlers only the path, so the server
+/// puts this into the request's extensions before warp sees the request.
+#[derive(Debug, Clone)]
+pub struct TargetAuthority(pub Authority);
 
 /// The access rules of one running chatd.
 #[derive(Clone, Default)]
@@ -115,15 +60,17 @@ pub enum Verdict {
 }
 
 impl Guard {
-    /// Checks a request; `route_allow` lists the methods of the route its path matched,
-    /// `None` for an unknown path (which gets no preflight answer, so it ends in a 404).
+    /// Checks a request; `target` is the authority of an absolute-form request target,
+    /// `route_allow` lists the methods of the route its path matched, `None` for an
+    /// unknown path (which gets no preflight answer, so it ends in a 404).
     pub fn check(
         &self,
         method: &Method,
+        target: Option<&Authority>,
         headers: &HeaderMap,
         route_allow: Option<&str>,
     ) -> Verdict {
-        if let Err(error) = self.check_host(headers) {
+        if let Err(error) = self.check_host(target, headers) {
             return Verdict::Answer(error.into_response());
         }
         let origin = headers.get(header::ORIGIN);
@@ -171,32 +118,81 @@ impl Guard {
         Verdict::Pass { allowed_origin }
     }
 
-    fn check_host(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+    /// Every request needs exactly one valid `Host` (RFC 9112 §3.2: a server answers 400
+    /// otherwise), on any bind. On a loopback bind the host it is for must then be a
+    /// loopback one or a configured name: the authority of an absolute-form target
+    /// (`GET http://host/path`), which RFC 9112 §3.2.2 makes the request's host, and
+    /// the `Host` header too. Only a proxy-minded client sends the absolute form, and
+    /// one whose target and `Host` disagree is refused rather than trusted either way.
+    fn check_host(&self, target: Option<&Authority>, headers: &HeaderMap) -> Result<(), ApiError> {
+        let bad_request = |text: String| Err(ApiError::detail(StatusCode::BAD_REQUEST, text));
+        let mut values = headers.get_all(header::HOST).iter();
+        let value = match (values.next(), values.next()) {
+            (Some(value), None) => value,
+            (None, _) => {
+                return bad_request(
+                    "The request has no Host header; send exactly one (RFC 9112 §3.2)".into(),
+                );
+            }
+            (Some(_), Some(_)) => {
+                return bad_request(
+                    "The request has more than one Host header; send exactly one (RFC 9112 §3.2)"
+                        .into(),
+                );
+            }
+        };
+        let Some(host_header) = value
+            .to_str()
+            .ok()
+            .filter(|text| split_authority(text).is_some())
+        else {
+            return bad_request(format!(
+                "The Host header {:?} is not a valid host[:port]",
+                String::from_utf8_lossy(value.as_bytes())
+            ));
+        };
+        // `Authority` accepts `user@host`, which names no host of ours.
+        if let Some(authority) = target
+            && split_authority(authority.as_str()).is_none()
+        {
+            return bad_request(format!(
+                "The request target's authority {:?} is not a valid host[:port]",
+                authority.as_str()
+            ));
+        }
         let Some(extra) = &self.allowed_hosts else {
             return Ok(());
         };
-        // HTTP/1.0 clients may send no Host; browsers always send one, so a request
-        // without it cannot be a rebinding page.
-        let Some(value) = headers.get(header::HOST) else {
-            return Ok(());
-        };
-        let text = value.to_str().unwrap_or("");
-        let (host, _) = split_host_port(text);
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
-        let loopback = host == "localhost"
-            || host.ends_with(".localhost")
-            || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-        if loopback || extra.iter().any(|name| name.eq_ignore_ascii_case(&host)) {
-            return Ok(());
+        let judged = target
+            .map(|authority| ("The request target's host", authority.as_str()))
+            .into_iter()
+            .chain([("Host", host_header)]);
+        for (what, text) in judged {
+            if !is_allowed_host(text, extra) {
+                return Err(ApiError::detail(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "{what} {text:?} is not allowed: chatd answers to localhost names \
+                         only (add the name with --allowed-host)"
+                    ),
+                ));
+            }
         }
-        Err(ApiError::detail(
-            StatusCode::FORBIDDEN,
-            format!(
-                "Host {text:?} is not allowed: chatd answers to localhost names only \
-                 (add the name with --allowed-host)"
-            ),
-        ))
+        Ok(())
     }
+}
+
+/// Whether an authority (already checked by `split_authority`) names a loopback host or
+/// one of the `extra` names.
+fn is_allowed_host(authority: &str, extra: &[String]) -> bool {
+    let Some((host, _)) = split_authority(authority) else {
+        return false;
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || extra.iter().any(|name| name.eq_ignore_ascii_case(&host))
 }
 
 fn preflight(origin: &HeaderValue, route_allow: &str) -> Response {
@@ -235,6 +231,7 @@ pub fn add_cors_headers(response: &mut Response, origin: &HeaderValue) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::origin::DEFAULT_CORS_ORIGINS;
 
     fn guard() -> Guard {
         Guard {
@@ -275,7 +272,7 @@ mod tests {
             "LOCALHOST.",
         ] {
             assert_eq!(
-                status(guard.check(&Method::GET, &headers(&[("host", host)]), Some("GET"))),
+                status(guard.check(&Method::GET, None, &headers(&[("host", host)]), Some("GET"))),
                 None,
                 "{host}"
             );
@@ -288,7 +285,7 @@ mod tests {
             "[::2]:8000",
         ] {
             assert_eq!(
-                status(guard.check(&Method::GET, &headers(&[("host", host)]), Some("GET"))),
+                status(guard.check(&Method::GET, None, &headers(&[("host", host)]), Some("GET"))),
                 Some(StatusCode::FORBIDDEN),
                 "{host}"
             );
@@ -301,6 +298,7 @@ mod tests {
         let ok = |origin: &str| {
             status(guard.check(
                 &Method::GET,
+                None,
                 &headers(&[("host", "localhost"), ("origin", origin)]),
                 Some("GET"),
             ))
@@ -313,10 +311,81 @@ mod tests {
         assert!(!ok("https://evil.example"));
         assert!(!ok("http://localhost.evil.example:3000"));
         assert!(!ok("null"));
-        let exact = OriginPattern::parse("https://chat.example.com").unwrap();
-        assert!(exact.matches("https://chat.example.com"));
-        assert!(!exact.matches("https://chat.example.com:8443"));
-        assert!(OriginPattern::parse("localhost:3000").is_err());
+        // A `*` port is a number, not any text after the colon.
+        for forged in [
+            "http://localhost:3000.evil.example",
+            "http://localhost:abc",
+            "http://localhost:",
+            "http://localhost:0",
+            "http://localhost:65536",
+            "http://localhost:03000",
+            "http://localhost:3000/",
+            "http://localhost:3000/path",
+            "http://user@localhost:3000",
+            "http://localhost@evil.example",
+            "http://localhost:3000?x",
+            "http://localhost:3000#x",
+            "http://localhost :3000",
+            "http://[::1",
+            "http://::1:3000",
+            "http://localhost:3000:4000",
+        ] {
+            assert!(!ok(forged), "{forged}");
+        }
+        assert!(ok("http://localhost:65535"));
+        assert!(ok("http://localhost:1"));
+    }
+
+    #[test]
+    fn a_request_needs_exactly_one_valid_host_on_any_bind() {
+        let open = Guard::default();
+        let loopback = guard();
+        let mut two = HeaderMap::new();
+        two.append("host", HeaderValue::from_static("localhost"));
+        two.append("host", HeaderValue::from_static("localhost"));
+        for guard in [&open, &loopback] {
+            for request in [
+                HeaderMap::new(),
+                two.clone(),
+                headers(&[("host", "localhost:abc")]),
+                headers(&[("host", "user@localhost")]),
+                headers(&[("host", "localhost, evil.example")]),
+                headers(&[("host", "::1")]),
+            ] {
+                assert_eq!(
+                    status(guard.check(&Method::GET, None, &request, Some("GET"))),
+                    Some(StatusCode::BAD_REQUEST),
+                    "{request:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_absolute_form_target_is_judged_by_its_own_host() {
+        let guard = guard();
+        let loopback_host = headers(&[("host", "127.0.0.1:8000")]);
+        let target = |text: &str| text.parse::<Authority>().unwrap();
+        let judged = |authority: &str, request: &HeaderMap| {
+            status(guard.check(&Method::GET, Some(&target(authority)), request, Some("GET")))
+        };
+        assert_eq!(
+            judged("evil.example", &loopback_host),
+            Some(StatusCode::FORBIDDEN)
+        );
+        assert_eq!(judged("127.0.0.1:8000", &loopback_host), None);
+        assert_eq!(judged("[::1]:8000", &loopback_host), None);
+        assert_eq!(judged("chat.internal", &loopback_host), None);
+        assert_eq!(
+            judged("user@127.0.0.1:8000", &loopback_host),
+            Some(StatusCode::BAD_REQUEST)
+        );
+        // A target and a Host that disagree are refused, whichever is the foreign one.
+        let foreign_host = headers(&[("host", "evil.example")]);
+        assert_eq!(
+            judged("localhost:8000", &foreign_host),
+            Some(StatusCode::FORBIDDEN)
+        );
     }
 
     #[test]
@@ -327,7 +396,7 @@ mod tests {
             ("origin", "http://localhost:3000"),
             ("access-control-request-method", "POST"),
         ]);
-        let Verdict::Answer(response) = guard.check(&Method::OPTIONS, &request, Some("POST"))
+        let Verdict::Answer(response) = guard.check(&Method::OPTIONS, None, &request, Some("POST"))
         else {
             panic!("a preflight is answered by the guard");
         };
@@ -351,15 +420,18 @@ mod tests {
         guard.token = Some("s3cret".into());
         let without = headers(&[("host", "10.0.0.5:8000")]);
         assert_eq!(
-            status(guard.check(&Method::GET, &without, Some("GET"))),
+            status(guard.check(&Method::GET, None, &without, Some("GET"))),
             Some(StatusCode::UNAUTHORIZED)
         );
-        let wrong = headers(&[("authorization", "Bearer s3cre")]);
+        let wrong = headers(&[("host", "10.0.0.5"), ("authorization", "Bearer s3cre")]);
         assert_eq!(
-            status(guard.check(&Method::GET, &wrong, Some("GET"))),
+            status(guard.check(&Method::GET, None, &wrong, Some("GET"))),
             Some(StatusCode::UNAUTHORIZED)
         );
-        let right = headers(&[("authorization", "Bearer s3cret")]);
-        assert_eq!(status(guard.check(&Method::GET, &right, Some("GET"))), None);
+        let right = headers(&[("host", "10.0.0.5"), ("authorization", "Bearer s3cret")]);
+        assert_eq!(
+            status(guard.check(&Method::GET, None, &right, Some("GET"))),
+            None
+        );
     }
 }

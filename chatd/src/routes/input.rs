@@ -168,17 +168,17 @@ impl<'a> Fields<'a> {
         ));
     }
 
-    /// A required integer field.
-    pub fn int(&mut self, name: &str) -> Option<i64> {
+    /// A required integer field that names a row, so it must fit a 64-bit column.
+    pub fn id(&mut self, name: &str) -> Option<i64> {
         let Some(value) = self.object.get(name) else {
             self.missing(name);
             return None;
         };
-        match int_from_json(value) {
+        match int_from_json(value).and_then(|number| number.within(i64::MIN, i64::MAX)) {
             Ok(number) => Some(number),
-            Err((kind, msg)) => {
+            Err(problem) => {
                 self.errors
-                    .push(Invalid::new(kind, Self::loc(name), msg, value.clone()));
+                    .push(problem.item(Self::loc(name), value.clone()));
                 None
             }
         }
@@ -265,39 +265,113 @@ pub fn value_error(loc: Vec<Value>, input: &str, reason: &str) -> Invalid {
     .with_ctx(json!({ "error": reason }))
 }
 
-/// pydantic's lax integer: JSON integers, floats without a fraction, and strings of an
-/// integer. Integers past i64 saturate, which names no row and so reads as "not found".
-fn int_from_json(value: &Value) -> Result<i64, (&'static str, &'static str)> {
-    const NOT_INT: (&str, &str) = ("int_type", "Input should be a valid integer");
-    match value {
-        Value::Number(number) => {
-            if let Some(n) = number.as_i64() {
-                Ok(n)
-            } else if number.as_u64().is_some() {
-                Ok(i64::MAX)
-            } else {
-                let float = number.as_f64().ok_or(NOT_INT)?;
-                if float.fract() != 0.0 || !float.is_finite() {
-                    Err((
-                        "int_from_float",
-                        "Input should be a valid integer, got a number with a fractional part",
-                    ))
-                } else {
-                    // `as` saturates, which is what we want for huge whole floats.
-                    Ok(float as i64)
-                }
-            }
+/// An integer as read from text or JSON, before its bounds are checked: a value past
+/// 64 bits is kept as the side it fell off, so that it is refused as out of range
+/// rather than quietly turned into another number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Integer {
+    Fits(i64),
+    AboveI64,
+    BelowI64,
+}
+
+/// Why a value is not an acceptable integer, as pydantic names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IntProblem {
+    Type,
+    Fraction,
+    Parsing,
+    /// Past `le`: pydantic's `less_than_equal`.
+    Above(i64),
+    /// Below `ge`: pydantic's `greater_than_equal`.
+    Below(i64),
+}
+
+impl Integer {
+    /// The value if it lies in `min..=max`. Every integer column of chatd is 64-bit,
+    /// so a value no `i64` holds is reported against the bound it broke, as pydantic
+    /// does for a field declared `Field(ge=-2**63, le=2**63-1)`: the input is an
+    /// integer, only too large, so `int_parsing` would misdescribe it.
+    fn within(self, min: i64, max: i64) -> Result<i64, IntProblem> {
+        match self {
+            Integer::Fits(n) if n > max => Err(IntProblem::Above(max)),
+            Integer::Fits(n) if n < min => Err(IntProblem::Below(min)),
+            Integer::Fits(n) => Ok(n),
+            Integer::AboveI64 => Err(IntProblem::Above(max)),
+            Integer::BelowI64 => Err(IntProblem::Below(min)),
         }
-        Value::String(text) => parse_int(text).ok_or((
-            "int_parsing",
-            "Input should be a valid integer, unable to parse string as an integer",
-        )),
-        _ => Err(NOT_INT),
     }
 }
 
-/// An integer written in text (path segments, query values, JSON strings), saturating.
-pub fn parse_int(text: &str) -> Option<i64> {
+impl IntProblem {
+    fn item(self, loc: Vec<Value>, input: Value) -> Invalid {
+        match self {
+            IntProblem::Type => {
+                Invalid::new("int_type", loc, "Input should be a valid integer", input)
+            }
+            IntProblem::Fraction => Invalid::new(
+                "int_from_float",
+                loc,
+                "Input should be a valid integer, got a number with a fractional part",
+                input,
+            ),
+            IntProblem::Parsing => Invalid::new(
+                "int_parsing",
+                loc,
+                "Input should be a valid integer, unable to parse string as an integer",
+                input,
+            ),
+            IntProblem::Above(max) => Invalid::new(
+                "less_than_equal",
+                loc,
+                format!("Input should be less than or equal to {max}"),
+                input,
+            )
+            .with_ctx(json!({ "le": max })),
+            IntProblem::Below(min) => Invalid::new(
+                "greater_than_equal",
+                loc,
+                format!("Input should be greater than or equal to {min}"),
+                input,
+            )
+            .with_ctx(json!({ "ge": min })),
+        }
+    }
+}
+
+/// pydantic's lax integer: JSON integers, floats without a fraction, and strings of an
+/// integer.
+fn int_from_json(value: &Value) -> Result<Integer, IntProblem> {
+    match value {
+        Value::Number(number) => {
+            if let Some(n) = number.as_i64() {
+                Ok(Integer::Fits(n))
+            } else if number.as_u64().is_some() {
+                Ok(Integer::AboveI64)
+            } else {
+                let float = number.as_f64().ok_or(IntProblem::Type)?;
+                if float.fract() != 0.0 || !float.is_finite() {
+                    Err(IntProblem::Fraction)
+                } else if float >= I64_END_AS_F64 {
+                    Ok(Integer::AboveI64)
+                } else if float < -I64_END_AS_F64 {
+                    Ok(Integer::BelowI64)
+                } else {
+                    // A whole float inside the range converts exactly.
+                    Ok(Integer::Fits(float as i64))
+                }
+            }
+        }
+        Value::String(text) => parse_int(text).ok_or(IntProblem::Parsing),
+        _ => Err(IntProblem::Type),
+    }
+}
+
+/// 2^63, the first whole number past `i64::MAX`; exact as an `f64`.
+const I64_END_AS_F64: f64 = 9_223_372_036_854_775_808.0;
+
+/// An integer written in text (path segments, query values, JSON strings).
+fn parse_int(text: &str) -> Option<Integer> {
     let trimmed = text.trim();
     let (negative, digits) = match trimmed.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -306,24 +380,28 @@ pub fn parse_int(text: &str) -> Option<i64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(match digits.parse::<i64>() {
-        Ok(n) if negative => -n,
-        Ok(n) => n,
-        Err(_) if negative => i64::MIN,
-        Err(_) => i64::MAX,
+    // Through i128 so that `-9223372036854775808` itself still fits.
+    let magnitude = digits.parse::<i128>().ok();
+    Some(match magnitude.map(|m| if negative { -m } else { m }) {
+        Some(n) => match i64::try_from(n) {
+            Ok(n) => Integer::Fits(n),
+            Err(_) if n < 0 => Integer::BelowI64,
+            Err(_) => Integer::AboveI64,
+        },
+        // More digits than even an i128 holds.
+        None if negative => Integer::BelowI64,
+        None => Integer::AboveI64,
     })
 }
 
-/// An integer path parameter, or the 422 FastAPI gives for it.
-pub fn path_int(name: &str, segment: &str) -> Result<i64, ApiError> {
-    parse_int(segment).ok_or_else(|| {
-        ApiError::invalid(Invalid::new(
-            "int_parsing",
-            vec![json!("path"), json!(name)],
-            "Input should be a valid integer, unable to parse string as an integer",
-            json!(segment),
-        ))
-    })
+/// An integer path parameter that names a row, or the 422 FastAPI gives for it.
+pub fn path_id(name: &str, segment: &str) -> Result<i64, ApiError> {
+    parse_int(segment)
+        .ok_or(IntProblem::Parsing)
+        .and_then(|number| number.within(i64::MIN, i64::MAX))
+        .map_err(|problem| {
+            ApiError::invalid(problem.item(vec![json!("path"), json!(name)], json!(segment)))
+        })
 }
 
 /// The query string's parameters, decoded as a form (`+` is a space). The last of
@@ -353,7 +431,8 @@ pub fn query_value<'q>(pairs: &'q [(String, String)], name: &str) -> Option<&'q 
         .map(|(_, value)| value.as_str())
 }
 
-/// An integer query parameter within `min..=max`, or `default` when absent.
+/// An integer query parameter within `min..=max` (at most `i64::MAX` without a `max`),
+/// or `default` when absent.
 pub fn query_int(
     pairs: &[(String, String)],
     name: &str,
@@ -361,41 +440,13 @@ pub fn query_int(
     min: i64,
     max: Option<i64>,
 ) -> Result<i64, Box<Invalid>> {
-    let loc = vec![json!("query"), json!(name)];
     let Some(text) = query_value(pairs, name) else {
         return Ok(default);
     };
-    let value = parse_int(text).ok_or_else(|| {
-        Box::new(Invalid::new(
-            "int_parsing",
-            loc.clone(),
-            "Input should be a valid integer, unable to parse string as an integer",
-            json!(text),
-        ))
-    })?;
-    if value < min {
-        return Err(Box::new(
-            Invalid::new(
-                "greater_than_equal",
-                loc,
-                format!("Input should be greater than or equal to {min}"),
-                json!(text),
-            )
-            .with_ctx(json!({ "ge": min })),
-        ));
-    }
-    if let Some(max) = max.filter(|max| value > *max) {
-        return Err(Box::new(
-            Invalid::new(
-                "less_than_equal",
-                loc,
-                format!("Input should be less than or equal to {max}"),
-                json!(text),
-            )
-            .with_ctx(json!({ "le": max })),
-        ));
-    }
-    Ok(value)
+    parse_int(text)
+        .ok_or(IntProblem::Parsing)
+        .and_then(|number| number.within(min, max.unwrap_or(i64::MAX)))
+        .map_err(|problem| Box::new(problem.item(vec![json!("query"), json!(name)], json!(text))))
 }
 
 /// A boolean query parameter as pydantic reads one, `false` when absent.
@@ -461,22 +512,74 @@ mod tests {
 
     #[test]
     fn integers_follow_pydantic_lax_rules() {
-        assert_eq!(int_from_json(&json!(5)), Ok(5));
-        assert_eq!(int_from_json(&json!(5.0)), Ok(5));
-        assert_eq!(int_from_json(&json!("5")), Ok(5));
-        assert_eq!(int_from_json(&json!(u64::MAX)), Ok(i64::MAX));
-        assert_eq!(int_from_json(&json!(5.5)).unwrap_err().0, "int_from_float");
-        assert_eq!(int_from_json(&json!("five")).unwrap_err().0, "int_parsing");
-        assert_eq!(int_from_json(&json!(true)).unwrap_err().0, "int_type");
-        assert_eq!(int_from_json(&Value::Null).unwrap_err().0, "int_type");
+        let fits = |n| Ok(Integer::Fits(n));
+        assert_eq!(int_from_json(&json!(5)), fits(5));
+        assert_eq!(int_from_json(&json!(5.0)), fits(5));
+        assert_eq!(int_from_json(&json!("5")), fits(5));
+        assert_eq!(
+            int_from_json(&json!(-9.0e18)),
+            fits(-9_000_000_000_000_000_000)
+        );
+        assert_eq!(int_from_json(&json!(5.5)), Err(IntProblem::Fraction));
+        assert_eq!(int_from_json(&json!("five")), Err(IntProblem::Parsing));
+        assert_eq!(int_from_json(&json!(true)), Err(IntProblem::Type));
+        assert_eq!(int_from_json(&Value::Null), Err(IntProblem::Type));
     }
 
     #[test]
-    fn text_integers_saturate_instead_of_failing() {
-        assert_eq!(parse_int("42"), Some(42));
-        assert_eq!(parse_int("-3"), Some(-3));
-        assert_eq!(parse_int("99999999999999999999999"), Some(i64::MAX));
-        assert_eq!(parse_int("-99999999999999999999999"), Some(i64::MIN));
+    fn integers_past_64_bits_are_out_of_range_not_saturated() {
+        assert_eq!(int_from_json(&json!(u64::MAX)), Ok(Integer::AboveI64));
+        // i64::MAX has no f64 of its own: written as a float it is 2^63, one past it.
+        assert_eq!(
+            int_from_json(&json!(i64::MAX as f64)),
+            Ok(Integer::AboveI64)
+        );
+        assert_eq!(
+            int_from_json(&json!(i64::MIN as f64)),
+            Ok(Integer::Fits(i64::MIN))
+        );
+        assert_eq!(int_from_json(&json!(-1e19)), Ok(Integer::BelowI64));
+        assert_eq!(
+            int_from_json(&json!("1180591620717411303424")),
+            Ok(Integer::AboveI64)
+        );
+        let above = Integer::AboveI64.within(i64::MIN, i64::MAX).unwrap_err();
+        let item = above.item(vec![json!("body"), json!("id")], json!(1));
+        assert_eq!(item.kind, "less_than_equal");
+        assert_eq!(
+            item.msg,
+            "Input should be less than or equal to 9223372036854775807"
+        );
+        assert_eq!(item.ctx, Some(json!({"le": i64::MAX})));
+        let below = Integer::BelowI64.within(i64::MIN, i64::MAX).unwrap_err();
+        assert_eq!(below, IntProblem::Below(i64::MIN));
+        // The tighter bound is the one reported.
+        assert_eq!(
+            Integer::AboveI64.within(0, 1000),
+            Err(IntProblem::Above(1000))
+        );
+    }
+
+    #[test]
+    fn text_integers_keep_the_side_they_overflow_on() {
+        assert_eq!(parse_int("42"), Some(Integer::Fits(42)));
+        assert_eq!(parse_int(" +7 "), Some(Integer::Fits(7)));
+        assert_eq!(parse_int("-3"), Some(Integer::Fits(-3)));
+        assert_eq!(
+            parse_int("9223372036854775807"),
+            Some(Integer::Fits(i64::MAX))
+        );
+        assert_eq!(
+            parse_int("-9223372036854775808"),
+            Some(Integer::Fits(i64::MIN))
+        );
+        assert_eq!(parse_int("9223372036854775808"), Some(Integer::AboveI64));
+        assert_eq!(parse_int("-9223372036854775809"), Some(Integer::BelowI64));
+        assert_eq!(parse_int(&"9".repeat(60)), Some(Integer::AboveI64));
+        assert_eq!(
+            parse_int(&format!("-{}", "9".repeat(60))),
+            Some(Integer::BelowI64)
+        );
         assert_eq!(parse_int("1e3"), None);
         assert_eq!(parse_int(""), None);
         assert_eq!(parse_int("-"), None);
@@ -493,6 +596,15 @@ mod tests {
         assert_eq!(over.kind, "less_than_equal");
         let under = query_int(&query_pairs("skip=-1"), "skip", 0, 0, None).unwrap_err();
         assert_eq!(under.kind, "greater_than_equal");
+        let huge = query_int(
+            &query_pairs("skip=99999999999999999999"),
+            "skip",
+            0,
+            0,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(huge.kind, "less_than_equal");
     }
 
     #[test]

@@ -20,6 +20,7 @@ use common::{CancelResponse, ConversationWithMessages, ServerStatus};
 use futures_util::{Stream, StreamExt};
 use serde_json::json;
 use warp::Filter;
+use warp::http::uri::Authority;
 use warp::http::{HeaderMap, Method, StatusCode};
 use warp::reply::Response;
 
@@ -59,14 +60,27 @@ pub fn api(app: App) -> impl Filter<Extract = (Response,), Error = Infallible> +
     warp::method()
         .and(warp::path::full())
         .and(query)
+        .and(warp::ext::optional::<guard::TargetAuthority>())
         .and(warp::header::headers_cloned())
         .and(warp::body::stream())
         .then(
-            move |method: Method, path: warp::path::FullPath, query: String, headers, body| {
+            move |method: Method,
+                  path: warp::path::FullPath,
+                  query: String,
+                  target: Option<guard::TargetAuthority>,
+                  headers,
+                  body| {
                 let app = app.clone();
                 async move {
                     let body = byte_chunks(body);
-                    dispatch(&app, &method, path.as_str(), &query, &headers, body).await
+                    let request = Head {
+                        method: &method,
+                        path: path.as_str(),
+                        query: &query,
+                        target: target.as_ref().map(|t| &t.0),
+                        headers: &headers,
+                    };
+                    dispatch(&app, request, body).await
                 }
             },
         )
@@ -142,25 +156,36 @@ impl<'p> Route<'p> {
     }
 }
 
-async fn dispatch<S>(
-    app: &App,
-    method: &Method,
-    path: &str,
-    query: &str,
-    headers: &HeaderMap,
-    body: S,
-) -> Response
+/// What `dispatch` reads of a request besides its body.
+struct Head<'r> {
+    method: &'r Method,
+    path: &'r str,
+    query: &'r str,
+    /// The authority of an absolute-form request target, if the client sent one.
+    target: Option<&'r Authority>,
+    headers: &'r HeaderMap,
+}
+
+async fn dispatch<S>(app: &App, request: Head<'_>, body: S) -> Response
 where
     S: Stream<Item = Result<Bytes, warp::Error>> + Unpin,
 {
+    let Head {
+        method,
+        path,
+        query,
+        target,
+        headers,
+    } = request;
     let route = Route::parse(path);
-    let allowed_origin = match app
-        .guard
-        .check(method, headers, route.as_ref().map(Route::allow))
-    {
-        guard::Verdict::Pass { allowed_origin } => allowed_origin,
-        guard::Verdict::Answer(response) => return response,
-    };
+    let allowed_origin =
+        match app
+            .guard
+            .check(method, target, headers, route.as_ref().map(Route::allow))
+        {
+            guard::Verdict::Pass { allowed_origin } => allowed_origin,
+            guard::Verdict::Answer(response) => return response,
+        };
     let mut response = match route {
         None => ApiError::not_found("Not Found").into_response(),
         Some(route) if !route.allows(method) => {
@@ -215,7 +240,7 @@ fn decode_segment(name: &str, raw: &str) -> Result<String, ApiError> {
 }
 
 fn path_id(name: &str, raw: &str) -> Result<i64, ApiError> {
-    input::path_int(name, &decode_segment(name, raw)?)
+    input::path_id(name, &decode_segment(name, raw)?)
 }
 
 /// POST /users/
@@ -299,7 +324,7 @@ where
 {
     let object = input::json_object(headers, body).await?;
     let mut fields = Fields::new(&object);
-    let user_id = fields.int("user_id");
+    let user_id = fields.id("user_id");
     let name = fields.optional_string("name", CONVERSATION_NAME_MAX_CHARS);
     let (user_id, name) = fields.finish(user_id, name)?;
     match app.store.create_conversation(user_id, name).await? {
@@ -379,7 +404,7 @@ where
     let with_events = input::query_bool(&input::query_pairs(query), "events")?;
     let object = input::json_object(headers, body).await?;
     let mut fields = Fields::new(&object);
-    let conversation_id = fields.int("conversation_id");
+    let conversation_id = fields.id("conversation_id");
     let message = fields.string("message", MESSAGE_MAX_CHARS);
     if let Some(text) = &message
         && text.trim().is_empty()

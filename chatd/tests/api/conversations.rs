@@ -39,12 +39,17 @@ async fn a_conversation_for_an_unknown_user_is_a_404_and_stores_nothing() {
     assert_eq!(status, 404);
     assert_eq!(body, json!({"detail": "User not found"}));
     let (status, body) = chatd
+        .post("/conversations/", json!({"user_id": i64::MAX}))
+        .await;
+    assert_eq!(status, 404, "the largest id names no user: {body}");
+    // One past 64 bits is not an id at all (errors::ids_past_64_bits_are_422s_...).
+    let (status, body) = chatd
         .post(
             "/conversations/",
             json!({"user_id": 99999999999999999999u128 as f64}),
         )
         .await;
-    assert_eq!(status, 404, "a huge id names no user: {body}");
+    assert_eq!(status, 422, "{body}");
     let (_, list) = chatd.get("/users/999/conversations").await;
     assert_eq!(list, json!([]));
 }
@@ -195,12 +200,15 @@ async fn an_unknown_or_malformed_conversation_id_is_answered_clearly() {
     for path in [
         "/conversations/12345",
         "/conversations/-1",
-        "/conversations/99999999999999999999999",
+        "/conversations/9223372036854775807",
     ] {
         let (status, body) = chatd.get(path).await;
         assert_eq!(status, 404, "{path}");
         assert_eq!(body, json!({"detail": "Conversation not found"}));
     }
+    let (status, body) = chatd.get("/conversations/99999999999999999999999").await;
+    assert_eq!(status, 422, "no 64-bit column holds it: {body}");
+    assert_eq!(body["detail"][0]["type"], "less_than_equal");
     let (status, body) = chatd.get("/conversations/abc").await;
     assert_eq!(status, 422);
     assert_eq!(

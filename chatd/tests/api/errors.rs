@@ -2,7 +2,7 @@
 //! that are not JSON objects. After each, nothing is stored.
 
 use bytes::Bytes;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{Daemon, read_json};
 
@@ -168,7 +168,129 @@ async fn extra_fields_are_ignored_as_fastapi_does() {
     assert!(body.get("admin").is_none());
 }
 
+/// 2^70: an integer, but one no 64-bit id column can hold.
+const PAST_64_BITS: &str = "1180591620717411303424";
+
+/// An id no 64-bit column can hold is a 422, the same item wherever it is sent. FastAPI
+/// itself would take 2^70 as a Python int and fail in the database; the honest answer
+/// for an id column is the one pydantic gives for `Field(ge=-2**63, le=2**63-1)`:
+/// `less_than_equal` / `greater_than_equal` with the bound in `ctx`. `int_parsing`
+/// would say the input is not an integer, which it is.
+async fn ids_past_64_bits_are_422s_in_path_query_and_body() {
+    let chatd = Daemon::start().await;
+    let conversation = chatd.conversation().await;
+    let before = chatd.row_counts();
+    let above = |loc: Value, input: Value| {
+        json!({"detail": [{"type": "less_than_equal", "loc": loc,
+            "msg": "Input should be less than or equal to 9223372036854775807",
+            "input": input, "ctx": {"le": i64::MAX}}]})
+    };
+    let below = |loc: Value, input: Value| {
+        json!({"detail": [{"type": "greater_than_equal", "loc": loc,
+            "msg": "Input should be greater than or equal to -9223372036854775808",
+            "input": input, "ctx": {"ge": i64::MIN}}]})
+    };
+    let huge = PAST_64_BITS;
+    let gets = [
+        (format!("/conversations/{huge}"), "conversation_id"),
+        (format!("/conversations/{huge}/messages"), "conversation_id"),
+        (format!("/conversations/{huge}/reply"), "conversation_id"),
+        (format!("/users/{huge}/conversations"), "user_id"),
+    ];
+    for (path, name) in &gets {
+        let (status, body) = chatd.get(path).await;
+        assert_eq!(status, 422, "{path}");
+        assert_eq!(body, above(json!(["path", name]), json!(huge)), "{path}");
+        let negative = path.replace(huge, &format!("-{huge}"));
+        let (status, body) = chatd.get(&negative).await;
+        assert_eq!(status, 422, "{negative}");
+        assert_eq!(
+            body,
+            below(json!(["path", name]), json!(format!("-{huge}"))),
+            "{negative}"
+        );
+    }
+    let (status, body) = chatd
+        .post(&format!("/conversations/{huge}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(body, above(json!(["path", "conversation_id"]), json!(huge)));
+
+    let (status, body) = chatd
+        .get(&format!("/users/1/conversations?skip={huge}"))
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(body, above(json!(["query", "skip"]), json!(huge)));
+    // limit has a tighter bound of its own, and that is the one reported.
+    let (status, body) = chatd
+        .get(&format!("/users/1/conversations?limit={huge}"))
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["detail"][0]["type"], "less_than_equal");
+    assert_eq!(body["detail"][0]["ctx"], json!({"le": 1000}));
+
+    // In a body, as a JSON string and as a JSON number. serde_json reads an integer
+    // past u64 as a float, so that input is echoed as a float near it.
+    let huge_number: Value = serde_json::from_str(huge).unwrap();
+    for (path, field, rest) in [
+        ("/conversations/", "user_id", json!({})),
+        ("/chat", "conversation_id", json!({"message": "hi"})),
+    ] {
+        for id in [json!(huge), huge_number.clone(), json!(u64::MAX)] {
+            let mut body = rest.clone();
+            body[field] = id.clone();
+            let (status, mut answer) = chatd.post(path, body).await;
+            assert_eq!(status, 422, "{path} {id}");
+            let echoed = answer["detail"][0]["input"].take();
+            assert_eq!(
+                answer,
+                above(json!(["body", field]), Value::Null),
+                "{path} {id}"
+            );
+            match id.as_f64().filter(|_| id.is_f64()) {
+                Some(sent) => {
+                    let echoed = echoed.as_f64().unwrap();
+                    assert!((echoed - sent).abs() / sent < 1e-12, "{echoed} for {sent}");
+                }
+                None => assert_eq!(echoed, id),
+            }
+        }
+        let mut body = rest.clone();
+        body[field] = json!(-1e20);
+        let (status, answer) = chatd.post(path, body).await;
+        assert_eq!(status, 422);
+        assert_eq!(answer["detail"][0]["type"], "greater_than_equal");
+    }
+    assert_eq!(chatd.row_counts(), before, "nothing was stored");
+
+    // The largest id a column holds is an id like any other: it names nothing here.
+    let max = i64::MAX;
+    for path in [
+        format!("/conversations/{max}"),
+        format!("/conversations/{max}/messages"),
+    ] {
+        let (status, body) = chatd.get(&path).await;
+        assert_eq!(
+            (status, body),
+            (404, json!({"detail": "Conversation not found"}))
+        );
+    }
+    let (status, body) = chatd
+        .get(&format!("/users/{max}/conversations?skip={max}"))
+        .await;
+    assert_eq!((status, body), (200, json!([])));
+    let (status, _) = chatd
+        .post("/chat", json!({"conversation_id": max, "message": "hi"}))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = chatd.post("/conversations/", json!({"user_id": max})).await;
+    assert_eq!(status, 404);
+    let messages = chatd.messages(conversation).await;
+    assert!(messages.is_empty());
+}
+
 crate::on_both_backends!(
+    ids_past_64_bits_are_422s_in_path_query_and_body,
     unknown_routes_are_json_404s,
     wrong_methods_are_405s_with_allow,
     bodies_over_one_mebibyte_are_413s_declared_or_chunked,

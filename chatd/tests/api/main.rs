@@ -10,6 +10,7 @@ mod property;
 mod provider;
 mod scale;
 mod security;
+mod settings;
 mod storage;
 mod support;
 mod users;

@@ -1,0 +1,241 @@
+//! The one list of chatd's settings: [`Settings`], a field per setting with its flag,
+//! its `CHATD_*` variable, its TOML key, its help and its default. How the layers are
+//! merged is in the parent module.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, FromArgMatches, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+use super::origin::DEFAULT_CORS_ORIGINS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// Offline: answers with the user's own message, word by word.
+    Echo,
+    /// Any OpenAI-compatible /chat/completions endpoint (OpenAI, Ollama, llama.cpp, vLLM).
+    Openai,
+}
+
+/// Every setting of chatd. A field is one setting everywhere: its doc comment is the
+/// `--help` text, its `#[arg]` names the flag and the variable and holds the default
+/// (which `--help` shows and [`Settings::default`] reads back), and its name is the key
+/// of the TOML file. Adding a setting is adding a field here, its commented line to
+/// `config.example.toml` (a test insists) and its use. The field order is the order of
+/// `--help` and of the "expected one of" list for an unknown key in the file.
+#[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[command(about = None, long_about = None)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on
+    #[arg(
+        long,
+        env = "CHATD_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8000"
+    )]
+    pub listen: SocketAddr,
+
+    /// Allow listening on an address other than loopback (the API has no authentication)
+    #[arg(long, env = "CHATD_ALLOW_NON_LOOPBACK")]
+    pub allow_non_loopback: bool,
+
+    /// Database: a SQLite file (a path or sqlite:// URL) or a postgres:// URL [default: chatd.db in the user's data directory]
+    #[arg(long, env = "CHATD_DATABASE", value_name = "PATH")]
+    pub database: Option<String>,
+
+    /// Where replies come from
+    #[arg(long, env = "CHATD_PROVIDER", value_enum, default_value_t = ProviderKind::Echo)]
+    pub provider: ProviderKind,
+
+    /// Base URL of the OpenAI-compatible API
+    #[arg(
+        long,
+        env = "CHATD_OPENAI_BASE_URL",
+        value_name = "URL",
+        default_value = "https://api.openai.com/v1"
+    )]
+    pub openai_base_url: String,
+
+    /// Model name sent to the provider
+    #[arg(long, env = "CHATD_MODEL", default_value = "gpt-4o-mini")]
+    pub model: String,
+
+    /// System prompt sent before every conversation's history
+    #[arg(long, env = "CHATD_SYSTEM_PROMPT", value_name = "TEXT")]
+    pub system_prompt: Option<String>,
+
+    /// How many past messages go to the provider with a new one
+    #[arg(
+        long,
+        env = "CHATD_HISTORY_LIMIT",
+        value_name = "N",
+        default_value_t = 50
+    )]
+    pub history_limit: u32,
+
+    /// Delay between two tokens of the echo provider, in milliseconds
+    #[arg(
+        long,
+        env = "CHATD_ECHO_DELAY_MS",
+        value_name = "MS",
+        default_value_t = 0
+    )]
+    pub echo_delay_ms: u64,
+
+    /// How long connecting to the provider may take, in seconds
+    #[arg(
+        long,
+        env = "CHATD_CONNECT_TIMEOUT_SECS",
+        value_name = "SECS",
+        default_value_t = 10
+    )]
+    pub connect_timeout_secs: u64,
+
+    /// How long the provider may stay silent before a reply fails, in seconds
+    #[arg(
+        long,
+        env = "CHATD_IDLE_TIMEOUT_SECS",
+        value_name = "SECS",
+        default_value_t = 120
+    )]
+    pub idle_timeout_secs: u64,
+
+    /// How long replies in flight may take to finish at shutdown, in seconds
+    #[arg(
+        long,
+        env = "CHATD_SHUTDOWN_GRACE_SECS",
+        value_name = "SECS",
+        default_value_t = 10
+    )]
+    pub shutdown_grace_secs: u64,
+
+    /// Extra host names the daemon answers to on a loopback bind (DNS-rebinding guard)
+    #[arg(
+        long = "allowed-host",
+        env = "CHATD_ALLOWED_HOSTS",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+
+    /// Origins whose web pages may call the API, e.g. https://chat.example.com or
+    /// http://localhost:*
+    #[arg(
+        long = "cors-origin",
+        env = "CHATD_CORS_ORIGINS",
+        value_name = "ORIGIN",
+        value_delimiter = ',',
+        default_values_t = DEFAULT_CORS_ORIGINS.map(String::from)
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Bearer token file for non-loopback binds, created on first use [default: token in the user's data directory]
+    #[arg(long, env = "CHATD_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Replies that may be generated at once; more chats get a 503
+    #[arg(
+        long,
+        env = "CHATD_MAX_REPLIES",
+        value_name = "N",
+        default_value_t = 1024
+    )]
+    pub max_replies: usize,
+
+    /// How often replies in flight are checkpointed to the database, in milliseconds; 0 turns it off
+    #[arg(
+        long,
+        env = "CHATD_CHECKPOINT_INTERVAL_MS",
+        value_name = "MS",
+        default_value_t = 1000
+    )]
+    pub checkpoint_interval_ms: u64,
+
+    /// Seconds a connection may sit idle (or take sending a request head) before it is closed
+    #[arg(
+        long,
+        env = "CHATD_IDLE_CONNECTION_TIMEOUT_SECS",
+        value_name = "SECS",
+        default_value_t = 30
+    )]
+    pub idle_connection_timeout_secs: u64,
+
+    /// Database connections: PostgreSQL's pool; on SQLite, read connections kept open (reads run on the asking thread, writes on one writer thread) [default: twice the cores, 4 to 16]
+    #[arg(long, env = "CHATD_DB_POOL_SIZE", value_name = "N")]
+    pub db_pool_size: Option<u32>,
+
+    /// Megabytes of messages kept rendered as JSON for conversation reads; 0 turns it off
+    #[arg(
+        long,
+        env = "CHATD_RENDERED_CACHE_MB",
+        value_name = "MB",
+        default_value_t = 8
+    )]
+    pub rendered_cache_mb: u64,
+}
+
+impl Default for Settings {
+    /// The defaults written in the `#[arg]`s above, read back by parsing an empty
+    /// command line with the variables switched off, so they are written only there.
+    fn default() -> Self {
+        let command = Settings::augment_args(clap::Command::new("defaults").no_binary_name(true))
+            .mut_args(|arg| arg.env(None));
+        let matches = command
+            .try_get_matches_from(std::iter::empty::<OsString>())
+            .expect("the built-in defaults parse");
+        Settings::from_arg_matches(&matches).expect("the built-in defaults are settings")
+    }
+}
+
+impl Settings {
+    /// The settings' keys: the TOML keys, which are also clap's argument ids.
+    pub fn keys() -> Vec<String> {
+        Settings::augment_args(clap::Command::new("keys"))
+            .get_arguments()
+            .map(|arg| arg.get_id().to_string())
+            .collect()
+    }
+
+    pub fn echo_delay(&self) -> Duration {
+        Duration::from_millis(self.echo_delay_ms)
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        at_least_a_second(self.connect_timeout_secs)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        at_least_a_second(self.idle_timeout_secs)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// Zero when checkpoints are off.
+    pub fn checkpoint_interval(&self) -> Duration {
+        Duration::from_millis(self.checkpoint_interval_ms)
+    }
+
+    pub fn idle_connection_timeout(&self) -> Duration {
+        at_least_a_second(self.idle_connection_timeout_secs)
+    }
+
+    /// Bytes of rendered messages kept for conversation reads; zero when off.
+    pub fn rendered_cache_bytes(&self) -> usize {
+        self.rendered_cache_mb
+            .saturating_mul(1 << 20)
+            .try_into()
+            .unwrap_or(usize::MAX)
+    }
+}
+
+/// A timeout of zero would fail every connection at once; one second is the least.
+fn at_least_a_second(secs: u64) -> Duration {
+    Duration::from_secs(secs).max(Duration::from_secs(1))
+}
