@@ -1,4 +1,4 @@
-//! The HTTP client of the chat API (`shared/api/API.md`): one method per endpoint, the
+//! The HTTP client of the chat API (`docs/API.md`): one method per endpoint, the
 //! server's `{"detail": …}` turned into `ApiError::Status`, and a daemon started on
 //! demand when nothing answers at a local address.
 //!

@@ -2,7 +2,7 @@
 //! framing, shared by `chatd` (which serves them) and `chatctl` (which consumes them).
 //!
 //! The documented objects keep exactly the fields and the field order of
-//! `shared/api/API.md`; everything beyond the original document is an extension and is
+//! `docs/API.md`; everything beyond the original document is an extension and is
 //! marked as such. This crate depends on serde alone so that chatctl stays small.
 
 pub mod sse;
