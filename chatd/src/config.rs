@@ -22,6 +22,9 @@ pub const DEFAULT_OPENAI_MODEL: &str = "gpt-4o-mini";
 pub const DEFAULT_HISTORY_LIMIT: u32 = 50;
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 120;
+/// One event of the provider's stream: a few hundred bytes per token in practice, so
+/// this is far above any real one and bounds what a runaway stream costs.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 1 << 20;
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 10;
 pub const DEFAULT_MAX_REPLIES: usize = 1024;
 pub const DEFAULT_CHECKPOINT_INTERVAL_MS: u64 = 1000;
@@ -87,6 +90,10 @@ pub struct Cli {
     /// How long the provider may stay silent before a reply fails, in seconds [default: 120]
     #[arg(long, env = "CHATD_IDLE_TIMEOUT_SECS", value_name = "SECS")]
     pub idle_timeout_secs: Option<u64>,
+
+    /// The largest event accepted from the provider's stream, in bytes; a reply whose provider sends a larger one fails [default: 1048576 (1 MiB)]
+    #[arg(long, env = "CHATD_MAX_EVENT_BYTES", value_name = "BYTES")]
+    pub max_event_bytes: Option<usize>,
 
     /// How long replies in flight may take to finish at shutdown, in seconds [default: 10]
     #[arg(long, env = "CHATD_SHUTDOWN_GRACE_SECS", value_name = "SECS")]
@@ -171,6 +178,7 @@ pub struct FileConfig {
     pub echo_delay_ms: Option<u64>,
     pub connect_timeout_secs: Option<u64>,
     pub idle_timeout_secs: Option<u64>,
+    pub max_event_bytes: Option<usize>,
     pub shutdown_grace_secs: Option<u64>,
     pub allowed_hosts: Option<Vec<String>>,
     pub cors_origins: Option<Vec<String>>,
@@ -199,6 +207,7 @@ pub struct Config {
     pub echo_delay: Duration,
     pub connect_timeout: Duration,
     pub idle_timeout: Duration,
+    pub max_event_bytes: usize,
     pub shutdown_grace: Duration,
     pub allowed_hosts: Vec<String>,
     pub cors_origins: Vec<OriginPattern>,
@@ -365,6 +374,16 @@ impl Config {
             Some(path) => path,
             None => default_token_path().ok_or(ConfigError::NoDataDir)?,
         };
+        let max_event_bytes = cli
+            .max_event_bytes
+            .or(file.max_event_bytes)
+            .unwrap_or(DEFAULT_MAX_EVENT_BYTES);
+        if max_event_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "max_event_bytes must be at least 1 (every event of the provider would be refused)"
+                    .into(),
+            ));
+        }
         let secs = |flag: Option<u64>, file: Option<u64>, default: u64| {
             Duration::from_secs(flag.or(file).unwrap_or(default))
         };
@@ -401,6 +420,7 @@ impl Config {
                 DEFAULT_IDLE_TIMEOUT_SECS,
             )
             .max(Duration::from_secs(1)),
+            max_event_bytes,
             shutdown_grace: secs(
                 cli.shutdown_grace_secs,
                 file.shutdown_grace_secs,
@@ -474,6 +494,7 @@ mod tests {
         assert_eq!(file.history_limit, Some(DEFAULT_HISTORY_LIMIT));
         assert_eq!(file.rendered_cache_mb, Some(DEFAULT_RENDERED_CACHE_MB));
         assert_eq!(file.idle_timeout_secs, Some(DEFAULT_IDLE_TIMEOUT_SECS));
+        assert_eq!(file.max_event_bytes, Some(DEFAULT_MAX_EVENT_BYTES));
         assert_eq!(
             file.openai_base_url.as_deref(),
             Some(DEFAULT_OPENAI_BASE_URL)
@@ -547,6 +568,31 @@ mod tests {
         let mut allowed = args.to_vec();
         allowed.push("--allow-non-loopback");
         assert!(Config::resolve(&cli(&allowed), no_env).is_ok());
+    }
+
+    #[test]
+    fn the_event_size_cap_comes_from_the_file_or_a_flag_and_cannot_be_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chatd.toml");
+        let config_arg = path.to_str().unwrap();
+        let resolve = |file: &str, flags: &[&str]| {
+            std::fs::write(&path, file).unwrap();
+            let mut args = vec!["--config", config_arg, "--database", "a.db"];
+            args.extend_from_slice(flags);
+            Config::resolve(&cli(&args), no_env)
+        };
+        let cap = |file: &str, flags: &[&str]| resolve(file, flags).unwrap().max_event_bytes;
+        assert_eq!(cap("", &[]), DEFAULT_MAX_EVENT_BYTES);
+        assert_eq!(cap("max_event_bytes = 4096\n", &[]), 4096);
+        assert_eq!(
+            cap(
+                "max_event_bytes = 4096\n",
+                &["--max-event-bytes", "16777216"]
+            ),
+            16 << 20
+        );
+        let error = resolve("max_event_bytes = 0\n", &[]).unwrap_err();
+        assert!(error.to_string().contains("max_event_bytes"), "{error}");
     }
 
     #[test]

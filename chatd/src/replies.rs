@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::providers::{Provider, Turn};
+use crate::providers::{Delta, FinishReason, Provider, Turn};
 use crate::store::{MessageRow, Store};
 
 /// How often leases are refreshed at the least; well under `store::LEASE_STALE_AFTER`.
@@ -262,12 +262,23 @@ impl Replies {
                             next = deltas.next() => next,
                         };
                         match next {
-                            None => break MessageStatus::Complete,
+                            Some(Ok(Delta::End(FinishReason::Stop))) => {
+                                break MessageStatus::Complete;
+                            }
+                            Some(Ok(Delta::End(FinishReason::Length))) => {
+                                break MessageStatus::Truncated;
+                            }
+                            // Providers end with `End` or an error; a stream that just
+                            // stops was cut short.
+                            None => {
+                                error = Some("the provider's stream stopped before the reply was finished".into());
+                                break MessageStatus::Failed;
+                            }
                             Some(Err(e)) => {
                                 error = Some(e.0);
                                 break MessageStatus::Failed;
                             }
-                            Some(Ok(delta)) => {
+                            Some(Ok(Delta::Text(delta))) => {
                                 // NUL is dropped: PostgreSQL's text cannot store it.
                                 let delta = normalizer.normalize(&delta).replace('\0', "");
                                 if delta.is_empty() {
@@ -288,9 +299,11 @@ impl Replies {
                 "provider failed: {cause}"
             );
         }
-        // A reply that produced nothing is not stored: there is no assistant message to
-        // show, and the client was told why (502, or the end event).
-        let nothing_generated = text.is_empty() && status != MessageStatus::Complete;
+        // A reply that stopped before producing anything is not stored: there is no
+        // assistant message to show, and the client was told why (502, or the end event).
+        // One the provider ended (complete, or cut at its token limit) is, even empty.
+        let nothing_generated = text.is_empty()
+            && !matches!(status, MessageStatus::Complete | MessageStatus::Truncated);
         let message = if nothing_generated {
             if let Err(e) = self
                 .store

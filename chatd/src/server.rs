@@ -69,6 +69,7 @@ fn build_provider(config: &Config) -> Result<Provider, ServeError> {
                 config.api_key.clone(),
                 config.connect_timeout,
                 config.idle_timeout,
+                config.max_event_bytes,
             )
             .map_err(ServeError::Provider)?,
         ),
