@@ -9,6 +9,10 @@
 /// The bytes of the UTF-8 byte order mark, which the format skips at the stream's start.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// The line buffer kept between lines at the most; a larger one is freed once its line
+/// is read, so one huge event does not hold its memory for the rest of the stream.
+const KEPT_LINE_CAPACITY: usize = 64 << 10;
+
 /// Why the stream cannot be read further.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadError {
@@ -67,8 +71,11 @@ impl EventReader {
                 let mut line = std::mem::take(&mut self.line);
                 line.extend_from_slice(&piece[..end]);
                 self.take_line(&line, events);
-                line.clear();
-                self.line = line;
+                // Keep the buffer for the next line, unless one huge line grew it.
+                if line.capacity() <= KEPT_LINE_CAPACITY {
+                    line.clear();
+                    self.line = line;
+                }
             }
             let mut next = end + 1;
             if piece[end] == b'\r' {
