@@ -418,14 +418,8 @@ fn report(outcome: &reply::Outcome) {
         (true, _) => note("[reply stopped; what was generated is stored]"),
         (false, MessageStatus::Complete) if outcome.end.stored => {}
         (false, status) => note(&format!(
-            "[reply {}{}]",
-            status.as_str(),
-            outcome
-                .end
-                .error
-                .as_deref()
-                .map(|e| format!(": {e}"))
-                .unwrap_or_default()
+            "[reply {}]",
+            error::outcome(status, outcome.end.error.as_deref())
         )),
     }
 }

@@ -46,12 +46,19 @@ impl ApiError {
 
 /// A reply that ended without completing.
 #[derive(Debug, thiserror::Error)]
-#[error("the reply ended {}{}", .status.as_str(), .error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
-/// (A `complete` one whose `error` says it is not stored yet ends a command with an
-/// error too: chatd keeps it, but a script must not take it as saved.)
+#[error("the reply ended {}", outcome(*.status, .error.as_deref()))]
 pub struct ReplyIncomplete {
     pub status: MessageStatus,
     pub error: Option<String>,
+}
+
+/// How a reply ended, in words: its status, then what a person needs to know about it.
+pub fn outcome(status: MessageStatus, error: Option<&str>) -> String {
+    match (status, error) {
+        (MessageStatus::Truncated, _) => "truncated (cut at the model's token limit)".into(),
+        (status, Some(error)) => format!("{}: {error}", status.as_str()),
+        (status, None) => status.as_str().into(),
+    }
 }
 
 /// The user pressed Ctrl-C; the reply was cancelled and nothing more needs saying.
@@ -108,7 +115,9 @@ pub fn classify(err: &anyhow::Error) -> Verdict {
         }
         if let Some(incomplete) = cause.downcast_ref::<ReplyIncomplete>() {
             return loud(match incomplete.status {
-                MessageStatus::Failed | MessageStatus::Interrupted => ExitCode::Provider,
+                MessageStatus::Failed | MessageStatus::Interrupted | MessageStatus::Truncated => {
+                    ExitCode::Provider
+                }
                 MessageStatus::Cancelled | MessageStatus::Complete => ExitCode::Failure,
             });
         }
@@ -189,6 +198,16 @@ mod tests {
         assert_eq!(
             format!("{err:#}"),
             "the reply ended failed: upstream closed"
+        );
+        assert_eq!(classify(&err).code, ExitCode::Provider);
+
+        let err = anyhow::Error::new(ReplyIncomplete {
+            status: MessageStatus::Truncated,
+            error: None,
+        });
+        assert_eq!(
+            format!("{err:#}"),
+            "the reply ended truncated (cut at the model's token limit)"
         );
         assert_eq!(classify(&err).code, ExitCode::Provider);
     }

@@ -23,7 +23,8 @@ pub enum ExitCode {
     Conflict,
     /// 5: no daemon answered at the server address (and it could not be started).
     Unreachable,
-    /// 6: the LLM provider failed (502/503/504), or the reply ended failed or interrupted.
+    /// 6: the LLM provider failed (502/503/504), or the reply ended failed, interrupted
+    /// or truncated (cut at the model's token limit).
     Provider,
     /// 130: interrupted by Ctrl-C (the reply in progress was cancelled).
     Interrupted,
@@ -59,7 +60,7 @@ Exit codes:
   3    not found: user, conversation or endpoint (404)
   4    conflict: username taken, or a reply already streaming (409)
   5    daemon unreachable
-  6    LLM provider failure (502/503/504, or the reply ended failed/interrupted)
+  6    LLM provider failure (502/503/504, or the reply ended failed/interrupted/truncated)
   130  interrupted by Ctrl-C (the reply was cancelled)";
 
 #[cfg(test)]

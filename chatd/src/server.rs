@@ -73,6 +73,7 @@ fn build_provider(config: &Config) -> Result<Provider, ServeError> {
                 config.api_key.clone(),
                 settings.connect_timeout(),
                 settings.idle_timeout(),
+                settings.max_event_bytes,
             )
             .map_err(ServeError::Provider)?,
         ),

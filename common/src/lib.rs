@@ -86,6 +86,9 @@ pub enum MessageStatus {
     Failed,
     /// chatd stopped (shut down past its grace period) before the reply finished.
     Interrupted,
+    /// The provider stopped at its token limit (`finish_reason: "length"`); `content` is
+    /// the reply as far as it got.
+    Truncated,
 }
 
 impl MessageStatus {
@@ -95,6 +98,7 @@ impl MessageStatus {
             MessageStatus::Cancelled => "cancelled",
             MessageStatus::Failed => "failed",
             MessageStatus::Interrupted => "interrupted",
+            MessageStatus::Truncated => "truncated",
         }
     }
 
@@ -104,6 +108,7 @@ impl MessageStatus {
             "cancelled" => MessageStatus::Cancelled,
             "failed" => MessageStatus::Failed,
             "interrupted" => MessageStatus::Interrupted,
+            "truncated" => MessageStatus::Truncated,
             _ => return None,
         })
     }
@@ -275,8 +280,15 @@ mod tests {
             MessageStatus::Cancelled,
             MessageStatus::Failed,
             MessageStatus::Interrupted,
+            MessageStatus::Truncated,
         ] {
             assert_eq!(MessageStatus::parse(status.as_str()), Some(status));
+            let json = serde_json::to_string(&status).unwrap();
+            assert_eq!(
+                json,
+                format!("\"{}\"", status.as_str()),
+                "serde and as_str agree"
+            );
         }
         assert_eq!(MessageStatus::parse("done"), None);
     }

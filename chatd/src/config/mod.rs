@@ -299,6 +299,12 @@ impl Config {
         let api_key = env_key("CHATD_OPENAI_API_KEY")
             .filter(|k| !k.is_empty())
             .or_else(|| env_key("OPENAI_API_KEY").filter(|k| !k.is_empty()));
+        if settings.max_event_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "max_event_bytes must be at least 1 (every event of the provider would be refused)"
+                    .into(),
+            ));
+        }
         if settings.history_limit == 0 {
             return Err(ConfigError::Invalid(
                 "history_limit must be at least 1 (the new message itself)".into(),

@@ -105,6 +105,15 @@ pub struct Settings {
     )]
     pub idle_timeout_secs: u64,
 
+    /// The largest event accepted from the provider's stream, in bytes; a reply whose provider sends a larger one fails
+    #[arg(
+        long,
+        env = "CHATD_MAX_EVENT_BYTES",
+        value_name = "BYTES",
+        default_value_t = 1 << 20
+    )]
+    pub max_event_bytes: usize,
+
     /// How long replies in flight may take to finish at shutdown, in seconds
     #[arg(
         long,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use super::{DeltaStream, ProviderError, Turn};
+use super::{Delta, DeltaStream, FinishReason, ProviderError, Turn};
 
 #[derive(Debug, Clone, Default)]
 pub struct EchoProvider {
@@ -22,17 +22,21 @@ impl EchoProvider {
             .find(|turn| turn.role == "user")
             .map(|turn| turn.content.as_str())
             .unwrap_or_default();
-        let tokens: Vec<Result<String, ProviderError>> =
-            tokenize(message).into_iter().map(Ok).collect();
+        let tokens: Vec<Result<Delta, ProviderError>> = tokenize(message)
+            .into_iter()
+            .map(|token| Ok(Delta::Text(token)))
+            .collect();
+        let end = futures_util::stream::once(async { Ok(Delta::End(FinishReason::Stop)) });
         let delay = self.token_delay;
         if delay.is_zero() {
-            return futures_util::stream::iter(tokens).boxed();
+            return futures_util::stream::iter(tokens).chain(end).boxed();
         }
         futures_util::stream::iter(tokens)
             .then(move |token| async move {
                 tokio::time::sleep(delay).await;
                 token
             })
+            .chain(end)
             .boxed()
     }
 }

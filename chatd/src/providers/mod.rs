@@ -3,6 +3,7 @@
 //! `/chat/completions` endpoint: OpenAI, Ollama, llama.cpp, vLLM, LM Studio).
 
 pub mod echo;
+pub mod event_reader;
 pub mod openai;
 
 use std::pin::Pin;
@@ -26,8 +27,27 @@ pub struct Turn {
 #[error("{0}")]
 pub struct ProviderError(pub String);
 
-/// Text deltas of one reply, in order; the stream ends when the reply is complete.
-pub type DeltaStream = Pin<Box<dyn Stream<Item = Result<String, ProviderError>> + Send>>;
+/// What a provider's stream yields: the reply's text in order, then one `End`, or an
+/// error, and nothing after either. A stream that stops without one of them was cut
+/// short and counts as a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delta {
+    Text(String),
+    /// The provider said the reply is over, and why.
+    End(FinishReason),
+}
+
+/// Why the provider ended a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishReason {
+    /// The model finished its reply.
+    Stop,
+    /// The model stopped at its token limit (OpenAI's `finish_reason: "length"`).
+    Length,
+}
+
+/// The deltas of one reply (see `Delta`).
+pub type DeltaStream = Pin<Box<dyn Stream<Item = Result<Delta, ProviderError>> + Send>>;
 
 #[derive(Debug, Clone)]
 pub enum Provider {

@@ -1,17 +1,24 @@
 //! A client for any OpenAI-compatible `POST {base}/chat/completions` with
-//! `stream: true`. Reads `chat.completion.chunk` events through eventsource-stream,
-//! ends on `[DONE]` or on a clean end of the body without it, skips chunks that carry
-//! no content (role-only, empty `choices`, usage-only, reasoning deltas), and bounds
-//! both the connection and every silence between two events.
+//! `stream: true`. Reads `chat.completion.chunk` events with `EventReader` (so one
+//! event is bounded in size and read in linear time), skips chunks that carry no
+//! content (role-only, empty `choices`, usage-only, reasoning deltas), and bounds both
+//! the connection and every silence of the byte stream.
+//!
+//! A reply is over at `[DONE]`, or when the body ends (or breaks, or falls silent) after
+//! a chunk gave a `finish_reason`: older llama.cpp builds close the body after one
+//! without sending `[DONE]`. A body that ends before either was cut off, and the reply
+//! fails.
 
+use std::collections::VecDeque;
+use std::pin::Pin;
 use std::time::Duration;
 
-use eventsource_stream::Eventsource;
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{DeltaStream, ProviderError, Turn};
+use super::event_reader::{EventReader, ReadError};
+use super::{Delta, DeltaStream, FinishReason, ProviderError, Turn};
 
 /// What goes into a provider's error text from a response body, at the most.
 const ERROR_BODY_LIMIT: usize = 300;
@@ -23,6 +30,7 @@ pub struct OpenAiProvider {
     model: String,
     api_key: Option<String>,
     idle_timeout: Duration,
+    max_event_bytes: usize,
 }
 
 impl std::fmt::Debug for OpenAiProvider {
@@ -32,6 +40,7 @@ impl std::fmt::Debug for OpenAiProvider {
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("idle_timeout", &self.idle_timeout)
+            .field("max_event_bytes", &self.max_event_bytes)
             .finish()
     }
 }
@@ -43,6 +52,7 @@ impl OpenAiProvider {
         api_key: Option<String>,
         connect_timeout: Duration,
         idle_timeout: Duration,
+        max_event_bytes: usize,
     ) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
@@ -57,6 +67,7 @@ impl OpenAiProvider {
             model,
             api_key: api_key.filter(|key| !key.is_empty()),
             idle_timeout,
+            max_event_bytes,
         })
     }
 
@@ -120,52 +131,22 @@ impl OpenAiProvider {
         S: Stream<Item = Result<B, reqwest::Error>> + Send + 'static,
         B: AsRef<[u8]>,
     {
-        let events = bytes.eventsource();
-        let idle = self.idle_timeout;
-        let endpoint = self.endpoint.clone();
-        let state = (Box::pin(events), false);
-        futures_util::stream::unfold(state, move |(mut events, finished)| {
-            let endpoint = endpoint.clone();
-            async move {
-                if finished {
-                    return None;
-                }
-                loop {
-                    let next = match tokio::time::timeout(idle, events.next()).await {
-                        Err(_) => {
-                            let error = ProviderError(format!(
-                                "the LLM provider at {endpoint} sent nothing for {} s",
-                                idle.as_secs()
-                            ));
-                            return Some((Err(error), (events, true)));
-                        }
-                        // The body ended without `[DONE]`: servers such as older
-                        // llama.cpp builds end that way after a complete reply.
-                        Ok(None) => return None,
-                        Ok(Some(next)) => next,
-                    };
-                    let event = match next {
-                        Ok(event) => event,
-                        Err(e) => {
-                            let error = ProviderError(format!(
-                                "the connection to the LLM provider at {endpoint} broke: {e}"
-                            ));
-                            return Some((Err(error), (events, true)));
-                        }
-                    };
-                    match parse_chunk(&event.data) {
-                        Chunk::Done => return None,
-                        Chunk::Nothing => continue,
-                        Chunk::Delta(text) => return Some((Ok(text), (events, false))),
-                        Chunk::Error(message) => {
-                            let error = ProviderError(format!(
-                                "the LLM provider reported an error mid-stream: {message}"
-                            ));
-                            return Some((Err(error), (events, true)));
-                        }
-                    }
-                }
+        let state = Reading {
+            bytes: Box::pin(bytes),
+            reader: EventReader::new(self.max_event_bytes),
+            events: VecDeque::new(),
+            finish: None,
+            over: false,
+            endpoint: self.endpoint.clone(),
+            idle: self.idle_timeout,
+        };
+        futures_util::stream::unfold(state, |mut state| async move {
+            if state.over {
+                return None;
             }
+            let next = state.next_delta().await;
+            state.over = !matches!(next, Ok(Delta::Text(_)));
+            Some((next, state))
         })
         .boxed()
     }
@@ -178,21 +159,23 @@ impl OpenAiProvider {
             .await
             .map_err(|_| self.silence_error())?
             .map_err(|e| self.send_error(&e))?;
-        let content = serde_json::from_str::<Completion>(&text)
+        let (content, finish) = serde_json::from_str::<Completion>(&text)
             .ok()
             .and_then(|c| c.choices.into_iter().next())
-            .and_then(|choice| choice.message.content)
+            .and_then(|choice| Some((choice.message.content?, choice.finish_reason)))
             .ok_or_else(|| {
                 ProviderError(format!(
                     "the LLM provider at {} answered with JSON that is not a chat completion",
                     self.endpoint
                 ))
             })?;
-        let deltas: Vec<Result<String, ProviderError>> = if content.is_empty() {
-            Vec::new()
-        } else {
-            vec![Ok(content)]
-        };
+        let mut deltas = Vec::new();
+        if !content.is_empty() {
+            deltas.push(Ok(Delta::Text(content)));
+        }
+        // A whole completion is finished by definition; only the reason can differ.
+        let finish = finish_reason(finish.as_ref()).unwrap_or(FinishReason::Stop);
+        deltas.push(Ok(Delta::End(finish)));
         Ok(futures_util::stream::iter(deltas).boxed())
     }
 
@@ -268,6 +251,106 @@ impl OpenAiProvider {
     }
 }
 
+/// One streamed reply being read: the body, the events read from it but not handed on
+/// yet, and the finish reason once a chunk gave one.
+struct Reading<S> {
+    bytes: Pin<Box<S>>,
+    reader: EventReader,
+    events: VecDeque<String>,
+    finish: Option<FinishReason>,
+    /// Set once the end or an error was yielded: nothing follows them.
+    over: bool,
+    endpoint: String,
+    idle: Duration,
+}
+
+impl<S, B> Reading<S>
+where
+    S: Stream<Item = Result<B, reqwest::Error>>,
+    B: AsRef<[u8]>,
+{
+    /// The next text, the end, or why there is neither.
+    async fn next_delta(&mut self) -> Result<Delta, ProviderError> {
+        let endpoint = &self.endpoint;
+        loop {
+            while let Some(data) = self.events.pop_front() {
+                match parse_chunk(&data) {
+                    Chunk::Done => {
+                        return Ok(Delta::End(self.finish.unwrap_or(FinishReason::Stop)));
+                    }
+                    Chunk::Error(message) => {
+                        return Err(ProviderError(format!(
+                            "the LLM provider reported an error mid-stream: {message}"
+                        )));
+                    }
+                    Chunk::Part { text, finish } => {
+                        self.finish = strongest(self.finish, finish);
+                        if !text.is_empty() {
+                            return Ok(Delta::Text(text));
+                        }
+                    }
+                }
+            }
+            // The silence is timed on the bytes, not on events, so a provider that is
+            // sending is never reported silent.
+            let next = tokio::time::timeout(self.idle, self.bytes.next()).await;
+            let cut_off = match next {
+                Ok(Some(Ok(piece))) => {
+                    self.reader.feed(piece.as_ref(), &mut self.events).map_err(
+                        |ReadError::EventTooLarge(cap)| {
+                            ProviderError(format!(
+                                "the LLM provider at {endpoint} sent an event larger than the \
+                                 {} limit (max_event_bytes)",
+                                describe_size(cap)
+                            ))
+                        },
+                    )?;
+                    continue;
+                }
+                Err(_) => format!(
+                    "the LLM provider at {endpoint} sent no data for {} s",
+                    self.idle.as_secs()
+                ),
+                Ok(None) => format!(
+                    "the LLM provider at {endpoint} closed the stream before the reply was \
+                     finished"
+                ),
+                Ok(Some(Err(e))) => format!(
+                    "the connection to the LLM provider at {endpoint} broke: {}",
+                    root_cause(&e)
+                ),
+            };
+            // After a finish_reason only `[DONE]` or usage can follow: the reply is whole.
+            return match self.finish {
+                Some(reason) => Ok(Delta::End(reason)),
+                None => Err(ProviderError(cut_off)),
+            };
+        }
+    }
+}
+
+/// Of two finish reasons, the one to report: a cut anywhere makes the reply cut.
+fn strongest(earlier: Option<FinishReason>, later: Option<FinishReason>) -> Option<FinishReason> {
+    match (earlier, later) {
+        (Some(FinishReason::Length), _) | (_, Some(FinishReason::Length)) => {
+            Some(FinishReason::Length)
+        }
+        (earlier, later) => later.or(earlier),
+    }
+}
+
+/// A byte count as a person would write it: `1 MiB`, `64 KiB`, `1000 bytes`.
+fn describe_size(bytes: usize) -> String {
+    const KIB: usize = 1 << 10;
+    const MIB: usize = 1 << 20;
+    match bytes {
+        0 => "0 bytes".to_string(),
+        b if b % MIB == 0 => format!("{} MiB", b / MIB),
+        b if b % KIB == 0 => format!("{} KiB", b / KIB),
+        b => format!("{b} bytes"),
+    }
+}
+
 fn root_cause(error: &dyn std::error::Error) -> String {
     let mut cause = error;
     while let Some(next) = cause.source() {
@@ -300,8 +383,12 @@ fn provider_message(body: &str) -> String {
 #[derive(Debug, PartialEq, Eq)]
 enum Chunk {
     Done,
-    Nothing,
-    Delta(String),
+    /// The chunk's text (empty for role-only, usage-only and reasoning chunks) and the
+    /// `finish_reason` it gave, if any.
+    Part {
+        text: String,
+        finish: Option<FinishReason>,
+    },
     Error(String),
 }
 
@@ -316,11 +403,13 @@ struct StreamChunk {
 #[derive(Deserialize)]
 struct StreamChoice {
     #[serde(default)]
-    delta: Option<Delta>,
+    delta: Option<ChunkDelta>,
+    #[serde(default)]
+    finish_reason: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
-struct Delta {
+struct ChunkDelta {
     #[serde(default)]
     content: Option<String>,
 }
@@ -333,6 +422,8 @@ struct Completion {
 #[derive(Deserialize)]
 struct CompletionChoice {
     message: CompletionMessage,
+    #[serde(default)]
+    finish_reason: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -341,13 +432,28 @@ struct CompletionMessage {
     content: Option<String>,
 }
 
+/// `"length"` is the token limit; any other reason (`stop`, `content_filter`,
+/// `tool_calls`, or one this code does not know) ends the reply as finished. Null and
+/// `""` (which some servers send on every chunk) are no reason.
+fn finish_reason(value: Option<&serde_json::Value>) -> Option<FinishReason> {
+    match value? {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(reason) if reason.is_empty() => None,
+        serde_json::Value::String(reason) if reason == "length" => Some(FinishReason::Length),
+        _ => Some(FinishReason::Stop),
+    }
+}
+
 fn parse_chunk(data: &str) -> Chunk {
     let data = data.trim();
     if data == "[DONE]" {
         return Chunk::Done;
     }
     if data.is_empty() || data == "null" {
-        return Chunk::Nothing;
+        return Chunk::Part {
+            text: String::new(),
+            finish: None,
+        };
     }
     let chunk: StreamChunk = match serde_json::from_str(data) {
         Ok(chunk) => chunk,
@@ -361,46 +467,54 @@ fn parse_chunk(data: &str) -> Chunk {
             .unwrap_or_else(|| error.to_string());
         return Chunk::Error(message);
     }
-    let content: String = chunk
-        .choices
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|choice| choice.delta.and_then(|d| d.content))
-        .collect();
-    if content.is_empty() {
-        Chunk::Nothing
-    } else {
-        Chunk::Delta(content)
+    let mut text = String::new();
+    let mut finish = None;
+    for choice in chunk.choices.unwrap_or_default() {
+        if let Some(content) = choice.delta.and_then(|d| d.content) {
+            text.push_str(&content);
+        }
+        // chatd asks for one choice; should a server send more, a cut one counts.
+        finish = strongest(finish, finish_reason(choice.finish_reason.as_ref()));
     }
+    Chunk::Part { text, finish }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn text(text: &str) -> Chunk {
+        Chunk::Part {
+            text: text.into(),
+            finish: None,
+        }
+    }
+
     #[test]
     fn chunks_without_content_are_skipped() {
         assert_eq!(
             parse_chunk(r#"{"choices":[{"delta":{"role":"assistant"}}]}"#),
-            Chunk::Nothing
+            text("")
         );
-        assert_eq!(parse_chunk(r#"{"choices":[]}"#), Chunk::Nothing);
+        assert_eq!(parse_chunk(r#"{"choices":[]}"#), text(""));
         assert_eq!(
             parse_chunk(r#"{"choices":null,"usage":{"total_tokens":3}}"#),
-            Chunk::Nothing
+            text("")
         );
         assert_eq!(
             parse_chunk(r#"{"choices":[{"delta":{"reasoning_content":"hmm"}}]}"#),
-            Chunk::Nothing
+            text("")
         );
-        assert_eq!(parse_chunk("null"), Chunk::Nothing);
+        assert_eq!(parse_chunk("null"), text(""));
     }
 
     #[test]
-    fn content_done_and_errors_are_recognised() {
+    fn content_done_finish_reasons_and_errors_are_recognised() {
         assert_eq!(
-            parse_chunk(r#"{"choices":[{"delta":{"content":" sky"},"index":0}]}"#),
-            Chunk::Delta(" sky".into())
+            parse_chunk(
+                r#"{"choices":[{"delta":{"content":" sky"},"index":0,"finish_reason":null}]}"#
+            ),
+            text(" sky")
         );
         assert_eq!(parse_chunk("[DONE]"), Chunk::Done);
         assert_eq!(
@@ -408,47 +522,176 @@ mod tests {
             Chunk::Error("overloaded".into())
         );
         assert!(matches!(parse_chunk("{not json"), Chunk::Error(_)));
+        for (reason, finish) in [
+            ("\"stop\"", FinishReason::Stop),
+            ("\"length\"", FinishReason::Length),
+            ("\"content_filter\"", FinishReason::Stop),
+            ("\"tool_calls\"", FinishReason::Stop),
+            ("7", FinishReason::Stop),
+        ] {
+            let data = format!(
+                r#"{{"choices":[{{"delta":{{"content":"!"}},"finish_reason":{reason}}}]}}"#
+            );
+            assert_eq!(
+                parse_chunk(&data),
+                Chunk::Part {
+                    text: "!".into(),
+                    finish: Some(finish)
+                },
+                "{reason}"
+            );
+        }
+    }
+
+    /// What the provider makes of an upstream body arriving in these pieces.
+    fn read_bytes(
+        pieces: Vec<Vec<u8>>,
+        max_event_bytes: usize,
+    ) -> Vec<Result<Delta, ProviderError>> {
+        let provider = OpenAiProvider::new(
+            "http://127.0.0.1:9/v1",
+            "m".into(),
+            None,
+            Duration::from_secs(1),
+            Duration::from_secs(60),
+            max_event_bytes,
+        )
+        .unwrap();
+        let pieces = pieces.into_iter().map(Ok::<_, reqwest::Error>);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        runtime.block_on(
+            provider
+                .deltas(futures_util::stream::iter(pieces))
+                .collect(),
+        )
+    }
+
+    fn read(pieces: &[&str], max_event_bytes: usize) -> Vec<Result<Delta, ProviderError>> {
+        read_bytes(
+            pieces.iter().map(|p| p.as_bytes().to_vec()).collect(),
+            max_event_bytes,
+        )
+    }
+
+    fn event(content: &str, finish_reason: &str) -> String {
+        let chunk = json!({"choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish_reason}]});
+        format!("data: {chunk}\n\n")
+    }
+
+    fn event_without_finish(content: &str) -> String {
+        let chunk = json!({"choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}]});
+        format!("data: {chunk}\n\n")
+    }
+
+    fn texts(texts: &[&str]) -> Vec<Result<Delta, ProviderError>> {
+        texts
+            .iter()
+            .map(|t| Ok(Delta::Text(t.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn a_reply_ends_at_done_or_at_a_finish_reason_and_fails_at_an_early_close() {
+        let a = event_without_finish("a");
+        let b = event_without_finish("b");
+        let end = |reason| Ok(Delta::End(reason));
+
+        let mut expected = texts(&["a", "b"]);
+        expected.push(end(FinishReason::Stop));
+        assert_eq!(read(&[&a, &b, "data: [DONE]\n\n"], 1 << 20), expected);
+
+        // Older llama.cpp: a finish_reason, then the body closes without [DONE]; a
+        // usage chunk or a last event cut off may come between.
+        let stop = event("", "stop");
+        let usage = "data: {\"choices\":[],\"usage\":{\"total_tokens\":9}}\n\n";
+        assert_eq!(read(&[&a, &b, &stop], 1 << 20), expected);
+        assert_eq!(read(&[&a, &stop, &b, usage], 1 << 20), expected);
+        assert_eq!(read(&[&a, &b, &stop, "data: {cut"], 1 << 20), expected);
+        // `""` is no reason: servers that send it on every chunk are not cut short.
+        let no_reason = read(&[&event("a", ""), &event("b", "")], 1 << 20);
+        assert_eq!(no_reason[..2], texts(&["a", "b"]));
+        assert!(no_reason[2].is_err(), "{no_reason:?}");
+
+        let mut cut = texts(&["a"]);
+        cut.push(end(FinishReason::Length));
+        assert_eq!(read(&[&a, &event("", "length")], 1 << 20), cut);
+        let mut cut = texts(&["a", "b"]);
+        cut.push(end(FinishReason::Length));
+        assert_eq!(read(&[&a, &event("b", "length")], 1 << 20), cut);
+
+        let closed = read(&[&a, &b], 1 << 20);
+        assert_eq!(closed[..2], texts(&["a", "b"]));
+        let Err(error) = &closed[2] else {
+            panic!("{closed:?}")
+        };
+        assert_eq!(
+            error.0,
+            "the LLM provider at http://127.0.0.1:9/v1/chat/completions closed the stream \
+             before the reply was finished"
+        );
+        assert_eq!(closed.len(), 3, "nothing follows an error");
+        assert!(matches!(&read(&[], 1 << 20)[..], [Err(_)]));
+    }
+
+    #[test]
+    fn an_event_past_the_cap_fails_the_reply() {
+        let a = event_without_finish("a");
+        let big = event_without_finish(&"x".repeat(2000));
+        let cap = big.trim_end().len();
+        let mut expected = texts(&["a", &"x".repeat(2000)]);
+        expected.push(Ok(Delta::End(FinishReason::Stop)));
+        assert_eq!(read(&[&a, &big, "data: [DONE]\n\n"], cap), expected);
+
+        let over = event_without_finish(&"x".repeat(2001));
+        let read_over = read(&[&a, &over[..1000], &over[1000..]], cap);
+        assert_eq!(read_over[0], Ok(Delta::Text("a".into())));
+        let Err(error) = &read_over[1] else {
+            panic!("{read_over:?}")
+        };
+        assert!(
+            error.0.ends_with(&format!(
+                "sent an event larger than the {cap} bytes limit (max_event_bytes)"
+            )),
+            "{error}"
+        );
+        assert_eq!(read_over.len(), 2);
+    }
+
+    #[test]
+    fn sizes_are_described_in_the_largest_whole_unit() {
+        assert_eq!(describe_size(1 << 20), "1 MiB");
+        assert_eq!(describe_size(16 << 20), "16 MiB");
+        assert_eq!(describe_size(64 << 10), "64 KiB");
+        assert_eq!(describe_size(1000), "1000 bytes");
     }
 
     proptest::proptest! {
-        /// For any deltas, the upstream's SSE (split at any byte) read through
-        /// eventsource-stream and `parse_chunk`, normalised, framed as chatd frames
-        /// them and parsed again by a conforming parser, gives back the deltas' text.
+        /// For any deltas, the upstream's SSE (split at any byte) read by the provider,
+        /// normalised, framed as chatd frames them and parsed again by a conforming
+        /// parser (eventsource-stream), gives back the deltas' text.
         #[test]
         fn any_deltas_survive_parsing_and_framing(
             deltas in proptest::collection::vec(
                 proptest::string::string_regex("[a-z \\n\\r\\t:é😀中]{0,6}").unwrap(), 0..20),
             split in 1usize..50,
         ) {
-            use futures_util::StreamExt;
+            use eventsource_stream::Eventsource;
             let mut upstream = String::new();
             for delta in &deltas {
-                let chunk = serde_json::json!({"choices": [{"index": 0, "delta": {"content": delta}}]});
-                upstream.push_str(&format!("data: {chunk}\n\n"));
+                upstream.push_str(&event_without_finish(delta));
             }
             upstream.push_str("data: [DONE]\n\n");
-            let pieces: Vec<Result<Vec<u8>, std::io::Error>> = upstream
-                .as_bytes()
-                .chunks(split)
-                .map(|piece| Ok(piece.to_vec()))
-                .collect();
-            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-            let parsed: Vec<String> = runtime.block_on(async {
-                futures_util::stream::iter(pieces)
-                    .eventsource()
-                    .filter_map(|event| async move {
-                        match parse_chunk(&event.ok()?.data) {
-                            Chunk::Delta(text) => Some(text),
-                            _ => None,
-                        }
-                    })
-                    .collect()
-                    .await
-            });
+            let pieces = upstream.as_bytes().chunks(split).map(<[u8]>::to_vec).collect();
+            let read = read_bytes(pieces, 1 << 20);
+            proptest::prop_assert_eq!(read.last(), Some(&Ok(Delta::End(FinishReason::Stop))));
             let mut normalizer = common::sse::LineBreakNormalizer::default();
             let mut framed = String::new();
             let mut sent = String::new();
-            for delta in parsed {
+            for delta in read {
+                let Ok(Delta::Text(delta)) = delta else { continue };
                 let delta = normalizer.normalize(&delta);
                 if !delta.is_empty() {
                     common::sse::push_data_event(&mut framed, &delta);
@@ -457,6 +700,7 @@ mod tests {
             }
             let expected = deltas.concat().replace("\r\n", "\n").replace('\r', "\n");
             proptest::prop_assert_eq!(&sent, &expected);
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
             let reparsed: Vec<String> = runtime.block_on(async {
                 futures_util::stream::iter([Ok::<_, std::io::Error>(framed.into_bytes())])
                     .eventsource()

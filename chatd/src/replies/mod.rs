@@ -29,7 +29,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::providers::{Provider, Turn};
+use crate::providers::{Delta, FinishReason, Provider, Turn};
 use crate::store::{FinishedReply, MessageRow, Store, StoreError, StoredReply};
 pub use unstored::RecoveryFile;
 use unstored::{RETRY_FIRST, RETRY_MAX, UnstoredReply};
@@ -307,12 +307,23 @@ impl Replies {
                             next = deltas.next() => next,
                         };
                         match next {
-                            None => break MessageStatus::Complete,
+                            Some(Ok(Delta::End(FinishReason::Stop))) => {
+                                break MessageStatus::Complete;
+                            }
+                            Some(Ok(Delta::End(FinishReason::Length))) => {
+                                break MessageStatus::Truncated;
+                            }
+                            // Providers end with `End` or an error; a stream that just
+                            // stops was cut short.
+                            None => {
+                                error = Some("the provider's stream stopped before the reply was finished".into());
+                                break MessageStatus::Failed;
+                            }
                             Some(Err(e)) => {
                                 error = Some(e.0);
                                 break MessageStatus::Failed;
                             }
-                            Some(Ok(delta)) => {
+                            Some(Ok(Delta::Text(delta))) => {
                                 // NUL is dropped: PostgreSQL's text cannot store it.
                                 let delta = normalizer.normalize(&delta).replace('\0', "");
                                 if delta.is_empty() {
@@ -333,9 +344,11 @@ impl Replies {
                 "provider failed: {cause}"
             );
         }
-        // A reply that produced nothing is not stored: there is no assistant message to
-        // show, and the client was told why (502, or the end event).
-        let nothing_generated = text.is_empty() && status != MessageStatus::Complete;
+        // A reply that stopped before producing anything is not stored: there is no
+        // assistant message to show, and the client was told why (502, or the end event).
+        // One the provider ended (complete, or cut at its token limit) is, even empty.
+        let nothing_generated = text.is_empty()
+            && !matches!(status, MessageStatus::Complete | MessageStatus::Truncated);
         let finished = (!nothing_generated).then(|| FinishedReply {
             conversation_id: reply.conversation_id,
             user_message_id: reply.user_message.id,
@@ -353,7 +366,8 @@ impl Replies {
                     "could not store the reply; keeping it and trying again: {e}"
                 );
                 let why = format!(
-                    "the reply is not stored yet ({}); chatd keeps it and stores it once                      the database is back",
+                    "the reply is not stored yet ({}); chatd keeps it and stores it once \
+                     the database is back",
                     e.fault().map_or("a database error", |fault| fault.detail())
                 );
                 let error = Some(match error {
@@ -468,7 +482,8 @@ impl Replies {
         match self.recovery.append(&kept) {
             Ok(()) => tracing::warn!(
                 conversation_id = reply.conversation_id,
-                "the reply could not be stored before exit; it is kept in {} and stored                  at the next start",
+                "the reply could not be stored before exit; it is kept in {} and stored \
+                 at the next start",
                 self.recovery.path().display()
             ),
             Err(e) => tracing::error!(

@@ -199,6 +199,7 @@ mod tests {
             MessageStatus::Cancelled,
             MessageStatus::Failed,
             MessageStatus::Interrupted,
+            MessageStatus::Truncated,
         ] {
             assert_eq!(status_of(status.as_str().as_bytes()).0, status);
         }

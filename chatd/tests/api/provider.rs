@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{FakeUpstream, Upstream, chunk, daemon_for, read_events, reply_text};
+use crate::support::{
+    FakeUpstream, Upstream, chunk, daemon_for, read_events, read_events_at_once, reply_text,
+};
 
 async fn tokens_are_relayed_and_the_history_is_sent() {
     let upstream =
@@ -85,18 +87,189 @@ async fn chunks_without_content_are_skipped() {
     assert_eq!(data, ["a", " b"]);
 }
 
-async fn a_stream_that_closes_without_done_is_a_complete_reply() {
+/// The `end` event of a `?events=true` stream, parsed.
+fn end_event(events: &[crate::support::SseEvent]) -> Value {
+    let end = events.last().expect("an end event");
+    assert_eq!(end.event, "end", "{events:?}");
+    serde_json::from_str(&end.data).unwrap()
+}
+
+async fn a_stream_that_closes_after_a_finish_reason_without_done_is_complete() {
     let upstream = FakeUpstream::start(Upstream::Stream {
         tokens: vec!["no".into(), " done".into()],
         delay: Duration::ZERO,
+        finish_reason: Some("stop"),
         done: false,
     })
     .await;
     let chatd = daemon_for(&upstream, &[]).await;
     let id = chatd.conversation().await;
-    let events = read_events(chatd.chat(id, "hi").await).await;
+    let events = read_events(chatd.chat_with_events(id, "hi").await).await;
     assert_eq!(reply_text(&events), "no done");
+    let end = end_event(&events);
+    assert_eq!(end["status"], "complete", "{end}");
+    assert_eq!(end["error"], Value::Null, "{end}");
     assert_eq!(chatd.messages(id).await[1]["status"], "complete");
+}
+
+async fn a_stream_that_closes_without_done_or_finish_reason_is_a_failed_reply() {
+    let upstream = FakeUpstream::start(Upstream::Stream {
+        tokens: vec!["cut".into(), " off".into()],
+        delay: Duration::ZERO,
+        finish_reason: None,
+        done: false,
+    })
+    .await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let id = chatd.conversation().await;
+    let response = chatd.chat_with_events(id, "hi").await;
+    assert_eq!(response.status(), 200);
+    let events = read_events(response).await;
+    assert_eq!(reply_text(&events), "cut off");
+    let end = end_event(&events);
+    assert_eq!(end["status"], "failed", "{end}");
+    let error = end["error"].as_str().unwrap();
+    assert!(
+        error.contains("closed the stream before the reply was finished"),
+        "{end}"
+    );
+    assert!(
+        error.contains(&upstream.base_url),
+        "names the provider: {end}"
+    );
+    assert_eq!(end["message"]["status"], "failed", "{end}");
+    let messages = chatd.messages(id).await;
+    assert_eq!(messages[1]["content"], "cut off");
+    assert_eq!(messages[1]["status"], "failed");
+}
+
+async fn a_stream_that_closes_before_its_first_token_is_a_502() {
+    let closed = Upstream::Stream {
+        tokens: vec![],
+        delay: Duration::ZERO,
+        finish_reason: None,
+        done: false,
+    };
+    failure_before_first_token(closed, "closed the stream before the reply was finished").await;
+}
+
+async fn a_reply_cut_at_the_token_limit_is_stored_as_truncated() {
+    let upstream = FakeUpstream::start(Upstream::Stream {
+        tokens: vec!["as far".into(), " as it got".into()],
+        delay: Duration::ZERO,
+        finish_reason: Some("length"),
+        done: true,
+    })
+    .await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let id = chatd.conversation().await;
+    let events = read_events(chatd.chat_with_events(id, "write a book").await).await;
+    assert_eq!(reply_text(&events), "as far as it got");
+    let end = end_event(&events);
+    assert_eq!(end["status"], "truncated", "{end}");
+    assert_eq!(end["error"], Value::Null, "{end}");
+    assert_eq!(end["message"]["status"], "truncated", "{end}");
+    assert_eq!(end["message"]["content"], "as far as it got", "{end}");
+    let messages = chatd.messages(id).await;
+    assert_eq!(messages[1]["status"], "truncated");
+    assert_eq!(messages[1]["content"], "as far as it got");
+    // The truncated reply is history like any other, and survives a restart.
+    let chatd = chatd.restart().await;
+    let messages = chatd.messages(id).await;
+    assert_eq!(messages[1]["status"], "truncated");
+}
+
+async fn an_endless_line_fails_the_reply_at_the_event_size_cap() {
+    let upstream = FakeUpstream::start(Upstream::EndlessLineAfter {
+        tokens: vec!["before".into(), " the flood".into()],
+    })
+    .await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let id = chatd.conversation().await;
+    let response = chatd.chat_with_events(id, "go").await;
+    assert_eq!(response.status(), 200);
+    let events = read_events(response).await;
+    assert_eq!(reply_text(&events), "before the flood");
+    let end = end_event(&events);
+    assert_eq!(end["status"], "failed", "{end}");
+    assert!(
+        end["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("sent an event larger than the 1 MiB limit (max_event_bytes)"),
+        "{end}"
+    );
+    let messages = chatd.messages(id).await;
+    assert_eq!(messages[1]["content"], "before the flood");
+    assert_eq!(messages[1]["status"], "failed");
+
+    let endless = Upstream::EndlessLineAfter { tokens: vec![] };
+    failure_before_first_token(endless, "larger than the 1 MiB limit (max_event_bytes)").await;
+}
+
+/// A token whose event (`data: ` and its chunk) takes exactly `bytes`.
+fn token_with_event_size(bytes: usize) -> String {
+    let overhead = "data: ".len() + chunk("").len();
+    "x".repeat(bytes - overhead)
+}
+
+async fn an_event_at_the_default_cap_passes_and_one_byte_more_fails() {
+    let at_cap = token_with_event_size(1 << 20);
+    let upstream = FakeUpstream::start(Upstream::tokens(&[&at_cap])).await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let id = chatd.conversation().await;
+    let events = read_events_at_once(chatd.chat(id, "big").await).await;
+    assert_eq!(reply_text(&events).len(), at_cap.len());
+    let messages = chatd.messages(id).await;
+    assert_eq!(messages[1]["status"], "complete");
+    assert!(messages[1]["content"] == at_cap.as_str(), "stored intact");
+
+    let over = token_with_event_size((1 << 20) + 1);
+    failure_before_first_token(
+        Upstream::tokens(&[&over]),
+        "larger than the 1 MiB limit (max_event_bytes)",
+    )
+    .await;
+}
+
+async fn a_10_mb_token_under_a_raised_cap_is_stored_intact() {
+    // Varied text, so a lost or repeated piece would show.
+    let token: String = (0..10_000_000u32)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let upstream = FakeUpstream::start(Upstream::tokens(&[&token])).await;
+    let chatd = daemon_for(&upstream, &["--max-event-bytes", "16777216"]).await;
+    let id = chatd.conversation().await;
+    let events = read_events_at_once(chatd.chat_with_events(id, "a lot").await).await;
+    assert!(reply_text(&events) == token, "streamed intact");
+    let end = end_event(&events);
+    assert_eq!(end["status"], "complete");
+    let messages = chatd.messages(id).await;
+    assert_eq!(messages[1]["status"], "complete");
+    assert!(messages[1]["content"] == token.as_str(), "stored intact");
+}
+
+async fn the_idle_timeout_counts_bytes_not_events() {
+    // One event arriving in six pieces half a second apart takes longer than the idle
+    // timeout (2 s) but is never silent for that long.
+    let event = format!("data: {}\n\n", chunk("slow but steady"));
+    let step = event.len().div_ceil(6);
+    let mut pieces: Vec<String> = event
+        .as_bytes()
+        .chunks(step)
+        .map(|p| String::from_utf8(p.to_vec()).unwrap())
+        .collect();
+    pieces.push("data: [DONE]\n\n".into());
+    let upstream = FakeUpstream::start(Upstream::Raw {
+        pieces,
+        delay: Duration::from_millis(500),
+    })
+    .await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let id = chatd.conversation().await;
+    let events = read_events(chatd.chat_with_events(id, "take your time").await).await;
+    assert_eq!(reply_text(&events), "slow but steady");
+    assert_eq!(end_event(&events)["status"], "complete");
 }
 
 async fn the_api_key_is_sent_as_a_bearer_token() {
@@ -193,7 +366,11 @@ async fn a_500_is_a_502_with_the_providers_message() {
 }
 
 async fn a_silent_provider_is_a_502_timeout() {
-    failure_before_first_token(Upstream::StallAfter { tokens: vec![] }, "sent nothing").await;
+    failure_before_first_token(
+        Upstream::StallAfter { tokens: vec![] },
+        "sent no data for 2 s",
+    )
+    .await;
 }
 
 async fn a_refused_connection_is_a_502_that_says_so() {
@@ -291,7 +468,14 @@ crate::on_both_backends!(
     tokens_are_relayed_and_the_history_is_sent,
     the_history_sent_is_capped,
     chunks_without_content_are_skipped,
-    a_stream_that_closes_without_done_is_a_complete_reply,
+    a_stream_that_closes_after_a_finish_reason_without_done_is_complete,
+    a_stream_that_closes_without_done_or_finish_reason_is_a_failed_reply,
+    a_stream_that_closes_before_its_first_token_is_a_502,
+    a_reply_cut_at_the_token_limit_is_stored_as_truncated,
+    an_endless_line_fails_the_reply_at_the_event_size_cap,
+    an_event_at_the_default_cap_passes_and_one_byte_more_fails,
+    a_10_mb_token_under_a_raised_cap_is_stored_intact,
+    the_idle_timeout_counts_bytes_not_events,
     the_api_key_is_sent_as_a_bearer_token,
     a_401_is_a_502_that_names_the_api_key,
     a_429_is_a_502_that_names_the_rate_limit_and_retry_after,

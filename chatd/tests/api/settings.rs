@@ -45,7 +45,15 @@ async fn bad_values_are_refused_with_one_exact_message() {
     let unsupported = "chatd: database URL scheme \"mysql\" is not supported by this build; \
                        use a SQLite file path, a sqlite:// URL or a postgres:// URL\n";
     let history = "chatd: history_limit must be at least 1 (the new message itself)\n";
+    let no_events = "chatd: max_event_bytes must be at least 1 (every event of the provider \
+                     would be refused)\n";
     let cases: Vec<Refusal> = vec![
+        (vec!["--max-event-bytes", "0"], vec![], no_events.to_string()),
+        (
+            vec![],
+            vec![("CHATD_MAX_EVENT_BYTES", "0")],
+            no_events.to_string(),
+        ),
         (
             vec!["--listen", "abc"],
             vec![],

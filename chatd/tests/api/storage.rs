@@ -74,6 +74,7 @@ async fn big_slow_reply(tokens: usize) -> (FakeUpstream, String) {
         tokens,
         delay: Duration::from_millis(10),
         done: true,
+        finish_reason: None,
     })
     .await;
     (upstream, text)

@@ -504,6 +504,27 @@ pub async fn read_events(response: reqwest::Response) -> Vec<SseEvent> {
     }
 }
 
+/// Like `read_events`, but reads the whole body first and parses it in one piece: a
+/// multi-megabyte line then costs one scan, where eventsource-stream rescans its buffer
+/// on every chunk that does not end the line.
+pub async fn read_events_at_once(response: reqwest::Response) -> Vec<SseEvent> {
+    let body = tokio::time::timeout(WAIT, response.bytes())
+        .await
+        .expect("body read in time")
+        .expect("read body");
+    futures_util::stream::iter([Ok::<_, std::io::Error>(body)])
+        .eventsource()
+        .map(|event| {
+            let event = event.expect("a valid event stream");
+            SseEvent {
+                event: event.event,
+                data: event.data,
+            }
+        })
+        .collect()
+        .await
+}
+
 /// The concatenated data of the default (`message`) events: the reply text.
 pub fn reply_text(events: &[SseEvent]) -> String {
     events
@@ -516,10 +537,12 @@ pub fn reply_text(events: &[SseEvent]) -> String {
 /// How the fake upstream answers `POST /v1/chat/completions`.
 #[derive(Debug, Clone)]
 pub enum Upstream {
-    /// Streams `tokens` as chunks, `delay` apart, then `[DONE]` if `done`, else closes.
+    /// Streams `tokens` as chunks, `delay` apart, then a chunk with this
+    /// `finish_reason` if there is one, then `[DONE]` if `done`, and closes.
     Stream {
         tokens: Vec<String>,
         delay: Duration,
+        finish_reason: Option<&'static str>,
         done: bool,
     },
     /// Streams `tokens`, then an `error` object, then closes.
@@ -542,6 +565,14 @@ pub enum Upstream {
         content_type: &'static str,
         body: String,
     },
+    /// Sends these bytes as they are, each piece `delay` after the one before, then closes.
+    Raw {
+        pieces: Vec<String>,
+        delay: Duration,
+    },
+    /// Streams `tokens`, then starts an event and never ends its line: 64 KiB pieces
+    /// without a line break until chatd hangs up (or 256 MiB, so the test is bounded).
+    EndlessLineAfter { tokens: Vec<String> },
 }
 
 impl Upstream {
@@ -549,6 +580,7 @@ impl Upstream {
         Upstream::Stream {
             tokens: tokens.iter().map(|t| t.to_string()).collect(),
             delay: Duration::ZERO,
+            finish_reason: Some("stop"),
             done: true,
         }
     }
@@ -677,6 +709,7 @@ fn respond(behaviour: Upstream) -> warp::reply::Response {
             Upstream::Stream {
                 tokens,
                 delay,
+                finish_reason,
                 done,
             } => {
                 for token in tokens {
@@ -686,6 +719,11 @@ fn respond(behaviour: Upstream) -> warp::reply::Response {
                     if frames.send(Ok(sse(&chunk(&token)))).await.is_err() {
                         return;
                     }
+                }
+                if let Some(reason) = finish_reason {
+                    let last =
+                        json!({"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]});
+                    let _ = frames.send(Ok(sse(&last.to_string()))).await;
                 }
                 if done {
                     let _ = frames.send(Ok(sse("[DONE]"))).await;
@@ -710,6 +748,26 @@ fn respond(behaviour: Upstream) -> warp::reply::Response {
                     let _ = frames.send(Ok(sse(&line))).await;
                 }
                 let _ = frames.send(Ok(sse("[DONE]"))).await;
+            }
+            Upstream::Raw { pieces, delay } => {
+                for piece in pieces {
+                    tokio::time::sleep(delay).await;
+                    if frames.send(Ok(Bytes::from(piece))).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Upstream::EndlessLineAfter { tokens } => {
+                for token in tokens {
+                    let _ = frames.send(Ok(sse(&chunk(&token)))).await;
+                }
+                let piece = Bytes::from(vec![b'x'; 64 << 10]);
+                let _ = frames.send(Ok(Bytes::from_static(b"data: "))).await;
+                for _ in 0..(256 << 20) / piece.len() {
+                    if frames.send(Ok(piece.clone())).await.is_err() {
+                        return;
+                    }
+                }
             }
             Upstream::Status { .. } | Upstream::Body { .. } => {}
         }
