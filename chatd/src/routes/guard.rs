@@ -11,8 +11,6 @@
 //! - On a non-loopback bind, every request needs `Authorization: Bearer <token>`,
 //!   compared in constant time.
 
-use std::net::IpAddr;
-
 use subtle::ConstantTimeEq;
 use warp::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use warp::reply::Response;
@@ -183,9 +181,9 @@ impl Guard {
         let text = value.to_str().unwrap_or("");
         let (host, _) = split_host_port(text);
         let host = host.trim_end_matches('.').to_ascii_lowercase();
-        let loopback = host == "localhost"
-            || host.ends_with(".localhost")
-            || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        // Names under `.localhost` count: the browser that sent them resolved them to
+        // loopback itself.
+        let loopback = common::loopback::loopback_host(&host).is_some();
         if loopback || extra.iter().any(|name| name.eq_ignore_ascii_case(&host)) {
             return Ok(());
         }
