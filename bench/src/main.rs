@@ -607,7 +607,7 @@ async fn chatctl_list(env: &Env, addr: SocketAddr, runs: usize) -> anyhow::Resul
     let mut samples = Samples::default();
     for _ in 0..runs {
         let t0 = Instant::now();
-        let output = tokio::process::Command::new(&env.chatctl)
+        let output = tokio::process::Command::from(testkit::isolated(&env.chatctl, &home))
             .args([
                 "--json",
                 "--no-autostart",
@@ -617,12 +617,6 @@ async fn chatctl_list(env: &Env, addr: SocketAddr, runs: usize) -> anyhow::Resul
             ])
             .arg(format!("http://{addr}/api/v1"))
             .args(["conv", "list"])
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env_remove("CHATCTL_SERVER")
-            .env_remove("CHATCTL_USER")
-            .env_remove("CHATCTL_TOKEN")
             .kill_on_drop(true)
             .output();
         let output = tokio::time::timeout(Duration::from_secs(10), output)
