@@ -22,13 +22,16 @@ pub const SETTING_PREFIXES: [&str; 2] = ["CHATD_", "CHATCTL_"];
 /// - `OPENAI_API_KEY`: chatd's fallback for the provider key; a real key must never reach
 ///   a test's fake upstream (or a real provider).
 /// - `NO_COLOR`: chatd and chatctl colour their output by it; tests that care set it.
+/// - `RUST_LOG`: chatd's log filter when `CHATD_LOG` is unset; a developer's `trace`
+///   would flood the output of every test.
 /// - the proxy variables: reqwest (in chatd's provider client and in chatctl) honours
 ///   them, which would route requests for 127.0.0.1 through the developer's proxy.
 /// - `XDG_CONFIG_DIRS`, `XDG_DATA_DIRS`, `XDG_RUNTIME_DIR`: system-wide and per-session
 ///   locations outside the temporary home.
-pub const REMOVED: [&str; 13] = [
+pub const REMOVED: [&str; 14] = [
     "OPENAI_API_KEY",
     "NO_COLOR",
+    "RUST_LOG",
     "HTTP_PROXY",
     "http_proxy",
     "HTTPS_PROXY",
