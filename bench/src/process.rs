@@ -70,7 +70,8 @@ pub fn loopback_listener() -> std::io::Result<tokio::net::TcpListener> {
 
 /// This executable's path, as it was when the harness started. The harness's own
 /// `cargo build` may replace the file (cargo relinks it when the three packages built
-/// together unify features differently from `cargo run -p chatd-bench`), after which
+/// together unify features differently from `cargo run -p chatd-bench`; bench/Cargo.toml
+/// keeps them alike, but a feature chatctl adds later would bring it back), after which
 /// `current_exe()` names the unlinked original, "... (deleted)", which cannot be
 /// started. The path taken first names the new file, which can.
 pub fn own_executable() -> &'static std::io::Result<PathBuf> {
