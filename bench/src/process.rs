@@ -1,6 +1,6 @@
 //! The processes under test: chatd as its real release binary (temporary database and
-//! home, `--listen 127.0.0.1:0`), the harness's own helper roles, the open-file limit
-//! they all need, and memory read from `/proc/<pid>/status`.
+//! home, none of the user's settings, `--listen 127.0.0.1:0`), the harness's own helper
+//! roles, the open-file limit they all need, and memory read from `/proc/<pid>/status`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -70,7 +70,8 @@ pub fn loopback_listener() -> std::io::Result<tokio::net::TcpListener> {
 
 /// This executable's path, as it was when the harness started. The harness's own
 /// `cargo build` may replace the file (cargo relinks it when the three packages built
-/// together unify features differently from `cargo run -p chatd-bench`), after which
+/// together unify features differently from `cargo run -p chatd-bench`; bench/Cargo.toml
+/// keeps them alike, but a feature chatctl adds later would bring it back), after which
 /// `current_exe()` names the unlinked original, "... (deleted)", which cannot be
 /// started. The path taken first names the new file, which can.
 pub fn own_executable() -> &'static std::io::Result<PathBuf> {
@@ -124,20 +125,13 @@ pub async fn chatd(
     let home = dir.join("home");
     std::fs::create_dir_all(&home)?;
     let log_file = std::fs::File::create(log_path(dir, log))?;
-    let mut command = Command::new(binary);
+    let mut command = Command::from(testkit::isolated(binary, &home));
     command
         .arg("--listen")
         .arg("127.0.0.1:0")
         .arg("--database")
         .arg(database)
         .args(extra)
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env_remove("CHATD_CONFIG")
-        .env_remove("CHATD_PROVIDER")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("CHATD_OPENAI_API_KEY")
         .env("CHATD_LOG", "warn")
         .stderr(Stdio::from(log_file));
     spawn(command, "chatd listening on http://").await

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::loopback::{LoopbackHost, loopback_host};
 use reqwest::Url;
 
 /// How long to wait for a freshly started daemon to answer.
@@ -26,13 +27,12 @@ pub fn listen_address(url: &Url) -> Option<String> {
     if url.scheme() != "http" || url.path().trim_end_matches('/') != common::API_BASE {
         return None;
     }
-    let host = match url.host_str()? {
-        "localhost" => "127.0.0.1".to_string(),
-        other => match other.trim_start_matches('[').trim_end_matches(']').parse() {
-            Ok(IpAddr::V4(ip)) if ip.is_loopback() => ip.to_string(),
-            Ok(IpAddr::V6(ip)) if ip.is_loopback() => format!("[{ip}]"),
-            _ => return None,
-        },
+    // A daemon listens on an address; a name under `.localhost` has none of its own.
+    let host = match loopback_host(url.host_str()?)? {
+        LoopbackHost::Localhost => "127.0.0.1".to_string(),
+        LoopbackHost::Address(IpAddr::V4(ip)) => ip.to_string(),
+        LoopbackHost::Address(IpAddr::V6(ip)) => format!("[{ip}]"),
+        LoopbackHost::UnderLocalhost => return None,
     };
     Some(format!("{host}:{}", url.port_or_known_default()?))
 }
@@ -154,5 +154,6 @@ mod tests {
         assert_eq!(addr("https://127.0.0.1:8000/api/v1"), None);
         assert_eq!(addr("http://127.0.0.1:8000/other"), None);
         assert_eq!(addr("http://10.0.0.1:8000/api/v1"), None);
+        assert_eq!(addr("http://app.localhost:8000/api/v1"), None);
     }
 }

@@ -359,13 +359,10 @@ fn bearer_token(base: &Url) -> Option<String> {
     {
         return Some(token.trim().to_string());
     }
-    let local = base.host_str().is_some_and(|host| {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        host.eq_ignore_ascii_case("localhost")
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    });
+    let local = base
+        .host_str()
+        .and_then(common::loopback::loopback_host)
+        .is_some_and(common::loopback::LoopbackHost::surely_local);
     if !local {
         return None;
     }

@@ -4,7 +4,11 @@
 //! The documented objects keep exactly the fields and the field order of
 //! `docs/API.md`; everything beyond the original document is an extension and is
 //! marked as such. This crate depends on serde alone so that chatctl stays small.
+//!
+//! It also holds the little both sides judge alike: which hosts are loopback
+//! ([`loopback`]).
 
+pub mod loopback;
 pub mod sse;
 
 use serde::{Deserialize, Serialize};

@@ -88,17 +88,11 @@ impl Daemon {
     pub fn start_listening(listen: &str, extra: &[&str]) -> Daemon {
         let dir = tempfile::tempdir().expect("temp dir");
         let stderr = std::fs::File::create(dir.path().join("chatd.stderr")).expect("log file");
-        let mut child = Command::new(chatd_bin())
+        let mut child = testkit::isolated(chatd_bin(), &dir.path().join("home"))
             .args(["--listen", listen, "--database"])
             .arg(dir.path().join("chat.sqlite3"))
             .args(extra)
             .env("CHATD_PROVIDER", "echo")
-            .env_remove("CHATD_ECHO_DELAY_MS")
-            .env_remove("CHATD_OPENAI_BASE_URL")
-            .env("HOME", dir.path().join("home"))
-            .env("XDG_CONFIG_HOME", dir.path().join("home/.config"))
-            .env("XDG_DATA_HOME", dir.path().join("home/.local/share"))
-            .env_remove("CHATD_CONFIG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -209,15 +203,9 @@ pub struct Chatctl {
 
 impl Chatctl {
     pub fn new(home: PathBuf) -> Chatctl {
-        let mut command = Command::new(chatctl_bin());
-        command
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_DATA_HOME", home.join(".local/share"))
-            .env_remove("CHATCTL_SERVER")
-            .env_remove("CHATCTL_USER")
-            .env_remove("NO_COLOR");
-        Chatctl { command }
+        Chatctl {
+            command: testkit::isolated(chatctl_bin(), &home),
+        }
     }
 
     pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Chatctl {

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -86,16 +86,12 @@ fn a_terminal_session_streams_survives_ctrl_c_and_respects_no_color() {
     .expect("window size");
 
     let home = daemon.home();
-    let mut command = Command::new(chatctl_bin());
+    let mut command = testkit::isolated(chatctl_bin(), &home);
     command
         .args(["chat", "--new"])
         .env("CHATCTL_SERVER", &daemon.url)
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_DATA_HOME", home.join(".local/share"))
         .env("NO_COLOR", "1")
         .env("TERM", "xterm")
-        .env_remove("CHATCTL_USER")
         .stdin(Stdio::from(slave.try_clone().expect("dup")))
         .stdout(Stdio::from(slave.try_clone().expect("dup")))
         .stderr(Stdio::from(slave.try_clone().expect("dup")));

@@ -12,8 +12,6 @@
 //! - On a non-loopback bind, every request needs `Authorization: Bearer <token>`,
 //!   compared in constant time.
 
-use std::net::IpAddr;
-
 use subtle::ConstantTimeEq;
 use warp::http::uri::Authority;
 use warp::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -188,11 +186,11 @@ fn is_allowed_host(authority: &str, extra: &[String]) -> bool {
     let Some((host, _)) = split_authority(authority) else {
         return false;
     };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    host == "localhost"
-        || host.ends_with(".localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-        || extra.iter().any(|name| name.eq_ignore_ascii_case(&host))
+    let host = host.trim_end_matches('.');
+    // Names under `.localhost` count: the browser that sent them resolved them to
+    // loopback itself.
+    common::loopback::loopback_host(host).is_some()
+        || extra.iter().any(|name| name.eq_ignore_ascii_case(host))
 }
 
 fn preflight(origin: &HeaderValue, route_allow: &str) -> Response {

@@ -90,7 +90,9 @@ async fn migrate_data_copies_a_sqlite_database_exactly() {
 
     let mut target = Daemon::start().await;
     assert!(target.terminate().await);
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_chatd"))
+    let home = tempfile::tempdir().unwrap();
+    let chatd = || testkit::isolated(env!("CARGO_BIN_EXE_chatd"), home.path());
+    let output = tokio::process::Command::from(chatd())
         .arg("migrate-data")
         .arg("--from")
         .arg(&source_file)
@@ -122,7 +124,7 @@ async fn migrate_data_copies_a_sqlite_database_exactly() {
     assert!(next > *conversations.iter().max().unwrap());
 
     // A target that already holds data is refused.
-    let again = tokio::process::Command::new(env!("CARGO_BIN_EXE_chatd"))
+    let again = tokio::process::Command::from(chatd())
         .arg("migrate-data")
         .arg("--from")
         .arg(&source_file)

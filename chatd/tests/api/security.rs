@@ -199,11 +199,10 @@ async fn the_cors_allow_list_is_configurable() {
 #[tokio::test]
 async fn a_non_loopback_bind_needs_the_flag() {
     let dir = tempfile::tempdir().unwrap();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_chatd"))
+    let chatd = testkit::isolated(env!("CARGO_BIN_EXE_chatd"), dir.path());
+    let output = tokio::process::Command::from(chatd)
         .args(["--listen", "0.0.0.0:0", "--database"])
         .arg(dir.path().join("x.db"))
-        .env("XDG_CONFIG_HOME", dir.path())
-        .env("XDG_DATA_HOME", dir.path())
         .output()
         .await
         .unwrap();
@@ -215,7 +214,7 @@ async fn a_non_loopback_bind_needs_the_flag() {
 
 async fn a_non_loopback_bind_requires_the_bearer_token() {
     let chatd = Daemon::start_with(&["--listen", "0.0.0.0:0", "--allow-non-loopback"]).await;
-    let token_file = chatd.dir().join("data/chatd/token");
+    let token_file = testkit::data_home(chatd.dir()).join("chatd/token");
     let token = std::fs::read_to_string(&token_file).expect("token file created on first use");
     assert_eq!(token.len(), 64);
     #[cfg(unix)]

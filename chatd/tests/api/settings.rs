@@ -48,7 +48,11 @@ async fn bad_values_are_refused_with_one_exact_message() {
     let no_events = "chatd: max_event_bytes must be at least 1 (every event of the provider \
                      would be refused)\n";
     let cases: Vec<Refusal> = vec![
-        (vec!["--max-event-bytes", "0"], vec![], no_events.to_string()),
+        (
+            vec!["--max-event-bytes", "0"],
+            vec![],
+            no_events.to_string(),
+        ),
         (
             vec![],
             vec![("CHATD_MAX_EVENT_BYTES", "0")],

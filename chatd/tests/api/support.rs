@@ -202,7 +202,8 @@ impl Daemon {
             Some(db) => db.url.clone().into(),
             None => dir.path().join("chat.db").into(),
         };
-        let mut command = Command::new(env!("CARGO_BIN_EXE_chatd"));
+        // Never read the developer's own configuration, data or provider key.
+        let mut command = Command::from(testkit::isolated(env!("CARGO_BIN_EXE_chatd"), dir.path()));
         if !args.iter().any(|a| a == "--listen") {
             command.arg("--listen").arg("127.0.0.1:0");
         }
@@ -211,14 +212,6 @@ impl Daemon {
         }
         let mut child = command
             .args(&args)
-            // Never read the developer's own configuration or data.
-            .env("HOME", dir.path())
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .env("XDG_DATA_HOME", dir.path().join("data"))
-            .env_remove("CHATD_PROVIDER")
-            .env_remove("CHATD_CONFIG")
-            .env_remove("OPENAI_API_KEY")
-            .env_remove("CHATD_OPENAI_API_KEY")
             .env("CHATD_LOG", "warn")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())

@@ -1,0 +1,152 @@
+//! What a full run measures, in the order of the table: start-up (`startup`), REST on a
+//! small and on a large database against the in-memory reference (`rest`, with
+//! `chatctl` end to end in between), `POST /chat` throughput (`chat`) and concurrent
+//! streams (`streams`). `run` seeds the databases, calls each in turn and prints the
+//! table; `Plan` says how long and how large each part is.
+
+pub mod chat;
+pub mod chatctl;
+pub mod rest;
+pub mod startup;
+pub mod streams;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::harness::{Env, build_binaries, load_average, machine, progress, started};
+use crate::process;
+use crate::report::Table;
+use crate::seed;
+
+/// How long each phase of a run lasts; every load loop is also bounded in count.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub warmup: Duration,
+    pub rest: Duration,
+    pub rest_max: usize,
+    pub connections: usize,
+    pub chat: Duration,
+    pub chat_streams: usize,
+    pub concurrent_streams: usize,
+    /// Smaller stream counts measured first, to show where added latency starts.
+    pub stream_ladder: &'static [usize],
+    pub bulk_conversations: i64,
+    pub bulk_messages_each: i64,
+    pub startups: usize,
+    pub chatctl_runs: usize,
+}
+
+/// The goals' run: `cargo run --release -p chatd-bench`.
+pub const FULL: Plan = Plan {
+    warmup: Duration::from_millis(500),
+    rest: Duration::from_secs(4),
+    rest_max: 2_000_000,
+    connections: 64,
+    chat: Duration::from_secs(5),
+    chat_streams: 64,
+    concurrent_streams: 10_000,
+    stream_ladder: &[1_000, 2_500, 5_000],
+    bulk_conversations: 10_000,
+    bulk_messages_each: 100,
+    startups: 7,
+    chatctl_runs: 21,
+};
+
+/// `--quick`: the same scenarios, shorter and smaller.
+pub const QUICK: Plan = Plan {
+    warmup: Duration::from_millis(200),
+    rest: Duration::from_secs(1),
+    rest_max: 500_000,
+    connections: 64,
+    chat: Duration::from_secs(1),
+    chat_streams: 64,
+    concurrent_streams: 1_000,
+    stream_ladder: &[250],
+    bulk_conversations: 10_000,
+    bulk_messages_each: 10,
+    startups: 3,
+    chatctl_runs: 5,
+};
+
+/// Content chunks in every answer of the fake upstream.
+pub const TOKENS: usize = 20;
+
+/// Every scenario in turn on freshly seeded databases, then the table on stdout.
+pub async fn run(plan: Plan) -> anyhow::Result<()> {
+    started();
+    let release = build_binaries()?;
+    let files = process::raise_open_files();
+    let temp = tempfile::Builder::new().prefix("chatd-bench").tempdir()?;
+    let env = Env {
+        chatd: release.join("chatd"),
+        chatctl: release.join("chatctl"),
+        dir: temp.path().to_path_buf(),
+    };
+    let load_before = load_average();
+    progress(&format!(
+        "machine: {}; load average {load_before}; open files {files}",
+        machine()
+    ));
+
+    let small_db = env.dir.join("small.db");
+    let scale_db = env.dir.join("scale.db");
+    let chat_db = env.dir.join("chat.db");
+    let seeding = Instant::now();
+    seed::base(&small_db)?;
+    seed::base(&scale_db)?;
+    seed::bulk(&scale_db, plan.bulk_conversations, plan.bulk_messages_each)?;
+    seed::base(&chat_db)?;
+    seed::bulk(
+        &chat_db,
+        plan.concurrent_streams.max(plan.chat_streams * 2) as i64,
+        0,
+    )?;
+    progress(&format!(
+        "seeded the databases ({} messages in the large one) in {:.1} s",
+        plan.bulk_conversations * plan.bulk_messages_each + 50,
+        seeding.elapsed().as_secs_f64()
+    ));
+
+    let mut table = Table::default();
+    let paths = rest::Paths::new();
+    for (db, label) in [(&small_db, "small database"), (&scale_db, "1M messages")] {
+        startup::measure(&env, db, label, &paths.user, plan, &mut table).await?;
+    }
+    let small = rest::small_database(&env, &small_db, &paths, plan, &mut table).await?;
+    rest::large_database(&env, &scale_db, &paths, &small, plan, &mut table).await?;
+    chat::throughput(&env, &chat_db, plan, &mut table).await?;
+    streams::concurrent(&env, &chat_db, plan, files, &mut table).await?;
+
+    let load_after = load_average();
+    println!("\nchatd-bench: {}", machine());
+    println!("load average before: {load_before}; after: {load_after}\n");
+    println!("{}", table.render());
+    Ok(())
+}
+
+/// The body of one `POST /chat` on `conversation`.
+pub fn chat_body(conversation: i64) -> String {
+    format!(r#"{{"conversation_id":{conversation},"message":"Why is the sky blue?"}}"#)
+}
+
+/// The request chatd would send the upstream for `chat_body`, for the upstream-alone runs.
+pub fn upstream_body(_: i64) -> String {
+    r#"{"model":"bench","messages":[{"role":"user","content":"Why is the sky blue?"}],"stream":true}"#.into()
+}
+
+/// chatd's flags to relay from the fake upstream at `upstream`.
+pub fn openai_flags(upstream: SocketAddr) -> Vec<String> {
+    [
+        "--provider",
+        "openai",
+        "--model",
+        "bench",
+        "--max-replies",
+        "20000",
+        "--openai-base-url",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([format!("http://{upstream}/v1")])
+    .collect()
+}
