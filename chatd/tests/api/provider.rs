@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::{
-    FakeUpstream, Upstream, chunk, daemon_for, read_events, read_events_at_once, reply_text,
+    FakeUpstream, Upstream, chunk, daemon_for, end_event, read_events, read_events_at_once,
+    reply_text,
 };
 
 async fn tokens_are_relayed_and_the_history_is_sent() {
@@ -85,13 +86,6 @@ async fn chunks_without_content_are_skipped() {
     let events = read_events(chatd.chat(id, "hi").await).await;
     let data: Vec<&str> = events.iter().map(|e| e.data.as_str()).collect();
     assert_eq!(data, ["a", " b"]);
-}
-
-/// The `end` event of a `?events=true` stream, parsed.
-fn end_event(events: &[crate::support::SseEvent]) -> Value {
-    let end = events.last().expect("an end event");
-    assert_eq!(end.event, "end", "{events:?}");
-    serde_json::from_str(&end.data).unwrap()
 }
 
 async fn a_stream_that_closes_after_a_finish_reason_without_done_is_complete() {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::support::{Daemon, FakeUpstream, SseEvent, Upstream, WAIT, read_json};
+use crate::support::{Daemon, FakeUpstream, SseEvent, Upstream, WAIT, end_event, read_json};
 
 /// A tmpfs of `size` mounted on a temporary directory, unmounted when dropped.
 struct SmallDisk {
@@ -115,14 +115,6 @@ fn brief(end: &Value) -> Value {
         *content = json!("…");
     }
     end
-}
-
-fn end_event(events: &[SseEvent]) -> Value {
-    let end = events
-        .iter()
-        .find(|e| e.event == "end")
-        .unwrap_or_else(|| panic!("no end event in {events:?}"));
-    serde_json::from_str(&end.data).expect("end is JSON")
 }
 
 fn text_of(events: &[SseEvent]) -> String {

@@ -60,3 +60,10 @@ pub fn reply_text(events: &[SseEvent]) -> String {
         .map(|e| e.data.as_str())
         .collect()
 }
+
+/// The `end` event of a `?events=true` stream, parsed; it must be the last event.
+pub fn end_event(events: &[SseEvent]) -> serde_json::Value {
+    let end = events.last().expect("an end event");
+    assert_eq!(end.event, "end", "the stream ends with its end event");
+    serde_json::from_str(&end.data).expect("the end event is JSON")
+}
