@@ -1,6 +1,7 @@
 //! Start-up and shutdown: open the store, build the provider, bind, say where we listen,
 //! serve, and on SIGINT/SIGTERM stop accepting, give replies in flight a bounded grace
-//! period, store them, and exit.
+//! period, store them, and exit. `docs/ARCHITECTURE.md` shows how the pieces started
+//! here fit together.
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;

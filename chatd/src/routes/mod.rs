@@ -1,7 +1,8 @@
 //! chatd's HTTP API: one warp filter hands every request to `dispatch`, which matches
 //! the path first (unknown path → 404 `Not Found`), then the method (→ 405 with
 //! `Allow`), then reads the input, so every outcome gets the exact body of
-//! `docs/API.md` and nothing falls through to warp's plain-text rejections.
+//! `docs/API.md` and nothing falls through to warp's plain-text rejections (why warp is
+//! kept for so little: `docs/ARCHITECTURE.md`, "Why warp is here").
 
 mod error;
 pub mod guard;
