@@ -135,6 +135,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         provider.clone(),
         config.system_prompt.clone(),
         config.max_replies,
+        i64::from(config.history_limit),
         RecoveryFile::new(recovery_file_path(&config.database)),
     );
     // Replies kept whole first, then the leases of replies cut off mid-way: a kept reply
@@ -152,7 +153,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     }
     // Not fatal: a database that takes no writes now (a full disk) is answered per
     // request with what to do, and these leases are taken over on the next chat.
-    match store.recover_interrupted_replies(replies.owner()).await {
+    match replies.recover_interrupted().await {
         Ok(0) => {}
         Ok(recovered) => tracing::warn!(
             "stored {recovered} replies that the last run was cut off in, marked interrupted"
@@ -175,7 +176,6 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         store: store.clone(),
         replies: replies.clone(),
         provider: provider.clone(),
-        history_limit: i64::from(config.history_limit),
         guard,
         rendered: Arc::new(RenderedMessages::with_budget(config.rendered_cache_bytes)),
     };
@@ -304,7 +304,7 @@ pub fn load_or_create_token(path: &std::path::Path) -> Result<String, ServeError
     }
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| fail(std::io::Error::other(e.to_string())))?;
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = crate::hex(&bytes);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(fail)?;
     }

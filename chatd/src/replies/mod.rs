@@ -14,7 +14,12 @@
 //! A reply whose final write fails stays in the registry, holding its conversation,
 //! until a retry stores it (`unstored.rs`); its listeners are told at once that it is
 //! not stored yet.
+//!
+//! A chat is one call, [`Replies::begin`]: reserve the conversation here, take its
+//! lease and store the user's message (`lease.rs`), start the reply task, and wait for
+//! its first event, so that a provider that fails at once is answered as a 502.
 
+pub mod lease;
 mod unstored;
 
 use std::collections::HashMap;
@@ -30,11 +35,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::providers::{Provider, Turn};
-use crate::store::{FinishedReply, MessageRow, Store, StoreError, StoredReply};
+use crate::store::{BeginChat, FinishedReply, MessageRow, Store, StoreError, StoredReply};
+use lease::Lease;
 pub use unstored::RecoveryFile;
 use unstored::{RETRY_FIRST, RETRY_MAX, UnstoredReply};
 
-/// How often leases are refreshed at the least; well under `store::LEASE_STALE_AFTER`.
+/// How often leases are refreshed at the least; well under `lease::STALE_AFTER`.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// Replies checkpointed per transaction (see `checkpoint_once`).
@@ -99,27 +105,43 @@ pub struct Replies {
     system_prompt: Option<String>,
     /// Replies that may run at once; past it, new chats are refused with a 503.
     max_in_flight: usize,
-    /// This process, as named in the database's reply leases.
-    owner: Arc<str>,
+    /// How many past messages go to the provider with a new one.
+    history_limit: i64,
+    /// This process's reply leases in the database.
+    lease: Lease,
     /// Where replies still unstored at exit are kept for the next start.
     recovery: RecoveryFile,
 }
 
-/// Why a conversation could not be reserved for a new reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// A reply is already running on this conversation (409).
+/// Why a chat could not begin.
+#[derive(Debug, thiserror::Error)]
+pub enum BeginError {
+    /// chatd is shutting down and starts no reply (503).
+    #[error("chatd is shutting down")]
+    ShuttingDown,
+    /// A reply is already running on this conversation, in this chatd or another one
+    /// sharing the database (409).
+    #[error("a reply is already running on this conversation")]
     Busy,
-    /// chatd runs as many replies as it may (503); the cap is given.
-    Full(usize),
     /// The conversation's last reply has ended but is not stored yet (503): the
     /// database refused its final write and chatd is retrying it.
+    #[error("the conversation's last reply is not stored yet")]
     Unstored,
+    /// chatd runs as many replies as it may (503); the cap is given.
+    #[error("too many replies in flight (the limit is {0})")]
+    Full(usize),
+    #[error("conversation not found")]
+    NoConversation,
+    /// The provider failed before its first delta (502); its reason is given.
+    #[error("the provider failed: {0}")]
+    ProviderFailed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// A conversation reserved for one reply; dropping it without `start` frees it.
 #[derive(Debug)]
-pub struct Slot {
+struct Slot {
     replies: Replies,
     conversation_id: i64,
     started: bool,
@@ -139,24 +161,21 @@ impl Replies {
         provider: Arc<Provider>,
         system_prompt: Option<String>,
         max_in_flight: usize,
+        history_limit: i64,
         recovery: RecoveryFile,
     ) -> Self {
         Replies {
             registry: Arc::default(),
             tasks: TaskTracker::new(),
             abort: CancellationToken::new(),
+            lease: Lease::new(store.clone()),
             store,
             provider,
             system_prompt,
             max_in_flight: max_in_flight.max(1),
-            owner: crate::store::new_owner_id().into(),
+            history_limit,
             recovery,
         }
-    }
-
-    /// This process's name in the database's reply leases.
-    pub fn owner(&self) -> String {
-        self.owner.to_string()
     }
 
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
@@ -165,21 +184,58 @@ impl Replies {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Begins a chat: stores the user's `text` on the conversation and starts its reply,
+    /// answering once the reply has its first delta or has ended, so that a provider
+    /// that fails before its first delta is reported as such and not as a stream.
+    pub async fn begin(
+        &self,
+        conversation_id: i64,
+        text: String,
+    ) -> Result<Arc<Reply>, BeginError> {
+        if self.is_closed() {
+            return Err(BeginError::ShuttingDown);
+        }
+        let slot = self.reserve(conversation_id)?;
+        let (user_message, history) = match self
+            .lease
+            .begin_chat(conversation_id, text, self.history_limit)
+            .await?
+        {
+            BeginChat::Started(user_message, history) => (user_message, history),
+            BeginChat::NoConversation => return Err(BeginError::NoConversation),
+            // Another chatd process on the same database is generating it.
+            BeginChat::Busy => return Err(BeginError::Busy),
+        };
+        let reply = self.start(slot, user_message, &history);
+        let mut listener = reply.subscribe();
+        first_event(&mut listener).await;
+        let state = listener.borrow();
+        if let Some(end) = &state.end
+            && state.deltas.is_empty()
+            && end.status == MessageStatus::Failed
+            && let Some(cause) = &end.error
+        {
+            return Err(BeginError::ProviderFailed(cause.clone()));
+        }
+        drop(state);
+        Ok(reply)
+    }
+
     /// Reserves the conversation for a new reply.
-    pub fn reserve(&self, conversation_id: i64) -> Result<Slot, Refusal> {
+    fn reserve(&self, conversation_id: i64) -> Result<Slot, BeginError> {
         let mut registry = self.registry();
         if let Some(held) = registry.in_flight.get(&conversation_id) {
             let ended = held
                 .as_ref()
                 .is_some_and(|reply| reply.state.borrow().end.is_some());
             return Err(if ended {
-                Refusal::Unstored
+                BeginError::Unstored
             } else {
-                Refusal::Busy
+                BeginError::Busy
             });
         }
         if registry.in_flight.len() >= self.max_in_flight {
-            return Err(Refusal::Full(self.max_in_flight));
+            return Err(BeginError::Full(self.max_in_flight));
         }
         registry.in_flight.insert(conversation_id, None);
         Ok(Slot {
@@ -193,8 +249,8 @@ impl Replies {
         self.registry().in_flight.remove(&conversation_id);
     }
 
-    /// The reply streaming on a conversation, if any.
-    pub fn get(&self, conversation_id: i64) -> Option<Arc<Reply>> {
+    /// The reply streaming on a conversation, if any, for a listener to attach to.
+    pub fn attach(&self, conversation_id: i64) -> Option<Arc<Reply>> {
         self.registry()
             .in_flight
             .get(&conversation_id)
@@ -226,7 +282,7 @@ impl Replies {
     /// reply that has ended and waits to be stored can no longer be cancelled).
     pub fn cancel(&self, conversation_id: i64) -> Option<Arc<Reply>> {
         let reply = self
-            .get(conversation_id)
+            .attach(conversation_id)
             .filter(|reply| reply.state.borrow().end.is_none())?;
         reply.cancel.cancel();
         Some(reply)
@@ -234,7 +290,7 @@ impl Replies {
 
     /// Starts generating the reply for a reserved conversation. `history` is what the
     /// provider is given, oldest first, ending with the user's message.
-    pub fn start(
+    fn start(
         &self,
         mut slot: Slot,
         user_message: MessageRow,
@@ -396,11 +452,7 @@ impl Replies {
         finished: Option<FinishedReply>,
     ) -> Result<Option<MessageRow>, StoreError> {
         let Some(finished) = finished else {
-            return self
-                .store
-                .release_reply(conversation_id, self.owner())
-                .await
-                .map(|()| None);
+            return self.lease.release(conversation_id).await.map(|()| None);
         };
         match self.store.insert_assistant_message(finished).await? {
             StoredReply::Inserted(row) => Ok(Some(row)),
@@ -507,6 +559,13 @@ impl Replies {
         Ok((stored, waiting))
     }
 
+    /// At start-up, after `recover_unstored`: stores the replies that a dead process
+    /// (the last run of this chatd, or a peer) was cut off in, as `interrupted`, and
+    /// frees their conversations. Returns how many were stored.
+    pub async fn recover_interrupted(&self) -> Result<usize, StoreError> {
+        self.lease.recover_abandoned().await
+    }
+
     /// Holds a reply kept from the last run in the registry and retries storing it.
     fn hold_unstored(&self, item: UnstoredReply) {
         let conversation_id = item.reply.conversation_id;
@@ -594,7 +653,7 @@ impl Replies {
                     (reply.conversation_id, text)
                 })
                 .collect();
-            match self.store.checkpoint_replies(self.owner(), batch).await {
+            match self.lease.refresh(batch).await {
                 Ok(()) => {
                     for (reply, count, changed) in chunk {
                         if *changed {
@@ -643,7 +702,7 @@ impl Replies {
 }
 
 /// Waits until a listener's reply has its first delta or its end, whichever comes first.
-pub async fn first_event(rx: &mut watch::Receiver<ReplyState>) {
+async fn first_event(rx: &mut watch::Receiver<ReplyState>) {
     // The sender lives as long as the `Reply`, which the caller holds, so this cannot
     // see a closed channel; an error would only mean the same as an end.
     let _ = rx
