@@ -272,6 +272,8 @@ fn announce(config: &Config, provider: &Provider, store: &Store, local: std::net
                 " (no API key set)"
             }
         ),
+        #[cfg(test)]
+        Provider::Scripted(_) => {}
     }
     if !config.listen.ip().is_loopback() {
         tracing::warn!(

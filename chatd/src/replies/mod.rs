@@ -20,6 +20,8 @@
 //! its first event, so that a provider that fails at once is answered as a 502.
 
 pub mod lease;
+#[cfg(test)]
+mod tests;
 mod unstored;
 
 use std::collections::HashMap;

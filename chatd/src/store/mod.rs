@@ -36,6 +36,8 @@ mod messages;
 mod rows;
 pub mod schema;
 mod sqlite;
+#[cfg(test)]
+mod story;
 mod users;
 
 use std::path::Path;
