@@ -6,13 +6,22 @@
 //! the same rule without a query; the lease is what other processes see.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use chrono::NaiveDateTime;
 
+use super::{Replies, Reply};
 use crate::store::{BeginChat, LeaseJudge, LeaseRow, Store, StoreError, now};
 
 /// A reply whose owner has not refreshed its lease for this long is taken to be dead.
 pub const STALE_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
+/// How often leases are refreshed at the least; well under `STALE_AFTER`.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// Replies checkpointed per transaction (see `checkpoint_once`).
+const CHECKPOINT_CHUNK: usize = 256;
 
 /// This process's name in leases, `host/pid/random`: another process on the same host
 /// can tell from the pid whether it has died, and the random part tells this run from
@@ -169,6 +178,74 @@ impl Lease {
     /// generated as `interrupted`; returns how many replies were stored.
     pub async fn recover_abandoned(&self) -> Result<usize, StoreError> {
         self.store.recover_interrupted_replies(self.judge()).await
+    }
+}
+
+impl Replies {
+    /// Writes, every `every`, what each reply in flight has generated since its last
+    /// checkpoint, so a chatd that is killed loses at most about that much of a reply,
+    /// and refreshes the replies' leases so other processes know their owner lives.
+    /// With `every` zero, only the leases are refreshed (every 5 s).
+    pub fn spawn_checkpointer(&self, every: Duration) {
+        let with_content = !every.is_zero();
+        let every = if with_content {
+            every.min(HEARTBEAT)
+        } else {
+            HEARTBEAT
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                ticker.tick().await;
+                this.checkpoint_once(with_content).await;
+            }
+        });
+    }
+
+    pub(super) async fn checkpoint_once(&self, with_content: bool) {
+        let replies: Vec<Arc<Reply>> = self
+            .registry()
+            .in_flight
+            .values()
+            .flatten()
+            .cloned()
+            .collect();
+        // (reply, deltas now, whether its text changed since the last checkpoint)
+        let mut due = Vec::new();
+        // Replies that ended but wait to be stored are checkpointed too: their lease
+        // stays fresh, so no peer takes it over meanwhile, and their text reaches the
+        // checkpoint row as soon as the database takes any write.
+        for reply in replies {
+            let state = reply.state.borrow();
+            let count = state.deltas.len();
+            let changed = with_content && count > reply.checkpointed.load(Ordering::Relaxed);
+            drop(state);
+            due.push((reply, count, changed));
+        }
+        // One chunk per transaction, each awaited before the next: the writer runs jobs
+        // in order, so chats that start meanwhile wait for one chunk, not for thousands
+        // of UPDATEs.
+        for chunk in due.chunks(CHECKPOINT_CHUNK) {
+            let batch = chunk
+                .iter()
+                .map(|(reply, _, changed)| {
+                    let text = changed.then(|| reply.state.borrow().deltas.concat());
+                    (reply.conversation_id, text)
+                })
+                .collect();
+            match self.lease.refresh(batch).await {
+                Ok(()) => {
+                    for (reply, count, changed) in chunk {
+                        if *changed {
+                            reply.checkpointed.store(*count, Ordering::Relaxed);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!("could not checkpoint replies in flight: {e}"),
+            }
+        }
     }
 }
 

@@ -18,6 +18,11 @@
 //! A chat is one call, [`Replies::begin`]: reserve the conversation here, take its
 //! lease and store the user's message (`lease.rs`), start the reply task, and wait for
 //! its first event, so that a provider that fails at once is answered as a 502.
+//!
+//! Here: the registry, `begin`, the reply task and shutdown, kept in one file (over
+//! 400 lines) because they are one state machine, read together. `lease.rs`: the
+//! database lease and the checkpointer; `unstored.rs`: retries of a failed final
+//! write and the recovery file; `tests.rs`: the state machine driven end to end.
 
 pub mod lease;
 #[cfg(test)]
@@ -25,7 +30,7 @@ mod tests;
 mod unstored;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -40,13 +45,6 @@ use crate::providers::{Provider, Turn};
 use crate::store::{BeginChat, FinishedReply, MessageRow, Store, StoreError, StoredReply};
 use lease::Lease;
 pub use unstored::RecoveryFile;
-use unstored::{RETRY_FIRST, RETRY_MAX, UnstoredReply};
-
-/// How often leases are refreshed at the least; well under `lease::STALE_AFTER`.
-const HEARTBEAT: Duration = Duration::from_secs(5);
-
-/// Replies checkpointed per transaction (see `checkpoint_once`).
-const CHECKPOINT_CHUNK: usize = 256;
 
 /// How a reply ended, as its listeners see it.
 #[derive(Debug, Clone)]
@@ -475,197 +473,11 @@ impl Replies {
         }
     }
 
-    /// Retries a reply's failed final write with backoff until it succeeds or chatd
-    /// stops; at stop, a reply still unstored goes to the recovery file for the next
-    /// start (nothing to keep when nothing was generated: the lease row alone remains,
-    /// and the next start frees it).
-    async fn store_until_done(&self, reply: &Reply, finished: Option<FinishedReply>) {
-        let failed_at = std::time::Instant::now();
-        let mut wait = RETRY_FIRST;
-        loop {
-            tokio::select! {
-                biased;
-                () = self.abort.cancelled() => break,
-                () = tokio::time::sleep(wait) => {}
-            }
-            match self
-                .final_write(reply.conversation_id, finished.clone())
-                .await
-            {
-                Ok(message) => {
-                    tracing::info!(
-                        conversation_id = reply.conversation_id,
-                        "stored the reply {} ms after its first write failed",
-                        failed_at.elapsed().as_millis()
-                    );
-                    reply.state.send_modify(|state| {
-                        if let Some(end) = &mut state.end {
-                            end.message = message;
-                            end.stored = true;
-                        }
-                    });
-                    return;
-                }
-                Err(e) => {
-                    tracing::debug!(
-                        conversation_id = reply.conversation_id,
-                        "the reply still cannot be stored: {e}"
-                    );
-                    wait = (wait * 2).min(RETRY_MAX);
-                }
-            }
-        }
-        let Some(finished) = finished else {
-            return;
-        };
-        let kept = UnstoredReply::new(finished, &reply.user_message);
-        match self.recovery.append(&kept) {
-            Ok(()) => tracing::warn!(
-                conversation_id = reply.conversation_id,
-                "the reply could not be stored before exit; it is kept in {} and stored                  at the next start",
-                self.recovery.path().display()
-            ),
-            Err(e) => tracing::error!(
-                conversation_id = reply.conversation_id,
-                "the reply could not be stored, nor kept in {}: {e}; its text was: {:?}",
-                self.recovery.path().display(),
-                kept.reply.content
-            ),
-        }
-    }
-
-    /// At start-up: stores the replies the recovery file holds. Those the database still
-    /// refuses are held as unstored replies of this process (their conversations answer
-    /// 503 until they are stored) and retried like any other. Returns how many were
-    /// stored now and how many wait.
-    pub async fn recover_unstored(&self) -> std::io::Result<(usize, usize)> {
-        let kept = self.recovery.take()?;
-        let (mut stored, mut waiting) = (0, 0);
-        for item in kept {
-            let conversation_id = item.reply.conversation_id;
-            match self
-                .final_write(conversation_id, Some(item.reply.clone()))
-                .await
-            {
-                Ok(_) => stored += 1,
-                Err(e) => {
-                    tracing::warn!(
-                        conversation_id,
-                        "a reply kept from the last run cannot be stored yet: {e}"
-                    );
-                    waiting += 1;
-                    self.hold_unstored(item);
-                }
-            }
-        }
-        Ok((stored, waiting))
-    }
-
     /// At start-up, after `recover_unstored`: stores the replies that a dead process
     /// (the last run of this chatd, or a peer) was cut off in, as `interrupted`, and
     /// frees their conversations. Returns how many were stored.
     pub async fn recover_interrupted(&self) -> Result<usize, StoreError> {
         self.lease.recover_abandoned().await
-    }
-
-    /// Holds a reply kept from the last run in the registry and retries storing it.
-    fn hold_unstored(&self, item: UnstoredReply) {
-        let conversation_id = item.reply.conversation_id;
-        let state = ReplyState {
-            deltas: vec![item.reply.content.clone()],
-            end: Some(ReplyEnd {
-                status: item.reply.status,
-                message: None,
-                error: Some(
-                    "the reply is not stored yet; chatd keeps it and stores it once the \
-                     database is back"
-                        .into(),
-                ),
-                stored: false,
-            }),
-        };
-        let (state, _) = watch::channel(state);
-        let reply = Arc::new(Reply {
-            conversation_id,
-            user_message: item.user_message(),
-            state,
-            cancel: CancellationToken::new(),
-            checkpointed: AtomicUsize::new(0),
-        });
-        self.registry()
-            .in_flight
-            .insert(conversation_id, Some(reply.clone()));
-        let this = self.clone();
-        self.tasks.spawn(async move {
-            this.store_until_done(&reply, Some(item.reply)).await;
-            this.release(conversation_id);
-        });
-    }
-
-    /// Writes, every `every`, what each reply in flight has generated since its last
-    /// checkpoint, so a chatd that is killed loses at most about that much of a reply,
-    /// and refreshes the replies' leases so other processes know their owner lives.
-    /// With `every` zero, only the leases are refreshed (every 5 s).
-    pub fn spawn_checkpointer(&self, every: Duration) {
-        let with_content = !every.is_zero();
-        let every = if with_content {
-            every.min(HEARTBEAT)
-        } else {
-            HEARTBEAT
-        };
-        let this = self.clone();
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            loop {
-                ticker.tick().await;
-                this.checkpoint_once(with_content).await;
-            }
-        });
-    }
-
-    async fn checkpoint_once(&self, with_content: bool) {
-        let replies: Vec<Arc<Reply>> = self
-            .registry()
-            .in_flight
-            .values()
-            .flatten()
-            .cloned()
-            .collect();
-        // (reply, deltas now, whether its text changed since the last checkpoint)
-        let mut due = Vec::new();
-        // Replies that ended but wait to be stored are checkpointed too: their lease
-        // stays fresh, so no peer takes it over meanwhile, and their text reaches the
-        // checkpoint row as soon as the database takes any write.
-        for reply in replies {
-            let state = reply.state.borrow();
-            let count = state.deltas.len();
-            let changed = with_content && count > reply.checkpointed.load(Ordering::Relaxed);
-            drop(state);
-            due.push((reply, count, changed));
-        }
-        // One chunk per transaction, each awaited before the next: the writer runs jobs
-        // in order, so chats that start meanwhile wait for one chunk, not for thousands
-        // of UPDATEs.
-        for chunk in due.chunks(CHECKPOINT_CHUNK) {
-            let batch = chunk
-                .iter()
-                .map(|(reply, _, changed)| {
-                    let text = changed.then(|| reply.state.borrow().deltas.concat());
-                    (reply.conversation_id, text)
-                })
-                .collect();
-            match self.lease.refresh(batch).await {
-                Ok(()) => {
-                    for (reply, count, changed) in chunk {
-                        if *changed {
-                            reply.checkpointed.store(*count, Ordering::Relaxed);
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!("could not checkpoint replies in flight: {e}"),
-            }
-        }
     }
 
     /// At shutdown: lets the replies in flight finish for up to `grace`, then stops the

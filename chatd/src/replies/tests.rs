@@ -2,6 +2,7 @@
 //! start and deltas, cancel, provider failures before and after the first delta, the
 //! shutdown grace and the checkpoints.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use diesel::prelude::*;
