@@ -159,15 +159,15 @@ pub(crate) enum Conn<'a> {
 /// Runs `$body` with `$c` bound to the concrete connection, so a query written once is
 /// compiled for each backend: diesel checks a query against one backend's types.
 ///
-/// This is the only macro of the store, kept instead of `#[derive(MultiConnection)]`.
-/// The derive can carry what chatd needs (it has a RETURNING clause for the backends
-/// that have one, and the custom columns of `columns.rs` would need `MultiBackend`
-/// impls that delegate to the concrete ones), but every query then goes through
-/// `MultiBackend`'s generic query builder and bind collector, which convert each bind
-/// into a boxed value and each statement into the inner backend's at run time, on the
-/// path of every inline SQLite read, which the benchmark's read routes measure. A match
-/// per call costs nothing at run time and keeps the SQLite readers and writer on the
-/// concrete `SqliteConnection` they are tuned for.
+/// This is the only macro of the store; each query is a plain function over [`Conn`]
+/// that uses it once. `#[derive(diesel::MultiConnection)]` would replace it: its
+/// RETURNING support covers both backends, and the three custom columns of
+/// `columns.rs` would need `FromSql<_, MultiBackend>` impls delegating to the concrete
+/// ones. It was not tried in this change, so its cost is unmeasured: every query would
+/// go through `MultiBackend`'s query builder and bind collector, on the inline SQLite
+/// reads the benchmark's read routes measure, and the SQLite readers and writer would
+/// hold the enum instead of the `SqliteConnection` they are tuned for. Trying it means
+/// measuring `chatd-bench rest` on the three read routes before and after.
 macro_rules! on_conn {
     ($conn:expr, $c:ident => $body:expr) => {
         match $conn {
