@@ -142,6 +142,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         provider.clone(),
         settings.system_prompt.clone(),
         settings.max_replies,
+        i64::from(settings.history_limit),
         RecoveryFile::new(recovery_file_path(&config.database)),
     );
     // Replies kept whole first, then the leases of replies cut off mid-way: a kept reply
@@ -159,7 +160,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     }
     // Not fatal: a database that takes no writes now (a full disk) is answered per
     // request with what to do, and these leases are taken over on the next chat.
-    match store.recover_interrupted_replies(replies.owner()).await {
+    match replies.recover_interrupted().await {
         Ok(0) => {}
         Ok(recovered) => tracing::warn!(
             "stored {recovered} replies that the last run was cut off in, marked interrupted"
@@ -182,7 +183,6 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         store: store.clone(),
         replies: replies.clone(),
         provider: provider.clone(),
-        history_limit: i64::from(settings.history_limit),
         guard,
         rendered: Arc::new(RenderedMessages::with_budget(
             settings.rendered_cache_bytes(),
@@ -288,6 +288,8 @@ fn announce(config: &Config, provider: &Provider, store: &Store, local: std::net
                 " (no API key set)"
             }
         ),
+        #[cfg(test)]
+        Provider::Scripted(_) => {}
     }
     if !config.settings.listen.ip().is_loopback() {
         tracing::warn!(
@@ -320,7 +322,7 @@ pub fn load_or_create_token(path: &std::path::Path) -> Result<String, ServeError
     }
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| fail(std::io::Error::other(e.to_string())))?;
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = crate::hex(&bytes);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(fail)?;
     }

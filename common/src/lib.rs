@@ -194,7 +194,7 @@ pub struct ServerStatus {
     /// `"echo"` or `"openai"`.
     pub provider: String,
     pub model: String,
-    /// `"sqlite"` (more backends may follow).
+    /// `"sqlite"` or `"postgres"`.
     pub database_backend: String,
     /// Where the data lives: a file path for SQLite; never carries a password.
     pub database: String,

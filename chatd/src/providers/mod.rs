@@ -53,6 +53,57 @@ pub type DeltaStream = Pin<Box<dyn Stream<Item = Result<Delta, ProviderError>> +
 pub enum Provider {
     Echo(EchoProvider),
     OpenAi(OpenAiProvider),
+    /// Tests of the reply task: a provider that fails, or never ends, on cue.
+    #[cfg(test)]
+    Scripted(Scripted),
+}
+
+/// What a [`Provider::Scripted`] does: fail at once, or give `deltas` and then end as
+/// `then` says.
+#[cfg(test)]
+#[derive(Debug, Clone)]
+pub struct Scripted {
+    pub refuse: Option<String>,
+    pub deltas: Vec<String>,
+    pub then: ScriptEnd,
+}
+
+#[cfg(test)]
+#[derive(Debug, Clone)]
+pub enum ScriptEnd {
+    Complete,
+    Fail(String),
+    /// Never ends: only a cancel or shutdown stops the reply.
+    Hang,
+}
+
+#[cfg(test)]
+impl Scripted {
+    fn stream(&self) -> Result<DeltaStream, ProviderError> {
+        use futures_util::StreamExt;
+        if let Some(why) = &self.refuse {
+            return Err(ProviderError(why.clone()));
+        }
+        let deltas = futures_util::stream::iter(
+            self.deltas
+                .clone()
+                .into_iter()
+                .map(|text| Ok(Delta::Text(text))),
+        );
+        Ok(match &self.then {
+            ScriptEnd::Complete => deltas
+                .chain(futures_util::stream::iter([Ok(Delta::End(
+                    FinishReason::Stop,
+                ))]))
+                .boxed(),
+            ScriptEnd::Fail(why) => deltas
+                .chain(futures_util::stream::iter([Err(ProviderError(
+                    why.clone(),
+                ))]))
+                .boxed(),
+            ScriptEnd::Hang => deltas.chain(futures_util::stream::pending()).boxed(),
+        })
+    }
 }
 
 impl Provider {
@@ -61,6 +112,8 @@ impl Provider {
         match self {
             Provider::Echo(_) => "echo",
             Provider::OpenAi(_) => "openai",
+            #[cfg(test)]
+            Provider::Scripted(_) => "scripted",
         }
     }
 
@@ -68,6 +121,8 @@ impl Provider {
         match self {
             Provider::Echo(_) => "echo",
             Provider::OpenAi(provider) => provider.model(),
+            #[cfg(test)]
+            Provider::Scripted(_) => "scripted",
         }
     }
 
@@ -76,6 +131,8 @@ impl Provider {
         match self {
             Provider::Echo(provider) => Ok(provider.stream(&history)),
             Provider::OpenAi(provider) => provider.stream(history).await,
+            #[cfg(test)]
+            Provider::Scripted(script) => script.stream(),
         }
     }
 }

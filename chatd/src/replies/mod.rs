@@ -14,11 +14,23 @@
 //! A reply whose final write fails stays in the registry, holding its conversation,
 //! until a retry stores it (`unstored.rs`); its listeners are told at once that it is
 //! not stored yet.
+//!
+//! A chat is one call, [`Replies::begin`]: reserve the conversation here, take its
+//! lease and store the user's message (`lease.rs`), start the reply task, and wait for
+//! its first event, so that a provider that fails at once is answered as a 502.
+//!
+//! Here: the registry, `begin`, the reply task and shutdown, kept in one file (over
+//! 400 lines) because they are one state machine, read together. `lease.rs`: the
+//! database lease and the checkpointer; `unstored.rs`: retries of a failed final
+//! write and the recovery file; `tests.rs`: the state machine driven end to end.
 
+pub mod lease;
+#[cfg(test)]
+mod tests;
 mod unstored;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -30,15 +42,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::providers::{Delta, FinishReason, Provider, Turn};
-use crate::store::{FinishedReply, MessageRow, Store, StoreError, StoredReply};
+use crate::store::{BeginChat, FinishedReply, MessageRow, Store, StoreError, StoredReply};
+use lease::Lease;
 pub use unstored::RecoveryFile;
-use unstored::{RETRY_FIRST, RETRY_MAX, UnstoredReply};
-
-/// How often leases are refreshed at the least; well under `store::LEASE_STALE_AFTER`.
-const HEARTBEAT: Duration = Duration::from_secs(5);
-
-/// Replies checkpointed per transaction (see `checkpoint_once`).
-const CHECKPOINT_CHUNK: usize = 256;
 
 /// How a reply ended, as its listeners see it.
 #[derive(Debug, Clone)]
@@ -99,27 +105,43 @@ pub struct Replies {
     system_prompt: Option<String>,
     /// Replies that may run at once; past it, new chats are refused with a 503.
     max_in_flight: usize,
-    /// This process, as named in the database's reply leases.
-    owner: Arc<str>,
+    /// How many past messages go to the provider with a new one.
+    history_limit: i64,
+    /// This process's reply leases in the database.
+    lease: Lease,
     /// Where replies still unstored at exit are kept for the next start.
     recovery: RecoveryFile,
 }
 
-/// Why a conversation could not be reserved for a new reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// A reply is already running on this conversation (409).
+/// Why a chat could not begin.
+#[derive(Debug, thiserror::Error)]
+pub enum BeginError {
+    /// chatd is shutting down and starts no reply (503).
+    #[error("chatd is shutting down")]
+    ShuttingDown,
+    /// A reply is already running on this conversation, in this chatd or another one
+    /// sharing the database (409).
+    #[error("a reply is already running on this conversation")]
     Busy,
-    /// chatd runs as many replies as it may (503); the cap is given.
-    Full(usize),
     /// The conversation's last reply has ended but is not stored yet (503): the
     /// database refused its final write and chatd is retrying it.
+    #[error("the conversation's last reply is not stored yet")]
     Unstored,
+    /// chatd runs as many replies as it may (503); the cap is given.
+    #[error("too many replies in flight (the limit is {0})")]
+    Full(usize),
+    #[error("conversation not found")]
+    NoConversation,
+    /// The provider failed before its first delta (502); its reason is given.
+    #[error("the provider failed: {0}")]
+    ProviderFailed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// A conversation reserved for one reply; dropping it without `start` frees it.
 #[derive(Debug)]
-pub struct Slot {
+struct Slot {
     replies: Replies,
     conversation_id: i64,
     started: bool,
@@ -139,24 +161,21 @@ impl Replies {
         provider: Arc<Provider>,
         system_prompt: Option<String>,
         max_in_flight: usize,
+        history_limit: i64,
         recovery: RecoveryFile,
     ) -> Self {
         Replies {
             registry: Arc::default(),
             tasks: TaskTracker::new(),
             abort: CancellationToken::new(),
+            lease: Lease::new(store.clone()),
             store,
             provider,
             system_prompt,
             max_in_flight: max_in_flight.max(1),
-            owner: crate::store::new_owner_id().into(),
+            history_limit,
             recovery,
         }
-    }
-
-    /// This process's name in the database's reply leases.
-    pub fn owner(&self) -> String {
-        self.owner.to_string()
     }
 
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
@@ -165,21 +184,58 @@ impl Replies {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Begins a chat: stores the user's `text` on the conversation and starts its reply,
+    /// answering once the reply has its first delta or has ended, so that a provider
+    /// that fails before its first delta is reported as such and not as a stream.
+    pub async fn begin(
+        &self,
+        conversation_id: i64,
+        text: String,
+    ) -> Result<Arc<Reply>, BeginError> {
+        if self.is_closed() {
+            return Err(BeginError::ShuttingDown);
+        }
+        let slot = self.reserve(conversation_id)?;
+        let (user_message, history) = match self
+            .lease
+            .begin_chat(conversation_id, text, self.history_limit)
+            .await?
+        {
+            BeginChat::Started(user_message, history) => (user_message, history),
+            BeginChat::NoConversation => return Err(BeginError::NoConversation),
+            // Another chatd process on the same database is generating it.
+            BeginChat::Busy => return Err(BeginError::Busy),
+        };
+        let reply = self.start(slot, user_message, &history);
+        let mut listener = reply.subscribe();
+        first_event(&mut listener).await;
+        let state = listener.borrow();
+        if let Some(end) = &state.end
+            && state.deltas.is_empty()
+            && end.status == MessageStatus::Failed
+            && let Some(cause) = &end.error
+        {
+            return Err(BeginError::ProviderFailed(cause.clone()));
+        }
+        drop(state);
+        Ok(reply)
+    }
+
     /// Reserves the conversation for a new reply.
-    pub fn reserve(&self, conversation_id: i64) -> Result<Slot, Refusal> {
+    fn reserve(&self, conversation_id: i64) -> Result<Slot, BeginError> {
         let mut registry = self.registry();
         if let Some(held) = registry.in_flight.get(&conversation_id) {
             let ended = held
                 .as_ref()
                 .is_some_and(|reply| reply.state.borrow().end.is_some());
             return Err(if ended {
-                Refusal::Unstored
+                BeginError::Unstored
             } else {
-                Refusal::Busy
+                BeginError::Busy
             });
         }
         if registry.in_flight.len() >= self.max_in_flight {
-            return Err(Refusal::Full(self.max_in_flight));
+            return Err(BeginError::Full(self.max_in_flight));
         }
         registry.in_flight.insert(conversation_id, None);
         Ok(Slot {
@@ -193,8 +249,8 @@ impl Replies {
         self.registry().in_flight.remove(&conversation_id);
     }
 
-    /// The reply streaming on a conversation, if any.
-    pub fn get(&self, conversation_id: i64) -> Option<Arc<Reply>> {
+    /// The reply streaming on a conversation, if any, for a listener to attach to.
+    pub fn attach(&self, conversation_id: i64) -> Option<Arc<Reply>> {
         self.registry()
             .in_flight
             .get(&conversation_id)
@@ -226,7 +282,7 @@ impl Replies {
     /// reply that has ended and waits to be stored can no longer be cancelled).
     pub fn cancel(&self, conversation_id: i64) -> Option<Arc<Reply>> {
         let reply = self
-            .get(conversation_id)
+            .attach(conversation_id)
             .filter(|reply| reply.state.borrow().end.is_none())?;
         reply.cancel.cancel();
         Some(reply)
@@ -234,7 +290,7 @@ impl Replies {
 
     /// Starts generating the reply for a reserved conversation. `history` is what the
     /// provider is given, oldest first, ending with the user's message.
-    pub fn start(
+    fn start(
         &self,
         mut slot: Slot,
         user_message: MessageRow,
@@ -410,11 +466,7 @@ impl Replies {
         finished: Option<FinishedReply>,
     ) -> Result<Option<MessageRow>, StoreError> {
         let Some(finished) = finished else {
-            return self
-                .store
-                .release_reply(conversation_id, self.owner())
-                .await
-                .map(|()| None);
+            return self.lease.release(conversation_id).await.map(|()| None);
         };
         match self.store.insert_assistant_message(finished).await? {
             StoredReply::Inserted(row) => Ok(Some(row)),
@@ -435,191 +487,11 @@ impl Replies {
         }
     }
 
-    /// Retries a reply's failed final write with backoff until it succeeds or chatd
-    /// stops; at stop, a reply still unstored goes to the recovery file for the next
-    /// start (nothing to keep when nothing was generated: the lease row alone remains,
-    /// and the next start frees it).
-    async fn store_until_done(&self, reply: &Reply, finished: Option<FinishedReply>) {
-        let failed_at = std::time::Instant::now();
-        let mut wait = RETRY_FIRST;
-        loop {
-            tokio::select! {
-                biased;
-                () = self.abort.cancelled() => break,
-                () = tokio::time::sleep(wait) => {}
-            }
-            match self
-                .final_write(reply.conversation_id, finished.clone())
-                .await
-            {
-                Ok(message) => {
-                    tracing::info!(
-                        conversation_id = reply.conversation_id,
-                        "stored the reply {} ms after its first write failed",
-                        failed_at.elapsed().as_millis()
-                    );
-                    reply.state.send_modify(|state| {
-                        if let Some(end) = &mut state.end {
-                            end.message = message;
-                            end.stored = true;
-                        }
-                    });
-                    return;
-                }
-                Err(e) => {
-                    tracing::debug!(
-                        conversation_id = reply.conversation_id,
-                        "the reply still cannot be stored: {e}"
-                    );
-                    wait = (wait * 2).min(RETRY_MAX);
-                }
-            }
-        }
-        let Some(finished) = finished else {
-            return;
-        };
-        let kept = UnstoredReply::new(finished, &reply.user_message);
-        match self.recovery.append(&kept) {
-            Ok(()) => tracing::warn!(
-                conversation_id = reply.conversation_id,
-                "the reply could not be stored before exit; it is kept in {} and stored \
-                 at the next start",
-                self.recovery.path().display()
-            ),
-            Err(e) => tracing::error!(
-                conversation_id = reply.conversation_id,
-                "the reply could not be stored, nor kept in {}: {e}; its text was: {:?}",
-                self.recovery.path().display(),
-                kept.reply.content
-            ),
-        }
-    }
-
-    /// At start-up: stores the replies the recovery file holds. Those the database still
-    /// refuses are held as unstored replies of this process (their conversations answer
-    /// 503 until they are stored) and retried like any other. Returns how many were
-    /// stored now and how many wait.
-    pub async fn recover_unstored(&self) -> std::io::Result<(usize, usize)> {
-        let kept = self.recovery.take()?;
-        let (mut stored, mut waiting) = (0, 0);
-        for item in kept {
-            let conversation_id = item.reply.conversation_id;
-            match self
-                .final_write(conversation_id, Some(item.reply.clone()))
-                .await
-            {
-                Ok(_) => stored += 1,
-                Err(e) => {
-                    tracing::warn!(
-                        conversation_id,
-                        "a reply kept from the last run cannot be stored yet: {e}"
-                    );
-                    waiting += 1;
-                    self.hold_unstored(item);
-                }
-            }
-        }
-        Ok((stored, waiting))
-    }
-
-    /// Holds a reply kept from the last run in the registry and retries storing it.
-    fn hold_unstored(&self, item: UnstoredReply) {
-        let conversation_id = item.reply.conversation_id;
-        let state = ReplyState {
-            deltas: vec![item.reply.content.clone()],
-            end: Some(ReplyEnd {
-                status: item.reply.status,
-                message: None,
-                error: Some(
-                    "the reply is not stored yet; chatd keeps it and stores it once the \
-                     database is back"
-                        .into(),
-                ),
-                stored: false,
-            }),
-        };
-        let (state, _) = watch::channel(state);
-        let reply = Arc::new(Reply {
-            conversation_id,
-            user_message: item.user_message(),
-            state,
-            cancel: CancellationToken::new(),
-            checkpointed: AtomicUsize::new(0),
-        });
-        self.registry()
-            .in_flight
-            .insert(conversation_id, Some(reply.clone()));
-        let this = self.clone();
-        self.tasks.spawn(async move {
-            this.store_until_done(&reply, Some(item.reply)).await;
-            this.release(conversation_id);
-        });
-    }
-
-    /// Writes, every `every`, what each reply in flight has generated since its last
-    /// checkpoint, so a chatd that is killed loses at most about that much of a reply,
-    /// and refreshes the replies' leases so other processes know their owner lives.
-    /// With `every` zero, only the leases are refreshed (every 5 s).
-    pub fn spawn_checkpointer(&self, every: Duration) {
-        let with_content = !every.is_zero();
-        let every = if with_content {
-            every.min(HEARTBEAT)
-        } else {
-            HEARTBEAT
-        };
-        let this = self.clone();
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            loop {
-                ticker.tick().await;
-                this.checkpoint_once(with_content).await;
-            }
-        });
-    }
-
-    async fn checkpoint_once(&self, with_content: bool) {
-        let replies: Vec<Arc<Reply>> = self
-            .registry()
-            .in_flight
-            .values()
-            .flatten()
-            .cloned()
-            .collect();
-        // (reply, deltas now, whether its text changed since the last checkpoint)
-        let mut due = Vec::new();
-        // Replies that ended but wait to be stored are checkpointed too: their lease
-        // stays fresh, so no peer takes it over meanwhile, and their text reaches the
-        // checkpoint row as soon as the database takes any write.
-        for reply in replies {
-            let state = reply.state.borrow();
-            let count = state.deltas.len();
-            let changed = with_content && count > reply.checkpointed.load(Ordering::Relaxed);
-            drop(state);
-            due.push((reply, count, changed));
-        }
-        // One chunk per transaction, each awaited before the next: the writer runs jobs
-        // in order, so chats that start meanwhile wait for one chunk, not for thousands
-        // of UPDATEs.
-        for chunk in due.chunks(CHECKPOINT_CHUNK) {
-            let batch = chunk
-                .iter()
-                .map(|(reply, _, changed)| {
-                    let text = changed.then(|| reply.state.borrow().deltas.concat());
-                    (reply.conversation_id, text)
-                })
-                .collect();
-            match self.store.checkpoint_replies(self.owner(), batch).await {
-                Ok(()) => {
-                    for (reply, count, changed) in chunk {
-                        if *changed {
-                            reply.checkpointed.store(*count, Ordering::Relaxed);
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!("could not checkpoint replies in flight: {e}"),
-            }
-        }
+    /// At start-up, after `recover_unstored`: stores the replies that a dead process
+    /// (the last run of this chatd, or a peer) was cut off in, as `interrupted`, and
+    /// frees their conversations. Returns how many were stored.
+    pub async fn recover_interrupted(&self) -> Result<usize, StoreError> {
+        self.lease.recover_abandoned().await
     }
 
     /// At shutdown: lets the replies in flight finish for up to `grace`, then stops the
@@ -658,7 +530,7 @@ impl Replies {
 }
 
 /// Waits until a listener's reply has its first delta or its end, whichever comes first.
-pub async fn first_event(rx: &mut watch::Receiver<ReplyState>) {
+async fn first_event(rx: &mut watch::Receiver<ReplyState>) {
     // The sender lives as long as the `Reply`, which the caller holds, so this cannot
     // see a closed channel; an error would only mean the same as an end.
     let _ = rx

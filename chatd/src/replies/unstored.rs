@@ -6,23 +6,31 @@
 //! is appended to the recovery file, one JSON object per line, and stored at the next
 //! start. The file sits next to the SQLite database (`<database>.unstored.jsonl`), or, on
 //! PostgreSQL, in chatd's data directory, so it lives wherever the data does.
+//!
+//! The retries and the start-up recovery are `Replies` methods here, beside the file.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use chrono::DateTime;
 use common::{MessageStatus, Role};
 use serde::{Deserialize, Serialize};
 
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::{Replies, Reply, ReplyEnd, ReplyState};
 use crate::store::{FinishedReply, MessageRow};
 
 /// The first wait before a failed final write is tried again; it doubles up to
 /// `RETRY_MAX`.
-pub const RETRY_FIRST: Duration = Duration::from_millis(250);
+const RETRY_FIRST: Duration = Duration::from_millis(250);
 /// The longest wait between two tries: short enough that a reply lands within seconds
 /// of space coming back.
-pub const RETRY_MAX: Duration = Duration::from_secs(5);
+const RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// One line of the recovery file: the reply and the user message it answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +136,129 @@ impl RecoveryFile {
         }
         std::fs::remove_file(&claimed)?;
         Ok(replies)
+    }
+}
+
+impl Replies {
+    /// Retries a reply's failed final write with backoff until it succeeds or chatd
+    /// stops; at stop, a reply still unstored goes to the recovery file for the next
+    /// start (nothing to keep when nothing was generated: the lease row alone remains,
+    /// and the next start frees it).
+    pub(super) async fn store_until_done(&self, reply: &Reply, finished: Option<FinishedReply>) {
+        let failed_at = std::time::Instant::now();
+        let mut wait = RETRY_FIRST;
+        loop {
+            tokio::select! {
+                biased;
+                () = self.abort.cancelled() => break,
+                () = tokio::time::sleep(wait) => {}
+            }
+            match self
+                .final_write(reply.conversation_id, finished.clone())
+                .await
+            {
+                Ok(message) => {
+                    tracing::info!(
+                        conversation_id = reply.conversation_id,
+                        "stored the reply {} ms after its first write failed",
+                        failed_at.elapsed().as_millis()
+                    );
+                    reply.state.send_modify(|state| {
+                        if let Some(end) = &mut state.end {
+                            end.message = message;
+                            end.stored = true;
+                        }
+                    });
+                    return;
+                }
+                Err(e) => {
+                    tracing::debug!(
+                        conversation_id = reply.conversation_id,
+                        "the reply still cannot be stored: {e}"
+                    );
+                    wait = (wait * 2).min(RETRY_MAX);
+                }
+            }
+        }
+        let Some(finished) = finished else {
+            return;
+        };
+        let kept = UnstoredReply::new(finished, &reply.user_message);
+        match self.recovery.append(&kept) {
+            Ok(()) => tracing::warn!(
+                conversation_id = reply.conversation_id,
+                "the reply could not be stored before exit; it is kept in {} and stored \
+                 at the next start",
+                self.recovery.path().display()
+            ),
+            Err(e) => tracing::error!(
+                conversation_id = reply.conversation_id,
+                "the reply could not be stored, nor kept in {}: {e}; its text was: {:?}",
+                self.recovery.path().display(),
+                kept.reply.content
+            ),
+        }
+    }
+
+    /// At start-up: stores the replies the recovery file holds. Those the database still
+    /// refuses are held as unstored replies of this process (their conversations answer
+    /// 503 until they are stored) and retried like any other. Returns how many were
+    /// stored now and how many wait.
+    pub async fn recover_unstored(&self) -> std::io::Result<(usize, usize)> {
+        let kept = self.recovery.take()?;
+        let (mut stored, mut waiting) = (0, 0);
+        for item in kept {
+            let conversation_id = item.reply.conversation_id;
+            match self
+                .final_write(conversation_id, Some(item.reply.clone()))
+                .await
+            {
+                Ok(_) => stored += 1,
+                Err(e) => {
+                    tracing::warn!(
+                        conversation_id,
+                        "a reply kept from the last run cannot be stored yet: {e}"
+                    );
+                    waiting += 1;
+                    self.hold_unstored(item);
+                }
+            }
+        }
+        Ok((stored, waiting))
+    }
+
+    /// Holds a reply kept from the last run in the registry and retries storing it.
+    fn hold_unstored(&self, item: UnstoredReply) {
+        let conversation_id = item.reply.conversation_id;
+        let state = ReplyState {
+            deltas: vec![item.reply.content.clone()],
+            end: Some(ReplyEnd {
+                status: item.reply.status,
+                message: None,
+                error: Some(
+                    "the reply is not stored yet; chatd keeps it and stores it once the \
+                     database is back"
+                        .into(),
+                ),
+                stored: false,
+            }),
+        };
+        let (state, _) = watch::channel(state);
+        let reply = Arc::new(Reply {
+            conversation_id,
+            user_message: item.user_message(),
+            state,
+            cancel: CancellationToken::new(),
+            checkpointed: AtomicUsize::new(0),
+        });
+        self.registry()
+            .in_flight
+            .insert(conversation_id, Some(reply.clone()));
+        let this = self.clone();
+        self.tasks.spawn(async move {
+            this.store_until_done(&reply, Some(item.reply)).await;
+            this.release(conversation_id);
+        });
     }
 }
 

@@ -31,8 +31,8 @@ use input::Fields;
 pub use rendered::RenderedMessages;
 
 use crate::providers::Provider;
-use crate::replies::{self, Replies};
-use crate::store::{BeginChat, CreateUserOutcome, KnownOrRow, Store};
+use crate::replies::{BeginError, Replies};
+use crate::store::{CreateUserOutcome, KnownOrRow, Store};
 
 /// Everything a request handler needs.
 #[derive(Debug, Clone)]
@@ -40,8 +40,6 @@ pub struct App {
     pub store: Store,
     pub replies: Replies,
     pub provider: Arc<Provider>,
-    /// How many past messages go to the provider with a new one.
-    pub history_limit: i64,
     pub guard: guard::Guard,
     /// Messages as already rendered, for conversation reads.
     pub rendered: Arc<rendered::RenderedMessages>,
@@ -414,69 +412,42 @@ where
     }
     let (conversation_id, message) = fields.finish(conversation_id, message)?;
 
-    if app.replies.is_closed() {
-        return Err(ApiError::detail(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "chatd is shutting down; send the message again once it is back",
-        ));
-    }
-    let slot = match app.replies.reserve(conversation_id) {
-        Ok(slot) => slot,
-        Err(replies::Refusal::Busy) => return Err(busy()),
-        Err(replies::Refusal::Unstored) => {
-            return Err(ApiError::RetryLater {
-                detail: "The last reply of this conversation is not stored yet (the \
-                         database refused it); chatd keeps it and retries: send the message \
-                         again once the database is back"
-                    .into(),
-                seconds: 5,
-            });
-        }
-        Err(replies::Refusal::Full(cap)) => {
-            return Err(ApiError::detail(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("Too many replies in flight (the limit is {cap}); try again shortly"),
-            ));
-        }
-    };
-    let (user_message, history) = match app
-        .store
-        .begin_chat(
-            conversation_id,
-            message,
-            app.history_limit,
-            app.replies.owner(),
-        )
-        .await?
-    {
-        BeginChat::Started(user_message, history) => (user_message, history),
-        BeginChat::NoConversation => return Err(ApiError::not_found("Conversation not found")),
-        // Another chatd process on the same database is generating it.
-        BeginChat::Busy => return Err(busy()),
-    };
-    let reply = app.replies.start(slot, user_message, &history);
-    let mut listener = reply.subscribe();
-    replies::first_event(&mut listener).await;
-    let failure = {
-        let state = listener.borrow();
-        match &state.end {
-            Some(end) if state.deltas.is_empty() && end.status == common::MessageStatus::Failed => {
-                end.error.clone()
-            }
-            _ => None,
-        }
-    };
-    if let Some(cause) = failure {
-        return Err(ApiError::detail(StatusCode::BAD_GATEWAY, cause));
-    }
+    let reply = app
+        .replies
+        .begin(conversation_id, message)
+        .await
+        .map_err(begin_error)?;
+    let listener = reply.subscribe();
     Ok(stream::sse_response(reply, listener, with_events))
 }
 
-fn busy() -> ApiError {
-    ApiError::detail(
-        StatusCode::CONFLICT,
-        "A reply is already being generated for this conversation; wait for it to end or cancel it",
-    )
+/// The answer to a chat that could not begin.
+fn begin_error(error: BeginError) -> ApiError {
+    match error {
+        BeginError::ShuttingDown => ApiError::detail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "chatd is shutting down; send the message again once it is back",
+        ),
+        BeginError::Busy => ApiError::detail(
+            StatusCode::CONFLICT,
+            "A reply is already being generated for this conversation; wait for it to end or \
+             cancel it",
+        ),
+        BeginError::Unstored => ApiError::RetryLater {
+            detail: "The last reply of this conversation is not stored yet (the database \
+                     refused it); chatd keeps it and retries: send the message again once the \
+                     database is back"
+                .into(),
+            seconds: 5,
+        },
+        BeginError::Full(cap) => ApiError::detail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("Too many replies in flight (the limit is {cap}); try again shortly"),
+        ),
+        BeginError::NoConversation => ApiError::not_found("Conversation not found"),
+        BeginError::ProviderFailed(cause) => ApiError::detail(StatusCode::BAD_GATEWAY, cause),
+        BeginError::Store(error) => error.into(),
+    }
 }
 
 /// Extension: POST /conversations/{conversation_id}/cancel. Answers once the reply has
@@ -512,7 +483,7 @@ async fn cancel_reply(app: &App, raw_id: &str) -> Result<Response, ApiError> {
 async fn attach_reply(app: &App, raw_id: &str, query: &str) -> Result<Response, ApiError> {
     let id = path_id("conversation_id", raw_id)?;
     let with_events = input::query_bool(&input::query_pairs(query), "events")?;
-    let Some(reply) = app.replies.get(id) else {
+    let Some(reply) = app.replies.attach(id) else {
         return Err(ApiError::not_found("No reply in progress"));
     };
     let listener = reply.subscribe();

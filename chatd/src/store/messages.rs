@@ -1,0 +1,180 @@
+//! The `messages` table: the one insert every message goes through, and the two writes
+//! of a chat, its start (the user's message, under the reply lease) and its end (the
+//! assistant's message, giving the lease up).
+
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+use common::{MessageStatus, Role};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use super::schema::messages;
+use super::{
+    BeginChat, Conn, FinishedReply, LeaseJudge, MessageRow, Store, StoreError, StoredReply,
+    conversations, lease, now, on_conn,
+};
+
+/// A message to store. `id` is `None` except when copying a database, which keeps ids.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = messages)]
+pub(crate) struct NewMessage<'a> {
+    pub id: Option<i64>,
+    pub conversation_id: i64,
+    pub role: &'a str,
+    pub content: &'a str,
+    pub status: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+impl<'a> NewMessage<'a> {
+    /// A message stored now.
+    pub fn now(
+        conversation_id: i64,
+        role: Role,
+        content: &'a str,
+        status: MessageStatus,
+    ) -> NewMessage<'a> {
+        NewMessage {
+            id: None,
+            conversation_id,
+            role: role.as_str(),
+            content,
+            status: status.as_str(),
+            created_at: now(),
+        }
+    }
+}
+
+pub(crate) fn insert(conn: &mut Conn, message: &NewMessage) -> QueryResult<MessageRow> {
+    on_conn!(conn, c => diesel::insert_into(messages::table)
+        .values(message)
+        .returning(MessageRow::as_returning())
+        .get_result(c))
+}
+
+/// Whether an assistant message already follows the user message `user_message_id`.
+pub(crate) fn answered(
+    conn: &mut Conn,
+    conversation_id: i64,
+    user_message_id: i64,
+) -> QueryResult<bool> {
+    let count: i64 = on_conn!(conn, c => messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .filter(messages::id.gt(user_message_id))
+        .filter(messages::role.eq(Role::Assistant.as_str()))
+        .count()
+        .get_result(c))?;
+    Ok(count > 0)
+}
+
+/// The last `limit` messages of a conversation, oldest first.
+pub(crate) fn latest(
+    conn: &mut Conn,
+    conversation_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<MessageRow>> {
+    let mut history: Vec<MessageRow> = on_conn!(conn, c => messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .order(messages::id.desc())
+        .limit(limit)
+        .select(MessageRow::as_select())
+        .load(c))?;
+    history.reverse();
+    Ok(history)
+}
+
+/// See [`Store::begin_chat`]; runs inside one transaction.
+pub(crate) fn begin_chat(
+    conn: &mut Conn,
+    conversation_id: i64,
+    content: &str,
+    history_limit: i64,
+    judge: &dyn LeaseJudge,
+) -> QueryResult<BeginChat> {
+    if !conversations::exists(conn, conversation_id)? {
+        return Ok(BeginChat::NoConversation);
+    }
+    if let Some(held) = lease::of(conn, conversation_id)? {
+        if !judge.is_dead(&held) {
+            return Ok(BeginChat::Busy);
+        }
+        lease::take_over(conn, &held)?;
+    }
+    let user_message = insert(
+        conn,
+        &NewMessage::now(
+            conversation_id,
+            Role::User,
+            content,
+            MessageStatus::Complete,
+        ),
+    )?;
+    lease::take(conn, conversation_id, user_message.id, judge.owner())?;
+    let history = latest(conn, conversation_id, history_limit.max(1))?;
+    Ok(BeginChat::Started(user_message, history))
+}
+
+/// See [`Store::insert_assistant_message`]; runs inside one transaction.
+pub(crate) fn finish_reply(conn: &mut Conn, reply: &FinishedReply) -> QueryResult<StoredReply> {
+    // The lease of this very reply, whoever holds it now: a reply kept across a restart
+    // was leased by the process that generated it.
+    lease::release_for(conn, reply.conversation_id, reply.user_message_id)?;
+    if !conversations::exists(conn, reply.conversation_id)? {
+        return Ok(StoredReply::NoConversation);
+    }
+    if answered(conn, reply.conversation_id, reply.user_message_id)? {
+        return Ok(StoredReply::AlreadyAnswered);
+    }
+    let row = insert(
+        conn,
+        &NewMessage::now(
+            reply.conversation_id,
+            Role::Assistant,
+            &reply.content,
+            reply.status,
+        ),
+    )?;
+    Ok(StoredReply::Inserted(row))
+}
+
+impl Store {
+    /// Starts a chat: takes the conversation's reply lease (unless `judge` finds its
+    /// holder alive), stores the user's message, and returns it with the history a
+    /// provider needs: the last `history_limit` messages, oldest first, the new one
+    /// included. One transaction, so a refused chat stores nothing.
+    pub async fn begin_chat(
+        &self,
+        conversation_id: i64,
+        content: String,
+        history_limit: i64,
+        judge: Arc<dyn LeaseJudge>,
+    ) -> Result<BeginChat, StoreError> {
+        let result = self
+            .write_transaction(move |conn| {
+                begin_chat(conn, conversation_id, &content, history_limit, &*judge)
+            })
+            .await;
+        match result {
+            // Two processes took the free lease at once: the loser's transaction is
+            // rolled back whole, and its chat is the 409.
+            Err(StoreError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                _,
+            ))) => Ok(BeginChat::Busy),
+            other => other,
+        }
+    }
+
+    /// Stores an assistant reply once it has ended, with how it ended, and gives up its
+    /// lease in the same transaction. Idempotent: a reply whose user message already
+    /// has an answer is not stored again, so a write retried after a failure whose
+    /// outcome was unknown (a lost connection at COMMIT) cannot duplicate it.
+    pub async fn insert_assistant_message(
+        &self,
+        reply: FinishedReply,
+    ) -> Result<StoredReply, StoreError> {
+        self.write_transaction(move |conn| finish_reply(conn, &reply))
+            .await
+    }
+}

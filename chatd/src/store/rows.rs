@@ -1,0 +1,100 @@
+//! The rows the store reads and writes, and the outcomes its calls report.
+
+use chrono::NaiveDateTime;
+use common::{MessageStatus, Role};
+use diesel::prelude::*;
+
+use super::columns;
+use super::schema::{conversations, messages, reply_checkpoints, users};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    #[diesel(deserialize_as = columns::StoredTime)]
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = conversations)]
+pub struct ConversationRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: Option<String>,
+    #[diesel(deserialize_as = columns::StoredTime)]
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = messages)]
+pub struct MessageRow {
+    pub id: i64,
+    pub conversation_id: i64,
+    #[diesel(deserialize_as = columns::StoredRole)]
+    pub role: Role,
+    pub content: String,
+    #[diesel(deserialize_as = columns::StoredStatus)]
+    pub status: MessageStatus,
+    #[diesel(deserialize_as = columns::StoredTime)]
+    pub created_at: NaiveDateTime,
+}
+
+/// A conversation's reply lease, as stored: who generates its reply, for which user
+/// message, what it has generated so far and when it last said it was alive.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = reply_checkpoints)]
+pub struct LeaseRow {
+    pub conversation_id: i64,
+    pub user_message_id: i64,
+    pub owner: String,
+    pub content: String,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What `POST /users/` can run into besides a broken database.
+#[derive(Debug)]
+pub enum CreateUserOutcome {
+    Created(UserRow),
+    UsernameTaken,
+}
+
+/// One message of a conversation read: what the caller already had, or the row.
+#[derive(Debug)]
+pub enum KnownOrRow<T> {
+    Known(T),
+    Row(MessageRow),
+}
+
+/// A reply that has ended and is to be stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FinishedReply {
+    pub conversation_id: i64,
+    /// The user message it answers.
+    pub user_message_id: i64,
+    pub content: String,
+    pub status: MessageStatus,
+}
+
+/// What starting a chat ran into.
+#[derive(Debug)]
+pub enum BeginChat {
+    /// The user message is stored and the lease taken: (user message, history).
+    Started(MessageRow, Vec<MessageRow>),
+    NoConversation,
+    /// A live reply (of this or another chatd) holds the conversation.
+    Busy,
+}
+
+/// What storing a finished reply found.
+#[derive(Debug)]
+pub enum StoredReply {
+    /// The reply is stored now.
+    Inserted(MessageRow),
+    /// An assistant message already answers the user message (an earlier attempt whose
+    /// answer was lost, or a peer that took the lease over): nothing stored twice.
+    AlreadyAnswered,
+    /// The conversation is gone.
+    NoConversation,
+}

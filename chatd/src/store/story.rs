@@ -1,0 +1,371 @@
+//! The store's story: every public call in the order a chatd makes them, on a real
+//! SQLite file and, when `CHATD_TEST_POSTGRES_URL` is set, on a PostgreSQL database of
+//! its own.
+
+use std::sync::Arc;
+
+use common::{MessageStatus, Role};
+use diesel::prelude::*;
+
+use super::Table;
+use super::*;
+
+/// Judges by name only: the holders listed in `dead` are dead, every other is alive.
+struct Judge {
+    owner: &'static str,
+    dead: &'static [&'static str],
+}
+
+impl LeaseJudge for Judge {
+    fn owner(&self) -> &str {
+        self.owner
+    }
+
+    fn is_dead(&self, lease: &LeaseRow) -> bool {
+        self.dead.contains(&lease.owner.as_str())
+    }
+}
+
+fn judge(owner: &'static str, dead: &'static [&'static str]) -> Arc<dyn LeaseJudge> {
+    Arc::new(Judge { owner, dead })
+}
+
+/// A PostgreSQL database created for one test and dropped after it.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    fn create(server_url: &str, tag: &str) -> PgDatabase {
+        let name = format!("chatd_store_{tag}_{}", std::process::id());
+        let mut admin = PgConnection::establish(server_url).unwrap();
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin);
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
+        let (without_query, _) = server_url.split_once('?').unwrap_or((server_url, ""));
+        let (scheme, rest) = without_query.split_once("://").unwrap();
+        let authority = rest
+            .split_once('/')
+            .map_or(rest, |(authority, _)| authority);
+        PgDatabase {
+            admin_url: server_url.to_string(),
+            url: format!("{scheme}://{authority}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+fn finished(started: &MessageRow, content: &str, status: MessageStatus) -> FinishedReply {
+    FinishedReply {
+        conversation_id: started.conversation_id,
+        user_message_id: started.id,
+        content: content.into(),
+        status,
+    }
+}
+
+fn started(outcome: BeginChat) -> (MessageRow, Vec<MessageRow>) {
+    match outcome {
+        BeginChat::Started(user_message, history) => (user_message, history),
+        other => panic!("the chat did not start: {other:?}"),
+    }
+}
+
+fn inserted(outcome: StoredReply) -> MessageRow {
+    match outcome {
+        StoredReply::Inserted(row) => row,
+        other => panic!("the reply was not stored: {other:?}"),
+    }
+}
+
+async fn story(location: Location, copy_to: Location) {
+    let store = Store::open(&location, 2).unwrap();
+    assert_eq!(store.location(), &location);
+
+    // Users.
+    let CreateUserOutcome::Created(ada) = store
+        .create_user("ada".into(), Some("ada@example.invalid".into()))
+        .await
+        .unwrap()
+    else {
+        panic!("ada was not created");
+    };
+    assert!(matches!(
+        store.create_user("ada".into(), None).await.unwrap(),
+        CreateUserOutcome::UsernameTaken
+    ));
+    let found = store.user_by_name("ada".into()).await.unwrap().unwrap();
+    assert_eq!(
+        (found.id, found.email, found.created_at),
+        (ada.id, ada.email, ada.created_at)
+    );
+    assert!(store.user_by_name("nobody".into()).await.unwrap().is_none());
+
+    // Conversations.
+    let first = store
+        .create_conversation(ada.id, Some("first".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    let second = store
+        .create_conversation(ada.id, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .create_conversation(ada.id + 1000, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let listed = store.conversations_of_user(ada.id, 0, 10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [first.id, second.id]
+    );
+    let page = store.conversations_of_user(ada.id, 1, 10).await.unwrap();
+    assert_eq!(page.iter().map(|c| c.id).collect::<Vec<_>>(), [second.id]);
+    assert!(
+        store
+            .conversations_of_user(ada.id + 1000, 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A chat begins under A's lease; while A lives nobody else may start one.
+    let a = judge("host/1/a", &[]);
+    let (question, history) = started(
+        store
+            .begin_chat(first.id, "hello".into(), 10, a.clone())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        (question.role, question.content.as_str()),
+        (Role::User, "hello")
+    );
+    assert_eq!(
+        history.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [question.id]
+    );
+    let b_sees_a_alive = judge("host/2/b", &[]);
+    assert!(matches!(
+        store
+            .begin_chat(first.id, "me too".into(), 10, b_sees_a_alive)
+            .await
+            .unwrap(),
+        BeginChat::Busy
+    ));
+    assert!(matches!(
+        store
+            .begin_chat(first.id + 1000, "x".into(), 10, a.clone())
+            .await
+            .unwrap(),
+        BeginChat::NoConversation
+    ));
+
+    // A checkpoints, then dies: B takes its lease over and stores what it had.
+    store
+        .checkpoint_replies(a.clone(), vec![(first.id, Some("half an ans".into()))])
+        .await
+        .unwrap();
+    store
+        .checkpoint_replies(a.clone(), vec![(first.id, None)])
+        .await
+        .unwrap();
+    store
+        .checkpoint_replies(a.clone(), Vec::new())
+        .await
+        .unwrap();
+    let b = judge("host/2/b", &["host/1/a"]);
+    assert_eq!(
+        store.recover_interrupted_replies(b.clone()).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.recover_interrupted_replies(b.clone()).await.unwrap(),
+        0,
+        "once"
+    );
+    // A's final write, had it come late, stores nothing twice.
+    assert!(matches!(
+        store
+            .insert_assistant_message(finished(
+                &question,
+                "half an answer",
+                MessageStatus::Complete
+            ))
+            .await
+            .unwrap(),
+        StoredReply::AlreadyAnswered
+    ));
+
+    // B chats; its reply ends and gives the lease up with it.
+    let (next, history) = started(
+        store
+            .begin_chat(first.id, "and then?".into(), 2, b.clone())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(history.len(), 2, "the last two messages");
+    assert_eq!(
+        (history[0].content.as_str(), history[0].status),
+        ("half an ans", MessageStatus::Interrupted)
+    );
+    assert_eq!(history[1].id, next.id);
+    let answer = inserted(
+        store
+            .insert_assistant_message(finished(&next, "then this", MessageStatus::Cancelled))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        (answer.role, answer.content.as_str(), answer.status),
+        (Role::Assistant, "then this", MessageStatus::Cancelled)
+    );
+    assert!(matches!(
+        store
+            .insert_assistant_message(finished(&next, "then this", MessageStatus::Cancelled))
+            .await
+            .unwrap(),
+        StoredReply::AlreadyAnswered
+    ));
+
+    // A chat whose reply generated nothing gives its lease up without a message; a
+    // live peer may then chat at once.
+    let (_, _) = started(
+        store
+            .begin_chat(second.id, "anyone?".into(), 10, a.clone())
+            .await
+            .unwrap(),
+    );
+    store.release_reply(second.id, a.clone()).await.unwrap();
+    let (last, _) = started(
+        store
+            .begin_chat(
+                second.id,
+                "anyone at all?".into(),
+                10,
+                judge("host/3/c", &[]),
+            )
+            .await
+            .unwrap(),
+    );
+    inserted(
+        store
+            .insert_assistant_message(finished(&last, "yes", MessageStatus::Complete))
+            .await
+            .unwrap(),
+    );
+
+    // The read of a conversation takes what the caller knows and reads the rest.
+    let (conversation, parts) = store
+        .conversation_with_known_messages(first.id, |ids: &[i64]| {
+            ids.iter().map(|&id| (id == ids[0]).then_some(id)).collect()
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (conversation.id, conversation.name.as_deref()),
+        (first.id, Some("first"))
+    );
+    assert!(matches!(parts[0], KnownOrRow::Known(id) if id == question.id));
+    let rows: Vec<(&str, MessageStatus)> = parts[1..]
+        .iter()
+        .map(|part| match part {
+            KnownOrRow::Row(row) => (row.content.as_str(), row.status),
+            KnownOrRow::Known(_) => panic!("only the first was known"),
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("half an ans", MessageStatus::Interrupted),
+            ("and then?", MessageStatus::Complete),
+            ("then this", MessageStatus::Cancelled),
+        ]
+    );
+    assert!(
+        store
+            .conversation_with_known_messages(first.id + 1000, |ids: &[i64]| vec![
+                None::<()>;
+                ids.len()
+            ])
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // migrate-data: copied table by table, ids kept, and the copy goes on from there.
+    assert_eq!(store.counts().await.unwrap(), (1, 2, 7));
+    let target = Store::open(&copy_to, 2).unwrap();
+    for table in [Table::Users, Table::Conversations, Table::Messages] {
+        let mut after = 0;
+        loop {
+            let batch = store.export_batch(table, after, 3).await.unwrap();
+            let Some(last) = batch.last_id() else {
+                assert!(batch.is_empty());
+                break;
+            };
+            assert!(batch.len() <= 3);
+            after = last;
+            target.import_batch(batch).await.unwrap();
+        }
+    }
+    assert_eq!(target.counts().await.unwrap(), (1, 2, 7));
+    let CreateUserOutcome::Created(grace) = target.create_user("grace".into(), None).await.unwrap()
+    else {
+        panic!("grace was not created");
+    };
+    assert!(grace.id > ada.id, "ids continue past the copied ones");
+    let copied = target
+        .conversation_with_known_messages(first.id, |ids: &[i64]| vec![None::<()>; ids.len()])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(copied.1.len(), 4);
+}
+
+#[tokio::test]
+async fn every_store_call_in_order_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    story(
+        Location::Sqlite(dir.path().join("chat.db")),
+        Location::Sqlite(dir.path().join("copy.db")),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_store_call_in_order_on_postgres() {
+    let Ok(server) = std::env::var("CHATD_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: CHATD_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let source = PgDatabase::create(&server, "story");
+    let target = PgDatabase::create(&server, "story_copy");
+    story(
+        Location::Postgres(source.url.clone()),
+        Location::Postgres(target.url.clone()),
+    )
+    .await;
+}
