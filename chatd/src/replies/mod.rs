@@ -9,7 +9,8 @@
 //!
 //! Listeners read the reply's deltas from one shared, append-only list behind a
 //! `watch` channel, each at its own position. A slow listener therefore costs no memory
-//! beyond the reply itself and never holds the generation back.
+//! beyond the reply itself and never holds the generation back. `docs/ARCHITECTURE.md`
+//! follows one chat through this module, the lease and the store.
 //!
 //! A reply whose final write fails stays in the registry, holding its conversation,
 //! until a retry stores it (`unstored.rs`); its listeners are told at once that it is

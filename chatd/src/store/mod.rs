@@ -5,7 +5,7 @@
 //! alive is judged by its caller (`replies::lease`, through [`LeaseJudge`]).
 //!
 //! Why a hand-written `Conn` and not `#[derive(diesel::MultiConnection)]`: see
-//! `on_conn!` below.
+//! `on_conn!` below. How the store fits with the rest of chatd: `docs/ARCHITECTURE.md`.
 //!
 //! diesel is synchronous. On SQLite, reads run inline and writes are batched on one
 //! writer thread (`sqlite.rs` says why); on PostgreSQL, whose client blocks on the
@@ -160,14 +160,16 @@ pub(crate) enum Conn<'a> {
 /// compiled for each backend: diesel checks a query against one backend's types.
 ///
 /// This is the only macro of the store; each query is a plain function over [`Conn`]
-/// that uses it once. `#[derive(diesel::MultiConnection)]` would replace it: its
-/// RETURNING support covers both backends, and the three custom columns of
-/// `columns.rs` would need `FromSql<_, MultiBackend>` impls delegating to the concrete
-/// ones. It was not tried in this change, so its cost is unmeasured: every query would
-/// go through `MultiBackend`'s query builder and bind collector, on the inline SQLite
-/// reads the benchmark's read routes measure, and the SQLite readers and writer would
-/// hold the enum instead of the `SqliteConnection` they are tuned for. Trying it means
-/// measuring `chatd-bench rest` on the three read routes before and after.
+/// that uses it once. Why not `#[derive(diesel::MultiConnection)]`: a probe with our
+/// schema (diesel 2.3.14) compiled the reads, with `FromSql<_, MultiBackend>` impls for
+/// the three custom columns of `columns.rs` delegating to the concrete ones, and a
+/// RETURNING of a tuple of columns; but not `.returning(Row::as_returning())`, which
+/// every insert here uses: the derived backend renders a RETURNING clause by handing its
+/// expression to the concrete backend, and `SelectBy<Row, MultiBackend>` is a fragment
+/// of `MultiBackend` only (no `QueryFragment<Sqlite>` or `<Pg>`). Moving over would mean
+/// hand-mapping every RETURNING tuple into its row, and putting the inline SQLite reads
+/// that the benchmark's read routes measure, and the writer thread tuned around a
+/// `SqliteConnection`, behind `MultiBackend`'s bind collector, whose cost is unmeasured.
 macro_rules! on_conn {
     ($conn:expr, $c:ident => $body:expr) => {
         match $conn {
