@@ -179,6 +179,27 @@ impl Replies {
         }
     }
 
+    /// Puts a new reply for `conversation_id` in the registry, in the state given.
+    fn hold(
+        &self,
+        conversation_id: i64,
+        user_message: MessageRow,
+        state: ReplyState,
+    ) -> Arc<Reply> {
+        let (state, _) = watch::channel(state);
+        let reply = Arc::new(Reply {
+            conversation_id,
+            user_message,
+            state,
+            cancel: CancellationToken::new(),
+            checkpointed: AtomicUsize::new(0),
+        });
+        self.registry()
+            .in_flight
+            .insert(conversation_id, Some(reply.clone()));
+        reply
+    }
+
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
         // The lock guards a map whose every update is a single insert or remove, so a
         // panic elsewhere cannot leave it half-changed.
@@ -299,17 +320,7 @@ impl Replies {
     ) -> Arc<Reply> {
         slot.started = true;
         let conversation_id = slot.conversation_id;
-        let (state, _) = watch::channel(ReplyState::default());
-        let reply = Arc::new(Reply {
-            conversation_id,
-            user_message,
-            state,
-            cancel: CancellationToken::new(),
-            checkpointed: AtomicUsize::new(0),
-        });
-        self.registry()
-            .in_flight
-            .insert(conversation_id, Some(reply.clone()));
+        let reply = self.hold(conversation_id, user_message, ReplyState::default());
 
         let mut turns = Vec::with_capacity(history.len() + 1);
         if let Some(prompt) = &self.system_prompt {

@@ -11,16 +11,11 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use chrono::DateTime;
 use common::{MessageStatus, Role};
 use serde::{Deserialize, Serialize};
-
-use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
 use super::{Replies, Reply, ReplyEnd, ReplyState};
 use crate::store::{FinishedReply, MessageRow};
@@ -243,17 +238,7 @@ impl Replies {
                 stored: false,
             }),
         };
-        let (state, _) = watch::channel(state);
-        let reply = Arc::new(Reply {
-            conversation_id,
-            user_message: item.user_message(),
-            state,
-            cancel: CancellationToken::new(),
-            checkpointed: AtomicUsize::new(0),
-        });
-        self.registry()
-            .in_flight
-            .insert(conversation_id, Some(reply.clone()));
+        let reply = self.hold(conversation_id, item.user_message(), state);
         let this = self.clone();
         self.tasks.spawn(async move {
             this.store_until_done(&reply, Some(item.reply)).await;
