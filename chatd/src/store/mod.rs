@@ -27,6 +27,7 @@
 //! | `columns.rs` | columns read the cheap way |
 
 pub mod columns;
+mod connection_errors;
 mod conversations;
 mod copy;
 pub mod fault;
@@ -281,6 +282,7 @@ impl Store {
             .max_size(connections.max(1))
             .min_idle(Some(1))
             .connection_timeout(POOL_WAIT)
+            .error_handler(Box::new(connection_errors::ConnectionErrors::default()))
             .build(ConnectionManager::<PgConnection>::new(url))
             .map_err(|e| open_error(Box::new(e)))?;
         Ok(Store {
