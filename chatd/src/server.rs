@@ -96,6 +96,27 @@ fn recovery_file_path(database: &Location) -> std::path::PathBuf {
     }
 }
 
+/// Where unstored replies go when their first place cannot be written (the full disk
+/// that refused the reply usually holds that file too): the temporary directory, often
+/// another file system, under a name derived from the database so the next start of
+/// this database finds it, and no other's does.
+fn fallback_recovery_path(database: &Location) -> std::path::PathBuf {
+    let shown = database.to_string();
+    let name: String = shown
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    // The end of a long path tells databases apart better than its start.
+    let name = &name[name.len().saturating_sub(120)..];
+    std::env::temp_dir().join(format!("chatd-unstored-{name}.jsonl"))
+}
+
 /// Connections the kernel may hold for chatd before it accepts them; Linux caps it at
 /// `net.core.somaxconn`. tokio's default (1024) overflowed when thousands of clients
 /// connected within a second: the kernel drops the SYNs past it and the client
@@ -143,7 +164,8 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         settings.system_prompt.clone(),
         settings.max_replies,
         i64::from(settings.history_limit),
-        RecoveryFile::new(recovery_file_path(&config.database)),
+        RecoveryFile::new(recovery_file_path(&config.database))
+            .or_else_at(fallback_recovery_path(&config.database)),
     );
     // Replies kept whole first, then the leases of replies cut off mid-way: a kept reply
     // then lands with its full text rather than its last checkpoint.

@@ -60,78 +60,111 @@ impl UnstoredReply {
     }
 }
 
-/// Where replies that could not be stored before exit are kept.
+/// Where replies that could not be stored before exit are kept: the file next to the
+/// data, and a fallback on another file system for when that one is the full disk.
 #[derive(Debug, Clone)]
 pub struct RecoveryFile {
     path: PathBuf,
+    fallback: Option<PathBuf>,
 }
 
 impl RecoveryFile {
     pub fn new(path: PathBuf) -> RecoveryFile {
-        RecoveryFile { path }
+        RecoveryFile {
+            path,
+            fallback: None,
+        }
+    }
+
+    /// Also keeps replies at `fallback` when `path` cannot be written (the disk that
+    /// refused the reply may refuse its recovery file too), and takes them from there.
+    pub fn or_else_at(mut self, fallback: PathBuf) -> RecoveryFile {
+        self.fallback = Some(fallback).filter(|other| *other != self.path);
+        self
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Appends one reply. One `write` of a whole line on a file opened for appending, so
-    /// that several chatd processes sharing a data directory never interleave lines.
-    pub fn append(&self, reply: &UnstoredReply) -> std::io::Result<()> {
+    /// Appends one reply to the first place that takes it; returns which.
+    pub fn append(&self, reply: &UnstoredReply) -> std::io::Result<&Path> {
         let mut line = serde_json::to_vec(reply).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
+        match append_line(&self.path, &line) {
+            Ok(()) => Ok(&self.path),
+            Err(first) => match &self.fallback {
+                Some(fallback) => {
+                    tracing::warn!("could not write {}: {first}", self.path.display());
+                    append_line(fallback, &line).map(|()| fallback.as_path())
+                }
+                None => Err(first),
+            },
         }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
-        file.write_all(&line)?;
-        file.sync_all()
     }
 
-    /// Takes every reply the file holds, leaving no file behind. The file is first
-    /// renamed to a name of this process, so two processes starting at once never both
-    /// take the same lines. Lines that cannot be read are kept aside in
-    /// `<file>.unreadable` and reported, never silently lost.
+    /// Takes every reply kept, from both places.
     pub fn take(&self) -> std::io::Result<Vec<UnstoredReply>> {
-        let claimed = self
-            .path
-            .with_extension(format!("jsonl.taken-{}", std::process::id()));
-        match std::fs::rename(&self.path, &claimed) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
+        let mut replies = take_from(&self.path)?;
+        if let Some(fallback) = &self.fallback {
+            replies.extend(take_from(fallback)?);
         }
-        let text = std::fs::read(&claimed)?;
-        let mut replies = Vec::new();
-        let mut unreadable = Vec::new();
-        for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            match serde_json::from_slice::<UnstoredReply>(line) {
-                Ok(reply) => replies.push(reply),
-                Err(e) => {
-                    tracing::error!(
-                        "a line of {} cannot be read ({e}); it is kept in {}.unreadable",
-                        self.path.display(),
-                        self.path.display()
-                    );
-                    unreadable.extend_from_slice(line);
-                    unreadable.push(b'\n');
-                }
-            }
-        }
-        if !unreadable.is_empty() {
-            let aside = self.path.with_extension("jsonl.unreadable");
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(aside)?
-                .write_all(&unreadable)?;
-        }
-        std::fs::remove_file(&claimed)?;
         Ok(replies)
     }
+}
+
+/// One `write` of a whole line on a file opened for appending, so that several chatd
+/// processes sharing a data directory never interleave lines.
+fn append_line(path: &Path, line: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    file.write_all(line)?;
+    file.sync_all()
+}
+
+/// Takes every reply the file at `path` holds, leaving no file behind. The file is
+/// first renamed to a name of this process, so two processes starting at once never both
+/// take the same lines. Lines that cannot be read are kept aside in `<file>.unreadable`
+/// and reported, never silently lost.
+fn take_from(path: &Path) -> std::io::Result<Vec<UnstoredReply>> {
+    let claimed = path.with_extension(format!("jsonl.taken-{}", std::process::id()));
+    match std::fs::rename(path, &claimed) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    }
+    let text = std::fs::read(&claimed)?;
+    let mut replies = Vec::new();
+    let mut unreadable = Vec::new();
+    for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        match serde_json::from_slice::<UnstoredReply>(line) {
+            Ok(reply) => replies.push(reply),
+            Err(e) => {
+                tracing::error!(
+                    "a line of {} cannot be read ({e}); it is kept in {}.unreadable",
+                    path.display(),
+                    path.display()
+                );
+                unreadable.extend_from_slice(line);
+                unreadable.push(b'\n');
+            }
+        }
+    }
+    if !unreadable.is_empty() {
+        let aside = path.with_extension("jsonl.unreadable");
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(aside)?
+            .write_all(&unreadable)?;
+    }
+    std::fs::remove_file(&claimed)?;
+    Ok(replies)
 }
 
 impl Replies {
@@ -180,11 +213,11 @@ impl Replies {
         };
         let kept = UnstoredReply::new(finished, &reply.user_message);
         match self.recovery.append(&kept) {
-            Ok(()) => tracing::warn!(
+            Ok(kept_at) => tracing::warn!(
                 conversation_id = reply.conversation_id,
                 "the reply could not be stored before exit; it is kept in {} and stored \
                  at the next start",
-                self.recovery.path().display()
+                kept_at.display()
             ),
             Err(e) => tracing::error!(
                 conversation_id = reply.conversation_id,
@@ -278,6 +311,26 @@ mod tests {
         assert_eq!(
             first.user_message().created_at.and_utc().timestamp_micros(),
             1_764_000_000_123_456
+        );
+    }
+
+    #[test]
+    fn a_reply_the_first_place_refuses_goes_to_the_fallback_and_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        // A path under a regular file: no directory can be made there.
+        let blocked = dir.path().join("not-a-directory");
+        std::fs::write(&blocked, "").unwrap();
+        let fallback = dir.path().join("elsewhere").join("kept.jsonl");
+        let file =
+            RecoveryFile::new(blocked.join("chatd.db.unstored.jsonl")).or_else_at(fallback.clone());
+        let kept_at = file.append(&reply(7, "kept anyway")).unwrap().to_path_buf();
+        assert_eq!(kept_at, fallback);
+        assert_eq!(file.take().unwrap(), vec![reply(7, "kept anyway")]);
+        assert!(!fallback.exists(), "taken replies are gone");
+        let nowhere = RecoveryFile::new(blocked.join("x.jsonl"));
+        assert!(
+            nowhere.append(&reply(1, "lost")).is_err(),
+            "no fallback, an error"
         );
     }
 

@@ -235,6 +235,60 @@ async fn a_full_disk_answers_507_and_a_reply_finishing_on_it_is_stored_once_spac
     assert_eq!(sqlite_integrity(&disk.path().join("chat.db")), "ok");
 }
 
+#[tokio::test]
+async fn a_reply_unstored_at_exit_on_a_full_disk_is_kept_elsewhere_and_stored_at_the_next_start() {
+    let disk = SmallDisk::mount("6m");
+    // chatd's temporary directory, on another file system than the full one.
+    let elsewhere = tempfile::tempdir().expect("temporary directory");
+    let elsewhere_path = elsewhere.path().to_str().expect("utf-8").to_string();
+    let (upstream, text) = big_slow_reply(150).await;
+    let mut args = upstream_args(&upstream);
+    args.extend(["--shutdown-grace-secs".to_string(), "1".to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut chatd = Daemon::start_sqlite_in_with_env(
+        disk.dir.clone(),
+        &args,
+        &[("TMPDIR", elsewhere_path.as_str())],
+    )
+    .await;
+    let id = chatd.conversation().await;
+    let stream = start_long_chat(&chatd, id).await;
+    let filler = disk.fill();
+    let end = end_event(&events_of(stream).await);
+    assert_eq!(end["stored"], false, "{}", brief(&end));
+
+    assert!(chatd.terminate().await, "chatd exited cleanly");
+    let kept: Vec<_> = std::fs::read_dir(elsewhere.path())
+        .expect("list the temporary directory")
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("chatd-unstored-")
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "the reply went to the fallback file");
+
+    std::fs::remove_file(filler).expect("free the space");
+    let chatd = chatd.restart_stopped().await;
+    let messages = chatd.wait_for_messages(id, 2).await;
+    assert_eq!(messages.len(), 2, "stored once");
+    assert_eq!(messages[1]["content"].as_str(), Some(text.as_str()));
+    assert!(
+        std::fs::read_dir(elsewhere.path())
+            .expect("list")
+            .filter_map(Result::ok)
+            .all(|e| !e
+                .file_name()
+                .to_string_lossy()
+                .starts_with("chatd-unstored-")),
+        "the fallback file is gone once stored"
+    );
+    drop(chatd);
+    assert_eq!(sqlite_integrity(&disk.path().join("chat.db")), "ok");
+}
+
 /// Holds SQLite's write lock from this process, as another program would.
 fn hold_exclusive_lock(path: &Path, for_how_long: Duration) -> std::thread::JoinHandle<()> {
     use diesel::connection::SimpleConnection;

@@ -45,8 +45,21 @@ impl Daemon {
     /// chatd on a SQLite file in `dir`, which the caller prepared (e.g. mounted a small
     /// file system on it).
     pub async fn start_sqlite_in(dir: Arc<tempfile::TempDir>, args: &[&str]) -> Daemon {
+        Daemon::start_sqlite_in_with_env(dir, args, &[]).await
+    }
+
+    /// The same, with extra environment variables.
+    pub async fn start_sqlite_in_with_env(
+        dir: Arc<tempfile::TempDir>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        Daemon::spawn(dir, args, Vec::new(), None).await
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Daemon::spawn(dir, args, env, None).await
     }
 
     /// The URL of this chatd's PostgreSQL database, `None` on SQLite.
