@@ -103,13 +103,27 @@ impl RecoveryFile {
         }
     }
 
-    /// Takes every reply kept, from both places.
+    /// Takes every reply kept, from both places. A place that cannot be read does not
+    /// keep the other's replies from being taken; its error is returned after.
     pub fn take(&self) -> std::io::Result<Vec<UnstoredReply>> {
-        let mut replies = take_from(&self.path)?;
-        if let Some(fallback) = &self.fallback {
-            replies.extend(take_from(fallback)?);
+        let mut replies = Vec::new();
+        let mut failed = None;
+        for place in std::iter::once(&self.path).chain(&self.fallback) {
+            match take_from(place) {
+                Ok(taken) => replies.extend(taken),
+                Err(e) => {
+                    tracing::error!(
+                        "could not read the kept replies in {}: {e}",
+                        place.display()
+                    );
+                    failed = Some(e);
+                }
+            }
         }
-        Ok(replies)
+        match failed {
+            Some(e) if replies.is_empty() => Err(e),
+            _ => Ok(replies),
+        }
     }
 }
 
@@ -135,7 +149,15 @@ fn take_from(path: &Path) -> std::io::Result<Vec<UnstoredReply>> {
     let claimed = path.with_extension(format!("jsonl.taken-{}", std::process::id()));
     match std::fs::rename(path, &claimed) {
         Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        // Nothing was ever kept there.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(Vec::new());
+        }
         Err(e) => return Err(e),
     }
     let text = std::fs::read(&claimed)?;
