@@ -521,10 +521,19 @@ impl Replies {
             .await
             .is_err()
         {
-            tracing::warn!(
-                "stopping {} replies still in flight; what they generated is stored as interrupted",
-                self.tasks.len()
-            );
+            let unstored = self.unstored();
+            let generating = self.tasks.len().saturating_sub(unstored);
+            if generating > 0 {
+                tracing::warn!(
+                    "stopping {generating} replies still in flight; what they generated is \
+                     stored as interrupted"
+                );
+            }
+            if unstored > 0 {
+                tracing::warn!(
+                    "{unstored} replies the database refused are kept for the next start"
+                );
+            }
             self.abort.cancel();
             if tokio::time::timeout(Duration::from_secs(10), self.tasks.wait())
                 .await
