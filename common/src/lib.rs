@@ -133,6 +133,28 @@ pub struct Message {
     pub status: Option<MessageStatus>,
 }
 
+/// Extension: the sampling parameters of a conversation, passed through to its provider.
+/// Each is optional; one left out is the provider's own default. Stored as this
+/// object's JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+}
+
+impl ChatParams {
+    pub fn is_empty(&self) -> bool {
+        *self == ChatParams::default()
+    }
+}
+
 /// `POST /chat` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatRequest {

@@ -43,7 +43,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::providers::{Delta, FinishReason, Provider, Turn};
-use crate::store::{BeginChat, FinishedReply, MessageRow, Store, StoreError, StoredReply};
+use crate::store::{
+    BeginChat, ChatStart, FinishedReply, MessageRow, Store, StoreError, StoredReply,
+};
 use lease::Lease;
 pub use unstored::RecoveryFile;
 
@@ -218,17 +220,17 @@ impl Replies {
             return Err(BeginError::ShuttingDown);
         }
         let slot = self.reserve(conversation_id)?;
-        let (user_message, history) = match self
+        let started = match self
             .lease
             .begin_chat(conversation_id, text, self.history_limit)
             .await?
         {
-            BeginChat::Started(user_message, history) => (user_message, history),
+            BeginChat::Started(started) => started,
             BeginChat::NoConversation => return Err(BeginError::NoConversation),
             // Another chatd process on the same database is generating it.
             BeginChat::Busy => return Err(BeginError::Busy),
         };
-        let reply = self.start(slot, user_message, &history);
+        let reply = self.start(slot, started);
         let mut listener = reply.subscribe();
         first_event(&mut listener).await;
         let state = listener.borrow();
@@ -310,20 +312,25 @@ impl Replies {
         Some(reply)
     }
 
-    /// Starts generating the reply for a reserved conversation. `history` is what the
-    /// provider is given, oldest first, ending with the user's message.
-    fn start(
-        &self,
-        mut slot: Slot,
-        user_message: MessageRow,
-        history: &[MessageRow],
-    ) -> Arc<Reply> {
+    /// Starts generating the reply for a reserved conversation: the provider is given
+    /// the started chat's history, oldest first, ending with the user's message, after
+    /// the conversation's system prompt (or chatd's, when it has none).
+    fn start(&self, mut slot: Slot, started: ChatStart) -> Arc<Reply> {
         slot.started = true;
         let conversation_id = slot.conversation_id;
+        let ChatStart {
+            user_message,
+            history,
+            settings,
+        } = started;
         let reply = self.hold(conversation_id, user_message, ReplyState::default());
 
         let mut turns = Vec::with_capacity(history.len() + 1);
-        if let Some(prompt) = &self.system_prompt {
+        if let Some(prompt) = settings
+            .system_prompt
+            .as_ref()
+            .or(self.system_prompt.as_ref())
+        {
             turns.push(Turn {
                 role: "system",
                 content: prompt.clone(),

@@ -4,7 +4,10 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::schema::{conversations, messages};
-use super::{Conn, ConversationRow, KnownOrRow, MessageRow, Store, StoreError, now, on_conn};
+use super::{
+    Conn, ConversationRow, ConversationSettingsRow, KnownOrRow, MessageRow, Store, StoreError, now,
+    on_conn,
+};
 
 /// Stores a new conversation; `None` when the user does not exist.
 pub(crate) fn insert(
@@ -41,6 +44,19 @@ pub(crate) fn by_id(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option
         .select(ConversationRow::as_select())
         .first(c)
         .optional())
+}
+
+/// A conversation's own settings; all `None` when it does not exist.
+pub(crate) fn settings(
+    conn: &mut Conn,
+    conversation_id: i64,
+) -> QueryResult<ConversationSettingsRow> {
+    Ok(on_conn!(conn, c => conversations::table
+        .find(conversation_id)
+        .select(ConversationSettingsRow::as_select())
+        .first(c)
+        .optional())?
+    .unwrap_or_default())
 }
 
 /// One page of a user's conversations, oldest first.

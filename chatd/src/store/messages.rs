@@ -11,8 +11,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::schema::messages;
 use super::{
-    BeginChat, Conn, FinishedReply, LeaseJudge, MessageRow, Store, StoreError, StoredReply,
-    conversations, lease, now, on_conn,
+    BeginChat, ChatStart, Conn, FinishedReply, LeaseJudge, MessageRow, Store, StoreError,
+    StoredReply, conversations, lease, now, on_conn,
 };
 
 /// A message to store. `id` is `None` except when copying a database, which keeps ids.
@@ -112,7 +112,12 @@ pub(crate) fn begin_chat(
     )?;
     lease::take(conn, conversation_id, user_message.id, judge.owner())?;
     let history = latest(conn, conversation_id, history_limit.max(1))?;
-    Ok(BeginChat::Started(user_message, history))
+    let settings = conversations::settings(conn, conversation_id)?;
+    Ok(BeginChat::Started(ChatStart {
+        user_message,
+        history,
+        settings,
+    }))
 }
 
 /// See [`Store::insert_assistant_message`]; runs inside one transaction.

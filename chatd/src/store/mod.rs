@@ -59,8 +59,8 @@ pub use fault::Fault;
 pub use lease::LeaseJudge;
 pub use location::Location;
 pub use rows::{
-    BeginChat, ConversationRow, CreateUserOutcome, FinishedReply, KnownOrRow, LeaseRow, MessageRow,
-    StoredReply, UserRow,
+    BeginChat, ChatStart, ConversationRow, ConversationSettingsRow, CreateUserOutcome,
+    FinishedReply, KnownOrRow, LeaseRow, MessageRow, StoredReply, UserRow,
 };
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");

@@ -27,6 +27,17 @@ pub struct ConversationRow {
     pub created_at: NaiveDateTime,
 }
 
+/// A conversation's own settings, as stored: each `None` means chatd's default. `params`
+/// is the JSON text of a [`common::ChatParams`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = conversations)]
+pub struct ConversationSettingsRow {
+    pub model: Option<String>,
+    pub system_prompt: Option<String>,
+    pub params: Option<String>,
+    pub title_source: Option<String>,
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = messages)]
 pub struct MessageRow {
@@ -80,11 +91,21 @@ pub struct FinishedReply {
 /// What starting a chat ran into.
 #[derive(Debug)]
 pub enum BeginChat {
-    /// The user message is stored and the lease taken: (user message, history).
-    Started(MessageRow, Vec<MessageRow>),
+    /// The user message is stored and the lease taken.
+    Started(ChatStart),
     NoConversation,
     /// A live reply (of this or another chatd) holds the conversation.
     Busy,
+}
+
+/// What a started chat read in the transaction that stored its user message.
+#[derive(Debug)]
+pub struct ChatStart {
+    pub user_message: MessageRow,
+    /// The last `history_limit` messages, oldest first, the new one included.
+    pub history: Vec<MessageRow>,
+    /// The conversation's settings as they were when the chat started.
+    pub settings: ConversationSettingsRow,
 }
 
 /// What storing a finished reply found.

@@ -82,7 +82,7 @@ fn finished(started: &MessageRow, content: &str, status: MessageStatus) -> Finis
 
 fn started(outcome: BeginChat) -> (MessageRow, Vec<MessageRow>) {
     match outcome {
-        BeginChat::Started(user_message, history) => (user_message, history),
+        BeginChat::Started(start) => (start.user_message, start.history),
         other => panic!("the chat did not start: {other:?}"),
     }
 }
