@@ -22,6 +22,7 @@ use crate::replies::{RecoveryFile, Replies};
 use crate::routes::guard::{Guard, TargetAuthority};
 use crate::routes::{self, App, RenderedMessages};
 use crate::store::{Location, Store};
+use crate::titles::Titles;
 
 /// How long open connections get to flush after the replies are stored.
 const CONNECTION_DRAIN: Duration = Duration::from_secs(5);
@@ -61,7 +62,8 @@ pub fn init_logging() {
         .try_init();
 }
 
-fn build_provider(config: &Config) -> Result<Provider, ServeError> {
+/// The provider the settings configure, asking for `model`.
+fn build_provider(config: &Config, model: &str) -> Result<Provider, ServeError> {
     let settings = &config.settings;
     Ok(match settings.provider {
         ProviderKind::Echo => Provider::Echo(EchoProvider {
@@ -70,7 +72,7 @@ fn build_provider(config: &Config) -> Result<Provider, ServeError> {
         ProviderKind::Openai => Provider::OpenAi(
             OpenAiProvider::new(
                 &settings.openai_base_url,
-                settings.model.clone(),
+                model.to_string(),
                 config.api_key.clone(),
                 settings.connect_timeout(),
                 settings.idle_timeout(),
@@ -157,7 +159,11 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     let store = tokio::task::spawn_blocking(move || Store::open(&database, connections))
         .await
         .map_err(|e| ServeError::Provider(format!("start-up task failed: {e}")))??;
-    let provider = Arc::new(build_provider(&config)?);
+    let provider = Arc::new(build_provider(&config, &settings.model)?);
+    let title_provider = match &settings.title_model {
+        Some(model) => Arc::new(build_provider(&config, model)?),
+        None => provider.clone(),
+    };
     let replies = Replies::new(
         store.clone(),
         provider.clone(),
@@ -166,7 +172,8 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         i64::from(settings.history_limit),
         RecoveryFile::new(recovery_file_path(&config.database))
             .or_else_at(fallback_recovery_path(&config.database)),
-    );
+    )
+    .with_titles(Titles::new(settings.titles, store.clone(), title_provider));
     // Replies kept whole first, then the leases of replies cut off mid-way: a kept reply
     // then lands with its full text rather than its last checkpoint.
     match replies.recover_unstored().await {

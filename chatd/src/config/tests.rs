@@ -57,7 +57,14 @@ fn the_example_file_cannot_drift_from_the_defaults() {
         match defaults.get(&key) {
             Some(default) => assert_eq!(shown, default, "the example's {key}"),
             None => assert!(
-                ["database", "system_prompt", "token_file", "db_pool_size"].contains(&&*key),
+                [
+                    "database",
+                    "system_prompt",
+                    "title_model",
+                    "token_file",
+                    "db_pool_size"
+                ]
+                .contains(&&*key),
                 "{key} has no default but is not known to depend on the machine"
             ),
         }

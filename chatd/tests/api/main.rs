@@ -2,7 +2,9 @@
 //! SQLite file, and a fake OpenAI-compatible upstream. One test binary, a module per area.
 
 mod chat;
+mod conversation_settings;
 mod conversations;
+mod deletes;
 mod errors;
 mod hostile;
 mod lifecycle;

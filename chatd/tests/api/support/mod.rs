@@ -8,11 +8,13 @@
 //! - `postgres.rs`: [`Backend`] (which database a test runs on) and [`PgDatabase`];
 //! - `sse.rs`: reading event streams as a conforming client does;
 //! - `upstream.rs`: [`FakeUpstream`], the provider the tests control;
-//! - `load.rs`: many chats at once, and checking what they stored.
+//! - `load.rs`: many chats at once, and checking what they stored;
+//! - `sql.rs`: SQL straight on a daemon's database.
 
 mod daemon;
 mod load;
 mod postgres;
+pub mod sql;
 mod sse;
 mod upstream;
 
