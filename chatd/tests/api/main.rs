@@ -15,4 +15,5 @@ mod security;
 mod settings;
 mod storage;
 mod support;
+mod titles;
 mod users;

@@ -83,6 +83,27 @@ async fn migrate_data_copies_a_sqlite_database_exactly() {
             conversations.push(id);
         }
     }
+    // Settings and titles are copied too: one conversation has its own settings, and
+    // every title is written before the snapshot.
+    let tuned = source
+        .client
+        .patch(source.url(&format!("/conversations/{}", conversations[0])))
+        .json(&json!({"model": "echo/x", "system_prompt": "p", "params": {"seed": 1}}))
+        .send()
+        .await
+        .expect("PATCH");
+    assert_eq!(tuned.status(), 200);
+    for id in &conversations {
+        let deadline = tokio::time::Instant::now() + crate::support::WAIT;
+        while source.get(&format!("/conversations/{id}/settings")).await.1["title_source"].is_null()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "conversation {id} got no title"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
     let snapshot = answers(&source, &users, &conversations).await;
     let source_file = source.database();
     let mut source = source;
@@ -161,6 +182,12 @@ async fn answers(daemon: &Daemon, users: &[i64], conversations: &[i64]) -> Vec<V
         all.push(
             daemon
                 .get(&format!("/conversations/{conversation}"))
+                .await
+                .1,
+        );
+        all.push(
+            daemon
+                .get(&format!("/conversations/{conversation}/settings"))
                 .await
                 .1,
         );

@@ -51,6 +51,14 @@ pub enum Upstream {
     /// Streams `tokens`, then starts an event and never ends its line: 64 KiB pieces
     /// without a line break until chatd hangs up (or 256 MiB, so the test is bounded).
     EndlessLineAfter { tokens: Vec<String> },
+    /// Answers chatd's title requests (see [`is_title_request`]) as `title` says, each
+    /// once `gate` gives it a permit if there is a gate, and every other request as
+    /// `chat` says.
+    Titling {
+        chat: Box<Upstream>,
+        title: Box<Upstream>,
+        gate: Option<Arc<tokio::sync::Semaphore>>,
+    },
 }
 
 impl Upstream {
@@ -93,6 +101,15 @@ pub fn chunk(content: &str) -> String {
     .to_string()
 }
 
+/// Whether chatd sent this body to make a title: its system message asks for one.
+pub fn is_title_request(body: &Value) -> bool {
+    let first = &body["messages"][0];
+    first["role"] == "system"
+        && first["content"]
+            .as_str()
+            .is_some_and(|text| text.starts_with("Write a title"))
+}
+
 fn sse(data: &str) -> Bytes {
     Bytes::from(format!("data: {data}\n\n"))
 }
@@ -105,9 +122,22 @@ impl FakeUpstream {
             .and(warp::path!("v1" / "chat" / "completions"))
             .and(warp::header::optional::<String>("authorization"))
             .and(warp::body::json())
-            .map(move |auth: Option<String>, body: Value| {
+            .then(move |auth: Option<String>, body: Value| {
+                let (chosen, gate): (&Upstream, _) = match &behaviour {
+                    Upstream::Titling { title, gate, .. } if is_title_request(&body) => {
+                        (&**title, gate.clone())
+                    }
+                    Upstream::Titling { chat, .. } => (&**chat, None),
+                    other => (other, None),
+                };
+                let behaviour = chosen.clone();
                 recorded.lock().expect("requests lock").push((auth, body));
-                respond(behaviour.clone())
+                async move {
+                    if let Some(gate) = gate {
+                        gate.acquire().await.expect("the gate stays open").forget();
+                    }
+                    respond(behaviour)
+                }
             });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -247,7 +277,7 @@ fn respond(behaviour: Upstream) -> warp::reply::Response {
                     }
                 }
             }
-            Upstream::Status { .. } | Upstream::Body { .. } => {}
+            Upstream::Status { .. } | Upstream::Body { .. } | Upstream::Titling { .. } => {}
         }
     });
     let body = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
