@@ -18,7 +18,7 @@ use common::{MessageStatus, Role};
 use serde::{Deserialize, Serialize};
 
 use super::{Replies, Reply, ReplyEnd, ReplyState};
-use crate::store::{FinishedReply, MessageRow};
+use crate::store::{FinishedReply, MessageDetails, MessageRow};
 
 /// The first wait before a failed final write is tried again; it doubles up to
 /// `RETRY_MAX`.
@@ -56,6 +56,7 @@ impl UnstoredReply {
             created_at: DateTime::from_timestamp_micros(self.user_message_created_at_us)
                 .unwrap_or_default()
                 .naive_utc(),
+            details: MessageDetails::NONE,
         }
     }
 }
@@ -282,6 +283,9 @@ impl Replies {
         let conversation_id = item.reply.conversation_id;
         let state = ReplyState {
             deltas: vec![item.reply.content.clone()],
+            reasoning: (item.reply.details.reasoning.clone().into_iter())
+                .map(|reasoning| (0, reasoning))
+                .collect(),
             end: Some(ReplyEnd {
                 status: item.reply.status,
                 message: None,
@@ -313,6 +317,7 @@ mod tests {
                 user_message_id: conversation_id * 10,
                 content: content.into(),
                 status: MessageStatus::Complete,
+                details: MessageDetails::default(),
             },
             user_message_content: "question".into(),
             user_message_created_at_us: 1_764_000_000_123_456,

@@ -60,7 +60,7 @@ pub use lease::LeaseJudge;
 pub use location::Location;
 pub use rows::{
     BeginChat, ChatStart, ConversationRow, ConversationSettingsRow, CreateUserOutcome,
-    FinishedReply, KnownOrRow, LeaseRow, MessageRow, StoredReply, UserRow,
+    FinishedReply, KnownOrRow, LeaseRow, MessageDetails, MessageRow, StoredReply, UserRow,
 };
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
