@@ -325,6 +325,22 @@ mod tests {
     }
 
     #[test]
+    fn a_line_written_before_replies_had_details_still_reads() {
+        let line = r#"{"reply":{"conversation_id":1,"user_message_id":10,"content":"hi","status":"complete"},"user_message_content":"q","user_message_created_at_us":1764000000123456}"#;
+        let item: UnstoredReply = serde_json::from_str(line).unwrap();
+        assert_eq!(item.reply.details, MessageDetails::NONE);
+        assert_eq!(item.reply.content, "hi");
+        let mut with_details = reply(2, "x");
+        with_details.reply.details.reasoning = Some("thought".into());
+        with_details.reply.details.prompt_tokens = Some(3);
+        let line = serde_json::to_string(&with_details).unwrap();
+        assert_eq!(
+            serde_json::from_str::<UnstoredReply>(&line).unwrap(),
+            with_details
+        );
+    }
+
+    #[test]
     fn replies_round_trip_through_the_file_once() {
         let dir = tempfile::tempdir().unwrap();
         let file = RecoveryFile::new(dir.path().join("chatd.db.unstored.jsonl"));

@@ -8,6 +8,7 @@ mod hostile;
 mod lifecycle;
 mod property;
 mod provider;
+mod providers;
 mod scale;
 mod security;
 mod settings;
