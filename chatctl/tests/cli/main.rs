@@ -6,6 +6,7 @@ mod chat;
 mod completions;
 mod conv;
 mod errors;
+mod models;
 mod plain;
 mod send;
 mod status;
