@@ -78,7 +78,10 @@ fn build_providers(config: &Config) -> Result<Providers, ServeError> {
                     base_url: entry.base_url.clone(),
                     api_key: entry.api_key.clone(),
                     headers: entry.headers.clone(),
-                    key_source: entry.key_source.clone(),
+                    key_source: entry
+                        .key_source
+                        .clone()
+                        .unwrap_or_else(|| format!("api_key_env in [providers.{}]", entry.name)),
                     connect_timeout: settings.connect_timeout(),
                     idle_timeout: settings.idle_timeout(),
                     max_event_bytes: settings.max_event_bytes,
@@ -341,10 +344,9 @@ fn announce(config: &Config, providers: &Providers, store: &Store, local: std::n
                 "provider {}: openai at {}{default}{}",
                 entry.name,
                 entry.base_url,
-                if entry.api_key.is_some() {
-                    String::new()
-                } else {
-                    format!(" (no API key set: {})", entry.key_source)
+                match (&entry.api_key, &entry.key_source) {
+                    (None, Some(source)) => format!(" (no API key set; it is read from {source})"),
+                    _ => String::new(),
                 }
             ),
         }

@@ -52,8 +52,9 @@ pub struct ProviderConfig {
     pub kind: ProviderKind,
     pub base_url: String,
     pub api_key: Option<String>,
-    /// Where the key comes from, for messages.
-    pub key_source: String,
+    /// The environment variable(s) the key comes from; `None` when the table names
+    /// none (a local server that needs no key).
+    pub key_source: Option<String>,
     pub headers: Vec<(String, String)>,
     pub models: Option<Vec<String>>,
 }
@@ -140,7 +141,7 @@ pub fn resolve(
             kind: settings.provider,
             base_url: settings.openai_base_url.clone(),
             api_key: flag_api_key,
-            key_source: FLAG_KEY_SOURCE.into(),
+            key_source: Some(FLAG_KEY_SOURCE.into()),
             headers: Vec::new(),
             models: None,
         });
@@ -173,9 +174,9 @@ pub fn resolve(
             }
             Some(variable) => (
                 env_key(variable).filter(|key| !key.is_empty()),
-                variable.clone(),
+                Some(variable.clone()),
             ),
-            None => (None, format!("api_key_env for providers.{name}")),
+            None => (None, None),
         };
         if let Some(models) = &entry.models
             && models.iter().any(|m| m.trim().is_empty())

@@ -395,7 +395,7 @@ fn the_flags_configure_the_provider_named_after_its_kind() {
     assert_eq!(config.providers.len(), 1);
     assert_eq!(config.providers[0].base_url, "http://127.0.0.1:9/v1");
     assert_eq!(config.providers[0].api_key, None, "MY_KEY is not set");
-    assert_eq!(config.providers[0].key_source, "MY_KEY");
+    assert_eq!(config.providers[0].key_source.as_deref(), Some("MY_KEY"));
 }
 
 #[test]
