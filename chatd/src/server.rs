@@ -16,12 +16,12 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, ProviderKind};
+use crate::config::{Config, ProviderKind, Switch};
 use crate::providers::openai::OpenAiSettings;
 use crate::providers::{EchoProvider, NamedProvider, OpenAiProvider, Provider, Providers};
 use crate::replies::{RecoveryFile, Replies};
 use crate::routes::guard::{Guard, TargetAuthority};
-use crate::routes::{self, App, RenderedMessages};
+use crate::routes::{self, App, FrontDoor, RenderedMessages};
 use crate::store::{Location, Store};
 use crate::titles::Titles;
 
@@ -171,6 +171,21 @@ pub fn run(config: Config) -> Result<(), ServeError> {
     runtime.block_on(serve(config))
 }
 
+/// Fills, in the background, the path hashes of messages stored before chatd kept them
+/// (the front door's look-up by history, `store/paths.rs`); a database that refuses the
+/// writes now is filled at the next start.
+fn spawn_path_hash_fill(store: Store) {
+    // 200 conversations a batch: enough rounds for any database chatd serves.
+    const ROUNDS: usize = 1_000_000;
+    tokio::spawn(async move {
+        match store.fill_path_hashes(ROUNDS).await {
+            Ok(0) => {}
+            Ok(filled) => tracing::info!("filled the path hashes of {filled} conversations"),
+            Err(e) => tracing::warn!("could not fill the path hashes of older messages: {e}"),
+        }
+    });
+}
+
 async fn serve(config: Config) -> Result<(), ServeError> {
     let settings = &config.settings;
     let connections = settings.db_pool_size.unwrap_or_else(|| {
@@ -222,6 +237,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         Err(e) => tracing::error!("could not recover the replies the last run was cut off in: {e}"),
     }
     replies.spawn_checkpointer(settings.checkpoint_interval());
+    spawn_path_hash_fill(store.clone());
     let loopback = settings.listen.ip().is_loopback();
     let token = if loopback {
         None
@@ -241,6 +257,9 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         rendered: Arc::new(RenderedMessages::with_budget(
             settings.rendered_cache_bytes(),
         )),
+        front_door: (settings.front_door == Switch::On).then(|| FrontDoor {
+            default_user: settings.default_user.clone(),
+        }),
     };
 
     let listener = bind_listener(settings.listen).map_err(|source| ServeError::Bind {

@@ -23,6 +23,14 @@ pub enum ProviderKind {
     Openai,
 }
 
+/// A part of chatd switched on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Switch {
+    On,
+    Off,
+}
+
 /// How chatd names a conversation that has no name, after its first complete reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -218,6 +226,19 @@ pub struct Settings {
         default_value_t = 8
     )]
     pub rendered_cache_mb: u64,
+
+    /// The OpenAI-compatible front door at /v1 (chat completions and models)
+    #[arg(long, env = "CHATD_FRONT_DOOR", value_enum, default_value_t = Switch::On)]
+    pub front_door: Switch,
+
+    /// The user that front-door requests naming no user are stored under; created on first use
+    #[arg(
+        long,
+        env = "CHATD_DEFAULT_USER",
+        value_name = "NAME",
+        default_value = "local"
+    )]
+    pub default_user: String,
 }
 
 impl Default for Settings {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 
 use super::{Replies, Reply};
-use crate::store::{BeginChat, LeaseJudge, LeaseRow, Store, StoreError, now};
+use crate::store::{BeginChat, LeaseJudge, LeaseRow, Store, StoreError, UserTurn, now};
 
 /// A reply whose owner has not refreshed its lease for this long is taken to be dead.
 pub const STALE_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
@@ -152,11 +152,11 @@ impl Lease {
     pub async fn begin_chat(
         &self,
         conversation_id: i64,
-        content: String,
+        turn: UserTurn,
         history_limit: i64,
     ) -> Result<BeginChat, StoreError> {
         self.store
-            .begin_chat(conversation_id, content, history_limit, self.judge())
+            .begin_chat(conversation_id, turn, history_limit, self.judge())
             .await
     }
 

@@ -45,7 +45,8 @@ use tokio_util::task::TaskTracker;
 use crate::providers::registry::Resolved;
 use crate::providers::{Delta, FinishReason, Providers, ReplyRequest, Turn};
 use crate::store::{
-    BeginChat, ChatStart, FinishedReply, MessageDetails, MessageRow, Store, StoreError, StoredReply,
+    BeginChat, ChatStart, FinishedReply, MessageDetails, MessageRow, Store, StoreError,
+    StoredReply, UserTurn,
 };
 use crate::titles::Titles;
 use lease::Lease;
@@ -131,6 +132,15 @@ pub struct Replies {
     titles: Option<Titles>,
 }
 
+/// What one chat uses instead of its conversation's settings; `None` keeps them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatOverrides {
+    /// `PROVIDER/MODEL` or a bare name, already checked against the providers.
+    pub model: Option<String>,
+    /// Each parameter given replaces the conversation's.
+    pub params: Option<ChatParams>,
+}
+
 /// Why a chat could not begin.
 #[derive(Debug, thiserror::Error)]
 pub enum BeginError {
@@ -150,6 +160,9 @@ pub enum BeginError {
     Full(usize),
     #[error("conversation not found")]
     NoConversation,
+    /// The conversation's last message is no longer the one the turn expected (409).
+    #[error("the conversation was continued by another request")]
+    Moved,
     /// The provider failed before its first delta (502); its reason is given.
     #[error("the provider failed: {0}")]
     ProviderFailed(String),
@@ -238,20 +251,50 @@ impl Replies {
         conversation_id: i64,
         text: String,
     ) -> Result<Arc<Reply>, BeginError> {
+        self.begin_with(
+            conversation_id,
+            UserTurn::one(text),
+            ChatOverrides::default(),
+        )
+        .await
+    }
+
+    /// [`Replies::begin`] for a turn of one or more user messages, with a model and
+    /// parameters that replace the conversation's for this one reply (the OpenAI front
+    /// door, whose every request names its model).
+    pub async fn begin_with(
+        &self,
+        conversation_id: i64,
+        turn: UserTurn,
+        overrides: ChatOverrides,
+    ) -> Result<Arc<Reply>, BeginError> {
         if self.is_closed() {
             return Err(BeginError::ShuttingDown);
         }
         let slot = self.reserve(conversation_id)?;
-        let started = match self
+        let mut started = match self
             .lease
-            .begin_chat(conversation_id, text, self.history_limit)
+            .begin_chat(conversation_id, turn, self.history_limit)
             .await?
         {
             BeginChat::Started(started) => started,
             BeginChat::NoConversation => return Err(BeginError::NoConversation),
             // Another chatd process on the same database is generating it.
             BeginChat::Busy => return Err(BeginError::Busy),
+            BeginChat::Moved => return Err(BeginError::Moved),
         };
+        if let Some(model) = overrides.model {
+            started.settings.model = Some(model);
+        }
+        if let Some(params) = overrides.params {
+            let mut merged =
+                conversation_params(conversation_id, started.settings.params.as_deref());
+            merged.temperature = params.temperature.or(merged.temperature);
+            merged.top_p = params.top_p.or(merged.top_p);
+            merged.max_tokens = params.max_tokens.or(merged.max_tokens);
+            merged.seed = params.seed.or(merged.seed);
+            started.settings.params = serde_json::to_string(&merged).ok();
+        }
         let reply = self.start(slot, started);
         let mut listener = reply.subscribe();
         first_event(&mut listener).await;

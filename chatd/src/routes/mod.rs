@@ -4,10 +4,11 @@
 //! `docs/API.md` and nothing falls through to warp's plain-text rejections (why warp is
 //! kept for so little: `docs/ARCHITECTURE.md`, "Why warp is here").
 
-mod error;
+pub(crate) mod error;
 pub mod guard;
-mod input;
+pub(crate) mod input;
 mod manage;
+pub mod openai;
 mod rendered;
 mod settings;
 mod stream;
@@ -30,6 +31,7 @@ use warp::reply::Response;
 pub use error::ApiError;
 use error::{Invalid, json_bytes_response, json_response};
 use input::Fields;
+pub use openai::FrontDoor;
 pub use rendered::RenderedMessages;
 
 use crate::providers::Providers;
@@ -45,6 +47,8 @@ pub struct App {
     pub guard: guard::Guard,
     /// Messages as already rendered, for conversation reads.
     pub rendered: Arc<rendered::RenderedMessages>,
+    /// The OpenAI-compatible front door at `/v1`; `None` when switched off.
+    pub front_door: Option<FrontDoor>,
 }
 
 const USERNAME_MAX_BYTES_LOOKED_UP: usize = 64 * 4;
@@ -185,6 +189,22 @@ where
         target,
         headers,
     } = request;
+    if let Some(door) = &app.front_door
+        && let Some(route) = openai::Route::parse(path)
+    {
+        let allowed_origin = match app
+            .guard
+            .check(method, target, headers, Some(route.allow()))
+        {
+            guard::Verdict::Pass { allowed_origin } => allowed_origin,
+            guard::Verdict::Answer(response) => return response,
+        };
+        let mut response = openai::handle(app, door, route, method, headers, body).await;
+        if let Some(origin) = &allowed_origin {
+            guard::add_cors_headers(&mut response, origin);
+        }
+        return response;
+    }
     let route = Route::parse(path);
     let allowed_origin =
         match app
@@ -459,7 +479,7 @@ where
 }
 
 /// The answer to a chat that could not begin.
-fn begin_error(error: BeginError) -> ApiError {
+pub(crate) fn begin_error(error: BeginError) -> ApiError {
     match error {
         BeginError::ShuttingDown => ApiError::detail(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -482,6 +502,10 @@ fn begin_error(error: BeginError) -> ApiError {
             format!("Too many replies in flight (the limit is {cap}); try again shortly"),
         ),
         BeginError::NoConversation => ApiError::not_found("Conversation not found"),
+        BeginError::Moved => ApiError::detail(
+            StatusCode::CONFLICT,
+            "The conversation was continued by another request; send the message again",
+        ),
         BeginError::ProviderFailed(cause) => ApiError::detail(StatusCode::BAD_GATEWAY, cause),
         BeginError::Store(error) => error.into(),
     }

@@ -7,7 +7,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use super::schema::{conversations, messages};
 use super::{
     Conn, ConversationRow, ConversationSettingsRow, KnownOrRow, MessageRow, SettingsChange, Store,
-    StoreError, TitleInputs, now, on_conn,
+    StoreError, TitleInputs, now, on_conn, paths,
 };
 use common::Role;
 
@@ -96,6 +96,10 @@ fn update(
             .execute(c))?;
         if changed == 0 {
             return Ok(None);
+        }
+        // The system prompt begins every message's path.
+        if change.system_prompt.is_some() {
+            paths::rehash(conn, conversation_id)?;
         }
     }
     with_settings(conn, conversation_id)

@@ -1,5 +1,5 @@
 //! `chatd migrate-data`: tables read in id-ordered batches from one database and
-//! inserted, ids kept, into another.
+//! inserted, ids kept, into another; messages keep their path hashes.
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -24,7 +24,8 @@ pub struct ExportBatch {
     pub users: Vec<UserRow>,
     /// Each conversation with its own settings and title source.
     pub conversations: Vec<(ConversationRow, ConversationSettingsRow)>,
-    pub messages: Vec<MessageRow>,
+    /// Each message with its path hash, copied as it is (`paths.rs`).
+    pub messages: Vec<(MessageRow, Option<String>)>,
 }
 
 impl ExportBatch {
@@ -42,7 +43,7 @@ impl ExportBatch {
             .iter()
             .map(|r| r.id)
             .chain(self.conversations.iter().map(|(r, _)| r.id))
-            .chain(self.messages.iter().map(|r| r.id))
+            .chain(self.messages.iter().map(|(r, _)| r.id))
             .max()
     }
 }
@@ -71,7 +72,7 @@ fn export(conn: &mut Conn, table: Table, after_id: i64, batch: i64) -> QueryResu
                 .filter(messages_table::id.gt(after_id))
                 .order(messages_table::id.asc())
                 .limit(batch)
-                .select(MessageRow::as_select())
+                .select((MessageRow::as_select(), messages_table::path_hash))
                 .load(c)?;
         }
     });
@@ -111,7 +112,7 @@ fn import(conn: &mut Conn, rows: &ExportBatch) -> QueryResult<()> {
             ))
             .execute(c))?;
     }
-    for message in &rows.messages {
+    for (message, path_hash) in &rows.messages {
         messages::insert(
             conn,
             &NewMessage {
@@ -122,6 +123,7 @@ fn import(conn: &mut Conn, rows: &ExportBatch) -> QueryResult<()> {
                 status: message.status.as_str(),
                 created_at: message.created_at,
                 details: message.details.clone(),
+                path_hash: path_hash.clone(),
             },
         )?;
     }

@@ -12,7 +12,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use super::schema::messages;
 use super::{
     BeginChat, ChatStart, Conn, FinishedReply, LeaseJudge, MessageDetails, MessageRow, Store,
-    StoreError, StoredReply, conversations, lease, now, on_conn,
+    StoreError, StoredReply, UserTurn, conversations, lease, now, on_conn, paths,
 };
 
 /// A message to store. `id` is `None` except when copying a database, which keeps ids.
@@ -27,6 +27,10 @@ pub(crate) struct NewMessage<'a> {
     pub created_at: NaiveDateTime,
     #[diesel(embed)]
     pub details: MessageDetails,
+    /// The message's path hash (`paths.rs`) when it is known already (a copied row);
+    /// `None` has `insert` make it from the conversation's last message.
+    #[diesel(skip_insertion)]
+    pub path_hash: Option<String>,
 }
 
 impl<'a> NewMessage<'a> {
@@ -45,13 +49,25 @@ impl<'a> NewMessage<'a> {
             status: status.as_str(),
             created_at: now(),
             details: MessageDetails::NONE,
+            path_hash: None,
         }
     }
 }
 
 pub(crate) fn insert(conn: &mut Conn, message: &NewMessage) -> QueryResult<MessageRow> {
+    let path_hash = match &message.path_hash {
+        Some(known) => Some(known.clone()),
+        None => {
+            let role = if message.role == Role::Assistant.as_str() {
+                Role::Assistant
+            } else {
+                Role::User
+            };
+            paths::of_new(conn, message.conversation_id, role, message.content)?
+        }
+    };
     on_conn!(conn, c => diesel::insert_into(messages::table)
-        .values(message)
+        .values((message, messages::path_hash.eq(path_hash)))
         .returning(MessageRow::as_returning())
         .get_result(c))
 }
@@ -87,11 +103,21 @@ pub(crate) fn latest(
     Ok(history)
 }
 
+/// The id of a conversation's last message, if it has one.
+pub(crate) fn last_id(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option<i64>> {
+    on_conn!(conn, c => messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .order(messages::id.desc())
+        .select(messages::id)
+        .first(c)
+        .optional())
+}
+
 /// See [`Store::begin_chat`]; runs inside one transaction.
 pub(crate) fn begin_chat(
     conn: &mut Conn,
     conversation_id: i64,
-    content: &str,
+    turn: &UserTurn,
     history_limit: i64,
     judge: &dyn LeaseJudge,
 ) -> QueryResult<BeginChat> {
@@ -104,14 +130,28 @@ pub(crate) fn begin_chat(
         }
         lease::take_over(conn, &held)?;
     }
+    if let Some(expected) = turn.after
+        && last_id(conn, conversation_id)? != expected
+    {
+        return Ok(BeginChat::Moved);
+    }
+    let Some((last, earlier)) = turn.contents.split_last() else {
+        return Err(DieselError::RollbackTransaction);
+    };
+    for content in earlier {
+        insert(
+            conn,
+            &NewMessage::now(
+                conversation_id,
+                Role::User,
+                content,
+                MessageStatus::Complete,
+            ),
+        )?;
+    }
     let user_message = insert(
         conn,
-        &NewMessage::now(
-            conversation_id,
-            Role::User,
-            content,
-            MessageStatus::Complete,
-        ),
+        &NewMessage::now(conversation_id, Role::User, last, MessageStatus::Complete),
     )?;
     lease::take(conn, conversation_id, user_message.id, judge.owner())?;
     let history = latest(conn, conversation_id, history_limit.max(1))?;
@@ -151,19 +191,21 @@ pub(crate) fn finish_reply(conn: &mut Conn, reply: &FinishedReply) -> QueryResul
 
 impl Store {
     /// Starts a chat: takes the conversation's reply lease (unless `judge` finds its
-    /// holder alive), stores the user's message, and returns it with the history a
-    /// provider needs: the last `history_limit` messages, oldest first, the new one
-    /// included. One transaction, so a refused chat stores nothing.
+    /// holder alive), stores the user's message(s) of `turn`, and returns the last with
+    /// the history a provider needs: the last `history_limit` messages, oldest first,
+    /// the new ones included. A turn that expects another last message than the
+    /// conversation has (`turn.after`) is `Moved`. One transaction, so a refused chat
+    /// stores nothing.
     pub async fn begin_chat(
         &self,
         conversation_id: i64,
-        content: String,
+        turn: UserTurn,
         history_limit: i64,
         judge: Arc<dyn LeaseJudge>,
     ) -> Result<BeginChat, StoreError> {
         let result = self
             .write_transaction(move |conn| {
-                begin_chat(conn, conversation_id, &content, history_limit, &*judge)
+                begin_chat(conn, conversation_id, &turn, history_limit, &*judge)
             })
             .await;
         match result {
@@ -181,6 +223,25 @@ impl Store {
             ))) => Ok(BeginChat::NoConversation),
             other => other,
         }
+    }
+
+    /// Stores messages that were said elsewhere (the earlier turns of a history an
+    /// OpenAI client brought) on a conversation, oldest first, in one transaction.
+    pub async fn seed_messages(
+        &self,
+        conversation_id: i64,
+        messages: Vec<(Role, String)>,
+    ) -> Result<(), StoreError> {
+        self.write_transaction(move |conn| {
+            for (role, content) in &messages {
+                insert(
+                    conn,
+                    &NewMessage::now(conversation_id, *role, content, MessageStatus::Complete),
+                )?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Stores an assistant reply once it has ended, with how it ended, and gives up its

@@ -20,6 +20,7 @@
 //! | `location.rs` | `--database` parsed, and shown without a password |
 //! | `rows.rs` | the rows read and written, the outcomes of calls |
 //! | `users.rs`, `conversations.rs`, `messages.rs` | the queries of each table |
+//! | `paths.rs` | the path hashes that find the conversation a client resends |
 //! | `deletes.rs` | deleting a conversation, a user's old conversations, a user |
 //! | `lease.rs` | the reply lease rows: take, take over, refresh, release |
 //! | `copy.rs` | `migrate-data`: tables exported and imported in batches |
@@ -36,6 +37,7 @@ pub mod fault;
 mod lease;
 mod location;
 mod messages;
+pub mod paths;
 mod rows;
 pub mod schema;
 mod sqlite;
@@ -64,7 +66,7 @@ pub use location::Location;
 pub use rows::{
     BeginChat, ChatStart, ConversationRow, ConversationSettingsRow, CreateUserOutcome,
     FinishedReply, KnownOrRow, LeaseRow, MessageDetails, MessageRow, SettingsChange, StoredReply,
-    TitleInputs, UserRow,
+    TitleInputs, UserRow, UserTurn,
 };
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");

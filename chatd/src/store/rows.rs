@@ -174,6 +174,29 @@ pub enum BeginChat {
     NoConversation,
     /// A live reply (of this or another chatd) holds the conversation.
     Busy,
+    /// The conversation's last message is not the one the turn expected: another
+    /// request continued it in between.
+    Moved,
+}
+
+/// What a chat adds to its conversation before the reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserTurn {
+    /// The user's messages, oldest first; never empty (a chat adds at least one).
+    pub contents: Vec<String>,
+    /// `Some(last)`: store them only if the conversation's last message is still `last`
+    /// (`None` inside: it has none).
+    pub after: Option<Option<i64>>,
+}
+
+impl UserTurn {
+    /// One message, whatever came before: the turn of `POST /chat`.
+    pub fn one(content: String) -> UserTurn {
+        UserTurn {
+            contents: vec![content],
+            after: None,
+        }
+    }
 }
 
 /// What a started chat read in the transaction that stored its user message.

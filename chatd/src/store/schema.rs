@@ -38,6 +38,7 @@ diesel::table! {
         ttft_ms -> Nullable<BigInt>,
         duration_ms -> Nullable<BigInt>,
         reasoning -> Nullable<Text>,
+        path_hash -> Nullable<Text>,
     }
 }
 

@@ -155,7 +155,7 @@ async fn story(location: Location, copy_to: Location) {
     let a = judge("host/1/a", &[]);
     let (question, history) = started(
         store
-            .begin_chat(first.id, "hello".into(), 10, a.clone())
+            .begin_chat(first.id, UserTurn::one("hello".into()), 10, a.clone())
             .await
             .unwrap(),
     );
@@ -170,14 +170,14 @@ async fn story(location: Location, copy_to: Location) {
     let b_sees_a_alive = judge("host/2/b", &[]);
     assert!(matches!(
         store
-            .begin_chat(first.id, "me too".into(), 10, b_sees_a_alive)
+            .begin_chat(first.id, UserTurn::one("me too".into()), 10, b_sees_a_alive)
             .await
             .unwrap(),
         BeginChat::Busy
     ));
     assert!(matches!(
         store
-            .begin_chat(first.id + 1000, "x".into(), 10, a.clone())
+            .begin_chat(first.id + 1000, UserTurn::one("x".into()), 10, a.clone())
             .await
             .unwrap(),
         BeginChat::NoConversation
@@ -222,7 +222,7 @@ async fn story(location: Location, copy_to: Location) {
     // B chats; its reply ends and gives the lease up with it.
     let (next, history) = started(
         store
-            .begin_chat(first.id, "and then?".into(), 2, b.clone())
+            .begin_chat(first.id, UserTurn::one("and then?".into()), 2, b.clone())
             .await
             .unwrap(),
     );
@@ -273,7 +273,7 @@ async fn story(location: Location, copy_to: Location) {
     // live peer may then chat at once.
     let (_, _) = started(
         store
-            .begin_chat(second.id, "anyone?".into(), 10, a.clone())
+            .begin_chat(second.id, UserTurn::one("anyone?".into()), 10, a.clone())
             .await
             .unwrap(),
     );
@@ -282,7 +282,7 @@ async fn story(location: Location, copy_to: Location) {
         store
             .begin_chat(
                 second.id,
-                "anyone at all?".into(),
+                UserTurn::one("anyone at all?".into()),
                 10,
                 judge("host/3/c", &[]),
             )

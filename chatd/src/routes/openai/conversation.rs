@@ -1,0 +1,131 @@
+//! Which conversation a chat completion continues. Named by the client (the
+//! `X-Chatd-Conversation` header or `metadata.chatd_conversation_id`), it is that one;
+//! otherwise the history the client resends is looked up by its path hash
+//! (`store/paths.rs`) among the conversations of the request's user: a conversation
+//! whose path (system prompt included) is exactly the request's messages before its
+//! new user messages is continued, and anything else starts a new conversation with
+//! the request's system prompt and model.
+
+use warp::http::{HeaderMap, StatusCode};
+
+use super::error::OpenAiError;
+use super::request::CompletionRequest;
+use crate::routes::{App, input};
+use crate::store::{ConversationSettingsRow, CreateUserOutcome, UserTurn, paths};
+
+pub const CONVERSATION_HEADER: &str = "x-chatd-conversation";
+pub const USER_HEADER: &str = "x-chatd-user";
+
+/// The conversation to chat on and the turn to store on it.
+pub async fn choose(
+    app: &App,
+    headers: &HeaderMap,
+    request: &CompletionRequest,
+    model: &str,
+    default_user: &str,
+) -> Result<(i64, UserTurn), OpenAiError> {
+    let turn = |after| UserTurn {
+        contents: request.new_messages.clone(),
+        after,
+    };
+    if let Some(id) = named_conversation(headers)?.or(request.conversation_id) {
+        return Ok((id, turn(None)));
+    }
+    let user_id = user_id(app, headers, request, default_user).await?;
+    if !request.history.is_empty() {
+        let mut hash = paths::start(request.system_prompt.as_deref());
+        for said in &request.history {
+            hash = paths::next(&hash, said.role, &said.content);
+        }
+        if let Some((conversation_id, last)) = app.store.conversation_by_path(user_id, hash).await?
+        {
+            return Ok((conversation_id, turn(Some(Some(last)))));
+        }
+    }
+    let settings = ConversationSettingsRow {
+        model: Some(model.to_string()),
+        system_prompt: request.system_prompt.clone(),
+        ..ConversationSettingsRow::default()
+    };
+    let created = app
+        .store
+        .create_conversation_with(user_id, None, settings)
+        .await?
+        .ok_or_else(|| {
+            OpenAiError::new(
+                StatusCode::CONFLICT,
+                "the user was deleted while the conversation was being made; send it again",
+            )
+        })?;
+    // A history chatd does not know is stored before the new messages, so that the
+    // conversation holds what the model is given and the client's next turn finds it.
+    if !request.history.is_empty() {
+        let earlier = request
+            .history
+            .iter()
+            .map(|said| (said.role, said.content.clone()))
+            .collect();
+        app.store.seed_messages(created.id, earlier).await?;
+        return Ok((created.id, turn(None)));
+    }
+    Ok((created.id, turn(Some(None))))
+}
+
+/// The `X-Chatd-Conversation` header's id, if sent.
+fn named_conversation(headers: &HeaderMap) -> Result<Option<i64>, OpenAiError> {
+    let Some(value) = headers.get(CONVERSATION_HEADER) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|text| text.trim().parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            OpenAiError::invalid(
+                "X-Chatd-Conversation",
+                "X-Chatd-Conversation must be a conversation id (an integer)",
+            )
+        })
+}
+
+/// The id of the request's user (header, then `user`, then chatd's default user),
+/// registered on first use.
+async fn user_id(
+    app: &App,
+    headers: &HeaderMap,
+    request: &CompletionRequest,
+    default_user: &str,
+) -> Result<i64, OpenAiError> {
+    let (param, raw) = match headers.get(USER_HEADER) {
+        Some(value) => (
+            "X-Chatd-User",
+            value
+                .to_str()
+                .map(str::to_string)
+                .map_err(|_| OpenAiError::invalid("X-Chatd-User", "X-Chatd-User must be text"))?,
+        ),
+        None => match &request.user {
+            Some(user) => ("user", user.clone()),
+            None => ("user", default_user.to_string()),
+        },
+    };
+    let name = input::normalize_username(&raw);
+    if let Some(problem) = input::username_problem(&name) {
+        return Err(OpenAiError::invalid(param, &problem.msg));
+    }
+    if let Some(user) = app.store.user_by_name(name.clone()).await? {
+        return Ok(user.id);
+    }
+    match app.store.create_user(name.clone(), None).await? {
+        CreateUserOutcome::Created(user) => Ok(user.id),
+        // Registered by a request that ran at the same time.
+        CreateUserOutcome::UsernameTaken => match app.store.user_by_name(name).await? {
+            Some(user) => Ok(user.id),
+            None => Err(OpenAiError::new(
+                StatusCode::CONFLICT,
+                "the user was deleted while it was being looked up; send the request again",
+            )),
+        },
+    }
+}

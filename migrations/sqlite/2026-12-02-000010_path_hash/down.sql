@@ -1,0 +1,2 @@
+DROP INDEX messages_path_hash;
+ALTER TABLE messages DROP COLUMN path_hash;
