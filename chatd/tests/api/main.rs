@@ -6,6 +6,7 @@ mod conversation_settings;
 mod conversations;
 mod deletes;
 mod errors;
+mod front_door;
 mod hostile;
 mod lifecycle;
 mod property;

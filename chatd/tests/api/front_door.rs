@@ -1,0 +1,258 @@
+//! The OpenAI-compatible front door (`/v1`) driven by the official `openai` SDKs for
+//! Python and JavaScript (pinned; installed by `.ci/run`), running the committed
+//! scripts of `chatd/tests/sdk/` against the real chatd and the fake upstream, then
+//! reading what they did back through `/api/v1`. Also what a provider failure and a
+//! client gone mid-stream leave stored, compared with `POST /api/v1/chat`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{Daemon, FakeUpstream, Serving, Upstream, daemon_for, read_events};
+
+fn sdk_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk")
+}
+
+/// Where `.ci/run` puts the SDK's virtualenv: `$CHATD_TEST_OPENAI_PYTHON`, else under
+/// the target directory.
+fn python() -> Option<PathBuf> {
+    let python = match std::env::var_os("CHATD_TEST_OPENAI_PYTHON") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+            target.join("openai-venv/bin/python")
+        }
+    };
+    present_or_skip(python, "the openai Python SDK's virtualenv")
+}
+
+fn node_package() -> Option<PathBuf> {
+    let dir = sdk_dir().join("js");
+    present_or_skip(
+        dir.join("node_modules/openai/package.json"),
+        "the openai npm package",
+    )?;
+    Some(dir)
+}
+
+/// A missing SDK fails the test in CI, and skips it loudly elsewhere.
+fn present_or_skip(path: PathBuf, what: &str) -> Option<PathBuf> {
+    if path.exists() {
+        return Some(path);
+    }
+    let hint = "run .ci/run (or its SDK install lines) to install it";
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{what} is missing at {}: {hint}",
+        path.display()
+    );
+    eprintln!(
+        "\n!!! SKIPPED: {what} is missing at {}; {hint} !!!\n",
+        path.display()
+    );
+    None
+}
+
+/// A fake model that reports usage: 21 prompt and 9 completion tokens.
+async fn upstream() -> FakeUpstream {
+    FakeUpstream::start_serving(
+        Upstream::Thinking {
+            model: "fake-model".into(),
+            reasoning_field: "reasoning_content",
+            reasoning: vec!["hmm".into()],
+            tokens: vec!["The".into(), " answer".into()],
+            finish_reason: "stop",
+            prompt_tokens: 21,
+            completion_tokens: 9,
+        },
+        Serving {
+            models: Some(vec!["fake-model".into()]),
+            ..Serving::default()
+        },
+    )
+    .await
+}
+
+fn front_door(chatd: &Daemon) -> String {
+    chatd.url("").replace("/api/v1", "/v1")
+}
+
+/// Runs an SDK script; its last line of output is JSON.
+async fn run_script(program: &Path, script: &Path, chatd: &Daemon) -> Value {
+    let run = tokio::process::Command::new(program)
+        .arg(script)
+        .arg(front_door(chatd))
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the SDK script finished in time")
+        .expect("the SDK script ran");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{} failed:\n{stdout}\n{}",
+        script.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|_| panic!("not JSON: {stdout}"))
+}
+
+fn contents(messages: &[Value]) -> Vec<(&str, &str)> {
+    messages
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap_or_default(),
+                m["content"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// What both SDKs' scripts did, as chatd stored it.
+async fn check_stored(chatd: &Daemon, out: &Value) {
+    let three = chatd.messages(out["three_turns"].as_i64().unwrap()).await;
+    let said = contents(&three);
+    let users: Vec<&str> = said
+        .iter()
+        .filter(|(role, _)| *role == "user")
+        .map(|(_, text)| *text)
+        .collect();
+    for (said, word) in users.iter().zip(["first", "second", "third", "fourth"]) {
+        assert!(said.starts_with(word), "{users:?}");
+    }
+    assert_eq!(three.len(), 8, "four turns, each with its reply: {said:?}");
+    for reply in three.iter().filter(|m| m["role"] == "assistant") {
+        assert_eq!(reply["content"], "The answer");
+        assert_eq!(reply["status"], "complete");
+        assert_eq!(reply["model"], "openai/fake-model");
+        assert_eq!(reply["usage"]["prompt_tokens"], 21, "{reply}");
+    }
+    let (status, settings) = chatd
+        .get(&format!("/conversations/{}/settings", out["three_turns"]))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(settings["system_prompt"], "Be brief.");
+    for (client, opening) in [("a", "I am client A"), ("b", "I am client B")] {
+        let messages = chatd.messages(out[client].as_i64().unwrap()).await;
+        let said = contents(&messages);
+        assert_eq!(said.len(), 4, "{said:?}");
+        assert_eq!(said[0], ("user", opening));
+    }
+}
+
+async fn the_python_sdk_keeps_its_conversations() {
+    let Some(python) = python() else { return };
+    let upstream = upstream().await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let out = run_script(&python, &sdk_dir().join("story.py"), &chatd).await;
+    check_stored(&chatd, &out).await;
+    let named = chatd.messages(out["named"].as_i64().unwrap()).await;
+    let users: Vec<&str> = contents(&named)
+        .into_iter()
+        .filter(|(role, _)| *role == "user")
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(
+        users,
+        ["named one", "named two", "named three", "named four"]
+    );
+}
+
+async fn the_javascript_sdk_keeps_its_conversations() {
+    let Some(dir) = node_package() else { return };
+    let upstream = upstream().await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let out = run_script(Path::new("node"), &dir.join("story.mjs"), &chatd).await;
+    check_stored(&chatd, &out).await;
+}
+
+/// A provider failure mid-stream is stored as on `/api/v1/chat`: the partial text,
+/// `failed`; the stream ends with an OpenAI error event.
+async fn a_provider_failure_is_stored_as_on_chat() {
+    let upstream = FakeUpstream::start(Upstream::ErrorAfter {
+        tokens: vec!["partial".into(), " answer".into()],
+        message: "upstream overloaded".into(),
+    })
+    .await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let response = chatd
+        .client
+        .post(format!("{}/chat/completions", front_door(&chatd)))
+        .json(&json!({"model": "fake-model", "stream": true,
+                      "messages": [{"role": "user", "content": "go"}]}))
+        .send()
+        .await
+        .expect("POST");
+    let id: i64 = response.headers()["x-chatd-conversation"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let events = read_events(response).await;
+    let last: Value = serde_json::from_str(&events.last().unwrap().data).unwrap();
+    assert!(
+        last["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("upstream overloaded"),
+        "{last}"
+    );
+    let by_front_door = chatd.messages(id).await;
+
+    let on_chat = chatd.conversation().await;
+    read_events(chatd.chat(on_chat, "go").await).await;
+    let by_chat = chatd.messages(on_chat).await;
+    for (front, chat) in by_front_door.iter().zip(&by_chat) {
+        for field in ["role", "content", "status"] {
+            assert_eq!(front[field], chat[field], "{front} vs {chat}");
+        }
+    }
+    assert_eq!(by_front_door.len(), 2);
+    assert_eq!(by_front_door[1]["status"], "failed");
+}
+
+/// A client that goes away mid-stream loses nothing: the reply is stored whole.
+async fn a_client_gone_mid_stream_leaves_the_whole_reply() {
+    let tokens: Vec<String> = (0..20).map(|i| format!("t{i} ")).collect();
+    let upstream = FakeUpstream::start(Upstream::Stream {
+        tokens: tokens.clone(),
+        delay: Duration::from_millis(30),
+        finish_reason: Some("stop"),
+        done: true,
+    })
+    .await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let mut response = chatd
+        .client
+        .post(format!("{}/chat/completions", front_door(&chatd)))
+        .json(&json!({"model": "fake-model", "stream": true,
+                      "messages": [{"role": "user", "content": "go"}]}))
+        .send()
+        .await
+        .expect("POST");
+    let id: i64 = response.headers()["x-chatd-conversation"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let first = response.chunk().await.expect("a chunk");
+    assert!(first.is_some());
+    drop(response);
+    let messages = chatd.wait_for_messages(id, 2).await;
+    assert_eq!(messages[1]["content"], tokens.concat());
+    assert_eq!(messages[1]["status"], "complete");
+}
+
+crate::on_both_backends!(
+    the_python_sdk_keeps_its_conversations,
+    the_javascript_sdk_keeps_its_conversations,
+    a_provider_failure_is_stored_as_on_chat,
+    a_client_gone_mid_stream_leaves_the_whole_reply,
+);
