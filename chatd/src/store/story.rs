@@ -376,6 +376,44 @@ async fn story(location: Location, copy_to: Location) {
         "the reply's details are copied"
     );
     assert_eq!(copied_details[0], &MessageDetails::NONE);
+
+    // Path hashes are copied with their messages, and find the same conversation.
+    let hashes = |rows: ExportBatch| -> Vec<Option<String>> {
+        rows.messages.into_iter().map(|(_, hash)| hash).collect()
+    };
+    let source_hashes = hashes(store.export_batch(Table::Messages, 0, 100).await.unwrap());
+    assert!(
+        source_hashes.iter().all(Option::is_some),
+        "{source_hashes:?}"
+    );
+    assert_eq!(
+        hashes(target.export_batch(Table::Messages, 0, 100).await.unwrap()),
+        source_hashes
+    );
+    let (_, settings) = target
+        .conversation_settings(first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut path = paths::start(settings.system_prompt.as_deref());
+    let mut last_id = 0;
+    for part in &copied.1 {
+        if let KnownOrRow::Row(row) = part {
+            path = paths::next(&path, row.role, &row.content);
+            last_id = row.id;
+        }
+    }
+    assert_eq!(
+        target
+            .conversation_by_path(ada.id, path.clone())
+            .await
+            .unwrap(),
+        Some((first.id, last_id))
+    );
+    assert_eq!(
+        target.conversation_by_path(grace.id, path).await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
