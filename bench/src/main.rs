@@ -87,6 +87,8 @@ enum Command {
         #[arg(default_value_t = 0)]
         delay_ms: u64,
     },
+    /// Only the OpenAI front door's history match at 1,000,000 messages, then its table.
+    FrontDoor,
     /// The in-memory warp reference serving the answers kept in DIR (prints
     /// `listening PORT`).
     Reference { dir: PathBuf },
@@ -99,6 +101,9 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Some(Command::Upstream { tokens, delay_ms }) => runtime(1)
             .and_then(|rt| rt.block_on(upstream::serve(tokens, Duration::from_millis(delay_ms)))),
+        Some(Command::FrontDoor) => {
+            runtime(0).and_then(|rt| rt.block_on(scenarios::front_door_only()))
+        }
         Some(Command::Reference { dir }) => {
             runtime(0).and_then(|rt| rt.block_on(reference::serve(&dir)))
         }

@@ -15,9 +15,9 @@ pub const BENCH_USER: &str = "bench";
 pub const BENCH_USER_ID: i64 = 1;
 pub const BENCH_CONVERSATION: i64 = 1;
 /// A message of realistic length: a couple of sentences.
-const CONTENT: &str = "The quick brown fox jumps over the lazy dog; then it asks the model \
+pub const CONTENT: &str = "The quick brown fox jumps over the lazy dog; then it asks the model \
                        why the sky is blue, and the model explains Rayleigh scattering.";
-const AT: &str = "2026-11-24 07:00:00.000000";
+pub const AT: &str = "2026-11-24 07:00:00.000000";
 
 /// Creates `path` with chatd's schema and the `bench` user's ten conversations.
 pub fn base(path: &Path) -> anyhow::Result<()> {
@@ -69,7 +69,17 @@ pub fn bulk(path: &Path, conversations: i64, messages_each: i64) -> anyhow::Resu
     run(path, &sql)
 }
 
-fn run(path: &Path, sql: &str) -> anyhow::Result<()> {
+/// Fills the path hashes of the seeded messages (the SQL above writes none) with
+/// chatd's own store, so that chatd finds the database as it writes one and does not
+/// fill them in the background while a scenario measures.
+pub async fn path_hashes(path: &Path) -> anyhow::Result<()> {
+    let store = chatd::store::Store::open(&chatd::store::Location::Sqlite(path.to_path_buf()), 1)?;
+    store.fill_path_hashes(usize::MAX).await?;
+    Ok(())
+}
+
+/// Runs `sql` on the seeded file in one transaction.
+pub fn run(path: &Path, sql: &str) -> anyhow::Result<()> {
     let url = path.to_string_lossy();
     let mut conn = SqliteConnection::establish(&url)
         .with_context(|| format!("could not open {}", path.display()))?;

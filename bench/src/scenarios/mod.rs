@@ -1,11 +1,13 @@
 //! What a full run measures, in the order of the table: start-up (`startup`), REST on a
 //! small and on a large database against the in-memory reference (`rest`, with
 //! `chatctl` end to end in between), `POST /chat` throughput (`chat`) and concurrent
-//! streams (`streams`). `run` seeds the databases, calls each in turn and prints the
+//! streams (`streams`), then the OpenAI front door's history match at a million
+//! messages (`front_door`, also runnable alone). `run` seeds the databases, calls each in turn and prints the
 //! table; `Plan` says how long and how large each part is.
 
 pub mod chat;
 pub mod chatctl;
+pub mod front_door;
 pub mod rest;
 pub mod startup;
 pub mod streams;
@@ -101,6 +103,9 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
         plan.concurrent_streams.max(plan.chat_streams * 2) as i64,
         0,
     )?;
+    for db in [&small_db, &scale_db, &chat_db] {
+        seed::path_hashes(db).await?;
+    }
     progress(&format!(
         "seeded the databases ({} messages in the large one) in {:.1} s",
         plan.bulk_conversations * plan.bulk_messages_each + 50,
@@ -116,10 +121,28 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
     rest::large_database(&env, &scale_db, &paths, &small, plan, &mut table).await?;
     chat::throughput(&env, &chat_db, plan, &mut table).await?;
     streams::concurrent(&env, &chat_db, plan, files, &mut table).await?;
+    front_door::history_match(&env, &mut table).await?;
 
     let load_after = load_average();
     println!("\nchatd-bench: {}", machine());
     println!("load average before: {load_before}; after: {load_after}\n");
+    println!("{}", table.render());
+    Ok(())
+}
+
+/// Only the front door's scenario (`chatd-bench front-door`), then its table.
+pub async fn front_door_only() -> anyhow::Result<()> {
+    started();
+    let release = build_binaries()?;
+    let temp = tempfile::Builder::new().prefix("chatd-bench").tempdir()?;
+    let env = Env {
+        chatd: release.join("chatd"),
+        chatctl: release.join("chatctl"),
+        dir: temp.path().to_path_buf(),
+    };
+    let mut table = Table::default();
+    front_door::history_match(&env, &mut table).await?;
+    println!("\nchatd-bench: {}", machine());
     println!("{}", table.render());
     Ok(())
 }
