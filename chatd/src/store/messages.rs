@@ -113,6 +113,26 @@ pub(crate) fn last_id(conn: &mut Conn, conversation_id: i64) -> QueryResult<Opti
         .optional())
 }
 
+/// A message by id, with the message after it in its conversation.
+fn with_next(conn: &mut Conn, id: i64) -> QueryResult<Option<(MessageRow, Option<MessageRow>)>> {
+    let Some(message): Option<MessageRow> = on_conn!(conn, c => messages::table
+        .find(id)
+        .select(MessageRow::as_select())
+        .first(c)
+        .optional())?
+    else {
+        return Ok(None);
+    };
+    let next = on_conn!(conn, c => messages::table
+        .filter(messages::conversation_id.eq(message.conversation_id))
+        .filter(messages::id.gt(id))
+        .order(messages::id.asc())
+        .select(MessageRow::as_select())
+        .first(c)
+        .optional())?;
+    Ok(Some((message, next)))
+}
+
 /// See [`Store::begin_chat`]; runs inside one transaction.
 pub(crate) fn begin_chat(
     conn: &mut Conn,
@@ -223,6 +243,16 @@ impl Store {
             ))) => Ok(BeginChat::NoConversation),
             other => other,
         }
+    }
+
+    /// A message and the one after it in its conversation (a user message and its
+    /// answer, for the front door's responses); `None` when there is no such message.
+    pub async fn message_with_next(
+        &self,
+        id: i64,
+    ) -> Result<Option<(MessageRow, Option<MessageRow>)>, StoreError> {
+        self.read(move |conn| Ok(conn.transaction(|conn| with_next(conn, id))?))
+            .await
     }
 
     /// Stores messages that were said elsewhere (the earlier turns of a history an

@@ -165,6 +165,31 @@ async fn the_python_sdk_keeps_its_conversations() {
     );
 }
 
+/// Three responses chained by `previous_response_id` are one chatd conversation.
+async fn python_responses_chain_into_one_conversation() {
+    let Some(python) = python() else { return };
+    let upstream = upstream().await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let out = run_script(&python, &sdk_dir().join("responses.py"), &chatd).await;
+    let messages = chatd.messages(out["conversation"].as_i64().unwrap()).await;
+    assert_eq!(
+        contents(&messages),
+        [
+            ("user", "first question"),
+            ("assistant", "The answer"),
+            ("user", "second question"),
+            ("assistant", "The answer"),
+            ("user", "third, streamed"),
+            ("assistant", "The answer"),
+        ]
+    );
+    assert_eq!(messages[5]["status"], "complete");
+    let (_, settings) = chatd
+        .get(&format!("/conversations/{}/settings", out["conversation"]))
+        .await;
+    assert_eq!(settings["system_prompt"], "Be brief.");
+}
+
 async fn the_javascript_sdk_keeps_its_conversations() {
     let Some(dir) = node_package() else { return };
     let upstream = upstream().await;
@@ -253,6 +278,7 @@ async fn a_client_gone_mid_stream_leaves_the_whole_reply() {
 crate::on_both_backends!(
     the_python_sdk_keeps_its_conversations,
     the_javascript_sdk_keeps_its_conversations,
+    python_responses_chain_into_one_conversation,
     a_provider_failure_is_stored_as_on_chat,
     a_client_gone_mid_stream_leaves_the_whole_reply,
 );

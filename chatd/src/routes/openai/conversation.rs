@@ -31,7 +31,7 @@ pub async fn choose(
     if let Some(id) = named_conversation(headers)?.or(request.conversation_id) {
         return Ok((id, turn(None)));
     }
-    let user_id = user_id(app, headers, request, default_user).await?;
+    let user_id = user_id(app, headers, request.user.as_deref(), default_user).await?;
     if !request.history.is_empty() {
         let mut hash = paths::start(request.system_prompt.as_deref());
         for said in &request.history {
@@ -47,16 +47,7 @@ pub async fn choose(
         system_prompt: request.system_prompt.clone(),
         ..ConversationSettingsRow::default()
     };
-    let created = app
-        .store
-        .create_conversation_with(user_id, None, settings)
-        .await?
-        .ok_or_else(|| {
-            OpenAiError::new(
-                StatusCode::CONFLICT,
-                "the user was deleted while the conversation was being made; send it again",
-            )
-        })?;
+    let created = create(app, user_id, settings).await?;
     // A history chatd does not know is stored before the new messages, so that the
     // conversation holds what the model is given and the client's next turn finds it.
     if !request.history.is_empty() {
@@ -65,10 +56,10 @@ pub async fn choose(
             .iter()
             .map(|said| (said.role, said.content.clone()))
             .collect();
-        app.store.seed_messages(created.id, earlier).await?;
-        return Ok((created.id, turn(None)));
+        app.store.seed_messages(created, earlier).await?;
+        return Ok((created, turn(None)));
     }
-    Ok((created.id, turn(Some(None))))
+    Ok((created, turn(Some(None))))
 }
 
 /// The `X-Chatd-Conversation` header's id, if sent.
@@ -89,12 +80,31 @@ fn named_conversation(headers: &HeaderMap) -> Result<Option<i64>, OpenAiError> {
         })
 }
 
+/// A new conversation of `user_id` with these settings; its id.
+pub async fn create(
+    app: &App,
+    user_id: i64,
+    settings: ConversationSettingsRow,
+) -> Result<i64, OpenAiError> {
+    let created = app
+        .store
+        .create_conversation_with(user_id, None, settings)
+        .await?
+        .ok_or_else(|| {
+            OpenAiError::new(
+                StatusCode::CONFLICT,
+                "the user was deleted while the conversation was being made; send it again",
+            )
+        })?;
+    Ok(created.id)
+}
+
 /// The id of the request's user (header, then `user`, then chatd's default user),
 /// registered on first use.
-async fn user_id(
+pub async fn user_id(
     app: &App,
     headers: &HeaderMap,
-    request: &CompletionRequest,
+    user: Option<&str>,
     default_user: &str,
 ) -> Result<i64, OpenAiError> {
     let (param, raw) = match headers.get(USER_HEADER) {
@@ -105,10 +115,7 @@ async fn user_id(
                 .map(str::to_string)
                 .map_err(|_| OpenAiError::invalid("X-Chatd-User", "X-Chatd-User must be text"))?,
         ),
-        None => match &request.user {
-            Some(user) => ("user", user.clone()),
-            None => ("user", default_user.to_string()),
-        },
+        None => ("user", user.unwrap_or(default_user).to_string()),
     };
     let name = input::normalize_username(&raw);
     if let Some(problem) = input::username_problem(&name) {

@@ -1,17 +1,21 @@
 //! The OpenAI-compatible front door, served at `/v1` beside `/api/v1` (an OpenAI
-//! client's `base_url` is `http://HOST:PORT/v1`): `POST /v1/chat/completions` and
-//! `GET /v1/models`. It goes through the same guard and dispatch as the rest of chatd,
+//! client's `base_url` is `http://HOST:PORT/v1`): `POST /v1/chat/completions`,
+//! `GET /v1/models` and the core of the Responses API (`POST /v1/responses`,
+//! `GET /v1/responses/{id}`). It goes through the same guard and dispatch as the rest of chatd,
 //! and every chat lands in chatd's own conversations through `Replies::begin_with`, so
 //! it is stored, announced and survives its client exactly like `POST /chat`.
 //!
 //! `request.rs` reads a request, `conversation.rs` finds the conversation it continues
 //! (or makes one), `reply.rs` answers in OpenAI's shapes, `error.rs` has OpenAI's error
-//! body, which these routes answer with instead of chatd's `{"detail": ...}`.
+//! body, which these routes answer with instead of chatd's `{"detail": ...}`;
+//! `responses.rs` and `response_object.rs` are the Responses API.
 
 mod conversation;
 pub mod error;
 mod reply;
 mod request;
+mod response_object;
+mod responses;
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -36,6 +40,9 @@ pub struct FrontDoor {
 pub enum Route {
     ChatCompletions,
     Models,
+    Responses,
+    /// `GET /v1/responses/{id}`.
+    Response(String),
     /// Any other path under `/v1`: an OpenAI-shaped 404.
     Unknown,
 }
@@ -51,14 +58,18 @@ impl Route {
         Some(match rest {
             "/chat/completions" => Route::ChatCompletions,
             "/models" => Route::Models,
-            _ => Route::Unknown,
+            "/responses" => Route::Responses,
+            _ => match rest.strip_prefix("/responses/") {
+                Some(id) if !id.is_empty() && !id.contains('/') => Route::Response(id.into()),
+                _ => Route::Unknown,
+            },
         })
     }
 
     pub fn allow(&self) -> &'static str {
         match self {
-            Route::ChatCompletions => "POST",
-            Route::Models => "GET, HEAD",
+            Route::ChatCompletions | Route::Responses => "POST",
+            Route::Models | Route::Response(_) => "GET, HEAD",
             Route::Unknown => "GET, HEAD, POST",
         }
     }
@@ -83,7 +94,8 @@ where
     let result = match route {
         Route::Unknown => Err(OpenAiError::new(
             StatusCode::NOT_FOUND,
-            "chatd's OpenAI front door serves POST /v1/chat/completions and GET /v1/models",
+            "chatd's OpenAI front door serves POST /v1/chat/completions, GET /v1/models, \
+             POST /v1/responses and GET /v1/responses/{id}",
         )
         .with_code("unknown_url")),
         _ if !allowed => {
@@ -97,6 +109,8 @@ where
         }
         Route::Models => Ok(models(app).await),
         Route::ChatCompletions => chat_completions(app, door, headers, body).await,
+        Route::Responses => responses::create(app, door, headers, body).await,
+        Route::Response(id) => responses::retrieve(app, &id).await,
     };
     result.unwrap_or_else(OpenAiError::into_response)
 }
@@ -121,6 +135,17 @@ async fn models(app: &App) -> Response {
     json_response(StatusCode::OK, &json!({"object": "list", "data": data}))
 }
 
+/// A 404 naming `model` unless chatd can reach the model.
+async fn check_model(app: &App, model: &str) -> Result<(), OpenAiError> {
+    app.providers.check_model(model).await.map_err(|unknown| {
+        OpenAiError {
+            param: Some("model".into()),
+            ..OpenAiError::new(StatusCode::NOT_FOUND, unknown.0)
+        }
+        .with_code("model_not_found")
+    })
+}
+
 /// POST /v1/chat/completions
 async fn chat_completions<S>(
     app: &App,
@@ -133,16 +158,7 @@ where
 {
     let object = input::json_object(headers, body).await?;
     let request = request::read(&object)?;
-    app.providers
-        .check_model(&request.model)
-        .await
-        .map_err(|unknown| {
-            OpenAiError {
-                param: Some("model".into()),
-                ..OpenAiError::new(StatusCode::NOT_FOUND, unknown.0)
-            }
-            .with_code("model_not_found")
-        })?;
+    check_model(app, &request.model).await?;
     let (conversation_id, turn) =
         conversation::choose(app, headers, &request, &request.model, &door.default_user).await?;
     let overrides = ChatOverrides {
@@ -177,7 +193,12 @@ mod tests {
             Some(Route::ChatCompletions)
         );
         assert_eq!(Route::parse("/v1/models/"), Some(Route::Models));
-        assert_eq!(Route::parse("/v1/responses"), Some(Route::Unknown));
+        assert_eq!(Route::parse("/v1/responses"), Some(Route::Responses));
+        assert_eq!(
+            Route::parse("/v1/responses/resp_7"),
+            Some(Route::Response("resp_7".into()))
+        );
+        assert_eq!(Route::parse("/v1/responses/resp_7/x"), Some(Route::Unknown));
         assert_eq!(Route::parse("/v1x/models"), None);
         assert_eq!(Route::parse("/api/v1/models"), None);
     }

@@ -260,7 +260,7 @@ fn streaming(body: &Map<String, Value>) -> Result<(bool, bool), OpenAiError> {
 
 /// The sampling parameters chatd's providers take; `n` other than 1 is refused, since
 /// chatd stores one reply.
-fn params(body: &Map<String, Value>) -> Result<ChatParams, OpenAiError> {
+pub(super) fn params(body: &Map<String, Value>) -> Result<ChatParams, OpenAiError> {
     let number = |name: &str, low: f64, high: f64| -> Result<Option<f64>, OpenAiError> {
         match body.get(name) {
             None | Some(Value::Null) => Ok(None),
