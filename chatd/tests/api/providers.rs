@@ -2,6 +2,8 @@
 //! per conversation, `GET /models`, and what each reply is stored with: the model that
 //! answered, its finish reason, usage, timings and reasoning, kept apart from content.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use crate::support::{
@@ -28,7 +30,12 @@ async fn nothing_listens() -> String {
 }
 
 fn thinking(model: &str) -> Upstream {
+    thinking_slowly(model, Duration::ZERO)
+}
+
+fn thinking_slowly(model: &str, delay: Duration) -> Upstream {
     Upstream::Thinking {
+        delay,
         model: model.into(),
         reasoning_field: "reasoning_content",
         reasoning: vec!["Let me".into(), " think.\nDone".into()],
@@ -340,7 +347,46 @@ async fn echo_stores_the_model_it_was_asked_for_and_its_timings() {
     assert_eq!(models["providers"].as_array().map(Vec::len), Some(1));
 }
 
+async fn attaching_with_events_gives_the_reasoning_in_order_and_without_none() {
+    // Slow enough that both listeners attach while the reply streams.
+    let upstream = FakeUpstream::start(thinking_slowly("qwen3", Duration::from_millis(150))).await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let id = chatd.conversation().await;
+    let started = chatd.chat(id, "why?").await;
+    assert_eq!(started.status().as_u16(), 200);
+    let attach = |query: &'static str| {
+        chatd
+            .client
+            .get(chatd.url(&format!("/conversations/{id}/reply{query}")))
+            .send()
+    };
+    let (with_events, plain) = tokio::join!(attach("?events=true"), attach(""));
+    let (with_events, plain, first) = tokio::join!(
+        read_events(with_events.expect("attach with events")),
+        read_events(plain.expect("attach")),
+        read_events(started),
+    );
+    let names: Vec<&str> = with_events.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "start",
+            "reasoning",
+            "reasoning",
+            "message",
+            "message",
+            "end"
+        ],
+        "everything so far, then live, in order"
+    );
+    for plain in [&plain, &first] {
+        assert!(plain.iter().all(|e| e.event == "message"), "{plain:?}");
+        assert_eq!(reply_text(plain), "The answer");
+    }
+}
+
 crate::on_both_backends!(
+    attaching_with_events_gives_the_reasoning_in_order_and_without_none,
     each_conversation_reaches_its_own_provider_with_its_params,
     usage_reasoning_and_timings_are_stored_exactly_and_kept_apart,
     a_provider_that_refuses_stream_options_still_answers_and_is_remembered,
