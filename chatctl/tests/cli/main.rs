@@ -8,6 +8,7 @@ mod conv;
 mod errors;
 mod models;
 mod plain;
+mod reasoning;
 mod send;
 mod status;
 mod support;
