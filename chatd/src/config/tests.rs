@@ -339,7 +339,11 @@ fn the_example_providers_are_a_valid_configuration() {
     assert_eq!(openrouter.models.as_ref().map(Vec::len), Some(2));
     assert_eq!(config.providers[1].base_url, "http://127.0.0.1:11434/v1");
     assert_eq!(config.providers[1].api_key, None);
-    let shown = format!("{config:?}");
+    let shown = format!("{config:?} {:?}", config.settings);
+    assert!(
+        shown.contains("X-Title"),
+        "the header's name is shown: {shown}"
+    );
     assert!(
         !shown.contains("sk-or-secret") && !shown.contains("\"chatd\""),
         "{shown}"
