@@ -3,12 +3,12 @@
 //! `--json --stream` carries it as `reasoning` events. A tiny OpenAI-compatible server
 //! on 127.0.0.1 stands in for the model.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::{Daemon, STEP, with_user};
+use crate::support::{Daemon, STEP, read_request, with_user};
 
 const REASONING: [&str; 2] = ["Let me", " think."];
 const REPLY: [&str; 2] = ["The", " answer"];
@@ -34,25 +34,9 @@ fn reasoning_model() -> String {
 }
 
 fn answer(stream: TcpStream) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(STEP));
-    let mut reader = BufReader::new(stream);
-    let mut length = 0usize;
-    for _ in 0..100 {
-        let mut header = String::new();
-        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    if reader.read_exact(&mut body).is_err() {
+    let Some((_, _, mut stream)) = read_request(stream) else {
         return;
-    }
+    };
     let chunk = |field: &str, text: &str| {
         let chunk = serde_json::json!({"model": "thinker-1", "choices": [{"index": 0, "delta": {field: text}, "finish_reason": null}]});
         format!("data: {chunk}\n\n")
@@ -66,7 +50,6 @@ fn answer(stream: TcpStream) {
         "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
     );
     events.push_str("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":4}}\n\ndata: [DONE]\n\n");
-    let mut stream = reader.into_inner();
     let _ = write!(
         stream,
         "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{events}",

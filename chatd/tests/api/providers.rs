@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Daemon, FakeUpstream, Serving, Upstream, daemon_for, end_event, read_events, reply_text,
+    Daemon, FakeUpstream, Serving, SseEvent, Upstream, daemon_for, end_event, read_events,
+    reply_text,
 };
 
 /// A configuration file in its own directory, kept as long as the directory.
@@ -44,6 +45,20 @@ fn thinking_slowly(model: &str, delay: Duration) -> Upstream {
         prompt_tokens: 21,
         completion_tokens: 9,
     }
+}
+
+/// The events of a `thinking` reply streamed with `?events=true`.
+const THINKING_EVENTS: [&str; 6] = [
+    "start",
+    "reasoning",
+    "reasoning",
+    "message",
+    "message",
+    "end",
+];
+
+fn event_names(events: &[SseEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.event.as_str()).collect()
 }
 
 fn set_model(chatd: &Daemon, conversation_id: i64, model: &str, params: Option<Value>) {
@@ -124,18 +139,7 @@ async fn usage_reasoning_and_timings_are_stored_exactly_and_kept_apart() {
     let id = chatd.conversation().await;
 
     let events = read_events(chatd.chat_with_events(id, "why?").await).await;
-    let names: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "start",
-            "reasoning",
-            "reasoning",
-            "message",
-            "message",
-            "end"
-        ]
-    );
+    assert_eq!(event_names(&events), THINKING_EVENTS);
     let reasoning: Vec<String> = events
         .iter()
         .filter(|e| e.event == "reasoning")
@@ -366,17 +370,9 @@ async fn attaching_with_events_gives_the_reasoning_in_order_and_without_none() {
         read_events(plain.expect("attach")),
         read_events(started),
     );
-    let names: Vec<&str> = with_events.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(
-        names,
-        [
-            "start",
-            "reasoning",
-            "reasoning",
-            "message",
-            "message",
-            "end"
-        ],
+        event_names(&with_events),
+        THINKING_EVENTS,
         "everything so far, then live, in order"
     );
     for plain in [&plain, &first] {
