@@ -49,6 +49,18 @@ _chatctl() {
             chatctl__subcmd__conv,new)
                 cmd="chatctl__subcmd__conv__subcmd__new"
                 ;;
+            chatctl__subcmd__conv,prune)
+                cmd="chatctl__subcmd__conv__subcmd__prune"
+                ;;
+            chatctl__subcmd__conv,rename)
+                cmd="chatctl__subcmd__conv__subcmd__rename"
+                ;;
+            chatctl__subcmd__conv,rm)
+                cmd="chatctl__subcmd__conv__subcmd__rm"
+                ;;
+            chatctl__subcmd__conv,set)
+                cmd="chatctl__subcmd__conv__subcmd__set"
+                ;;
             chatctl__subcmd__conv,show)
                 cmd="chatctl__subcmd__conv__subcmd__show"
                 ;;
@@ -60,6 +72,18 @@ _chatctl() {
                 ;;
             chatctl__subcmd__conv__subcmd__help,new)
                 cmd="chatctl__subcmd__conv__subcmd__help__subcmd__new"
+                ;;
+            chatctl__subcmd__conv__subcmd__help,prune)
+                cmd="chatctl__subcmd__conv__subcmd__help__subcmd__prune"
+                ;;
+            chatctl__subcmd__conv__subcmd__help,rename)
+                cmd="chatctl__subcmd__conv__subcmd__help__subcmd__rename"
+                ;;
+            chatctl__subcmd__conv__subcmd__help,rm)
+                cmd="chatctl__subcmd__conv__subcmd__help__subcmd__rm"
+                ;;
+            chatctl__subcmd__conv__subcmd__help,set)
+                cmd="chatctl__subcmd__conv__subcmd__help__subcmd__set"
                 ;;
             chatctl__subcmd__conv__subcmd__help,show)
                 cmd="chatctl__subcmd__conv__subcmd__help__subcmd__show"
@@ -93,6 +117,18 @@ _chatctl() {
                 ;;
             chatctl__subcmd__help__subcmd__conv,new)
                 cmd="chatctl__subcmd__help__subcmd__conv__subcmd__new"
+                ;;
+            chatctl__subcmd__help__subcmd__conv,prune)
+                cmd="chatctl__subcmd__help__subcmd__conv__subcmd__prune"
+                ;;
+            chatctl__subcmd__help__subcmd__conv,rename)
+                cmd="chatctl__subcmd__help__subcmd__conv__subcmd__rename"
+                ;;
+            chatctl__subcmd__help__subcmd__conv,rm)
+                cmd="chatctl__subcmd__help__subcmd__conv__subcmd__rm"
+                ;;
+            chatctl__subcmd__help__subcmd__conv,set)
+                cmd="chatctl__subcmd__help__subcmd__conv__subcmd__set"
                 ;;
             chatctl__subcmd__help__subcmd__conv,show)
                 cmd="chatctl__subcmd__help__subcmd__conv__subcmd__show"
@@ -194,7 +230,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv)
-            opts="-h --server --user --json --no-autostart --help new list show help"
+            opts="-h --server --user --json --no-autostart --help new list show rename rm prune set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -216,7 +252,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__help)
-            opts="new list show help"
+            opts="new list show rename rm prune set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -258,6 +294,62 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__help__subcmd__new)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__help__subcmd__rename)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__help__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -341,6 +433,114 @@ _chatctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chatctl__subcmd__conv__subcmd__prune)
+            opts="-h --older-than --server --user --json --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__rename)
+            opts="-h --server --user --json --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__rm)
+            opts="-y -h --yes --server --user --json --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__set)
+            opts="-h --model --system-prompt --system-prompt-file --temperature --server --user --json --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --system-prompt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --system-prompt-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --temperature)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chatctl__subcmd__conv__subcmd__show)
             opts="-h --server --user --json --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -406,7 +606,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help__subcmd__conv)
-            opts="new list show"
+            opts="new list show rename rm prune set"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -434,6 +634,62 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help__subcmd__conv__subcmd__new)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__conv__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__conv__subcmd__rename)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__conv__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__conv__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

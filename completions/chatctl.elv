@@ -84,6 +84,10 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
             cand list 'List the user''s conversations, oldest first'
             cand show 'Show a conversation with all its messages'
+            cand rename 'Rename a conversation'
+            cand rm 'Delete conversations with all their messages (asks first on a terminal)'
+            cand prune 'Delete the user''s conversations idle for longer than a duration'
+            cand set 'Change a conversation''s model, system prompt or temperature'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'chatctl;conv;new'= {
@@ -114,10 +118,53 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'chatctl;conv;rename'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;conv;rm'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand -y 'Delete without asking (needed when stdin is not a terminal)'
+            cand --yes 'Delete without asking (needed when stdin is not a terminal)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;conv;prune'= {
+            cand --older-than 'How long a conversation must have been idle: a number and a unit, s, m, h, d or w (e.g. 30d, 12h, 2w)'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;conv;set'= {
+            cand --model 'The model to answer it: PROVIDER/MODEL, or a model of the default provider'
+            cand --system-prompt 'Its system prompt, sent before its history instead of chatd''s'
+            cand --system-prompt-file 'Its system prompt, read from a file'
+            cand --temperature 'Its sampling temperature, 0 to 2'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'chatctl;conv;help'= {
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
             cand list 'List the user''s conversations, oldest first'
             cand show 'Show a conversation with all its messages'
+            cand rename 'Rename a conversation'
+            cand rm 'Delete conversations with all their messages (asks first on a terminal)'
+            cand prune 'Delete the user''s conversations idle for longer than a duration'
+            cand set 'Change a conversation''s model, system prompt or temperature'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'chatctl;conv;help;new'= {
@@ -125,6 +172,14 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;conv;help;list'= {
         }
         &'chatctl;conv;help;show'= {
+        }
+        &'chatctl;conv;help;rename'= {
+        }
+        &'chatctl;conv;help;rm'= {
+        }
+        &'chatctl;conv;help;prune'= {
+        }
+        &'chatctl;conv;help;set'= {
         }
         &'chatctl;conv;help;help'= {
         }
@@ -199,12 +254,24 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
             cand list 'List the user''s conversations, oldest first'
             cand show 'Show a conversation with all its messages'
+            cand rename 'Rename a conversation'
+            cand rm 'Delete conversations with all their messages (asks first on a terminal)'
+            cand prune 'Delete the user''s conversations idle for longer than a duration'
+            cand set 'Change a conversation''s model, system prompt or temperature'
         }
         &'chatctl;help;conv;new'= {
         }
         &'chatctl;help;conv;list'= {
         }
         &'chatctl;help;conv;show'= {
+        }
+        &'chatctl;help;conv;rename'= {
+        }
+        &'chatctl;help;conv;rm'= {
+        }
+        &'chatctl;help;conv;prune'= {
+        }
+        &'chatctl;help;conv;set'= {
         }
         &'chatctl;help;chat'= {
         }

@@ -23,6 +23,7 @@ use crate::replies::{RecoveryFile, Replies};
 use crate::routes::guard::{Guard, TargetAuthority};
 use crate::routes::{self, App, RenderedMessages};
 use crate::store::{Location, Store};
+use crate::titles::Titles;
 
 /// How long open connections get to flush after the replies are stored.
 const CONNECTION_DRAIN: Duration = Duration::from_secs(5);
@@ -191,7 +192,13 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         i64::from(settings.history_limit),
         RecoveryFile::new(recovery_file_path(&config.database))
             .or_else_at(fallback_recovery_path(&config.database)),
-    );
+    )
+    .with_titles(Titles::new(
+        settings.titles,
+        store.clone(),
+        providers.clone(),
+        settings.title_model.clone(),
+    ));
     // Replies kept whole first, then the leases of replies cut off mid-way: a kept reply
     // then lands with its full text rather than its last checkpoint.
     match replies.recover_unstored().await {

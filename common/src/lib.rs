@@ -229,6 +229,72 @@ impl ChatParams {
     }
 }
 
+/// Extension: a conversation's settings, as `GET /conversations/{id}/settings` and
+/// `PATCH /conversations/{id}` answer them. `model`, `system_prompt` and `params` are
+/// the values a chat started now would use: the conversation's own, or chatd's defaults
+/// where it has none; `defaults` names the fields that come from chatd's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationSettings {
+    pub id: i64,
+    pub name: Option<String>,
+    /// `PROVIDER/MODEL`, or a bare model name on the default provider.
+    pub model: String,
+    /// `null` when neither the conversation nor chatd has one.
+    pub system_prompt: Option<String>,
+    pub params: ChatParams,
+    /// Where the name came from: `user`, `first_line` or `model`; `null` without a name.
+    pub title_source: Option<String>,
+    /// Which of `model`, `system_prompt` and `params` are chatd's defaults.
+    pub defaults: Vec<String>,
+}
+
+/// Extension: `PATCH /conversations/{id}` body. A field left out is not changed; a
+/// field sent as `null` goes back to chatd's default (`name: null` removes the name).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateConversationRequest {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub name: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub model: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub system_prompt: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub params: Option<Option<ChatParams>>,
+}
+
+/// A field that is present, even as `null`: `Some(None)`; serde's `default` covers the
+/// field left out.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Extension: the answer of `DELETE /users/{id}/conversations?before=...`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletedConversations {
+    /// How many conversations were deleted, with their messages.
+    pub deleted: u64,
+}
+
 /// `POST /chat` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatRequest {
@@ -372,6 +438,19 @@ mod tests {
         assert_eq!(
             json,
             r#"{"role":"assistant","content":"hi","id":2,"conversation_id":1,"created_at":"2026-11-24T05:39:12.123456Z"}"#
+        );
+    }
+
+    #[test]
+    fn an_update_tells_a_field_left_out_from_a_null() {
+        let update: UpdateConversationRequest =
+            serde_json::from_str(r#"{"name": null, "model": "echo/echo"}"#).unwrap();
+        assert_eq!(update.name, Some(None));
+        assert_eq!(update.model, Some(Some("echo/echo".into())));
+        assert_eq!(update.system_prompt, None);
+        assert_eq!(
+            serde_json::to_string(&update).unwrap(),
+            r#"{"name":null,"model":"echo/echo"}"#
         );
     }
 

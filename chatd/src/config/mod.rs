@@ -25,7 +25,7 @@ use figment::{Figment, Metadata, Profile, Provider};
 use crate::store::Location;
 use origin::OriginPattern;
 pub use providers::ProviderConfig;
-pub use settings::{ProviderKind, Settings};
+pub use settings::{ProviderKind, Settings, TitleMode};
 
 /// The commented example configuration, printed by `chatd example-config`.
 pub const EXAMPLE_CONFIG: &str = include_str!("../../config.example.toml");

@@ -23,6 +23,19 @@ pub enum ProviderKind {
     Openai,
 }
 
+/// How chatd names a conversation that has no name, after its first complete reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TitleMode {
+    /// The first line of the user's first message, cut at a word.
+    FirstLine,
+    /// A short request to the conversation's model (or --title-model); the first line
+    /// when that fails.
+    Model,
+    /// Conversations keep no name until someone gives them one.
+    Off,
+}
+
 /// Every setting of chatd. A field is one setting everywhere: its doc comment is the
 /// `--help` text, its `#[arg]` names the flag and the variable and holds the default
 /// (which `--help` shows and [`Settings::default`] reads back), and its name is the key
@@ -79,6 +92,14 @@ pub struct Settings {
     /// System prompt sent before every conversation's history
     #[arg(long, env = "CHATD_SYSTEM_PROMPT", value_name = "TEXT")]
     pub system_prompt: Option<String>,
+
+    /// How conversations without a name get a title after their first complete reply
+    #[arg(long, env = "CHATD_TITLES", value_enum, default_value_t = TitleMode::FirstLine)]
+    pub titles: TitleMode,
+
+    /// Model asked for titles with --titles model [default: the conversation's model]
+    #[arg(long, env = "CHATD_TITLE_MODEL", value_name = "MODEL")]
+    pub title_model: Option<String>,
 
     /// How many past messages go to the provider with a new one
     #[arg(

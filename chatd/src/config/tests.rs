@@ -70,6 +70,7 @@ fn the_example_file_cannot_drift_from_the_defaults() {
                 [
                     "database",
                     "system_prompt",
+                    "title_model",
                     "token_file",
                     "db_pool_size",
                     "default_provider"

@@ -32,7 +32,7 @@ mod making;
 mod tests;
 mod unstored;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -49,6 +49,7 @@ use crate::providers::{Delta, FinishReason, Providers, ReplyRequest, Turn};
 use crate::store::{
     BeginChat, ChatStart, FinishedReply, MessageRow, Store, StoreError, StoredReply,
 };
+use crate::titles::Titles;
 use lease::Lease;
 use making::{Making, conversation_params};
 pub use unstored::RecoveryFile;
@@ -129,6 +130,8 @@ pub struct Replies {
     lease: Lease,
     /// Where replies still unstored at exit are kept for the next start.
     recovery: RecoveryFile,
+    /// Names conversations without a name after their first complete reply.
+    titles: Option<Titles>,
 }
 
 /// Why a chat could not begin.
@@ -193,7 +196,14 @@ impl Replies {
             max_in_flight: max_in_flight.max(1),
             history_limit,
             recovery,
+            titles: None,
         }
+    }
+
+    /// Gives conversations without a name a title after their first complete reply.
+    pub fn with_titles(mut self, titles: Titles) -> Self {
+        self.titles = Some(titles);
+        self
     }
 
     /// Puts a new reply for `conversation_id` in the registry, in the state given.
@@ -327,6 +337,47 @@ impl Replies {
         Some(reply)
     }
 
+    /// Stops the replies running on these conversations and waits (up to 10 s) until
+    /// each has ended and stored what it generated: a delete runs after them, not
+    /// beside them. A reply that has ended and waits to be stored is left to its retries,
+    /// which find the conversation gone and store nothing.
+    pub async fn stop_all(&self, conversation_ids: &HashSet<i64>) {
+        let stopping = self.cancel_all(conversation_ids);
+        let all_ended = futures_util::future::join_all(stopping.iter().map(|reply| {
+            let mut listener = reply.subscribe();
+            async move {
+                let _ = listener.wait_for(|state| state.end.is_some()).await;
+            }
+        }));
+        if tokio::time::timeout(Duration::from_secs(10), all_ended)
+            .await
+            .is_err()
+        {
+            tracing::warn!("a reply stopped for a delete took over 10 s to end");
+        }
+    }
+
+    /// Asks every reply running on these conversations to stop; returns them.
+    pub fn cancel_all(&self, conversation_ids: &HashSet<i64>) -> Vec<Arc<Reply>> {
+        let running: Vec<Arc<Reply>> = self
+            .registry()
+            .in_flight
+            .iter()
+            .filter(|(id, _)| conversation_ids.contains(id))
+            .filter_map(|(_, reply)| reply.clone())
+            .filter(|reply| reply.state.borrow().end.is_none())
+            .collect();
+        for reply in &running {
+            reply.cancel.cancel();
+        }
+        running
+    }
+
+    /// chatd's own system prompt, for conversations without one.
+    pub fn default_system_prompt(&self) -> Option<&str> {
+        self.system_prompt.as_deref()
+    }
+
     /// Starts generating the reply for a reserved conversation: the provider of the
     /// conversation's model (or chatd's default) is given the started chat's history,
     /// oldest first, ending with the user's message, after the conversation's system
@@ -361,18 +412,27 @@ impl Replies {
                     content: message.content.clone(),
                 }),
         );
+        // No title source: the conversation had no name when the chat started.
+        let untitled = settings.title_source.is_none();
         let resolved = self.providers.resolve(settings.model.as_deref());
         let params = conversation_params(conversation_id, settings.params.as_deref());
         let request = resolved.request(params, turns);
         let this = self.clone();
         let task_reply = reply.clone();
         self.tasks
-            .spawn(async move { this.generate(task_reply, resolved, request).await });
+            .spawn(async move { this.generate(task_reply, resolved, request, untitled).await });
         reply
     }
 
-    /// The reply task: provider → deltas → store, exactly once.
-    async fn generate(self, reply: Arc<Reply>, resolved: Resolved, request: ReplyRequest) {
+    /// The reply task: provider → deltas → store, exactly once; then, for a conversation
+    /// `untitled` when the chat started whose reply is complete, its title.
+    async fn generate(
+        self,
+        reply: Arc<Reply>,
+        resolved: Resolved,
+        request: ReplyRequest,
+        untitled: bool,
+    ) {
         let mut text = String::new();
         let mut normalizer = LineBreakNormalizer::default();
         let mut error: Option<String> = None;
@@ -507,6 +567,7 @@ impl Replies {
         // Free the conversation before announcing the end, so that a client that sends
         // its next message the moment this one ends is not told a reply is running.
         self.release(reply.conversation_id);
+        let stored_complete = message.is_some() && status == MessageStatus::Complete;
         reply.state.send_modify(|state| {
             state.end = Some(ReplyEnd {
                 status,
@@ -515,6 +576,12 @@ impl Replies {
                 stored: true,
             })
         });
+        if untitled
+            && stored_complete
+            && let Some(titles) = &self.titles
+        {
+            titles.spawn(reply.conversation_id, &resolved);
+        }
     }
 
     /// Stores a finished reply (or, when nothing was generated, gives up its lease).

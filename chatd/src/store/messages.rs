@@ -173,6 +173,12 @@ impl Store {
                 DatabaseErrorKind::UniqueViolation,
                 _,
             ))) => Ok(BeginChat::Busy),
+            // The conversation was deleted after this transaction saw it (PostgreSQL's
+            // READ COMMITTED): rolled back whole, and the chat is the 404.
+            Err(StoreError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            ))) => Ok(BeginChat::NoConversation),
             other => other,
         }
     }
@@ -185,7 +191,18 @@ impl Store {
         &self,
         reply: FinishedReply,
     ) -> Result<StoredReply, StoreError> {
-        self.write_transaction(move |conn| finish_reply(conn, &reply))
-            .await
+        let result = self
+            .write_transaction(move |conn| finish_reply(conn, &reply))
+            .await;
+        match result {
+            // The conversation was deleted after this transaction saw it (PostgreSQL's
+            // READ COMMITTED): the reply has nowhere to go, which is no storage fault
+            // to retry.
+            Err(StoreError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            ))) => Ok(StoredReply::NoConversation),
+            other => other,
+        }
     }
 }

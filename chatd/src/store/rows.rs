@@ -38,6 +38,33 @@ pub struct ConversationSettingsRow {
     pub title_source: Option<String>,
 }
 
+/// A change of a conversation's name and settings: each `None` leaves the column as it
+/// is, `Some(None)` sets it to NULL (back to chatd's default), `Some(Some(v))` sets it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset)]
+#[diesel(table_name = conversations)]
+pub struct SettingsChange {
+    pub name: Option<Option<String>>,
+    pub model: Option<Option<String>>,
+    pub system_prompt: Option<Option<String>>,
+    pub params: Option<Option<String>>,
+    pub title_source: Option<Option<String>>,
+}
+
+impl SettingsChange {
+    pub fn is_empty(&self) -> bool {
+        *self == SettingsChange::default()
+    }
+}
+
+/// What a conversation's title is made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TitleInputs {
+    /// A conversation that has a name gets no title.
+    pub name: Option<String>,
+    pub first_user_message: Option<String>,
+    pub first_reply: Option<String>,
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = messages)]
 pub struct MessageRow {

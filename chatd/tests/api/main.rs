@@ -2,7 +2,9 @@
 //! SQLite file, and a fake OpenAI-compatible upstream. One test binary, a module per area.
 
 mod chat;
+mod conversation_settings;
 mod conversations;
+mod deletes;
 mod errors;
 mod hostile;
 mod lifecycle;
@@ -14,4 +16,5 @@ mod security;
 mod settings;
 mod storage;
 mod support;
+mod titles;
 mod users;

@@ -51,6 +51,14 @@ pub enum Upstream {
     /// Streams `tokens`, then starts an event and never ends its line: 64 KiB pieces
     /// without a line break until chatd hangs up (or 256 MiB, so the test is bounded).
     EndlessLineAfter { tokens: Vec<String> },
+    /// Answers chatd's title requests (see [`is_title_request`]) as `title` says, each
+    /// once `gate` gives it a permit if there is a gate, and every other request as
+    /// `chat` says.
+    Titling {
+        chat: Box<Upstream>,
+        title: Box<Upstream>,
+        gate: Option<Arc<tokio::sync::Semaphore>>,
+    },
     /// A reasoning model as the servers that report everything send it: every chunk
     /// names `model`; `reasoning` deltas (as `reasoning_content`, or as `reasoning`
     /// when `reasoning_field` says so), then `tokens` as content, a chunk with
@@ -118,6 +126,15 @@ pub fn chunk(content: &str) -> String {
     .to_string()
 }
 
+/// Whether chatd sent this body to make a title: its system message asks for one.
+pub fn is_title_request(body: &Value) -> bool {
+    let first = &body["messages"][0];
+    first["role"] == "system"
+        && first["content"]
+            .as_str()
+            .is_some_and(|text| text.starts_with("Write a title"))
+}
+
 fn sse(data: &str) -> Bytes {
     Bytes::from(format!("data: {data}\n\n"))
 }
@@ -135,21 +152,34 @@ impl FakeUpstream {
             .and(warp::path!("v1" / "chat" / "completions"))
             .and(warp::header::optional::<String>("authorization"))
             .and(warp::body::json())
-            .map(move |auth: Option<String>, body: Value| {
+            .then(move |auth: Option<String>, body: Value| {
+                let (chosen, gate): (&Upstream, _) = match &behaviour {
+                    Upstream::Titling { title, gate, .. } if is_title_request(&body) => {
+                        (&**title, gate.clone())
+                    }
+                    Upstream::Titling { chat, .. } => (&**chat, None),
+                    other => (other, None),
+                };
+                let behaviour = chosen.clone();
                 let asks_usage = body.get("stream_options").is_some();
                 recorded.lock().expect("requests lock").push((auth, body));
-                if refuse_stream_options && asks_usage {
-                    let refusal = json!({"error": {"message": "Unrecognized request argument supplied: stream_options", "type": "invalid_request_error"}});
-                    return respond(
-                        Upstream::Status {
-                            code: 400,
-                            body: refusal,
-                            retry_after: None,
-                        },
-                        false,
-                    );
+                async move {
+                    if let Some(gate) = gate {
+                        gate.acquire().await.expect("the gate stays open").forget();
+                    }
+                    if refuse_stream_options && asks_usage {
+                        let refusal = json!({"error": {"message": "Unrecognized request argument supplied: stream_options", "type": "invalid_request_error"}});
+                        return respond(
+                            Upstream::Status {
+                                code: 400,
+                                body: refusal,
+                                retry_after: None,
+                            },
+                            false,
+                        );
+                    }
+                    respond(behaviour, asks_usage)
                 }
-                respond(behaviour.clone(), asks_usage)
             });
         let models = serving.models.clone();
         let list = warp::get().and(warp::path!("v1" / "models")).map(move || {
@@ -344,7 +374,7 @@ fn respond(behaviour: Upstream, asks_usage: bool) -> warp::reply::Response {
                 }
                 let _ = frames.send(Ok(sse("[DONE]"))).await;
             }
-            Upstream::Status { .. } | Upstream::Body { .. } => {}
+            Upstream::Status { .. } | Upstream::Body { .. } | Upstream::Titling { .. } => {}
         }
     });
     let body = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
