@@ -31,6 +31,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
+            cand models 'List the models of every provider the daemon knows, and the default'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -187,6 +188,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand --user 'Act as this user (remembered as the default for next time)'
             cand --new 'Start a new conversation'
             cand --continue 'Continue the last conversation used (a new one when there is none)'
+            cand --show-reasoning 'Show the model''s reasoning, dimmed, while it streams (else a spinner says "thinking")'
             cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
             cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
             cand -h 'Print help'
@@ -195,16 +197,26 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;send'= {
             cand -c 'The conversation to send to (default: the last one used, else a new one)'
             cand --conversation 'The conversation to send to (default: the last one used, else a new one)'
+            cand --model 'Start a new conversation on this model (PROVIDER/MODEL, see `chatctl models`)'
             cand --server 'Base URL of the chat API'
             cand --user 'Act as this user (remembered as the default for next time)'
             cand --new 'Start a new conversation for this message'
             cand --stream 'With --json: print each event as it arrives, one JSON object per line'
+            cand --show-reasoning 'Show the model''s reasoning, dimmed on stderr, while it streams'
             cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
             cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'chatctl;status'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;models'= {
             cand --server 'Base URL of the chat API'
             cand --user 'Act as this user (remembered as the default for next time)'
             cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
@@ -226,6 +238,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
+            cand models 'List the models of every provider the daemon knows, and the default'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -265,6 +278,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;help;send'= {
         }
         &'chatctl;help;status'= {
+        }
+        &'chatctl;help;models'= {
         }
         &'chatctl;help;completions'= {
         }

@@ -35,6 +35,7 @@ complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "conv" -d 'Create, l
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "chat" -d 'Chat interactively: history first, replies live, /help for commands'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "send" -d 'Send one message and stream the reply to stdout'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "status" -d 'Show whether the daemon answers, and its version, provider, model and database'
+complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "models" -d 'List the models of every provider the daemon knows, and the default'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -l server -d 'Base URL of the chat API' -r
@@ -129,14 +130,17 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l server -d 'Base
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l new -d 'Start a new conversation'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l continue -d 'Continue the last conversation used (a new one when there is none)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l show-reasoning -d 'Show the model\'s reasoning, dimmed, while it streams (else a spinner says "thinking")'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -s c -l conversation -d 'The conversation to send to (default: the last one used, else a new one)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l model -d 'Start a new conversation on this model (PROVIDER/MODEL, see `chatctl models`)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l new -d 'Start a new conversation for this message'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l stream -d 'With --json: print each event as it arrives, one JSON object per line'
+complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l show-reasoning -d 'Show the model\'s reasoning, dimmed on stderr, while it streams'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -s h -l help -d 'Print help'
@@ -145,18 +149,24 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l user -d 'Act 
 complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
 complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand status" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand models" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status completions help" -f -a "user" -d 'Create or show users'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status completions help" -f -a "conv" -d 'Create, list or show conversations'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status completions help" -f -a "chat" -d 'Chat interactively: history first, replies live, /help for commands'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status completions help" -f -a "send" -d 'Send one message and stream the reply to stdout'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status completions help" -f -a "status" -d 'Show whether the daemon answers, and its version, provider, model and database'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status models completions help" -f -a "user" -d 'Create or show users'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status models completions help" -f -a "conv" -d 'Create, list or show conversations'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status models completions help" -f -a "chat" -d 'Chat interactively: history first, replies live, /help for commands'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status models completions help" -f -a "send" -d 'Send one message and stream the reply to stdout'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status models completions help" -f -a "status" -d 'Show whether the daemon answers, and its version, provider, model and database'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status models completions help" -f -a "models" -d 'List the models of every provider the daemon knows, and the default'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status models completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status models completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "create" -d 'Create a user (and make it the default user)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "show" -d 'Show a user (default: the current user)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'

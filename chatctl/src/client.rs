@@ -289,6 +289,30 @@ impl Client {
         Ok(conversation)
     }
 
+    /// Extension `GET /models`; `None` when the server does not have it.
+    pub async fn models(&self) -> Result<Option<common::ModelsResponse>, ApiError> {
+        match self.get(&["models"]).await {
+            Ok(models) => Ok(Some(models)),
+            Err(err) if matches!(err.status(), Some(404 | 405)) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// `POST /conversations/` with chatd's optional `model` (a server that does not
+    /// know the field ignores it, as the original backend does with extra fields).
+    pub async fn create_conversation_with_model(
+        &self,
+        request: &CreateConversationRequest,
+        model: &str,
+    ) -> Result<Conversation, ApiError> {
+        let body = serde_json::json!({
+            "user_id": request.user_id,
+            "name": request.name,
+            "model": model,
+        });
+        self.post(self.url(&["conversations", ""]), &body).await
+    }
+
     /// Extension `GET /status`; `None` when the server does not have it.
     pub async fn status(&self) -> Result<Option<ServerStatus>, ApiError> {
         match self.get(&["status"]).await {

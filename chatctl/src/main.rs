@@ -11,8 +11,10 @@ mod context;
 mod conv;
 mod error;
 mod exit_codes;
+mod models;
 mod output;
 mod reply;
+mod reply_details;
 mod send;
 mod status;
 mod user;
@@ -75,6 +77,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Chat(args) => args.run(&mut ctx).await,
         Command::Send(args) => args.run(&mut ctx).await,
         Command::Status(args) => args.run(&mut ctx).await,
+        Command::Models(args) => args.run(&mut ctx).await,
         Command::Completions(args) => args.run(),
     }
 }

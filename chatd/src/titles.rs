@@ -12,7 +12,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use crate::config::TitleMode;
-use crate::providers::{Delta, Provider, Turn};
+use crate::providers::registry::Resolved;
+use crate::providers::{Delta, Providers, Turn};
 use crate::store::{Store, TitleInputs};
 
 /// The longest title, in characters, ellipsis included.
@@ -33,29 +34,42 @@ const TITLE_INSTRUCTIONS: &str = "Write a title of at most six words for a conve
 pub struct Titles {
     mode: TitleMode,
     store: Store,
-    /// Asked with `--titles model`.
-    provider: Arc<Provider>,
+    /// Asked with `--titles model`: the model `--title-model` names, else the
+    /// conversation's.
+    providers: Arc<Providers>,
+    title_model: Option<String>,
 }
 
 impl Titles {
-    pub fn new(mode: TitleMode, store: Store, provider: Arc<Provider>) -> Titles {
+    pub fn new(
+        mode: TitleMode,
+        store: Store,
+        providers: Arc<Providers>,
+        title_model: Option<String>,
+    ) -> Titles {
         Titles {
             mode,
             store,
-            provider,
+            providers,
+            title_model,
         }
     }
 
-    /// Titles the conversation in the background, unless titles are off.
-    pub fn spawn(&self, conversation_id: i64) {
+    /// Titles the conversation in the background, unless titles are off; `model` is
+    /// the model its reply came from.
+    pub fn spawn(&self, conversation_id: i64, model: &Resolved) {
         if self.mode == TitleMode::Off {
             return;
         }
+        let model = match &self.title_model {
+            Some(title_model) => self.providers.resolve(Some(title_model)),
+            None => model.clone(),
+        };
         let this = self.clone();
-        tokio::spawn(async move { this.title(conversation_id).await });
+        tokio::spawn(async move { this.title(conversation_id, model).await });
     }
 
-    async fn title(self, conversation_id: i64) {
+    async fn title(self, conversation_id: i64, model: Resolved) {
         let inputs = match self.store.title_inputs(conversation_id).await {
             Ok(Some(inputs)) => inputs,
             Ok(None) => return,
@@ -75,7 +89,7 @@ impl Titles {
             return;
         };
         let (title, source) = match self.mode {
-            TitleMode::Model => match self.ask_model(&inputs).await {
+            TitleMode::Model => match ask_model(&model, &inputs).await {
                 Ok(title) => (title, "model"),
                 Err(why) => {
                     tracing::info!(
@@ -96,44 +110,52 @@ impl Titles {
             Err(e) => tracing::warn!(conversation_id, "could not store the title: {e}"),
         }
     }
+}
 
-    /// The model's title, cleaned up; why not, when it gives none in time.
-    async fn ask_model(&self, inputs: &TitleInputs) -> Result<String, String> {
-        let message: String = inputs
-            .first_user_message
-            .as_deref()
-            .unwrap_or_default()
-            .chars()
-            .take(MODEL_INPUT_MAX_CHARS)
-            .collect();
-        let turns = vec![
-            Turn {
-                role: "system",
-                content: TITLE_INSTRUCTIONS.to_string(),
-            },
-            Turn {
-                role: "user",
-                content: message,
-            },
-        ];
-        let answer = tokio::time::timeout(MODEL_TIMEOUT, async {
-            let mut deltas = self.provider.stream(turns).await.map_err(|e| e.0)?;
-            let mut answer = String::new();
-            while let Some(delta) = deltas.next().await {
-                match delta.map_err(|e| e.0)? {
-                    Delta::Text(text) => answer.push_str(&text),
-                    Delta::End(_) => break,
-                }
-                if answer.len() >= MODEL_ANSWER_MAX_BYTES {
-                    break;
-                }
+/// The model's title, cleaned up; why not, when it gives none in time.
+async fn ask_model(model: &Resolved, inputs: &TitleInputs) -> Result<String, String> {
+    let message: String = inputs
+        .first_user_message
+        .as_deref()
+        .unwrap_or_default()
+        .chars()
+        .take(MODEL_INPUT_MAX_CHARS)
+        .collect();
+    let turns = vec![
+        Turn {
+            role: "system",
+            content: TITLE_INSTRUCTIONS.to_string(),
+        },
+        Turn {
+            role: "user",
+            content: message,
+        },
+    ];
+    let answer = tokio::time::timeout(MODEL_TIMEOUT, async {
+        let request = model.request(common::ChatParams::default(), turns);
+        let mut deltas = model
+            .provider
+            .provider
+            .stream(request)
+            .await
+            .map_err(|e| e.0)?;
+        let mut answer = String::new();
+        while let Some(delta) = deltas.next().await {
+            match delta.map_err(|e| e.0)? {
+                Delta::Text(text) => answer.push_str(&text),
+                Delta::End(_) => break,
+                // Reasoning is no title; model names and usage say nothing of it.
+                Delta::Reasoning(_) | Delta::Model(_) | Delta::Usage(_) => {}
             }
-            Ok::<_, String>(answer)
-        })
-        .await
-        .map_err(|_| format!("no answer within {} s", MODEL_TIMEOUT.as_secs()))??;
-        clean_model_title(&answer).ok_or_else(|| "its answer holds no title".to_string())
-    }
+            if answer.len() >= MODEL_ANSWER_MAX_BYTES {
+                break;
+            }
+        }
+        Ok::<_, String>(answer)
+    })
+    .await
+    .map_err(|_| format!("no answer within {} s", MODEL_TIMEOUT.as_secs()))??;
+    clean_model_title(&answer).ok_or_else(|| "its answer holds no title".to_string())
 }
 
 /// The first line with text of a message, as a title; `None` when it has no text.

@@ -7,6 +7,7 @@ mod completions;
 mod conv;
 mod conv_manage;
 mod errors;
+mod models;
 mod plain;
 mod pty;
 mod send;

@@ -213,3 +213,22 @@ fn conversation_management_is_unsupported_in_one_line() {
         );
     }
 }
+
+#[test]
+fn models_says_in_one_line_that_the_server_does_not_support_it() {
+    let server = PlainServer::start();
+    let home = tempfile::tempdir().expect("temp dir");
+    for args in [&["models"][..], &["--json", "models"]] {
+        let run = server.chatctl(home.path()).args(args).run().code(3);
+        assert_eq!(run.stdout, "", "{run:#?}");
+        assert_eq!(
+            run.stderr.trim_end(),
+            format!(
+                "chatctl: the server at {} does not support listing models (it has no GET /models)",
+                server.url
+            ),
+            "{run:#?}"
+        );
+        assert_eq!(run.stderr.lines().count(), 1);
+    }
+}

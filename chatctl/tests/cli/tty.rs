@@ -36,6 +36,8 @@ fn a_terminal_session_streams_survives_ctrl_c_and_respects_no_color() {
         t.find("assistant: ")
             .is_some_and(|at| t[at..].contains('\n'))
     });
+    // After the reply, the line that says what answered (echo reports no tokens).
+    pty.wait_for("the reply's model", |t| t.contains("\necho/echo"));
     let words: Vec<String> = (1..=300).map(|n| format!("w{n}")).collect();
     pty.type_keys(&format!("{}\r", words.join(" ")));
     pty.wait_for("the reply streaming", |t| t.contains("assistant: w1"));

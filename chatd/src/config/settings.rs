@@ -2,6 +2,7 @@
 //! its `CHATD_*` variable, its TOML key, its help and its default. How the layers are
 //! merged is in the parent module.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use clap::{Args, FromArgMatches, ValueEnum};
 use serde::{Deserialize, Serialize};
 
 use super::origin::DEFAULT_CORS_ORIGINS;
+use super::providers::ProviderSettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -74,9 +76,18 @@ pub struct Settings {
     )]
     pub openai_base_url: String,
 
-    /// Model name sent to the provider
+    /// Model name sent to the default provider for conversations without a model of their own
     #[arg(long, env = "CHATD_MODEL", default_value = "gpt-4o-mini")]
     pub model: String,
+
+    /// The provider of conversations without a model and of bare model names: a [providers.NAME] of the configuration file, or the one --provider configures (named echo or openai) [default: the one --provider configures]
+    #[arg(long, env = "CHATD_DEFAULT_PROVIDER", value_name = "NAME")]
+    pub default_provider: Option<String>,
+
+    /// Further providers, by name; only the configuration file gives them.
+    #[arg(skip)]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub providers: BTreeMap<String, ProviderSettings>,
 
     /// System prompt sent before every conversation's history
     #[arg(long, env = "CHATD_SYSTEM_PROMPT", value_name = "TEXT")]

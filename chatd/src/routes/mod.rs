@@ -32,7 +32,7 @@ use error::{Invalid, json_bytes_response, json_response};
 use input::Fields;
 pub use rendered::RenderedMessages;
 
-use crate::providers::Provider;
+use crate::providers::Providers;
 use crate::replies::{BeginError, Replies};
 use crate::store::{CreateUserOutcome, KnownOrRow, Store};
 
@@ -41,7 +41,7 @@ use crate::store::{CreateUserOutcome, KnownOrRow, Store};
 pub struct App {
     pub store: Store,
     pub replies: Replies,
-    pub provider: Arc<Provider>,
+    pub providers: Arc<Providers>,
     pub guard: guard::Guard,
     /// Messages as already rendered, for conversation reads.
     pub rendered: Arc<rendered::RenderedMessages>,
@@ -121,6 +121,7 @@ enum Route<'p> {
     AttachReply(&'p str),
     Chat,
     Status,
+    Models,
 }
 
 impl<'p> Route<'p> {
@@ -141,6 +142,7 @@ impl<'p> Route<'p> {
             ["conversations", id, "reply"] if !id.is_empty() => Route::AttachReply(id),
             ["chat"] => Route::Chat,
             ["status"] => Route::Status,
+            ["models"] => Route::Models,
             _ => return None,
         })
     }
@@ -238,6 +240,7 @@ where
         Route::AttachReply(id) => attach_reply(app, id, query).await,
         Route::Chat => chat(app, query, headers, body).await,
         Route::Status => Ok(status(app)),
+        Route::Models => Ok(json_response(StatusCode::OK, &app.providers.models().await)),
     };
     result.unwrap_or_else(ApiError::into_response)
 }
@@ -524,19 +527,23 @@ async fn attach_reply(app: &App, raw_id: &str, query: &str) -> Result<Response, 
     Ok(stream::sse_response(reply, listener, with_events))
 }
 
-/// Extension: GET /status
+/// Extension: GET /status. `provider` and `model` are the default provider's kind and
+/// the default model's name on it, as before chatd had several providers.
 fn status(app: &App) -> Response {
+    let default = app.providers.resolve(None);
     json_response(
         StatusCode::OK,
         &ServerStatus {
             name: "chatd".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            provider: app.provider.kind().into(),
-            model: app.provider.model().into(),
+            provider: default.provider.provider.kind().into(),
+            model: default.model.clone(),
             database_backend: app.store.location().backend().into(),
             database: app.store.location().to_string(),
             replies_in_flight: app.replies.in_flight(),
             replies_unstored: app.replies.unstored(),
+            default_model: Some(default.qualified()),
+            providers: app.providers.names(),
         },
     )
 }
@@ -558,6 +565,7 @@ mod tests {
             Some(Route::UserConversations("7"))
         );
         assert_eq!(Route::parse("/api/v1/chat"), Some(Route::Chat));
+        assert_eq!(Route::parse("/api/v1/models/"), Some(Route::Models));
         assert_eq!(Route::parse("/api/v1"), None);
         assert_eq!(Route::parse("/api/v1x/users"), None);
         assert_eq!(Route::parse("/api/v1/users//conversations"), None);

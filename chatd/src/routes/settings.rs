@@ -85,9 +85,9 @@ pub fn given<T>(
     }
 }
 
-/// Whether chats can be sent to `model`. Only its form is checked here: which
-/// providers and models exist is the provider registry's to say.
-pub async fn check_model(_app: &App, model: &str) -> Result<(), Invalid> {
+/// Whether chats can be sent to `model`: its form, then whether its provider has it
+/// (as far as the provider registry can tell now).
+pub async fn check_model(app: &App, model: &str) -> Result<(), Invalid> {
     let loc = Fields::loc("model");
     if model.is_empty() {
         return Err(Invalid::new(
@@ -112,7 +112,10 @@ pub async fn check_model(_app: &App, model: &str) -> Result<(), Invalid> {
             "model must not start or end with blanks",
         ));
     }
-    Ok(())
+    app.providers
+        .check_model(model)
+        .await
+        .map_err(|unknown| input::value_error(Fields::loc("model"), model, &unknown.0))
 }
 
 /// `params` as pydantic reads a model declared with `extra="forbid"`: every problem
@@ -222,7 +225,7 @@ fn bounded_float(loc: Vec<Value>, value: &Value, min: i64, max: i64) -> Result<f
 
 /// The model a conversation without one of its own is answered by.
 pub fn default_model(app: &App) -> String {
-    format!("{}/{}", app.provider.kind(), app.provider.model())
+    app.providers.default_model()
 }
 
 /// The settings object: the conversation's own values, chatd's where it has none.

@@ -121,6 +121,7 @@ fn import(conn: &mut Conn, rows: &ExportBatch) -> QueryResult<()> {
                 content: &message.content,
                 status: message.status.as_str(),
                 created_at: message.created_at,
+                details: message.details.clone(),
             },
         )?;
     }

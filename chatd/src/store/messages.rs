@@ -11,8 +11,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::schema::messages;
 use super::{
-    BeginChat, ChatStart, Conn, FinishedReply, LeaseJudge, MessageRow, Store, StoreError,
-    StoredReply, conversations, lease, now, on_conn,
+    BeginChat, ChatStart, Conn, FinishedReply, LeaseJudge, MessageDetails, MessageRow, Store,
+    StoreError, StoredReply, conversations, lease, now, on_conn,
 };
 
 /// A message to store. `id` is `None` except when copying a database, which keeps ids.
@@ -25,6 +25,8 @@ pub(crate) struct NewMessage<'a> {
     pub content: &'a str,
     pub status: &'a str,
     pub created_at: NaiveDateTime,
+    #[diesel(embed)]
+    pub details: MessageDetails,
 }
 
 impl<'a> NewMessage<'a> {
@@ -42,6 +44,7 @@ impl<'a> NewMessage<'a> {
             content,
             status: status.as_str(),
             created_at: now(),
+            details: MessageDetails::NONE,
         }
     }
 }
@@ -133,12 +136,15 @@ pub(crate) fn finish_reply(conn: &mut Conn, reply: &FinishedReply) -> QueryResul
     }
     let row = insert(
         conn,
-        &NewMessage::now(
-            reply.conversation_id,
-            Role::Assistant,
-            &reply.content,
-            reply.status,
-        ),
+        &NewMessage {
+            details: reply.details.clone(),
+            ..NewMessage::now(
+                reply.conversation_id,
+                Role::Assistant,
+                &reply.content,
+                reply.status,
+            )
+        },
     )?;
     Ok(StoredReply::Inserted(row))
 }

@@ -63,8 +63,8 @@ pub use lease::LeaseJudge;
 pub use location::Location;
 pub use rows::{
     BeginChat, ChatStart, ConversationRow, ConversationSettingsRow, CreateUserOutcome,
-    FinishedReply, KnownOrRow, LeaseRow, MessageRow, SettingsChange, StoredReply, TitleInputs,
-    UserRow,
+    FinishedReply, KnownOrRow, LeaseRow, MessageDetails, MessageRow, SettingsChange, StoredReply,
+    TitleInputs, UserRow,
 };
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");

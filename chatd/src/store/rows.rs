@@ -76,6 +76,52 @@ pub struct MessageRow {
     pub status: MessageStatus,
     #[diesel(deserialize_as = columns::StoredTime)]
     pub created_at: NaiveDateTime,
+    #[diesel(embed)]
+    pub details: MessageDetails,
+}
+
+/// What chatd knows of how an assistant message was made; all `None` for user messages
+/// and for replies stored before chatd kept them. Also written to the recovery file,
+/// where a file of an older chatd has none of them.
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Queryable,
+    Selectable,
+    Insertable,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[diesel(table_name = messages)]
+#[serde(default)]
+pub struct MessageDetails {
+    /// `PROVIDER/MODEL`, the model as the provider reported it, else as it was asked for.
+    pub model: Option<String>,
+    /// The provider's `finish_reason`, as it wrote it.
+    pub finish_reason: Option<String>,
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    /// From the request to the provider to its first content or reasoning delta.
+    pub ttft_ms: Option<i64>,
+    /// From the request to the provider to the reply's end.
+    pub duration_ms: Option<i64>,
+    pub reasoning: Option<String>,
+}
+
+impl MessageDetails {
+    /// No details: a user message, or a reply chatd knows nothing more of.
+    pub const NONE: MessageDetails = MessageDetails {
+        model: None,
+        finish_reason: None,
+        prompt_tokens: None,
+        completion_tokens: None,
+        ttft_ms: None,
+        duration_ms: None,
+        reasoning: None,
+    };
 }
 
 /// A conversation's reply lease, as stored: who generates its reply, for which user
@@ -112,9 +158,14 @@ pub struct FinishedReply {
     pub user_message_id: i64,
     pub content: String,
     pub status: MessageStatus,
+    /// Added after the recovery file's first format: older lines have none.
+    #[serde(default)]
+    pub details: MessageDetails,
 }
 
 /// What starting a chat ran into.
+// Made once per chat and moved once; boxing the big variant would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum BeginChat {
     /// The user message is stored and the lease taken.

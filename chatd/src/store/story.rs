@@ -77,6 +77,7 @@ fn finished(started: &MessageRow, content: &str, status: MessageStatus) -> Finis
         user_message_id: started.id,
         content: content.into(),
         status,
+        details: MessageDetails::default(),
     }
 }
 
@@ -231,15 +232,34 @@ async fn story(location: Location, copy_to: Location) {
         ("half an ans", MessageStatus::Interrupted)
     );
     assert_eq!(history[1].id, next.id);
+    // Every detail of a reply is stored with it (and copied by migrate-data, below).
+    let details = MessageDetails {
+        model: Some("ollama/llama3.2:latest".into()),
+        finish_reason: Some("content_filter".into()),
+        prompt_tokens: Some(12),
+        completion_tokens: Some(3),
+        ttft_ms: Some(40),
+        duration_ms: Some(250),
+        reasoning: Some("first, think 😀\nthen answer".into()),
+    };
     let answer = inserted(
         store
-            .insert_assistant_message(finished(&next, "then this", MessageStatus::Cancelled))
+            .insert_assistant_message(FinishedReply {
+                details: details.clone(),
+                ..finished(&next, "then this", MessageStatus::Cancelled)
+            })
             .await
             .unwrap(),
     );
     assert_eq!(
         (answer.role, answer.content.as_str(), answer.status),
         (Role::Assistant, "then this", MessageStatus::Cancelled)
+    );
+    assert_eq!(answer.details, details);
+    assert_eq!(
+        next.details,
+        MessageDetails::NONE,
+        "a user message has none"
     );
     assert!(matches!(
         store
@@ -408,6 +428,19 @@ async fn story(location: Location, copy_to: Location) {
         .unwrap()
         .unwrap();
     assert_eq!(copied.1.len(), 4);
+    let copied_details: Vec<&MessageDetails> = copied
+        .1
+        .iter()
+        .map(|part| match part {
+            KnownOrRow::Row(row) => &row.details,
+            KnownOrRow::Known(()) => panic!("nothing was known"),
+        })
+        .collect();
+    assert_eq!(
+        copied_details[3], &details,
+        "the reply's details are copied"
+    );
+    assert_eq!(copied_details[0], &MessageDetails::NONE);
     assert_eq!(
         target
             .conversation_settings(first.id)

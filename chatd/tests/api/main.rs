@@ -10,6 +10,7 @@ mod hostile;
 mod lifecycle;
 mod property;
 mod provider;
+mod providers;
 mod scale;
 mod security;
 mod settings;

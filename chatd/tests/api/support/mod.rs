@@ -22,7 +22,7 @@ pub use daemon::Daemon;
 pub use load::{ChatJob, run_chats, stored_chats};
 pub use postgres::Backend;
 pub use sse::{SseEvent, end_event, read_events, read_events_at_once, reply_text};
-pub use upstream::{FakeUpstream, Upstream, chunk, daemon_for, is_title_request};
+pub use upstream::{FakeUpstream, Serving, Upstream, chunk, daemon_for, is_title_request};
 
 use std::time::Duration;
 

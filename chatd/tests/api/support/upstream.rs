@@ -59,6 +59,30 @@ pub enum Upstream {
         title: Box<Upstream>,
         gate: Option<Arc<tokio::sync::Semaphore>>,
     },
+    /// A reasoning model as the servers that report everything send it: every chunk
+    /// names `model`; `reasoning` deltas (as `reasoning_content`, or as `reasoning`
+    /// when `reasoning_field` says so), then `tokens` as content, a chunk with
+    /// `finish_reason`, a usage chunk (when the request asked for it with
+    /// `stream_options.include_usage`), then `[DONE]`.
+    Thinking {
+        model: String,
+        reasoning_field: &'static str,
+        reasoning: Vec<String>,
+        tokens: Vec<String>,
+        finish_reason: &'static str,
+        prompt_tokens: i64,
+        completion_tokens: i64,
+    },
+}
+
+/// What the fake upstream does besides its chat completions.
+#[derive(Debug, Clone, Default)]
+pub struct Serving {
+    /// Answers a request carrying `stream_options` with a 400 naming it, as older
+    /// llama.cpp and vLLM builds do.
+    pub refuse_stream_options: bool,
+    /// Answers `GET /v1/models` with these ids; `None`: 404, as servers without it.
+    pub models: Option<Vec<String>>,
 }
 
 impl Upstream {
@@ -116,9 +140,14 @@ fn sse(data: &str) -> Bytes {
 
 impl FakeUpstream {
     pub async fn start(behaviour: Upstream) -> FakeUpstream {
+        FakeUpstream::start_serving(behaviour, Serving::default()).await
+    }
+
+    pub async fn start_serving(behaviour: Upstream, serving: Serving) -> FakeUpstream {
         let requests: Recorded = Arc::default();
         let recorded = requests.clone();
-        let route = warp::post()
+        let refuse_stream_options = serving.refuse_stream_options;
+        let chat = warp::post()
             .and(warp::path!("v1" / "chat" / "completions"))
             .and(warp::header::optional::<String>("authorization"))
             .and(warp::body::json())
@@ -131,14 +160,45 @@ impl FakeUpstream {
                     other => (other, None),
                 };
                 let behaviour = chosen.clone();
+                let asks_usage = body.get("stream_options").is_some();
                 recorded.lock().expect("requests lock").push((auth, body));
                 async move {
                     if let Some(gate) = gate {
                         gate.acquire().await.expect("the gate stays open").forget();
                     }
-                    respond(behaviour)
+                    if refuse_stream_options && asks_usage {
+                        let refusal = json!({"error": {"message": "Unrecognized request argument supplied: stream_options", "type": "invalid_request_error"}});
+                        return respond(
+                            Upstream::Status {
+                                code: 400,
+                                body: refusal,
+                                retry_after: None,
+                            },
+                            false,
+                        );
+                    }
+                    respond(behaviour, asks_usage)
                 }
             });
+        let models = serving.models.clone();
+        let list = warp::get().and(warp::path!("v1" / "models")).map(move || {
+            use warp::Reply;
+            match &models {
+                Some(ids) => {
+                    let data: Vec<Value> = ids
+                        .iter()
+                        .map(|id| json!({"id": id, "object": "model", "owned_by": "test"}))
+                        .collect();
+                    warp::reply::json(&json!({"object": "list", "data": data})).into_response()
+                }
+                None => warp::reply::with_status(
+                    warp::reply::json(&json!({"error": "not found"})),
+                    warp::http::StatusCode::NOT_FOUND,
+                )
+                .into_response(),
+            }
+        });
+        let route = chat.or(list);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind upstream");
@@ -179,7 +239,8 @@ impl FakeUpstream {
     }
 }
 
-fn respond(behaviour: Upstream) -> warp::reply::Response {
+/// The answer to one chat completion; `asks_usage`: the request had `stream_options`.
+fn respond(behaviour: Upstream, asks_usage: bool) -> warp::reply::Response {
     use warp::Reply;
     if let Upstream::Status {
         code,
@@ -276,6 +337,36 @@ fn respond(behaviour: Upstream) -> warp::reply::Response {
                         return;
                     }
                 }
+            }
+            Upstream::Thinking {
+                model,
+                reasoning_field,
+                reasoning,
+                tokens,
+                finish_reason,
+                prompt_tokens,
+                completion_tokens,
+            } => {
+                let delta = |field: &str, text: &str| {
+                    json!({"model": model, "object": "chat.completion.chunk",
+                           "choices": [{"index": 0, "delta": {field: text}, "finish_reason": null}]})
+                    .to_string()
+                };
+                for thought in &reasoning {
+                    let _ = frames.send(Ok(sse(&delta(reasoning_field, thought)))).await;
+                }
+                for token in &tokens {
+                    let _ = frames.send(Ok(sse(&delta("content", token)))).await;
+                }
+                let last = json!({"model": model, "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]});
+                let _ = frames.send(Ok(sse(&last.to_string()))).await;
+                if asks_usage {
+                    let usage = json!({"model": model, "choices": [], "usage": {
+                        "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                        "total_tokens": prompt_tokens + completion_tokens}});
+                    let _ = frames.send(Ok(sse(&usage.to_string()))).await;
+                }
+                let _ = frames.send(Ok(sse("[DONE]"))).await;
             }
             Upstream::Status { .. } | Upstream::Body { .. } | Upstream::Titling { .. } => {}
         }
