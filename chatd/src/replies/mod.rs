@@ -24,15 +24,17 @@
 //! 400 lines) because they are one state machine, read together. `lease.rs`: the
 //! database lease and the checkpointer; `making.rs`: the parameters and the details
 //! of a reply; `unstored.rs`: retries of a failed final write and the recovery file;
-//! `tests.rs`: the state machine driven end to end.
+//! `stop.rs`: stopping the replies of what a delete removes; `tests.rs`: the state
+//! machine driven end to end.
 
 pub mod lease;
 mod making;
+mod stop;
 #[cfg(test)]
 mod tests;
 mod unstored;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -335,42 +337,6 @@ impl Replies {
             .filter(|reply| reply.state.borrow().end.is_none())?;
         reply.cancel.cancel();
         Some(reply)
-    }
-
-    /// Stops the replies running on these conversations and waits (up to 10 s) until
-    /// each has ended and stored what it generated: a delete runs after them, not
-    /// beside them. A reply that has ended and waits to be stored is left to its retries,
-    /// which find the conversation gone and store nothing.
-    pub async fn stop_all(&self, conversation_ids: &HashSet<i64>) {
-        let stopping = self.cancel_all(conversation_ids);
-        let all_ended = futures_util::future::join_all(stopping.iter().map(|reply| {
-            let mut listener = reply.subscribe();
-            async move {
-                let _ = listener.wait_for(|state| state.end.is_some()).await;
-            }
-        }));
-        if tokio::time::timeout(Duration::from_secs(10), all_ended)
-            .await
-            .is_err()
-        {
-            tracing::warn!("a reply stopped for a delete took over 10 s to end");
-        }
-    }
-
-    /// Asks every reply running on these conversations to stop; returns them.
-    pub fn cancel_all(&self, conversation_ids: &HashSet<i64>) -> Vec<Arc<Reply>> {
-        let running: Vec<Arc<Reply>> = self
-            .registry()
-            .in_flight
-            .iter()
-            .filter(|(id, _)| conversation_ids.contains(id))
-            .filter_map(|(_, reply)| reply.clone())
-            .filter(|reply| reply.state.borrow().end.is_none())
-            .collect();
-        for reply in &running {
-            reply.cancel.cancel();
-        }
-        running
     }
 
     /// chatd's own system prompt, for conversations without one.

@@ -61,18 +61,29 @@ fn event_names(events: &[SseEvent]) -> Vec<&str> {
     events.iter().map(|e| e.event.as_str()).collect()
 }
 
-fn set_model(chatd: &Daemon, conversation_id: i64, model: &str, params: Option<Value>) {
-    let params = match params {
-        Some(params) => format!("'{params}'"),
-        None => "NULL".into(),
-    };
-    chatd.execute_sql(&format!(
-        "UPDATE conversations SET model = '{model}', params = {params} WHERE id = {conversation_id}"
-    ));
+/// Gives a conversation its model (and params) through `PATCH /conversations/{id}`.
+async fn set_model(chatd: &Daemon, conversation_id: i64, model: &str, params: Option<Value>) {
+    let mut body = json!({ "model": model });
+    if let Some(params) = params {
+        body["params"] = params;
+    }
+    let (status, settings) = chatd
+        .patch(&format!("/conversations/{conversation_id}"), body)
+        .await;
+    assert_eq!(status, 200, "{settings}");
+    assert_eq!(settings["model"], model);
 }
 
 async fn each_conversation_reaches_its_own_provider_with_its_params() {
-    let main = FakeUpstream::start(Upstream::tokens(&["from", " main"])).await;
+    let main = FakeUpstream::start_serving(
+        Upstream::tokens(&["from", " main"]),
+        Serving {
+            refuse_stream_options: false,
+            models: Some(vec!["fake-model".into(), "meta-llama/Llama-3.1-8B".into()]),
+        },
+    )
+    .await;
+    // Without GET /models: its models cannot be checked, so any name is taken.
     let local = FakeUpstream::start(Upstream::tokens(&["from", " local"])).await;
     let (_dir, config) = config_file(&format!(
         "[providers.local]\nkind = \"openai\"\nbase_url = \"{}\"\n",
@@ -87,7 +98,8 @@ async fn each_conversation_reaches_its_own_provider_with_its_params() {
         on_local,
         "local/small-1",
         Some(json!({"temperature": 0.25, "top_p": 0.5, "max_tokens": 50, "seed": 7})),
-    );
+    )
+    .await;
 
     let text = reply_text(&read_events(chatd.chat(on_main, "hi").await).await);
     assert_eq!(text, "from main");
@@ -126,8 +138,23 @@ async fn each_conversation_reaches_its_own_provider_with_its_params() {
     );
     assert_eq!(chatd.messages(on_local).await[1]["model"], "local/fake");
 
+    // A model the provider does not list is refused, naming what it has; nothing
+    // changes.
+    let (status, refused) = chatd
+        .patch(
+            &format!("/conversations/{on_main}"),
+            json!({"model": "openai/gpt-9"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    let refusal = refused.to_string();
+    assert!(
+        refusal.contains("openai/meta-llama/Llama-3.1-8B"),
+        "{refusal}"
+    );
+
     // A bare name (even one with a slash) is a model of the default provider.
-    set_model(&chatd, on_main, "meta-llama/Llama-3.1-8B", None);
+    set_model(&chatd, on_main, "meta-llama/Llama-3.1-8B", None).await;
     read_events(chatd.chat(on_main, "again").await).await;
     assert_eq!(main.bodies()[1]["model"], "meta-llama/Llama-3.1-8B");
     assert_eq!(local.bodies().len(), 1);
@@ -306,7 +333,7 @@ async fn models_lists_every_provider_and_one_that_is_down_with_its_error() {
 
     // A chat on the provider that is down is the usual 502, naming it.
     let id = chatd.conversation().await;
-    set_model(&chatd, id, "down/anything", None);
+    set_model(&chatd, id, "down/anything", None).await;
     let response = chatd.chat(id, "hello").await;
     assert_eq!(response.status().as_u16(), 502);
     let body: Value = response.json().await.expect("JSON");
@@ -326,7 +353,7 @@ async fn a_model_the_provider_does_not_have_is_a_502_naming_it() {
     .await;
     let chatd = daemon_for(&upstream, &[]).await;
     let id = chatd.conversation().await;
-    set_model(&chatd, id, "openai/nope", None);
+    set_model(&chatd, id, "openai/nope", None).await;
     let response = chatd.chat(id, "hello").await;
     assert_eq!(response.status().as_u16(), 502);
     let body: Value = response.json().await.expect("JSON");
