@@ -122,7 +122,7 @@ _chatctl() {
 
     case "${cmd}" in
         chatctl)
-            opts="-h -V --server --user --json --no-autostart --help --version user conv chat send status completions help"
+            opts="-h -V --server --user --json --no-render --raw --no-autostart --help --version user conv chat send status completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -144,7 +144,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__chat)
-            opts="-h --new --continue --server --user --json --no-autostart --help"
+            opts="-h --new --continue --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -166,7 +166,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__completions)
-            opts="-h --server --user --json --no-autostart --help bash elvish fish powershell zsh"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -188,7 +188,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv)
-            opts="-h --server --user --json --no-autostart --help new list show help"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help new list show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -280,7 +280,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__list)
-            opts="-h --skip --limit --all --server --user --json --no-autostart --help"
+            opts="-h --skip --limit --all --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -310,7 +310,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__new)
-            opts="-h --name --server --user --json --no-autostart --help"
+            opts="-h --name --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -336,7 +336,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__show)
-            opts="-h --server --user --json --no-autostart --help"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -540,7 +540,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__send)
-            opts="-c -h --conversation --new --stream --server --user --json --no-autostart --help"
+            opts="-c -h --conversation --new --stream --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -570,7 +570,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__status)
-            opts="-h --server --user --json --no-autostart --help"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -592,7 +592,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__user)
-            opts="-h --server --user --json --no-autostart --help create show help"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help create show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -614,7 +614,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__user__subcmd__create)
-            opts="-h --email --server --user --json --no-autostart --help"
+            opts="-h --email --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -696,7 +696,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__user__subcmd__show)
-            opts="-h --server --user --json --no-autostart --help"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -29,7 +29,7 @@ use crate::context::Ctx;
 use crate::conv::{print_conversation, print_list};
 use crate::error::{self, ApiError, Coded, Interrupted};
 use crate::exit_codes::ExitCode;
-use crate::output::{Out, note};
+use crate::output::{MESSAGE_INDENT, Out, ReplyText, indent_continuation, note};
 use crate::reply::{self, ReplyEvent};
 
 /// How many messages of history to show on entry.
@@ -384,7 +384,11 @@ impl Session<'_> {
         let out = self.ctx.out.clone();
         if !out.json && matches!(self.input, Input::Lines(_)) {
             // Nobody saw the line being typed: echo it so the transcript reads right.
-            out.line(&format!("{}: {message}", out.role_label(Role::User)))?;
+            out.line(&format!(
+                "{}: {}",
+                out.role_label(Role::User),
+                indent_continuation(message)
+            ))?;
         }
         let id = self.conversation_id;
         let mut render = Render::new(&out);
@@ -444,19 +448,20 @@ fn report(outcome: &reply::Outcome) {
     }
 }
 
-/// Prints one reply as it streams: JSON lines, or `assistant: ` and the tokens.
+/// Prints one reply as it streams: JSON lines, or `assistant: ` and the text (rendered
+/// below the label on a terminal, as written elsewhere).
 struct Render<'a> {
     out: &'a Out,
+    text: ReplyText<'a>,
     labelled: bool,
-    ends_with_newline: bool,
 }
 
 impl<'a> Render<'a> {
     fn new(out: &'a Out) -> Self {
         Render {
             out,
+            text: ReplyText::new(out, MESSAGE_INDENT),
             labelled: false,
-            ends_with_newline: false,
         }
     }
 
@@ -469,19 +474,22 @@ impl<'a> Render<'a> {
             // and clearing the spinner would wipe a label printed before it.
             if !self.labelled {
                 self.labelled = true;
-                self.out
-                    .text(&format!("{}: ", self.out.role_label(Role::Assistant)))?;
+                let label = self.out.role_label(Role::Assistant);
+                if self.text.is_rendered() {
+                    self.out.line(&format!("{label}:"))?;
+                } else {
+                    self.out.text(&format!("{label}: "))?;
+                }
             }
-            self.ends_with_newline = content.ends_with('\n');
-            self.out.text(content)?;
+            self.text.push(content)?;
         }
         Ok(())
     }
 
     /// Ends the reply's line, if a reply was printed.
-    fn close_line(&self) -> std::io::Result<()> {
-        if self.labelled && !self.ends_with_newline {
-            self.out.text("\n")?;
+    fn close_line(&mut self) -> std::io::Result<()> {
+        if self.labelled {
+            self.text.finish()?;
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ mod conv;
 mod error;
 mod exit_codes;
 mod output;
+mod render;
 mod reply;
 mod send;
 mod status;
@@ -67,7 +68,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         autostart,
         store.data_dir().map(Into::into),
     )?;
-    let out = Out::new(cli.global.json);
+    let out = Out::new(cli.global.json, cli.global.raw);
     let mut ctx = Ctx::new(client, out, store, cli.global.user);
     match cli.command {
         Command::User(command) => command.run(&mut ctx).await,

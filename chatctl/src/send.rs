@@ -8,6 +8,7 @@ use common::MessageStatus;
 
 use crate::context::Ctx;
 use crate::error::{Coded, Interrupted, ReplyIncomplete};
+use crate::output::ReplyText;
 use crate::reply::{self, ReplyEvent};
 
 #[derive(Debug, clap::Args)]
@@ -48,21 +49,19 @@ impl Args {
 
         let out = ctx.out.clone();
         let stream_json = out.json && self.stream;
-        let mut ends_with_newline = true;
+        // Rendered as Markdown on a terminal, as written on a pipe or with --raw.
+        let mut text = ReplyText::new(&out, "");
         let outcome = reply::stream(&ctx.client, conversation_id, &message, |event| {
             match (&event, out.json) {
                 _ if stream_json => out.json_line(&event),
-                (ReplyEvent::Token { content }, false) => {
-                    ends_with_newline = content.ends_with('\n');
-                    out.text(content)
-                }
+                (ReplyEvent::Token { content }, false) => text.push(content),
                 (ReplyEvent::End(end), true) => out.json(end),
                 _ => Ok(()),
             }
         })
         .await?;
-        if !out.json && !ends_with_newline {
-            out.text("\n")?;
+        if !out.json {
+            text.finish()?;
         }
         if outcome.interrupted {
             return Err(Interrupted.into());

@@ -4,7 +4,7 @@
 //! completion of the `/`-commands and their arguments.
 //!
 //! rustyline reads the terminal in raw mode, so Ctrl-C at the prompt is a key (it clears
-//! the line) rather than SIGINT; during a reply the terminal is back in cooked mode and
+//! the line, which Ctrl-Y brings back) rather than SIGINT; during a reply the terminal is back in cooked mode and
 //! Ctrl-C reaches the session's SIGINT handler, which cancels the reply. The editor
 //! blocks, so each line is read on tokio's blocking pool.
 
@@ -20,7 +20,7 @@ use rustyline::history::FileHistory;
 use rustyline::validate::Validator;
 use rustyline::{
     Behavior, Cmd, ConditionalEventHandler, Config, EditMode, Editor, Event, EventContext,
-    EventHandler, KeyCode, KeyEvent, Modifiers, RepeatCount,
+    EventHandler, KeyCode, KeyEvent, Modifiers, Movement, RepeatCount,
 };
 
 use super::commands::{self, ArgKind};
@@ -80,6 +80,12 @@ impl Prompt {
         editor.bind_sequence(
             KeyEvent(KeyCode::Enter, Modifiers::ALT),
             EventHandler::Simple(Cmd::Newline),
+        );
+        // Ctrl-C clears the line in place rather than ending the read: rustyline drops
+        // keys typed ahead when a read ends with an error.
+        editor.bind_sequence(
+            KeyEvent::ctrl('C'),
+            EventHandler::Simple(Cmd::Kill(Movement::WholeBuffer)),
         );
         let continued = Continuations::default();
         editor.bind_sequence(

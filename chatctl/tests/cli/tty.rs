@@ -1,12 +1,13 @@
-//! `chatctl chat` on a pseudo-terminal, as a person uses it: the dialoguer prompt, the
-//! spinner, Ctrl-C typed during a reply (the line discipline turns it into SIGINT), and
-//! `NO_COLOR` keeping colour codes out even on a terminal.
+//! chatctl on a pseudo-terminal, as a person uses it: the harness (`spawn`, `Pty`) and
+//! a session with the spinner, Ctrl-C typed during a reply (the line discipline turns
+//! it into SIGINT), and `NO_COLOR` keeping colour codes out even on a terminal. The
+//! prompt's keys are in `prompt.rs`, replies rendered as Markdown in `markdown.rs`.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -16,15 +17,16 @@ use rustix::termios::{Winsize, tcsetwinsize};
 
 use crate::support::{Daemon, STEP, chatctl_bin, stored_messages, with_user};
 
-struct Pty {
+pub struct Pty {
     master: File,
+    child: Child,
     output: mpsc::Receiver<Vec<u8>>,
     seen: Vec<u8>,
 }
 
 impl Pty {
     /// Everything printed so far, once `done` holds for it (at most `STEP`).
-    fn wait_for(&mut self, what: &str, done: impl Fn(&str) -> bool) -> String {
+    pub fn wait_for(&mut self, what: &str, done: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + STEP;
         loop {
             let text = String::from_utf8_lossy(&self.seen).into_owned();
@@ -41,14 +43,50 @@ impl Pty {
         }
     }
 
-    fn type_keys(&mut self, keys: &str) {
+    pub fn type_keys(&mut self, keys: &str) {
         self.master.write_all(keys.as_bytes()).expect("type");
         self.master.flush().expect("flush");
+    }
+
+    /// Waits (at most `STEP`) for chatctl to exit; its exit code and everything it
+    /// printed.
+    pub fn finish(mut self) -> (Option<i32>, String) {
+        let deadline = Instant::now() + STEP;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let text = self.wait_for("anything", |_| true);
+                panic!("chatctl did not exit; the terminal shows {text:?}");
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        // The rest of the output, until the reading thread sees the terminal close.
+        let deadline = Instant::now() + STEP;
+        while let Ok(chunk) = self
+            .output
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            self.seen.extend(chunk);
+        }
+        (
+            status.code(),
+            String::from_utf8_lossy(&self.seen).into_owned(),
+        )
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
 /// Whether `text` holds an SGR (colour or style) escape sequence: ESC [ digits/; m.
-fn has_sgr(text: &str) -> bool {
+pub fn has_sgr(text: &str) -> bool {
     text.split('\u{1b}').skip(1).any(|rest| {
         rest.strip_prefix('[').is_some_and(|params| {
             let end = params
@@ -59,11 +97,9 @@ fn has_sgr(text: &str) -> bool {
     })
 }
 
-#[test]
-fn a_terminal_session_streams_survives_ctrl_c_and_respects_no_color() {
-    let daemon = Daemon::start_with(&["--echo-delay-ms", "50"]);
-    with_user(&daemon, "wren");
-
+/// chatctl with `args` on a pseudo-terminal of 100 columns, as the controlling terminal
+/// of a session of its own (so a typed Ctrl-C becomes SIGINT, as in a real terminal).
+pub fn spawn(daemon: &Daemon, args: &[&str], env: &[(&str, &str)]) -> Pty {
     let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
     grantpt(&master).expect("grantpt");
     unlockpt(&master).expect("unlockpt");
@@ -88,24 +124,24 @@ fn a_terminal_session_streams_survives_ctrl_c_and_respects_no_color() {
     let home = daemon.home();
     let mut command = testkit::isolated(chatctl_bin(), &home);
     command
-        .args(["chat", "--new"])
+        .args(args)
         .env("CHATCTL_SERVER", &daemon.url)
-        .env("NO_COLOR", "1")
         .env("TERM", "xterm")
         .stdin(Stdio::from(slave.try_clone().expect("dup")))
         .stdout(Stdio::from(slave.try_clone().expect("dup")))
         .stderr(Stdio::from(slave.try_clone().expect("dup")));
+    for (key, value) in env {
+        command.env(key, value);
+    }
     // SAFETY: only async-signal-safe system calls between fork and exec.
     unsafe {
         command.pre_exec(|| {
-            // A session of its own with the pty as controlling terminal, so that a typed
-            // Ctrl-C becomes SIGINT for chatctl, as in a real terminal.
             rustix::process::setsid()?;
             rustix::process::ioctl_tiocsctty(std::io::stdin().as_fd())?;
             Ok(())
         });
     }
-    let mut child = command.spawn().expect("start chatctl");
+    let child = command.spawn().expect("start chatctl");
     drop(command);
     drop(slave);
 
@@ -120,35 +156,38 @@ fn a_terminal_session_streams_survives_ctrl_c_and_respects_no_color() {
             }
         }
     });
-    let mut pty = Pty {
+    Pty {
         master: File::from(master),
+        child,
         output,
         seen: Vec::new(),
-    };
+    }
+}
+
+#[test]
+fn a_terminal_session_streams_survives_ctrl_c_and_respects_no_color() {
+    let daemon = Daemon::start_with(&["--echo-delay-ms", "50"]);
+    with_user(&daemon, "wren");
+    let mut pty = spawn(&daemon, &["chat", "--new"], &[("NO_COLOR", "1")]);
 
     pty.wait_for("the prompt", |t| t.contains("you"));
     pty.type_keys("hello terminal\r");
     pty.wait_for("the first reply", |t| {
-        t.find("assistant: ")
-            .is_some_and(|at| t[at..].contains('\n'))
+        t.contains("assistant:\r\n  hello terminal\r\n")
     });
     let words: Vec<String> = (1..=300).map(|n| format!("w{n}")).collect();
     pty.type_keys(&format!("{}\r", words.join(" ")));
-    pty.wait_for("the reply streaming", |t| t.contains("assistant: w1"));
+    // The label comes with the first token; the paragraph is held until it ends.
+    pty.wait_for("the reply streaming", |t| {
+        t.matches("assistant:").count() == 2
+    });
     pty.type_keys("\u{3}");
-    pty.wait_for("the stop notice", |t| t.contains("[reply stopped"));
+    let text = pty.wait_for("the stop notice", |t| t.contains("[reply stopped"));
+    // What had arrived is shown once the reply stops.
+    assert!(text.contains("  w1"), "{text:?}");
     pty.type_keys("/quit\r");
-
-    let deadline = Instant::now() + STEP;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "chatctl did not exit");
-        thread::sleep(Duration::from_millis(10));
-    };
-    let text = pty.wait_for("everything", |_| true);
-    assert_eq!(status.code(), Some(0), "{text:?}");
+    let (code, text) = pty.finish();
+    assert_eq!(code, Some(0), "{text:?}");
     assert!(!has_sgr(&text), "colour despite NO_COLOR: {text:?}");
 
     let conversations = daemon
