@@ -9,6 +9,7 @@
 //! blocks, so each line is read on tokio's blocking pool.
 
 use std::borrow::Cow;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -144,12 +145,21 @@ impl Prompt {
         let Some(path) = &self.history_file else {
             return;
         };
-        if let Some(dir) = path.parent()
-            && let Err(err) = std::fs::create_dir_all(dir)
-        {
+        // What people type can be private: the file is theirs alone, as shells' are.
+        let private = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .mode(0o600)
+                    .open(path)
+            });
+        if let Err(err) = private {
             warn(&format!(
                 "could not keep the prompt history in {}: {err}",
-                dir.display()
+                path.display()
             ));
             self.history_file = None;
             return;
@@ -406,7 +416,10 @@ mod tests {
         prompt.remember("first line");
         prompt.remember("two\nlines");
         prompt.remember("   ");
-        let again = Prompt::new(Some(file), false, Arc::new(Fixed)).unwrap();
+        let again = Prompt::new(Some(file.clone()), false, Arc::new(Fixed)).unwrap();
         assert_eq!(again.history_len(), 2);
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }

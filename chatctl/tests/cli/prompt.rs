@@ -1,7 +1,7 @@
 //! The prompt of `chatctl chat` on a pseudo-terminal, key by key. What each key did is
 //! checked where it counts: in the messages the daemon stored.
 
-use crate::support::{Daemon, stored_messages, with_user};
+use crate::support::{Daemon, conversation_ids, stored_messages, with_user};
 use crate::tty::{Pty, spawn};
 
 /// The user messages of conversation `id`, in order.
@@ -28,16 +28,6 @@ fn prompt_after(text: &str, what: &str) -> bool {
     text.rsplit(what)
         .next()
         .is_some_and(|r| r.contains("you › "))
-}
-
-fn only_conversation(daemon: &Daemon) -> i64 {
-    let list = daemon
-        .chatctl()
-        .args(["--json", "conv", "list"])
-        .run()
-        .success()
-        .json();
-    list[0]["id"].as_i64().expect("id")
 }
 
 #[test]
@@ -74,7 +64,7 @@ fn emacs_keys_history_search_and_new_lines_edit_the_message() {
     let (code, text) = pty.finish();
     assert_eq!(code, Some(0), "{text:?}");
 
-    let id = only_conversation(&daemon);
+    let id = conversation_ids(&daemon)[0];
     assert_eq!(
         user_messages(&daemon, id),
         [
@@ -104,7 +94,7 @@ fn a_bracketed_paste_of_three_lines_is_one_message() {
     pty.type_keys("/quit\r");
     let (code, text) = pty.finish();
     assert_eq!(code, Some(0), "{text:?}");
-    let id = only_conversation(&daemon);
+    let id = conversation_ids(&daemon)[0];
     assert_eq!(user_messages(&daemon, id), ["one\ntwo\nthree"]);
 }
 
@@ -129,13 +119,7 @@ fn ctrl_d_on_an_empty_line_leaves_and_the_history_outlives_the_session() {
     second.type_keys("\u{4}");
     let (code, text) = second.finish();
     assert_eq!(code, Some(0), "{text:?}");
-    let list = daemon
-        .chatctl()
-        .args(["--json", "conv", "list"])
-        .run()
-        .success()
-        .json();
-    let newest = list[1]["id"].as_i64().expect("id");
+    let newest = conversation_ids(&daemon)[1];
     assert_eq!(user_messages(&daemon, newest), ["remember me"]);
 }
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
 use rustix::termios::{Winsize, tcsetwinsize};
 
-use crate::support::{Daemon, STEP, chatctl_bin, stored_messages, with_user};
+use crate::support::{Daemon, STEP, chatctl_bin, conversation_ids, stored_messages, with_user};
 
 pub struct Pty {
     master: File,
@@ -190,13 +190,7 @@ fn a_terminal_session_streams_survives_ctrl_c_and_respects_no_color() {
     assert_eq!(code, Some(0), "{text:?}");
     assert!(!has_sgr(&text), "colour despite NO_COLOR: {text:?}");
 
-    let conversations = daemon
-        .chatctl()
-        .args(["--json", "conv", "list"])
-        .run()
-        .success()
-        .json();
-    let id = conversations[0]["id"].as_i64().expect("id");
+    let id = conversation_ids(&daemon)[0];
     let stored = stored_messages(&daemon, id);
     assert_eq!(stored.len(), 4, "{stored:#?}");
     assert_eq!(stored[0]["content"], "hello terminal");
