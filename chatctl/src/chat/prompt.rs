@@ -20,8 +20,8 @@ use rustyline::hint::Hinter;
 use rustyline::history::FileHistory;
 use rustyline::validate::Validator;
 use rustyline::{
-    Behavior, Cmd, ConditionalEventHandler, Config, EditMode, Editor, Event, EventContext,
-    EventHandler, KeyCode, KeyEvent, Modifiers, Movement, RepeatCount,
+    Behavior, Cmd, CompletionType, ConditionalEventHandler, Config, EditMode, Editor, Event,
+    EventContext, EventHandler, KeyCode, KeyEvent, Modifiers, Movement, RepeatCount,
 };
 
 use super::commands::{self, ArgKind};
@@ -72,6 +72,9 @@ impl Prompt {
             .history_ignore_space(true)
             .auto_add_history(false)
             .bracketed_paste(true)
+            // Several candidates are listed with their display (an id with its name),
+            // as bash lists files.
+            .completion_type(CompletionType::List)
             // The terminal itself, even when stdout is a pipe (`chat | tee log`), so
             // the prompt never lands in the transcript.
             .behavior(Behavior::PreferTerm)

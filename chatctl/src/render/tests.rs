@@ -94,6 +94,20 @@ fn blocks_show_as_soon_as_they_are_complete() {
     assert_eq!(stream.finish(options), "\n• a\n");
 }
 
+#[test]
+fn each_block_takes_the_width_of_the_moment_it_completes() {
+    let words = "one two three four five six seven eight nine ten eleven twelve";
+    let mut stream = Stream::new();
+    let wide = stream.push(&format!("{words}\n\n"), Options::new(80, false));
+    assert_eq!(wide, format!("{words}\n"));
+    // The terminal got narrower: the next block follows, the first stays as it was.
+    let narrow = stream.push(&format!("{words}\n\n"), Options::new(30, false));
+    assert_eq!(
+        narrow,
+        "\none two three four five six\nseven eight nine ten eleven\ntwelve\n"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
