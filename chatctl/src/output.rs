@@ -148,6 +148,8 @@ pub struct ReplyText<'a> {
     held_break: bool,
     /// Whether the next character starts a line.
     at_line_start: bool,
+    /// Shown while a rendered block is held, so a long paragraph does not look stuck.
+    writing: Spinner,
 }
 
 impl<'a> ReplyText<'a> {
@@ -161,6 +163,7 @@ impl<'a> ReplyText<'a> {
             indent,
             held_break: false,
             at_line_start: true,
+            writing: Spinner(None),
         }
     }
 
@@ -173,7 +176,15 @@ impl<'a> ReplyText<'a> {
         if let Some(stream) = &mut self.markdown {
             let options = self.out.markdown(self.indent.len());
             let rendered = options.map(|o| stream.push(delta, o)).unwrap_or_default();
-            return self.write_rendered(&rendered);
+            let holding = stream.is_holding();
+            if !rendered.is_empty() {
+                self.writing.stop();
+                self.write_rendered(&rendered)?;
+            }
+            if holding && !self.writing.is_running() {
+                self.writing = Spinner::start("writing…");
+            }
+            return Ok(());
         }
         if self.indent.is_empty() {
             self.at_line_start = delta.ends_with('\n') || (delta.is_empty() && self.at_line_start);
@@ -202,6 +213,7 @@ impl<'a> ReplyText<'a> {
         if let Some(stream) = &mut self.markdown {
             let options = self.out.markdown(self.indent.len());
             let rendered = options.map(|o| stream.finish(o)).unwrap_or_default();
+            self.writing.stop();
             return self.write_rendered(&rendered);
         }
         if self.held_break || !self.at_line_start {
@@ -259,6 +271,10 @@ impl Spinner {
         bar.set_message(message.to_string());
         bar.enable_steady_tick(Duration::from_millis(100));
         Spinner(Some(bar))
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.0.is_some()
     }
 
     /// Removes the spinner (idempotent).

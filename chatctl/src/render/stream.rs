@@ -56,6 +56,11 @@ impl Stream {
         out
     }
 
+    /// Whether text is held back (an open block, or a line not ended yet).
+    pub fn is_holding(&self) -> bool {
+        !self.pending.trim().is_empty()
+    }
+
     /// The end of the reply: whatever is still held.
     pub fn finish(&mut self, options: Options) -> String {
         let text = std::mem::take(&mut self.pending);

@@ -2,7 +2,7 @@
 //! under `NO_COLOR`, and as written with `--raw` or on a pipe.
 
 use crate::support::{Daemon, with_user};
-use crate::tty::{has_sgr, spawn};
+use crate::tty::{has_sgr, spawn, without_spinners};
 
 const REPLY: &str = "# Plan\n\n- first **step**\n- second\n\nA [link](https://example.com).";
 
@@ -11,7 +11,7 @@ fn on_terminal(daemon: &Daemon, args: &[&str], env: &[(&str, &str)]) -> String {
     let pty = spawn(daemon, args, env);
     let (code, text) = pty.finish();
     assert_eq!(code, Some(0), "{text:?}");
-    text.replace("\r\n", "\n")
+    without_spinners(&text).replace("\r\n", "\n")
 }
 
 #[test]

@@ -85,6 +85,23 @@ impl Drop for Pty {
     }
 }
 
+/// `text` as the screen shows it once the spinners are gone: a spinner draws on a line
+/// of its own and clears it (`\r` ESC `[2K`) before anything else is printed there.
+pub fn without_spinners(text: &str) -> String {
+    const CLEAR: &str = "\r\u{1b}[2K";
+    let mut out = String::with_capacity(text.len());
+    for piece in text.split_inclusive(CLEAR) {
+        match piece.strip_suffix(CLEAR) {
+            Some(drawn) => {
+                let line_start = drawn.rfind('\n').map_or(0, |i| i + 1);
+                out.push_str(&drawn[..line_start]);
+            }
+            None => out.push_str(piece),
+        }
+    }
+    out
+}
+
 /// Whether `text` holds an SGR (colour or style) escape sequence: ESC [ digits/; m.
 pub fn has_sgr(text: &str) -> bool {
     text.split('\u{1b}').skip(1).any(|rest| {
@@ -173,7 +190,7 @@ fn a_terminal_session_streams_survives_ctrl_c_and_respects_no_color() {
     pty.wait_for("the prompt", |t| t.contains("you"));
     pty.type_keys("hello terminal\r");
     pty.wait_for("the first reply", |t| {
-        t.contains("assistant:\r\n  hello terminal\r\n")
+        without_spinners(t).contains("assistant:\r\n  hello terminal\r\n")
     });
     let words: Vec<String> = (1..=300).map(|n| format!("w{n}")).collect();
     pty.type_keys(&format!("{}\r", words.join(" ")));
@@ -194,6 +211,12 @@ fn a_terminal_session_streams_survives_ctrl_c_and_respects_no_color() {
     let stored = stored_messages(&daemon, id);
     assert_eq!(stored.len(), 4, "{stored:#?}");
     assert_eq!(stored[0]["content"], "hello terminal");
+}
+
+#[test]
+fn spinners_leave_the_screen_as_it_was() {
+    let drawn = "a:\r\n⠁ waiting…   \r\u{1b}[2K⠂ waiting…   \r\u{1b}[2K  text\r\n";
+    assert_eq!(without_spinners(drawn), "a:\r\n  text\r\n");
 }
 
 #[test]
