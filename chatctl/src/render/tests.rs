@@ -132,4 +132,62 @@ proptest! {
         let options = Options::new(width, true);
         prop_assert_eq!(streamed(&pieces, options), render(SAMPLE, options));
     }
+
+    /// Replies made of lines that open and close every kind of block, in any order.
+    #[test]
+    fn any_mix_of_blocks_streams_as_the_whole(
+        lines in proptest::collection::vec(proptest::sample::select(LINES), 0..30),
+        cuts in proptest::collection::vec(0usize..2000, 0..20),
+    ) {
+        let text = lines.join("\n");
+        let mut cuts: Vec<usize> = cuts
+            .into_iter()
+            .map(|at| at % (text.len() + 1))
+            .filter(|at| text.is_char_boundary(*at))
+            .collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut pieces = Vec::new();
+        let mut from = 0;
+        for at in cuts {
+            pieces.push(&text[from..at]);
+            from = at;
+        }
+        pieces.push(&text[from..]);
+        let options = Options::new(40, false);
+        prop_assert_eq!(streamed(&pieces, options), render(&text, options));
+    }
 }
+
+/// Lines for the mixed replies: openers, closers, continuations and blank lines of
+/// every block the renderer knows.
+const LINES: &[&str] = &[
+    "",
+    "   ",
+    "plain words here",
+    "# heading",
+    "Setext",
+    "===",
+    "---",
+    "- item",
+    "  - nested",
+    "1. first",
+    "2) second",
+    "  continued",
+    "    indented code",
+    "> quote",
+    ">",
+    "> > deeper",
+    "```",
+    "```rust",
+    "~~~",
+    "fn x() {}",
+    "| a | b |",
+    "| --- | :-: |",
+    "| 1 | 2 |",
+    "<div>",
+    "</div>",
+    "*em* **strong** `code` [link](http://x)",
+    "- [ ] task",
+    "line with break  ",
+];
