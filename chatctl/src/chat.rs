@@ -303,20 +303,17 @@ impl Session<'_> {
         }
     }
 
-    /// The next line, `None` at the end of input; Ctrl-C at the prompt is `Interrupted`.
+    /// The next line, `None` at the end of input (Ctrl-D on a terminal); SIGINT while
+    /// piped input is read is `Interrupted`.
     async fn read_line(&mut self) -> anyhow::Result<Option<String>> {
         match &mut self.input {
             Input::Lines(lines) => tokio::select! {
                 line = lines.next_line() => Ok(line.context("could not read stdin")?),
                 _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
             },
-            // Bounded by the person: each pass is one Ctrl-C at the prompt.
-            Input::Terminal(prompt) => loop {
-                match prompt.read().await? {
-                    Read::Line(line) => return Ok(Some(line)),
-                    Read::Cleared => continue,
-                    Read::End => return Ok(None),
-                }
+            Input::Terminal(prompt) => match prompt.read().await? {
+                Read::Line(line) => Ok(Some(line)),
+                Read::End => Ok(None),
             },
         }
     }

@@ -4,9 +4,9 @@
 //! completion of the `/`-commands and their arguments.
 //!
 //! rustyline reads the terminal in raw mode, so Ctrl-C at the prompt is a key (it clears
-//! the line, which Ctrl-Y brings back) rather than SIGINT; during a reply the terminal is back in cooked mode and
-//! Ctrl-C reaches the session's SIGINT handler, which cancels the reply. The editor
-//! blocks, so each line is read on tokio's blocking pool.
+//! the line, which Ctrl-Y brings back) rather than SIGINT; during a reply the terminal
+//! is back in cooked mode and Ctrl-C reaches the session's SIGINT handler, which
+//! cancels the reply. The editor blocks, so each line is read on tokio's blocking pool.
 
 use std::borrow::Cow;
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -46,8 +46,6 @@ pub trait Candidates: Send + Sync {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Read {
     Line(String),
-    /// Ctrl-C: the line was cleared.
-    Cleared,
     /// Ctrl-D on an empty line (or the terminal went away).
     End,
 }
@@ -114,7 +112,7 @@ impl Prompt {
     }
 
     /// Reads one message or command; what is read goes into the history file at once,
-    /// so a second session open at the same time sees it too.
+    /// so a session that ends abruptly loses none of it.
     pub async fn read(&mut self) -> anyhow::Result<Read> {
         let Some(mut editor) = self.editor.take() else {
             anyhow::bail!("the prompt is already reading");
@@ -132,7 +130,9 @@ impl Prompt {
                 self.remember(&line);
                 Ok(Read::Line(line))
             }
-            Err(ReadlineError::Interrupted) => Ok(Read::Cleared),
+            // Ctrl-C is bound to clearing the line, so this takes a signal; nothing was
+            // sent either way.
+            Err(ReadlineError::Interrupted) => Ok(Read::Line(String::new())),
             Err(ReadlineError::Eof) => Ok(Read::End),
             Err(err) => Err(anyhow::Error::new(err).context("the prompt failed")),
         }
