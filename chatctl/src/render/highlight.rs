@@ -52,3 +52,25 @@ pub fn code(lang: &str, text: &str, color: bool) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_languages_are_coloured_and_others_are_plain() {
+        for token in [
+            "rust", "rs", "py", "js", "sh", "json", "yaml", "c", "go", "sql",
+        ] {
+            assert!(
+                assets().syntaxes.find_syntax_by_token(token).is_some(),
+                "no syntax for ```{token}"
+            );
+        }
+        let lines = code("rust", "let x = 1;\nx\n", true);
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].contains("\u{1b}[38;2;"), "{lines:?}");
+        assert_eq!(code("nosuchlang", "a\nb\n", true), ["a", "b"]);
+        assert_eq!(code("rust", "let x = 1;\n", false), ["let x = 1;"]);
+    }
+}
