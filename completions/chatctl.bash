@@ -28,6 +28,9 @@ _chatctl() {
             chatctl,help)
                 cmd="chatctl__subcmd__help"
                 ;;
+            chatctl,models)
+                cmd="chatctl__subcmd__models"
+                ;;
             chatctl,send)
                 cmd="chatctl__subcmd__send"
                 ;;
@@ -46,6 +49,18 @@ _chatctl() {
             chatctl__subcmd__conv,new)
                 cmd="chatctl__subcmd__conv__subcmd__new"
                 ;;
+            chatctl__subcmd__conv,prune)
+                cmd="chatctl__subcmd__conv__subcmd__prune"
+                ;;
+            chatctl__subcmd__conv,rename)
+                cmd="chatctl__subcmd__conv__subcmd__rename"
+                ;;
+            chatctl__subcmd__conv,rm)
+                cmd="chatctl__subcmd__conv__subcmd__rm"
+                ;;
+            chatctl__subcmd__conv,set)
+                cmd="chatctl__subcmd__conv__subcmd__set"
+                ;;
             chatctl__subcmd__conv,show)
                 cmd="chatctl__subcmd__conv__subcmd__show"
                 ;;
@@ -57,6 +72,18 @@ _chatctl() {
                 ;;
             chatctl__subcmd__conv__subcmd__help,new)
                 cmd="chatctl__subcmd__conv__subcmd__help__subcmd__new"
+                ;;
+            chatctl__subcmd__conv__subcmd__help,prune)
+                cmd="chatctl__subcmd__conv__subcmd__help__subcmd__prune"
+                ;;
+            chatctl__subcmd__conv__subcmd__help,rename)
+                cmd="chatctl__subcmd__conv__subcmd__help__subcmd__rename"
+                ;;
+            chatctl__subcmd__conv__subcmd__help,rm)
+                cmd="chatctl__subcmd__conv__subcmd__help__subcmd__rm"
+                ;;
+            chatctl__subcmd__conv__subcmd__help,set)
+                cmd="chatctl__subcmd__conv__subcmd__help__subcmd__set"
                 ;;
             chatctl__subcmd__conv__subcmd__help,show)
                 cmd="chatctl__subcmd__conv__subcmd__help__subcmd__show"
@@ -73,6 +100,9 @@ _chatctl() {
             chatctl__subcmd__help,help)
                 cmd="chatctl__subcmd__help__subcmd__help"
                 ;;
+            chatctl__subcmd__help,models)
+                cmd="chatctl__subcmd__help__subcmd__models"
+                ;;
             chatctl__subcmd__help,send)
                 cmd="chatctl__subcmd__help__subcmd__send"
                 ;;
@@ -87,6 +117,18 @@ _chatctl() {
                 ;;
             chatctl__subcmd__help__subcmd__conv,new)
                 cmd="chatctl__subcmd__help__subcmd__conv__subcmd__new"
+                ;;
+            chatctl__subcmd__help__subcmd__conv,prune)
+                cmd="chatctl__subcmd__help__subcmd__conv__subcmd__prune"
+                ;;
+            chatctl__subcmd__help__subcmd__conv,rename)
+                cmd="chatctl__subcmd__help__subcmd__conv__subcmd__rename"
+                ;;
+            chatctl__subcmd__help__subcmd__conv,rm)
+                cmd="chatctl__subcmd__help__subcmd__conv__subcmd__rm"
+                ;;
+            chatctl__subcmd__help__subcmd__conv,set)
+                cmd="chatctl__subcmd__help__subcmd__conv__subcmd__set"
                 ;;
             chatctl__subcmd__help__subcmd__conv,show)
                 cmd="chatctl__subcmd__help__subcmd__conv__subcmd__show"
@@ -122,7 +164,7 @@ _chatctl() {
 
     case "${cmd}" in
         chatctl)
-            opts="-h -V --server --user --json --no-render --raw --no-autostart --help --version user conv chat send status completions help"
+            opts="-h -V --server --user --json --no-render --raw --no-autostart --help --version user conv chat send status models completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -144,7 +186,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__chat)
-            opts="-h --new --continue --server --user --json --no-render --raw --no-autostart --help"
+            opts="-h --new --continue --show-reasoning --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -188,7 +230,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv)
-            opts="-h --server --user --json --no-render --raw --no-autostart --help new list show help"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help new list show rename rm prune set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -210,7 +252,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__help)
-            opts="new list show help"
+            opts="new list show rename rm prune set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -252,6 +294,62 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__help__subcmd__new)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__help__subcmd__rename)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__help__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -335,6 +433,114 @@ _chatctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chatctl__subcmd__conv__subcmd__prune)
+            opts="-h --older-than --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__rename)
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__rm)
+            opts="-y -h --yes --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__set)
+            opts="-h --model --system-prompt --system-prompt-file --temperature --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --system-prompt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --system-prompt-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --temperature)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chatctl__subcmd__conv__subcmd__show)
             opts="-h --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -358,7 +564,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help)
-            opts="user conv chat send status completions help"
+            opts="user conv chat send status models completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -400,7 +606,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help__subcmd__conv)
-            opts="new list show"
+            opts="new list show rename rm prune set"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -441,6 +647,62 @@ _chatctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chatctl__subcmd__help__subcmd__conv__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__conv__subcmd__rename)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__conv__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__conv__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chatctl__subcmd__help__subcmd__conv__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -456,6 +718,20 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__models)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -539,8 +815,30 @@ _chatctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chatctl__subcmd__models)
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chatctl__subcmd__send)
-            opts="-c -h --conversation --new --stream --server --user --json --no-render --raw --no-autostart --help"
+            opts="-c -h --conversation --new --stream --model --show-reasoning --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -551,6 +849,10 @@ _chatctl() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --model)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

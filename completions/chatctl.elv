@@ -33,6 +33,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
+            cand models 'List the models of every provider the daemon knows, and the default'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -93,6 +94,10 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
             cand list 'List the user''s conversations, oldest first'
             cand show 'Show a conversation with all its messages'
+            cand rename 'Rename a conversation'
+            cand rm 'Delete conversations with all their messages (asks first on a terminal)'
+            cand prune 'Delete the user''s conversations idle for longer than a duration'
+            cand set 'Change a conversation''s model, system prompt or temperature'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'chatctl;conv;new'= {
@@ -129,10 +134,61 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'chatctl;conv;rename'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;conv;rm'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand -y 'Delete without asking (needed when stdin is not a terminal)'
+            cand --yes 'Delete without asking (needed when stdin is not a terminal)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;conv;prune'= {
+            cand --older-than 'How long a conversation must have been idle: a number and a unit, s, m, h, d or w (e.g. 30d, 12h, 2w)'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;conv;set'= {
+            cand --model 'The model to answer it: PROVIDER/MODEL, or a model of the default provider'
+            cand --system-prompt 'Its system prompt, sent before its history instead of chatd''s'
+            cand --system-prompt-file 'Its system prompt, read from a file'
+            cand --temperature 'Its sampling temperature, 0 to 2'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'chatctl;conv;help'= {
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
             cand list 'List the user''s conversations, oldest first'
             cand show 'Show a conversation with all its messages'
+            cand rename 'Rename a conversation'
+            cand rm 'Delete conversations with all their messages (asks first on a terminal)'
+            cand prune 'Delete the user''s conversations idle for longer than a duration'
+            cand set 'Change a conversation''s model, system prompt or temperature'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'chatctl;conv;help;new'= {
@@ -141,6 +197,14 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         }
         &'chatctl;conv;help;show'= {
         }
+        &'chatctl;conv;help;rename'= {
+        }
+        &'chatctl;conv;help;rm'= {
+        }
+        &'chatctl;conv;help;prune'= {
+        }
+        &'chatctl;conv;help;set'= {
+        }
         &'chatctl;conv;help;help'= {
         }
         &'chatctl;chat'= {
@@ -148,6 +212,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand --user 'Act as this user (remembered as the default for next time)'
             cand --new 'Start a new conversation'
             cand --continue 'Continue the last conversation used (a new one when there is none)'
+            cand --show-reasoning 'Show the model''s reasoning, dimmed, while it streams (else a spinner says "thinking")'
             cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
             cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
             cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
@@ -158,10 +223,12 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;send'= {
             cand -c 'The conversation to send to (default: the last one used, else a new one)'
             cand --conversation 'The conversation to send to (default: the last one used, else a new one)'
+            cand --model 'Start a new conversation on this model (PROVIDER/MODEL, see `chatctl models`)'
             cand --server 'Base URL of the chat API'
             cand --user 'Act as this user (remembered as the default for next time)'
             cand --new 'Start a new conversation for this message'
             cand --stream 'With --json: print each event as it arrives, one JSON object per line'
+            cand --show-reasoning 'Show the model''s reasoning, dimmed on stderr, while it streams'
             cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
             cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
             cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
@@ -170,6 +237,16 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand --help 'Print help'
         }
         &'chatctl;status'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;models'= {
             cand --server 'Base URL of the chat API'
             cand --user 'Act as this user (remembered as the default for next time)'
             cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
@@ -195,6 +272,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
+            cand models 'List the models of every provider the daemon knows, and the default'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -210,6 +288,10 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
             cand list 'List the user''s conversations, oldest first'
             cand show 'Show a conversation with all its messages'
+            cand rename 'Rename a conversation'
+            cand rm 'Delete conversations with all their messages (asks first on a terminal)'
+            cand prune 'Delete the user''s conversations idle for longer than a duration'
+            cand set 'Change a conversation''s model, system prompt or temperature'
         }
         &'chatctl;help;conv;new'= {
         }
@@ -217,11 +299,21 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         }
         &'chatctl;help;conv;show'= {
         }
+        &'chatctl;help;conv;rename'= {
+        }
+        &'chatctl;help;conv;rm'= {
+        }
+        &'chatctl;help;conv;prune'= {
+        }
+        &'chatctl;help;conv;set'= {
+        }
         &'chatctl;help;chat'= {
         }
         &'chatctl;help;send'= {
         }
         &'chatctl;help;status'= {
+        }
+        &'chatctl;help;models'= {
         }
         &'chatctl;help;completions'= {
         }

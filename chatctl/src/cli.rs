@@ -4,7 +4,7 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::client::DEFAULT_SERVER;
-use crate::{chat, completions, conv, exit_codes, send, status, user};
+use crate::{chat, completions, conv, exit_codes, models, send, status, user};
 
 /// Talk to chatd, the local chat daemon: chat in the terminal, or script it with --json.
 #[derive(Debug, Parser)]
@@ -71,6 +71,9 @@ pub enum Command {
 
     /// Show whether the daemon answers, and its version, provider, model and database.
     Status(status::Args),
+
+    /// List the models of every provider the daemon knows, and the default.
+    Models(models::Args),
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::Args),

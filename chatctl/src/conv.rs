@@ -1,5 +1,12 @@
 //! `chatctl conv new|list|show`: a user's conversations (`POST /conversations/`,
-//! `GET /users/{id}/conversations`, `GET /conversations/{id}`).
+//! `GET /users/{id}/conversations`, `GET /conversations/{id}`); `rename`, `rm`, `prune`
+//! and `set` (chatd's conversation management extensions) live in `conv/`.
+
+mod api;
+mod prune;
+mod rename;
+mod rm;
+mod set;
 
 use anyhow::Context as _;
 use common::{Conversation, ConversationWithMessages, Message};
@@ -16,6 +23,14 @@ pub enum Command {
     List(ListArgs),
     /// Show a conversation with all its messages.
     Show(ShowArgs),
+    /// Rename a conversation.
+    Rename(rename::Args),
+    /// Delete conversations with all their messages (asks first on a terminal).
+    Rm(rm::Args),
+    /// Delete the user's conversations idle for longer than a duration.
+    Prune(prune::Args),
+    /// Change a conversation's model, system prompt or temperature.
+    Set(set::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -55,6 +70,10 @@ impl Command {
             Command::New(args) => args.run(ctx).await,
             Command::List(args) => args.run(ctx).await,
             Command::Show(args) => args.run(ctx).await,
+            Command::Rename(args) => args.run(ctx).await,
+            Command::Rm(args) => args.run(ctx).await,
+            Command::Prune(args) => args.run(ctx).await,
+            Command::Set(args) => args.run(ctx).await,
         }
     }
 }

@@ -11,9 +11,11 @@ mod context;
 mod conv;
 mod error;
 mod exit_codes;
+mod models;
 mod output;
 mod render;
 mod reply;
+mod reply_details;
 mod send;
 mod status;
 mod user;
@@ -76,6 +78,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Chat(args) => args.run(&mut ctx).await,
         Command::Send(args) => args.run(&mut ctx).await,
         Command::Status(args) => args.run(&mut ctx).await,
+        Command::Models(args) => args.run(&mut ctx).await,
         Command::Completions(args) => args.run(),
     }
 }

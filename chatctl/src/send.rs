@@ -2,7 +2,7 @@
 //! `--json` prints the stored assistant message with its outcome, `--json --stream`
 //! prints one JSON object per event.
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 
 use common::MessageStatus;
 
@@ -30,6 +30,14 @@ pub struct Args {
     #[arg(long)]
     pub stream: bool,
 
+    /// Start a new conversation on this model (PROVIDER/MODEL, see `chatctl models`).
+    #[arg(long, value_name = "MODEL", conflicts_with = "conversation")]
+    pub model: Option<String>,
+
+    /// Show the model's reasoning, dimmed on stderr, while it streams.
+    #[arg(long)]
+    pub show_reasoning: bool,
+
     /// The message (several words are joined by spaces); `-` reads it from stdin.
     #[arg(required = true, num_args = 1.., value_name = "MESSAGE|-")]
     pub message: Vec<String>,
@@ -51,18 +59,37 @@ impl Args {
         let stream_json = out.json && self.stream;
         // Rendered as Markdown on a terminal, as written on a pipe or with --raw.
         let mut text = ReplyText::new(&out, "");
-        let outcome = reply::stream(&ctx.client, conversation_id, &message, |event| {
-            match (&event, out.json) {
+        let show_reasoning = self.show_reasoning && !out.json;
+        let mut reasoning_open = false;
+        let outcome = reply::stream(
+            &ctx.client,
+            conversation_id,
+            &message,
+            show_reasoning,
+            |event| match (&event, out.json) {
                 _ if stream_json => out.json_line(&event),
-                (ReplyEvent::Token { content }, false) => text.push(content),
+                (ReplyEvent::Reasoning { content }, false) if show_reasoning => {
+                    reasoning_open = !content.ends_with('\n');
+                    let dimmed = crate::reply_details::dim_for_stderr(content, &out);
+                    // A stderr that cannot be written to is not worth failing the reply.
+                    let _ = write!(std::io::stderr().lock(), "{dimmed}");
+                    Ok(())
+                }
+                (ReplyEvent::Token { content }, false) => {
+                    if std::mem::take(&mut reasoning_open) {
+                        let _ = writeln!(std::io::stderr().lock());
+                    }
+                    text.push(content)
+                }
                 (ReplyEvent::End(end), true) => out.json(end),
                 _ => Ok(()),
-            }
-        })
+            },
+        )
         .await?;
         if !out.json {
             text.finish()?;
         }
+        crate::reply_details::show(&outcome.end, &out);
         if outcome.interrupted {
             return Err(Interrupted.into());
         }
@@ -91,6 +118,24 @@ impl Args {
             return Ok(id);
         }
         let user = ctx.user().await?;
+        if let Some(model) = &self.model {
+            let request = common::CreateConversationRequest {
+                user_id: user.id,
+                name: None,
+            };
+            let conversation = ctx
+                .client
+                .create_conversation_with_model(&request, model)
+                .await?;
+            ctx.remember_conversation(&user.username, conversation.id);
+            if std::io::stderr().is_terminal() && !ctx.out.json {
+                crate::output::note(&format!(
+                    "(new conversation {} on {model})",
+                    conversation.id
+                ));
+            }
+            return Ok(conversation.id);
+        }
         if !self.new
             && let Some(id) = ctx.last_conversation(&user.username)
         {

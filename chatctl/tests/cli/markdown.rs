@@ -32,13 +32,13 @@ fn a_reply_on_a_terminal_is_rendered_and_on_a_pipe_it_is_as_written() {
     let plain = on_terminal(&daemon, &["send", "--new", REPLY], &[("NO_COLOR", "1")]);
     assert!(!has_sgr(&plain), "{plain:?}");
     assert!(
-        plain.ends_with("# Plan\n\n• first **step**\n• second\n\nA link (https://example.com).\n"),
+        plain.contains("# Plan\n\n• first **step**\n• second\n\nA link (https://example.com).\n"),
         "{plain:?}"
     );
 
     let raw = on_terminal(&daemon, &["--raw", "send", "--new", REPLY], &[]);
     assert!(
-        raw.ends_with(&format!("{}\n", REPLY.replace("\r\n", "\n"))),
+        raw.contains(&format!("{}\n", REPLY.replace("\r\n", "\n"))),
         "{raw:?}"
     );
     assert!(!raw.contains('•'), "{raw:?}");

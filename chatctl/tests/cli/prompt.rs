@@ -2,7 +2,7 @@
 //! checked where it counts: in the messages the daemon stored.
 
 use crate::support::{Daemon, conversation_ids, stored_messages, with_user};
-use crate::tty::{Pty, spawn};
+use crate::tty::{Term, spawn};
 
 /// The user messages of conversation `id`, in order.
 fn user_messages(daemon: &Daemon, id: i64) -> Vec<String> {
@@ -15,7 +15,7 @@ fn user_messages(daemon: &Daemon, id: i64) -> Vec<String> {
 
 /// Types `keys` and waits for the `n`th reply to have been shown and the prompt to be
 /// back (keys typed before it would meet a terminal in cooked mode).
-fn send(pty: &mut Pty, keys: &str, n: usize) {
+fn send(pty: &mut Term, keys: &str, n: usize) {
     pty.type_keys(keys);
     // The label is coloured: its word, not its colon, is what can be counted.
     pty.wait_for(&format!("reply {n}"), |t| {

@@ -3,86 +3,56 @@
 //! it into SIGINT), and `NO_COLOR` keeping colour codes out even on a terminal. The
 //! prompt's keys are in `prompt.rs`, replies rendered as Markdown in `markdown.rs`.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::ops::{Deref, DerefMut};
+use std::process::Child;
 
-use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-use rustix::termios::{Winsize, tcsetwinsize};
+use crate::pty::{Pty, wait_exit};
+use crate::support::{Daemon, chatctl_bin, conversation_ids, stored_messages, with_user};
 
-use crate::support::{Daemon, STEP, chatctl_bin, conversation_ids, stored_messages, with_user};
-
-pub struct Pty {
-    master: File,
+/// chatctl running on a terminal; killed if the test ends before it does.
+pub struct Term {
+    pty: Pty,
     child: Child,
-    output: mpsc::Receiver<Vec<u8>>,
-    seen: Vec<u8>,
 }
 
-impl Pty {
-    /// Everything printed so far, once `done` holds for it (at most `STEP`).
-    pub fn wait_for(&mut self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + STEP;
-        loop {
-            let text = String::from_utf8_lossy(&self.seen).into_owned();
-            if done(&text) {
-                return text;
-            }
-            match self
-                .output
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(chunk) => self.seen.extend(chunk),
-                Err(_) => panic!("never saw {what} on the terminal; it shows: {text:?}"),
-            }
-        }
-    }
+impl Deref for Term {
+    type Target = Pty;
 
-    pub fn type_keys(&mut self, keys: &str) {
-        self.master.write_all(keys.as_bytes()).expect("type");
-        self.master.flush().expect("flush");
+    fn deref(&self) -> &Pty {
+        &self.pty
     }
+}
 
-    /// Waits (at most `STEP`) for chatctl to exit; its exit code and everything it
-    /// printed.
+impl DerefMut for Term {
+    fn deref_mut(&mut self) -> &mut Pty {
+        &mut self.pty
+    }
+}
+
+impl Term {
+    /// Waits for chatctl to exit; its exit code and everything it printed.
     pub fn finish(mut self) -> (Option<i32>, String) {
-        let deadline = Instant::now() + STEP;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let text = self.wait_for("anything", |_| true);
-                panic!("chatctl did not exit; the terminal shows {text:?}");
-            }
-            thread::sleep(Duration::from_millis(10));
-        };
-        // The rest of the output, until the reading thread sees the terminal close.
-        let deadline = Instant::now() + STEP;
-        while let Ok(chunk) = self
-            .output
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        {
-            self.seen.extend(chunk);
-        }
-        (
-            status.code(),
-            String::from_utf8_lossy(&self.seen).into_owned(),
-        )
+        let status = wait_exit(&mut self.child);
+        (status.code(), self.pty.all())
     }
 }
 
-impl Drop for Pty {
+impl Drop for Term {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// chatctl with `args` (and `env`) against `daemon`, on a terminal of 100 columns.
+pub fn spawn(daemon: &Daemon, args: &[&str], env: &[(&str, &str)]) -> Term {
+    let mut command = testkit::isolated(chatctl_bin(), &daemon.home());
+    command.args(args).env("CHATCTL_SERVER", &daemon.url);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let (pty, child) = Pty::spawn(command);
+    Term { pty, child }
 }
 
 /// `text` as the screen shows it once the spinners are gone: a spinner draws on a line
@@ -114,96 +84,31 @@ pub fn has_sgr(text: &str) -> bool {
     })
 }
 
-/// chatctl with `args` on a pseudo-terminal of 100 columns, as the controlling terminal
-/// of a session of its own (so a typed Ctrl-C becomes SIGINT, as in a real terminal).
-pub fn spawn(daemon: &Daemon, args: &[&str], env: &[(&str, &str)]) -> Pty {
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
-    grantpt(&master).expect("grantpt");
-    unlockpt(&master).expect("unlockpt");
-    let slave_path = ptsname(&master, Vec::new()).expect("ptsname");
-    let slave: OwnedFd = File::options()
-        .read(true)
-        .write(true)
-        .open(slave_path.to_str().expect("utf-8 path"))
-        .expect("open slave")
-        .into();
-    tcsetwinsize(
-        &slave,
-        Winsize {
-            ws_row: 24,
-            ws_col: 100,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        },
-    )
-    .expect("window size");
-
-    let home = daemon.home();
-    let mut command = testkit::isolated(chatctl_bin(), &home);
-    command
-        .args(args)
-        .env("CHATCTL_SERVER", &daemon.url)
-        .env("TERM", "xterm")
-        .stdin(Stdio::from(slave.try_clone().expect("dup")))
-        .stdout(Stdio::from(slave.try_clone().expect("dup")))
-        .stderr(Stdio::from(slave.try_clone().expect("dup")));
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    // SAFETY: only async-signal-safe system calls between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            rustix::process::setsid()?;
-            rustix::process::ioctl_tiocsctty(std::io::stdin().as_fd())?;
-            Ok(())
-        });
-    }
-    let child = command.spawn().expect("start chatctl");
-    drop(command);
-    drop(slave);
-
-    let mut reader = File::from(master.try_clone().expect("dup master"));
-    let (tx, output) = mpsc::channel();
-    thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        // Ends with EIO once chatctl has exited and closed the terminal.
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    Pty {
-        master: File::from(master),
-        child,
-        output,
-        seen: Vec::new(),
-    }
-}
-
 #[test]
 fn a_terminal_session_streams_survives_ctrl_c_and_respects_no_color() {
     let daemon = Daemon::start_with(&["--echo-delay-ms", "50"]);
     with_user(&daemon, "wren");
-    let mut pty = spawn(&daemon, &["chat", "--new"], &[("NO_COLOR", "1")]);
+    let mut term = spawn(&daemon, &["chat", "--new"], &[("NO_COLOR", "1")]);
 
-    pty.wait_for("the prompt", |t| t.contains("you"));
-    pty.type_keys("hello terminal\r");
-    pty.wait_for("the first reply", |t| {
+    term.wait_for("the prompt", |t| t.contains("you"));
+    term.type_keys("hello terminal\r");
+    term.wait_for("the first reply", |t| {
         without_spinners(t).contains("assistant:\r\n  hello terminal\r\n")
     });
+    // After the reply, the line that says what answered (echo reports no tokens).
+    term.wait_for("the reply's model", |t| t.contains("\necho/echo"));
     let words: Vec<String> = (1..=300).map(|n| format!("w{n}")).collect();
-    pty.type_keys(&format!("{}\r", words.join(" ")));
+    term.type_keys(&format!("{}\r", words.join(" ")));
     // The label comes with the first token; the paragraph is held until it ends.
-    pty.wait_for("the reply streaming", |t| {
+    term.wait_for("the reply streaming", |t| {
         t.matches("assistant:").count() == 2
     });
-    pty.type_keys("\u{3}");
-    let text = pty.wait_for("the stop notice", |t| t.contains("[reply stopped"));
+    term.type_keys("\u{3}");
+    let text = term.wait_for("the stop notice", |t| t.contains("[reply stopped"));
     // What had arrived is shown once the reply stops.
     assert!(text.contains("  w1"), "{text:?}");
-    pty.type_keys("/quit\r");
-    let (code, text) = pty.finish();
+    term.type_keys("/quit\r");
+    let (code, text) = term.finish();
     assert_eq!(code, Some(0), "{text:?}");
     assert!(!has_sgr(&text), "colour despite NO_COLOR: {text:?}");
 

@@ -20,6 +20,7 @@
 //! | `location.rs` | `--database` parsed, and shown without a password |
 //! | `rows.rs` | the rows read and written, the outcomes of calls |
 //! | `users.rs`, `conversations.rs`, `messages.rs` | the queries of each table |
+//! | `deletes.rs` | deleting a conversation, a user's old conversations, a user |
 //! | `lease.rs` | the reply lease rows: take, take over, refresh, release |
 //! | `copy.rs` | `migrate-data`: tables exported and imported in batches |
 //! | `sqlite.rs` | SQLite's inline readers and group-commit writer |
@@ -30,6 +31,7 @@ pub mod columns;
 mod connection_errors;
 mod conversations;
 mod copy;
+mod deletes;
 pub mod fault;
 mod lease;
 mod location;
@@ -54,13 +56,15 @@ use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+pub use conversations::TITLE_BY_USER;
 pub use copy::{ExportBatch, Table};
 pub use fault::Fault;
 pub use lease::LeaseJudge;
 pub use location::Location;
 pub use rows::{
-    BeginChat, ConversationRow, CreateUserOutcome, FinishedReply, KnownOrRow, LeaseRow, MessageRow,
-    StoredReply, UserRow,
+    BeginChat, ChatStart, ConversationRow, ConversationSettingsRow, CreateUserOutcome,
+    FinishedReply, KnownOrRow, LeaseRow, MessageDetails, MessageRow, SettingsChange, StoredReply,
+    TitleInputs, UserRow,
 };
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
