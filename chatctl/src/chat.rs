@@ -135,24 +135,48 @@ struct DaemonCandidates {
     runtime: tokio::runtime::Handle,
 }
 
+impl DaemonCandidates {
+    /// What `ask` gets from the daemon, or `None` when it fails or takes too long.
+    fn ask<T: Send + 'static, F>(&self, ask: impl FnOnce(Arc<Client>) -> F) -> Option<T>
+    where
+        F: Future<Output = Result<T, ApiError>> + Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let asked = ask(Arc::clone(&self.client));
+        self.runtime.spawn(async move {
+            let _ = tx.send(asked.await);
+        });
+        rx.recv_timeout(COMPLETION_WAIT).ok()?.ok()
+    }
+}
+
 impl Candidates for DaemonCandidates {
     fn conversations(&self) -> Vec<(i64, Option<String>)> {
         let Some(user_id) = self.user_id else {
             return Vec::new();
         };
-        let (tx, rx) = std::sync::mpsc::channel();
-        let client = Arc::clone(&self.client);
-        self.runtime.spawn(async move {
-            let _ = tx.send(client.all_conversations(user_id).await);
-        });
-        match rx.recv_timeout(COMPLETION_WAIT) {
-            Ok(Ok(conversations)) => conversations
-                .into_iter()
-                .rev()
-                .map(|c| (c.id, c.name))
-                .collect(),
-            _ => Vec::new(),
-        }
+        let conversations =
+            self.ask(move |client| async move { client.all_conversations(user_id).await });
+        conversations
+            .unwrap_or_default()
+            .into_iter()
+            .rev()
+            .map(|c| (c.id, c.name))
+            .collect()
+    }
+
+    fn models(&self) -> Vec<String> {
+        let models = self.ask(|client| async move { client.models().await });
+        models
+            .flatten()
+            .map(|models| {
+                models
+                    .providers
+                    .into_iter()
+                    .flat_map(|provider| provider.models)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
