@@ -108,6 +108,26 @@ fn each_block_takes_the_width_of_the_moment_it_completes() {
     );
 }
 
+/// `text` in pieces, cut at the offsets of `cuts` (taken modulo its length) that fall
+/// between characters.
+fn cut_at(text: &str, cuts: Vec<usize>) -> Vec<&str> {
+    let mut cuts: Vec<usize> = cuts
+        .into_iter()
+        .map(|at| at % (text.len() + 1))
+        .filter(|at| text.is_char_boundary(*at))
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut pieces = Vec::new();
+    let mut from = 0;
+    for at in cuts {
+        pieces.push(&text[from..at]);
+        from = at;
+    }
+    pieces.push(&text[from..]);
+    pieces
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -116,19 +136,7 @@ proptest! {
         cuts in proptest::collection::vec(0..SAMPLE.len(), 0..40),
         width in 20usize..120,
     ) {
-        let mut cuts: Vec<usize> = cuts
-            .into_iter()
-            .filter(|at| SAMPLE.is_char_boundary(*at))
-            .collect();
-        cuts.sort_unstable();
-        cuts.dedup();
-        let mut pieces = Vec::new();
-        let mut from = 0;
-        for at in cuts {
-            pieces.push(&SAMPLE[from..at]);
-            from = at;
-        }
-        pieces.push(&SAMPLE[from..]);
+        let pieces = cut_at(SAMPLE, cuts);
         let options = Options::new(width, true);
         prop_assert_eq!(streamed(&pieces, options), render(SAMPLE, options));
     }
@@ -140,20 +148,7 @@ proptest! {
         cuts in proptest::collection::vec(0usize..2000, 0..20),
     ) {
         let text = lines.join("\n");
-        let mut cuts: Vec<usize> = cuts
-            .into_iter()
-            .map(|at| at % (text.len() + 1))
-            .filter(|at| text.is_char_boundary(*at))
-            .collect();
-        cuts.sort_unstable();
-        cuts.dedup();
-        let mut pieces = Vec::new();
-        let mut from = 0;
-        for at in cuts {
-            pieces.push(&text[from..at]);
-            from = at;
-        }
-        pieces.push(&text[from..]);
+        let pieces = cut_at(&text, cuts);
         let options = Options::new(40, false);
         prop_assert_eq!(streamed(&pieces, options), render(&text, options));
     }
