@@ -56,17 +56,12 @@ fn send_with_a_model_starts_a_conversation_on_it() {
         .json();
     assert_eq!(end["message"]["model"], "echo/any-name", "{end}");
     let id = end["conversation_id"].as_i64().expect("conversation id");
-    let settings = daemon
-        .chatctl()
-        .args(["--json", "conv", "list", "--all"])
-        .run()
-        .success()
-        .json();
     assert_eq!(
-        settings.as_array().map(Vec::len),
-        Some(2),
+        crate::support::conversation_ids(&daemon).last(),
+        Some(&id),
         "a new conversation"
     );
+    assert_eq!(crate::support::conversation_ids(&daemon).len(), 2);
     // The next send without --model goes on in that conversation.
     let next = daemon
         .chatctl()

@@ -407,6 +407,25 @@ pub fn with_user(daemon: &Daemon, name: &str) -> i64 {
     run.json()["id"].as_i64().expect("user id")
 }
 
+/// The ids of the remembered user's conversations, in the order they were created
+/// (whatever order the list is shown in).
+pub fn conversation_ids(daemon: &Daemon) -> Vec<i64> {
+    let run = daemon
+        .chatctl()
+        .args(["--json", "conv", "list", "--all"])
+        .run()
+        .success();
+    let mut ids: Vec<i64> = run
+        .json()
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|c| c["id"].as_i64().expect("id"))
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
 /// Reads one HTTP/1.1 request from `stream` (for the small stand-in servers of these
 /// tests): its request line and body, and the stream to answer on. `None` when the
 /// client went away first.
