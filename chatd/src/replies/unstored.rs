@@ -264,7 +264,10 @@ impl Replies {
                 .final_write(conversation_id, Some(item.reply.clone()))
                 .await
             {
-                Ok(_) => stored += 1,
+                Ok(Some(_)) => stored += 1,
+                // Already answered, or its conversation was deleted meanwhile: nothing
+                // to store (`final_write` said which).
+                Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(
                         conversation_id,

@@ -106,24 +106,21 @@ fn update(
 }
 
 /// What a title is made from: the name (a conversation that has one gets no title) and
-/// the first message of each role.
+/// the user's first message.
 fn title_inputs(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option<TitleInputs>> {
     let Some(conversation) = by_id(conn, conversation_id)? else {
         return Ok(None);
     };
-    let mut first_of = |role: Role| -> QueryResult<Option<String>> {
-        on_conn!(&mut *conn, c => messages::table
-            .filter(messages::conversation_id.eq(conversation_id))
-            .filter(messages::role.eq(role.as_str()))
-            .order(messages::id.asc())
-            .select(messages::content)
-            .first(c)
-            .optional())
-    };
+    let first_user_message = on_conn!(conn, c => messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .filter(messages::role.eq(Role::User.as_str()))
+        .order(messages::id.asc())
+        .select(messages::content)
+        .first(c)
+        .optional())?;
     Ok(Some(TitleInputs {
         name: conversation.name,
-        first_user_message: first_of(Role::User)?,
-        first_reply: first_of(Role::Assistant)?,
+        first_user_message,
     }))
 }
 

@@ -62,7 +62,6 @@ pub struct TitleInputs {
     /// A conversation that has a name gets no title.
     pub name: Option<String>,
     pub first_user_message: Option<String>,
-    pub first_reply: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -128,6 +128,31 @@ async fn deleting_a_conversation_mid_reply_ends_the_stream_and_stores_nothing() 
     assert_eq!(status, 404, "no reply is left in flight");
 }
 
+async fn a_reply_another_process_generates_stores_nothing_once_deleted() {
+    let generating =
+        Daemon::start_with(&["--echo-delay-ms", "20", "--checkpoint-interval-ms", "100"]).await;
+    let deleting = generating.another_on_same_database(&[]).await;
+    let id = generating.conversation().await;
+    let words: Vec<String> = (0..60).map(|i| format!("w{i}")).collect();
+    let response = generating.chat_with_events(id, &words.join(" ")).await;
+    assert_eq!(response.status(), 200);
+    let reader = tokio::spawn(read_events(response));
+    assert_no_content(delete(&deleting, &format!("/conversations/{id}")).await).await;
+    // That process cannot be told: its reply runs to its end, and finds nowhere to go.
+    let events = reader.await.unwrap();
+    let end = end_event(&events);
+    assert_eq!(end["message"], Value::Null, "nothing was stored: {end}");
+    assert_eq!(
+        end["stored"], true,
+        "a conversation that is gone is no storage fault"
+    );
+    assert_eq!(messages_of(&generating, id), 0);
+    assert_eq!(leases(&generating), 0);
+    assert_eq!(sql::orphans(&generating), 0);
+    let (status, _) = deleting.get(&format!("/conversations/{id}")).await;
+    assert_eq!(status, 404);
+}
+
 async fn prune_deletes_what_was_idle_since_before() {
     let chatd = Daemon::start_with(&["--echo-delay-ms", "50"]).await;
     let user = chatd.create_user(&format!("prune-{}", unique())).await;
@@ -304,6 +329,7 @@ async fn a_deleted_user_takes_everything_of_theirs() {
 crate::on_both_backends!(
     a_deleted_conversation_is_gone_with_its_messages,
     deleting_a_conversation_mid_reply_ends_the_stream_and_stores_nothing,
+    a_reply_another_process_generates_stores_nothing_once_deleted,
     prune_deletes_what_was_idle_since_before,
     a_deleted_user_takes_everything_of_theirs,
 );

@@ -61,6 +61,7 @@ fn present_or_skip(path: PathBuf, what: &str) -> Option<PathBuf> {
 async fn upstream() -> FakeUpstream {
     FakeUpstream::start_serving(
         Upstream::Thinking {
+            delay: Duration::ZERO,
             model: "fake-model".into(),
             reasoning_field: "reasoning_content",
             reasoning: vec!["hmm".into()],

@@ -12,19 +12,33 @@ struct Count {
     n: i64,
 }
 
-/// The number `query` answers; it must name its one column `n`.
-pub fn count(daemon: &Daemon, query: &str) -> i64 {
-    let rows: Vec<Count> = match daemon.postgres_url() {
-        Some(url) => {
-            let mut conn = PgConnection::establish(url).expect("open the database");
-            diesel::sql_query(query).load(&mut conn)
-        }
+/// A connection to the daemon's database, of whichever backend it runs on.
+enum Database {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+fn open(daemon: &Daemon) -> Database {
+    match daemon.postgres_url() {
+        Some(url) => Database::Postgres(PgConnection::establish(url).expect("open the database")),
         None => {
             let path = daemon.database();
             let mut conn = SqliteConnection::establish(path.to_str().expect("utf-8 path"))
                 .expect("open the database");
-            diesel::sql_query(query).load(&mut conn)
+            // chatd writes the same file meanwhile.
+            diesel::sql_query("PRAGMA busy_timeout = 10000")
+                .execute(&mut conn)
+                .expect("set a busy timeout");
+            Database::Sqlite(conn)
         }
+    }
+}
+
+/// The number `query` answers; it must name its one column `n`.
+pub fn count(daemon: &Daemon, query: &str) -> i64 {
+    let rows: Vec<Count> = match open(daemon) {
+        Database::Postgres(mut conn) => diesel::sql_query(query).load(&mut conn),
+        Database::Sqlite(mut conn) => diesel::sql_query(query).load(&mut conn),
     }
     .unwrap_or_else(|e| panic!("{query}: {e}"));
     rows.first().map(|row| row.n).expect("one row")
@@ -32,20 +46,9 @@ pub fn count(daemon: &Daemon, query: &str) -> i64 {
 
 /// Runs a statement; returns the rows it changed.
 pub fn execute(daemon: &Daemon, statement: &str) -> usize {
-    match daemon.postgres_url() {
-        Some(url) => {
-            let mut conn = PgConnection::establish(url).expect("open the database");
-            diesel::sql_query(statement).execute(&mut conn)
-        }
-        None => {
-            let path = daemon.database();
-            let mut conn = SqliteConnection::establish(path.to_str().expect("utf-8 path"))
-                .expect("open the database");
-            diesel::sql_query("PRAGMA busy_timeout = 10000")
-                .execute(&mut conn)
-                .expect("set a busy timeout");
-            diesel::sql_query(statement).execute(&mut conn)
-        }
+    match open(daemon) {
+        Database::Postgres(mut conn) => diesel::sql_query(statement).execute(&mut conn),
+        Database::Sqlite(mut conn) => diesel::sql_query(statement).execute(&mut conn),
     }
     .unwrap_or_else(|e| panic!("{statement}: {e}"))
 }
