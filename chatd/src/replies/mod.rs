@@ -39,8 +39,8 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use common::{ChatParams, MessageStatus};
 use common::sse::LineBreakNormalizer;
+use common::{ChatParams, MessageStatus};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -104,6 +104,12 @@ pub struct Reply {
 impl Reply {
     pub fn subscribe(&self) -> watch::Receiver<ReplyState> {
         self.state.subscribe()
+    }
+
+    /// Asks this reply (and no later one on its conversation) to stop; it stores what it
+    /// generated, as `cancelled`. Nothing happens to a reply that has ended.
+    pub fn stop(&self) {
+        self.cancel.cancel();
     }
 }
 
@@ -272,6 +278,31 @@ impl Replies {
         turn: UserTurn,
         overrides: ChatOverrides,
     ) -> Result<Arc<Reply>, BeginError> {
+        let reply = self.begin_at_once(conversation_id, turn, overrides).await?;
+        let mut listener = reply.subscribe();
+        first_event(&mut listener).await;
+        let state = listener.borrow();
+        if let Some(end) = &state.end
+            && !state.has_begun()
+            && end.status == MessageStatus::Failed
+            && let Some(cause) = &end.error
+        {
+            return Err(BeginError::ProviderFailed(cause.clone()));
+        }
+        drop(state);
+        Ok(reply)
+    }
+
+    /// [`Replies::begin_with`] without waiting for the reply's first event: answers once
+    /// the user's messages are stored and the reply task runs (a Responses API
+    /// `background` request). A provider that fails at once is then only told by the
+    /// reply's end.
+    pub async fn begin_at_once(
+        &self,
+        conversation_id: i64,
+        turn: UserTurn,
+        overrides: ChatOverrides,
+    ) -> Result<Arc<Reply>, BeginError> {
         if self.is_closed() {
             return Err(BeginError::ShuttingDown);
         }
@@ -299,19 +330,7 @@ impl Replies {
             merged.seed = params.seed.or(merged.seed);
             started.settings.params = serde_json::to_string(&merged).ok();
         }
-        let reply = self.start(slot, started);
-        let mut listener = reply.subscribe();
-        first_event(&mut listener).await;
-        let state = listener.borrow();
-        if let Some(end) = &state.end
-            && !state.has_begun()
-            && end.status == MessageStatus::Failed
-            && let Some(cause) = &end.error
-        {
-            return Err(BeginError::ProviderFailed(cause.clone()));
-        }
-        drop(state);
-        Ok(reply)
+        Ok(self.start(slot, started))
     }
 
     /// Reserves the conversation for a new reply.

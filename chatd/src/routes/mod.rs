@@ -199,7 +199,7 @@ where
             guard::Verdict::Pass { allowed_origin } => allowed_origin,
             guard::Verdict::Answer(response) => return response,
         };
-        let mut response = openai::handle(app, door, route, method, headers, body).await;
+        let mut response = openai::handle(app, door, route, method, query, headers, body).await;
         if let Some(origin) = &allowed_origin {
             guard::add_cors_headers(&mut response, origin);
         }

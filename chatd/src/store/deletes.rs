@@ -1,4 +1,5 @@
-//! Deleting: a conversation, a user's conversations older than a date, a user. Each is
+//! Deleting: a conversation, a user's conversations older than a date, a user, and the
+//! last turn of a conversation (a Responses API response). Each is
 //! one transaction that deletes the children before their parents (reply leases,
 //! messages, conversations, the user), so nothing is left behind even on a connection
 //! that somehow lacks `foreign_keys=ON`; the schema's `ON DELETE CASCADE` says the same.
@@ -12,6 +13,7 @@ use diesel::prelude::*;
 
 use super::schema::{conversations, messages, reply_checkpoints, users};
 use super::{Conn, Store, StoreError, on_conn};
+use common::Role;
 
 /// Ids per statement when deleting a list of conversations: well under SQLite's bound
 /// on parameters (32,766) and PostgreSQL's (65,535).
@@ -112,7 +114,85 @@ fn delete_user(conn: &mut Conn, user_id: i64) -> QueryResult<Option<Vec<i64>>> {
     Ok(Some(conversations))
 }
 
+/// What [`Store::delete_last_turn`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnDelete {
+    /// The turn's messages are gone; `true` when the conversation went with them (it
+    /// held nothing else).
+    Deleted { conversation_deleted: bool },
+    /// The conversation goes on after the turn's reply: only a last turn is deleted.
+    NotLast,
+    /// No such user message.
+    Missing,
+}
+
+/// See [`Store::delete_last_turn`]; runs inside one transaction.
+fn delete_last_turn(conn: &mut Conn, user_message_id: i64) -> QueryResult<TurnDelete> {
+    let found: Option<(i64, String)> = on_conn!(conn, c => messages::table
+        .find(user_message_id)
+        .select((messages::conversation_id, messages::role))
+        .first(c)
+        .optional())?;
+    let Some((conversation_id, role)) = found else {
+        return Ok(TurnDelete::Missing);
+    };
+    if role != Role::User.as_str() {
+        return Ok(TurnDelete::Missing);
+    }
+    let of_conversation = messages::conversation_id.eq(conversation_id);
+    let assistant = Role::Assistant.as_str();
+    let (later, earlier_reply): (Vec<String>, Option<i64>) = on_conn!(conn, c => (
+        messages::table
+            .filter(of_conversation)
+            .filter(messages::id.gt(user_message_id))
+            .order(messages::id.asc())
+            .select(messages::role)
+            .limit(2)
+            .load(c)?,
+        messages::table
+            .filter(of_conversation)
+            .filter(messages::id.lt(user_message_id))
+            .filter(messages::role.eq(assistant))
+            .select(diesel::dsl::max(messages::id))
+            .first(c)?,
+    ));
+    let answered_last = match later.as_slice() {
+        [] => true,
+        [only] => only == assistant,
+        _ => false,
+    };
+    if !answered_last {
+        return Ok(TurnDelete::NotLast);
+    }
+    // The turn: the user messages after the reply before it, and its own reply.
+    let after = earlier_reply.unwrap_or(0);
+    let remaining: i64 = on_conn!(conn, c => {
+        diesel::delete(
+            messages::table
+                .filter(of_conversation)
+                .filter(messages::id.gt(after)),
+        )
+        .execute(c)?;
+        messages::table.filter(of_conversation).count().get_result(c)?
+    });
+    let conversation_deleted = remaining == 0;
+    if conversation_deleted {
+        delete_listed(conn, &[conversation_id])?;
+    }
+    Ok(TurnDelete::Deleted {
+        conversation_deleted,
+    })
+}
+
 impl Store {
+    /// Deletes the turn a user message belongs to (the user messages sent together with
+    /// it, and their reply), when it is its conversation's last; a conversation left
+    /// empty goes too. A reply still running on it is the caller's to stop first.
+    pub async fn delete_last_turn(&self, user_message_id: i64) -> Result<TurnDelete, StoreError> {
+        self.write_transaction(move |conn| delete_last_turn(conn, user_message_id))
+            .await
+    }
+
     /// Deletes a conversation with its messages and its reply lease; whether it existed.
     pub async fn delete_conversation(&self, conversation_id: i64) -> Result<bool, StoreError> {
         self.write_transaction(move |conn| Ok(delete_listed(conn, &[conversation_id])? == 1))

@@ -60,6 +60,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use conversations::TITLE_BY_USER;
 pub use copy::{ExportBatch, Table};
+pub use deletes::TurnDelete;
 pub use fault::Fault;
 pub use lease::LeaseJudge;
 pub use location::Location;

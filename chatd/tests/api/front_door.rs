@@ -276,10 +276,85 @@ async fn a_client_gone_mid_stream_leaves_the_whole_reply() {
     assert_eq!(messages[1]["status"], "complete");
 }
 
+/// A slow fake model: 40 tokens, 40 ms apart, so a response runs long enough to be
+/// read in part, resumed and cancelled.
+async fn slow_upstream() -> FakeUpstream {
+    FakeUpstream::start(Upstream::Stream {
+        tokens: (0..40).map(|i| format!("w{i} ")).collect(),
+        delay: Duration::from_millis(40),
+        finish_reason: Some("stop"),
+        done: true,
+    })
+    .await
+}
+
+/// What a background script left: its first response whole and complete, then
+/// (`cancelled`) a turn cancelled part-way, in one conversation.
+async fn check_background(chatd: &Daemon, out: &Value, users: &[&str], cancelled: bool) {
+    let whole = out["whole"].as_str().unwrap();
+    let expected: String = (0..40).map(|i| format!("w{i} ")).collect();
+    assert_eq!(whole, expected);
+    let messages = chatd.messages(out["conversation"].as_i64().unwrap()).await;
+    let said: Vec<&str> = messages
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(said, users);
+    let replies: Vec<&Value> = messages
+        .iter()
+        .filter(|m| m["role"] == "assistant")
+        .collect();
+    assert_eq!(replies.len(), users.len(), "{messages:?}");
+    let last_whole = if cancelled {
+        replies.len() - 1
+    } else {
+        replies.len()
+    };
+    for reply in &replies[..last_whole] {
+        assert_eq!(reply["status"], "complete");
+        assert_eq!(reply["content"].as_str().unwrap().len(), whole.len());
+    }
+    if cancelled {
+        let last = replies[replies.len() - 1];
+        assert_eq!(last["status"], "cancelled", "{last}");
+        let kept = last["content"].as_str().unwrap();
+        assert!(!kept.is_empty() && whole.starts_with(kept), "{kept:?}");
+    }
+}
+
+/// Python: a background response read in part, resumed while it runs and again once
+/// stored, then a second one cancelled and deleted.
+async fn python_background_responses_resume_cancel_and_delete() {
+    let Some(python) = python() else { return };
+    let upstream = slow_upstream().await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let out = run_script(&python, &sdk_dir().join("background.py"), &chatd).await;
+    // The cancelled second response was deleted: only the first is left.
+    check_background(&chatd, &out, &["go slowly"], false).await;
+}
+
+/// npm: responses chained with previous_response_id, one in the background resumed,
+/// one cancelled.
+async fn javascript_background_responses_resume_and_cancel() {
+    let Some(dir) = node_package() else { return };
+    let upstream = slow_upstream().await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let out = run_script(Path::new("node"), &dir.join("background.mjs"), &chatd).await;
+    let users = [
+        "first, at once",
+        "second, in the background",
+        "third, cancelled",
+    ];
+    check_background(&chatd, &out, &users, true).await;
+}
+
 crate::on_both_backends!(
     the_python_sdk_keeps_its_conversations,
     the_javascript_sdk_keeps_its_conversations,
     python_responses_chain_into_one_conversation,
+    python_background_responses_resume_cancel_and_delete,
+    javascript_background_responses_resume_and_cancel,
     a_provider_failure_is_stored_as_on_chat,
     a_client_gone_mid_stream_leaves_the_whole_reply,
 );

@@ -1,19 +1,20 @@
 //! The OpenAI-compatible front door, served at `/v1` beside `/api/v1` (an OpenAI
 //! client's `base_url` is `http://HOST:PORT/v1`): `POST /v1/chat/completions`,
 //! `GET /v1/models` and the core of the Responses API (`POST /v1/responses`,
-//! `GET /v1/responses/{id}`). It goes through the same guard and dispatch as the rest of chatd,
+//! `GET`/`DELETE /v1/responses/{id}`, `POST /v1/responses/{id}/cancel`). It goes through the same guard and dispatch as the rest of chatd,
 //! and every chat lands in chatd's own conversations through `Replies::begin_with`, so
 //! it is stored, announced and survives its client exactly like `POST /chat`.
 //!
 //! `request.rs` reads a request, `conversation.rs` finds the conversation it continues
 //! (or makes one), `reply.rs` answers in OpenAI's shapes, `error.rs` has OpenAI's error
 //! body, which these routes answer with instead of chatd's `{"detail": ...}`;
-//! `responses.rs` and `response_object.rs` are the Responses API.
+//! `responses.rs`, `response_by_id.rs` and `response_object.rs` are the Responses API.
 
 mod conversation;
 pub mod error;
 mod reply;
 mod request;
+mod response_by_id;
 mod response_object;
 mod responses;
 
@@ -41,8 +42,10 @@ pub enum Route {
     ChatCompletions,
     Models,
     Responses,
-    /// `GET /v1/responses/{id}`.
+    /// `GET` or `DELETE /v1/responses/{id}`.
     Response(String),
+    /// `POST /v1/responses/{id}/cancel`.
+    CancelResponse(String),
     /// Any other path under `/v1`: an OpenAI-shaped 404.
     Unknown,
 }
@@ -59,18 +62,25 @@ impl Route {
             "/chat/completions" => Route::ChatCompletions,
             "/models" => Route::Models,
             "/responses" => Route::Responses,
-            _ => match rest.strip_prefix("/responses/") {
-                Some(id) if !id.is_empty() && !id.contains('/') => Route::Response(id.into()),
-                _ => Route::Unknown,
+            _ => match rest.strip_prefix("/responses/").map(|id| id.split('/')) {
+                Some(mut parts) => match (parts.next(), parts.next(), parts.next()) {
+                    (Some(id), None, _) if !id.is_empty() => Route::Response(id.into()),
+                    (Some(id), Some("cancel"), None) if !id.is_empty() => {
+                        Route::CancelResponse(id.into())
+                    }
+                    _ => Route::Unknown,
+                },
+                None => Route::Unknown,
             },
         })
     }
 
     pub fn allow(&self) -> &'static str {
         match self {
-            Route::ChatCompletions | Route::Responses => "POST",
-            Route::Models | Route::Response(_) => "GET, HEAD",
-            Route::Unknown => "GET, HEAD, POST",
+            Route::ChatCompletions | Route::Responses | Route::CancelResponse(_) => "POST",
+            Route::Models => "GET, HEAD",
+            Route::Response(_) => "GET, HEAD, DELETE",
+            Route::Unknown => "GET, HEAD, POST, DELETE",
         }
     }
 }
@@ -81,6 +91,7 @@ pub async fn handle<S>(
     door: &FrontDoor,
     route: Route,
     method: &Method,
+    query: &str,
     headers: &HeaderMap,
     body: S,
 ) -> Response
@@ -95,7 +106,8 @@ where
         Route::Unknown => Err(OpenAiError::new(
             StatusCode::NOT_FOUND,
             "chatd's OpenAI front door serves POST /v1/chat/completions, GET /v1/models, \
-             POST /v1/responses and GET /v1/responses/{id}",
+             POST /v1/responses, GET and DELETE /v1/responses/{id} and \
+             POST /v1/responses/{id}/cancel",
         )
         .with_code("unknown_url")),
         _ if !allowed => {
@@ -110,7 +122,9 @@ where
         Route::Models => Ok(models(app).await),
         Route::ChatCompletions => chat_completions(app, door, headers, body).await,
         Route::Responses => responses::create(app, door, headers, body).await,
-        Route::Response(id) => responses::retrieve(app, &id).await,
+        Route::Response(id) if method == Method::DELETE => response_by_id::delete(app, &id).await,
+        Route::Response(id) => response_by_id::retrieve(app, &id, query).await,
+        Route::CancelResponse(id) => response_by_id::cancel(app, &id).await,
     };
     result.unwrap_or_else(OpenAiError::into_response)
 }
@@ -198,7 +212,15 @@ mod tests {
             Route::parse("/v1/responses/resp_7"),
             Some(Route::Response("resp_7".into()))
         );
+        assert_eq!(
+            Route::parse("/v1/responses/resp_7/cancel"),
+            Some(Route::CancelResponse("resp_7".into()))
+        );
         assert_eq!(Route::parse("/v1/responses/resp_7/x"), Some(Route::Unknown));
+        assert_eq!(
+            Route::parse("/v1/responses/resp_7/cancel/x"),
+            Some(Route::Unknown)
+        );
         assert_eq!(Route::parse("/v1x/models"), None);
         assert_eq!(Route::parse("/api/v1/models"), None);
     }

@@ -4,6 +4,13 @@
 //! events, then `response.completed`, `response.failed` or `response.incomplete`), each
 //! with its `sequence_number`. Like every front-door answer, only a listener: the reply
 //! goes on and is stored whatever the client does.
+//!
+//! Sequence numbers are chatd's reply cursor: the four opening events are 0 to 3, a
+//! text delta is numbered 3 plus the characters of text sent up to its end, and the
+//! closing events follow the last character. They increase but are not consecutive,
+//! and so a stream resumed with `starting_after` (`GET /v1/responses/{id}?stream=true`)
+//! lands on the same character whether the reply is still running (read from its
+//! deltas) or already stored (read from the stored message, as one delta).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -32,6 +39,17 @@ pub struct Rendered {
     pub model: String,
     pub instructions: Option<String>,
     pub previous_response_id: Option<String>,
+    /// Whether it was asked for in the background; `None` when no longer known (a
+    /// response read back later).
+    pub background: Option<bool>,
+}
+
+/// What a stream of a response's events reads.
+pub enum Source {
+    /// The reply in flight (or ended and not yet released).
+    Live(Arc<Reply>),
+    /// The stored reply (or a failed stand-in when nothing was stored).
+    Stored(MessageRow),
 }
 
 /// Where a response stands.
@@ -71,7 +89,11 @@ impl Rendered {
         let error = (status == "failed").then(
             || json!({"code": "server_error", "message": "the provider failed; see chatd's log"}),
         );
-        let incomplete = (status == "incomplete").then(|| json!({"reason": "max_output_tokens"}));
+        // Cut at the token limit; an interrupted reply gives no reason of OpenAI's.
+        let incomplete = (status == "incomplete").then(|| {
+            let cut = details.and_then(|d| d.finish_reason.as_deref()) == Some("length");
+            json!({"reason": cut.then_some("max_output_tokens")})
+        });
         json!({
             "id": format!("resp_{}", self.id),
             "object": "response",
@@ -88,7 +110,7 @@ impl Rendered {
             "tool_choice": "auto",
             "tools": [],
             "store": true,
-            "background": false,
+            "background": self.background,
             "metadata": {"chatd_conversation_id": self.conversation_id.to_string()},
         })
     }
@@ -139,14 +161,21 @@ impl Rendered {
         self.object(status_of(end.status), Some(text), details)
     }
 
-    /// Streams the response's events.
-    pub fn stream(self, reply: Arc<Reply>) -> Response {
+    /// Streams the response's events, from the first or from the one after
+    /// `starting_after`.
+    pub fn stream(self, source: Source, starting_after: Option<u64>) -> Response {
         let conversation_id = self.conversation_id;
+        let listener = match &source {
+            Source::Live(reply) => Some(reply.subscribe()),
+            Source::Stored(_) => None,
+        };
         let listening = Listening {
-            listener: reply.subscribe(),
+            source,
+            listener,
             rendered: self,
-            sequence: 0,
-            sent: 0,
+            after: starting_after,
+            sent_deltas: 0,
+            chars: 0,
             text: String::new(),
             started: false,
             finished: false,
@@ -190,22 +219,110 @@ fn add_conversation_header(response: &mut Response, conversation_id: i64) {
 /// One client's place in a response's events.
 struct Listening {
     rendered: Rendered,
-    listener: watch::Receiver<ReplyState>,
-    sequence: u64,
-    sent: usize,
+    source: Source,
+    /// Of a live source: its reply's state.
+    listener: Option<watch::Receiver<ReplyState>>,
+    /// Events numbered up to this one are not sent (`starting_after`).
+    after: Option<u64>,
+    /// Of a live source: the deltas read so far.
+    sent_deltas: usize,
+    /// The characters of text read so far, sent or skipped.
+    chars: u64,
     text: String,
     started: bool,
     finished: bool,
 }
 
+/// The sequence number of the delta that ends at character `chars`, and of the opening
+/// event before the text.
+const OPENED: u64 = 3;
+
 impl Listening {
-    fn push(&mut self, frame: &mut String, kind: &str, mut event: Value) {
+    fn push(&self, frame: &mut String, sequence: u64, kind: &str, mut event: Value) {
+        if self.after.is_some_and(|after| sequence <= after) {
+            return;
+        }
         if let Some(object) = event.as_object_mut() {
             object.insert("type".into(), kind.into());
-            object.insert("sequence_number".into(), self.sequence.into());
+            object.insert("sequence_number".into(), sequence.into());
         }
-        self.sequence += 1;
         push_named_event(frame, kind, &event.to_string());
+    }
+
+    fn at(&self) -> Value {
+        json!({"item_id": format!("msg_{}", self.rendered.id), "output_index": 0, "content_index": 0})
+    }
+
+    fn open(&self, frame: &mut String) {
+        let opening = self.rendered.object("in_progress", None, None);
+        self.push(frame, 0, "response.created", json!({ "response": opening }));
+        self.push(
+            frame,
+            1,
+            "response.in_progress",
+            json!({ "response": opening }),
+        );
+        let mut item = self.rendered.item("in_progress", "");
+        item["content"] = json!([]);
+        self.push(
+            frame,
+            2,
+            "response.output_item.added",
+            json!({"output_index": 0, "item": item}),
+        );
+        let mut added = self.at();
+        added["part"] = part("");
+        self.push(frame, OPENED, "response.content_part.added", added);
+    }
+
+    /// One piece of text, numbered by where it ends; only what comes after
+    /// `starting_after` is sent.
+    fn delta(&mut self, frame: &mut String, delta: &str) {
+        let begins = self.chars;
+        let length = delta.chars().count() as u64;
+        self.chars += length;
+        self.text.push_str(delta);
+        let sequence = OPENED + self.chars;
+        let unsent = match self.after {
+            Some(after) if after >= sequence => return,
+            // Resumed inside this delta: only its characters after the cursor.
+            Some(after) if after > OPENED + begins => {
+                let skip = usize::try_from(after - OPENED - begins).unwrap_or(usize::MAX);
+                delta.chars().skip(skip).collect()
+            }
+            _ => delta.to_string(),
+        };
+        let mut event = self.at();
+        event["delta"] = unsent.into();
+        event["logprobs"] = json!([]);
+        self.push(frame, sequence, "response.output_text.delta", event);
+    }
+
+    fn close(&mut self, frame: &mut String, whole: Value) {
+        self.finished = true;
+        let text = std::mem::take(&mut self.text);
+        let next = OPENED + self.chars;
+        let mut done = self.at();
+        done["text"] = text.clone().into();
+        done["logprobs"] = json!([]);
+        self.push(frame, next + 1, "response.output_text.done", done);
+        let mut part_done = self.at();
+        part_done["part"] = part(&text);
+        self.push(frame, next + 2, "response.content_part.done", part_done);
+        let item = self.rendered.item("completed", &text);
+        self.push(
+            frame,
+            next + 3,
+            "response.output_item.done",
+            json!({"output_index": 0, "item": item}),
+        );
+        let kind = match whole["status"].as_str() {
+            Some("completed") => "response.completed",
+            Some("failed") => "response.failed",
+            // The Responses API has no event of its own for a cancelled response.
+            _ => "response.incomplete",
+        };
+        self.push(frame, next + 4, kind, json!({ "response": whole }));
     }
 
     async fn next_frame(&mut self) -> Option<String> {
@@ -213,76 +330,48 @@ impl Listening {
             return None;
         }
         let mut frame = String::new();
-        let item_id = format!("msg_{}", self.rendered.id);
-        let at = json!({"item_id": item_id, "output_index": 0, "content_index": 0});
         if !self.started {
             self.started = true;
-            let opening = self.rendered.object("in_progress", None, None);
-            self.push(
-                &mut frame,
-                "response.created",
-                json!({ "response": opening }),
-            );
-            self.push(
-                &mut frame,
-                "response.in_progress",
-                json!({ "response": opening }),
-            );
-            let mut item = self.rendered.item("in_progress", "");
-            item["content"] = json!([]);
-            self.push(
-                &mut frame,
-                "response.output_item.added",
-                json!({"output_index": 0, "item": item}),
-            );
-            let mut added = at.clone();
-            added["part"] = part("");
-            self.push(&mut frame, "response.content_part.added", added);
+            self.open(&mut frame);
         }
+        if let Source::Stored(row) = &self.source {
+            let row = row.clone();
+            if !row.content.is_empty() {
+                self.delta(&mut frame, &row.content);
+            }
+            let whole = self.rendered.object(
+                status_of(row.status),
+                Some(&row.content),
+                Some(&row.details),
+            );
+            self.close(&mut frame, whole);
+            return Some(frame);
+        }
+        let mut listener = self.listener.take()?;
         loop {
             let (deltas, end) = {
-                let state = self.listener.borrow_and_update();
-                let deltas: Vec<String> =
-                    state.deltas.get(self.sent..).unwrap_or_default().to_vec();
-                self.sent = state.deltas.len();
+                let state = listener.borrow_and_update();
+                let deltas: Vec<String> = state
+                    .deltas
+                    .get(self.sent_deltas..)
+                    .unwrap_or_default()
+                    .to_vec();
+                self.sent_deltas = state.deltas.len();
                 (deltas, state.end.clone())
             };
             for delta in deltas {
-                self.text.push_str(&delta);
-                let mut event = at.clone();
-                event["delta"] = delta.into();
-                event["logprobs"] = json!([]);
-                self.push(&mut frame, "response.output_text.delta", event);
+                self.delta(&mut frame, &delta);
             }
             if let Some(end) = end {
-                self.finished = true;
-                let text = std::mem::take(&mut self.text);
-                let mut done = at.clone();
-                done["text"] = text.clone().into();
-                done["logprobs"] = json!([]);
-                self.push(&mut frame, "response.output_text.done", done);
-                let mut part_done = at.clone();
-                part_done["part"] = part(&text);
-                self.push(&mut frame, "response.content_part.done", part_done);
-                let item = self.rendered.item("completed", &text);
-                self.push(
-                    &mut frame,
-                    "response.output_item.done",
-                    json!({"output_index": 0, "item": item}),
-                );
-                let whole = self.rendered.ended(&text, &end);
-                let kind = match whole["status"].as_str() {
-                    Some("completed") => "response.completed",
-                    Some("failed") => "response.failed",
-                    _ => "response.incomplete",
-                };
-                self.push(&mut frame, kind, json!({ "response": whole }));
+                let whole = self.rendered.ended(&self.text, &end);
+                self.close(&mut frame, whole);
                 return Some(frame);
             }
             if !frame.is_empty() {
+                self.listener = Some(listener);
                 return Some(frame);
             }
-            self.listener.changed().await.ok()?;
+            listener.changed().await.ok()?;
         }
     }
 }

@@ -1,33 +1,30 @@
-//! The core of OpenAI's stateful Responses API: `POST /v1/responses` and
-//! `GET /v1/responses/{id}`. A response id names a chatd message, the user message the
-//! response answers (`resp_N`), so a chain of responses linked by
-//! `previous_response_id` is one chatd conversation that anyone can read through
-//! `/api/v1`. Rendering (the response object, the stream's events) is in
-//! `response_object.rs`.
+//! The core of OpenAI's stateful Responses API, `POST /v1/responses`. A response id
+//! names a chatd message, the user message the response answers (`resp_N`), so a chain
+//! of responses linked by `previous_response_id` is one chatd conversation that anyone
+//! can read through `/api/v1`. `response_by_id.rs` has the routes on one response
+//! (retrieve, resume its stream, cancel, delete); `response_object.rs` renders it.
 //!
-//! chatd keeps every response (`store: false` is refused) and runs none in the
-//! background; what it cannot do (tools, background runs, stored prompts, server-side
-//! `conversation` objects) is refused with a 400 naming the field, never ignored.
+//! chatd keeps every response: `store: false` is refused, since a chat through chatd is
+//! stored. `background: true` answers at once with the response `in_progress`; its reply
+//! runs on in chatd like every reply (it always does: the flag only says not to wait).
+//! What chatd cannot do (tools, stored prompts, server-side `conversation` objects) is
+//! refused with a 400 naming the field, never ignored.
 
 use serde_json::{Map, Value};
-use warp::http::{HeaderMap, StatusCode};
+use warp::http::HeaderMap;
 use warp::reply::Response;
 
 use super::error::OpenAiError;
-use super::response_object::{Answer, Rendered};
+use super::response_object::{Answer, Rendered, Source};
 use super::{FrontDoor, request};
 use crate::replies::ChatOverrides;
 use crate::routes::{App, input};
 use crate::store::{ConversationSettingsRow, UserTurn};
-use common::{MessageStatus, Role};
+use common::Role;
 
 /// Fields of the Responses API that chatd does not do; sent with a value, each is a 400.
 const REFUSED: &[(&str, &str)] = &[
     ("tools", "chatd relays text only: tools are not supported"),
-    (
-        "background",
-        "chatd answers every response in the foreground",
-    ),
     (
         "conversation",
         "chatd's conversations are chained with previous_response_id",
@@ -42,6 +39,7 @@ struct ResponseRequest {
     new_messages: Vec<String>,
     previous: Option<i64>,
     stream: bool,
+    background: bool,
     params: common::ChatParams,
     user: Option<String>,
 }
@@ -168,10 +166,23 @@ fn read(body: &Map<String, Value>) -> Result<ResponseRequest, OpenAiError> {
         instructions: (!instructions.is_empty()).then(|| instructions.join("\n\n")),
         new_messages,
         previous,
-        stream: body.get("stream") == Some(&Value::Bool(true)),
+        stream: flag(body, "stream")?,
+        background: flag(body, "background")?,
         params,
         user: body.get("user").and_then(Value::as_str).map(str::to_string),
     })
+}
+
+/// A boolean field, `false` when absent or null.
+fn flag(body: &Map<String, Value>, name: &str) -> Result<bool, OpenAiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(on)) => Ok(*on),
+        Some(_) => Err(OpenAiError::invalid(
+            name,
+            &format!("{name} must be a boolean"),
+        )),
+    }
 }
 
 /// A message's content: a string, or its text parts (`input_text`, `output_text`),
@@ -274,10 +285,15 @@ where
         model: Some(asked.model.clone()),
         params: Some(asked.params),
     };
-    let reply = app
-        .replies
-        .begin_with(conversation_id, turn, overrides)
-        .await?;
+    let reply = if asked.background {
+        app.replies
+            .begin_at_once(conversation_id, turn, overrides)
+            .await?
+    } else {
+        app.replies
+            .begin_with(conversation_id, turn, overrides)
+            .await?
+    };
     let rendered = Rendered {
         id: reply.user_message.id,
         conversation_id,
@@ -285,64 +301,13 @@ where
         model: asked.model,
         instructions: asked.instructions,
         previous_response_id: previous_id,
+        background: Some(asked.background),
     };
     Ok(if asked.stream {
-        rendered.stream(reply)
+        rendered.stream(Source::Live(reply), None)
+    } else if asked.background {
+        rendered.answer(Answer::Running(String::new()))
     } else {
         rendered.whole(reply).await
     })
-}
-
-/// GET /v1/responses/{id}: the response as it is now, in progress or ended.
-pub async fn retrieve(app: &App, raw_id: &str) -> Result<Response, OpenAiError> {
-    let not_found = || {
-        OpenAiError::new(
-            StatusCode::NOT_FOUND,
-            format!("No response with id {raw_id:?} found."),
-        )
-    };
-    let id = parse_id(raw_id).ok_or_else(not_found)?;
-    let (message, answer) = app
-        .store
-        .message_with_next(id)
-        .await?
-        .ok_or_else(not_found)?;
-    if message.role != Role::User {
-        return Err(not_found());
-    }
-    let settings = app
-        .store
-        .conversation_settings(message.conversation_id)
-        .await?;
-    let settings = settings.map(|(_, settings)| settings).unwrap_or_default();
-    let running = app
-        .replies
-        .attach(message.conversation_id)
-        .filter(|reply| reply.user_message.id == id);
-    let answer = match (running, answer) {
-        (Some(reply), _) => {
-            let state = reply.subscribe();
-            let state = state.borrow();
-            Answer::Running(state.deltas.concat())
-        }
-        (None, Some(answer)) if answer.role == Role::Assistant => Answer::Stored(answer),
-        // Nothing was stored for it: the provider failed before its first token.
-        _ => Answer::Stored(crate::store::MessageRow {
-            role: Role::Assistant,
-            content: String::new(),
-            status: MessageStatus::Failed,
-            ..message.clone()
-        }),
-    };
-    let rendered = Rendered {
-        id,
-        conversation_id: message.conversation_id,
-        created_at: message.created_at.and_utc().timestamp(),
-        model: settings
-            .model
-            .unwrap_or_else(|| app.providers.default_model()),
-        instructions: settings.system_prompt,
-        previous_response_id: None,
-    };
-    Ok(rendered.answer(answer))
 }
