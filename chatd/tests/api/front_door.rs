@@ -1,15 +1,15 @@
 //! The OpenAI-compatible front door (`/v1`) driven by the official `openai` SDKs for
 //! Python and JavaScript (pinned; installed by `.ci/run`), running the committed
 //! scripts of `chatd/tests/sdk/` against the real chatd and the fake upstream, then
-//! reading what they did back through `/api/v1`. Also what a provider failure and a
-//! client gone mid-stream leave stored, compared with `POST /api/v1/chat`.
+//! reading what they did back through `/api/v1`. What a provider failure, a client
+//! gone mid-stream and a `kill -9` leave stored is in `front_door_lifecycle.rs`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::support::{Daemon, FakeUpstream, Serving, Upstream, daemon_for, read_events};
+use crate::support::{Daemon, FakeUpstream, Serving, Upstream, daemon_for};
 
 fn sdk_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk")
@@ -78,7 +78,7 @@ async fn upstream() -> FakeUpstream {
     .await
 }
 
-fn front_door(chatd: &Daemon) -> String {
+pub fn front_door(chatd: &Daemon) -> String {
     chatd.url("").replace("/api/v1", "/v1")
 }
 
@@ -199,83 +199,6 @@ async fn the_javascript_sdk_keeps_its_conversations() {
     check_stored(&chatd, &out).await;
 }
 
-/// A provider failure mid-stream is stored as on `/api/v1/chat`: the partial text,
-/// `failed`; the stream ends with an OpenAI error event.
-async fn a_provider_failure_is_stored_as_on_chat() {
-    let upstream = FakeUpstream::start(Upstream::ErrorAfter {
-        tokens: vec!["partial".into(), " answer".into()],
-        message: "upstream overloaded".into(),
-    })
-    .await;
-    let chatd = daemon_for(&upstream, &[]).await;
-    let response = chatd
-        .client
-        .post(format!("{}/chat/completions", front_door(&chatd)))
-        .json(&json!({"model": "fake-model", "stream": true,
-                      "messages": [{"role": "user", "content": "go"}]}))
-        .send()
-        .await
-        .expect("POST");
-    let id: i64 = response.headers()["x-chatd-conversation"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let events = read_events(response).await;
-    let last: Value = serde_json::from_str(&events.last().unwrap().data).unwrap();
-    assert!(
-        last["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("upstream overloaded"),
-        "{last}"
-    );
-    let by_front_door = chatd.messages(id).await;
-
-    let on_chat = chatd.conversation().await;
-    read_events(chatd.chat(on_chat, "go").await).await;
-    let by_chat = chatd.messages(on_chat).await;
-    for (front, chat) in by_front_door.iter().zip(&by_chat) {
-        for field in ["role", "content", "status"] {
-            assert_eq!(front[field], chat[field], "{front} vs {chat}");
-        }
-    }
-    assert_eq!(by_front_door.len(), 2);
-    assert_eq!(by_front_door[1]["status"], "failed");
-}
-
-/// A client that goes away mid-stream loses nothing: the reply is stored whole.
-async fn a_client_gone_mid_stream_leaves_the_whole_reply() {
-    let tokens: Vec<String> = (0..20).map(|i| format!("t{i} ")).collect();
-    let upstream = FakeUpstream::start(Upstream::Stream {
-        tokens: tokens.clone(),
-        delay: Duration::from_millis(30),
-        finish_reason: Some("stop"),
-        done: true,
-    })
-    .await;
-    let chatd = daemon_for(&upstream, &[]).await;
-    let mut response = chatd
-        .client
-        .post(format!("{}/chat/completions", front_door(&chatd)))
-        .json(&json!({"model": "fake-model", "stream": true,
-                      "messages": [{"role": "user", "content": "go"}]}))
-        .send()
-        .await
-        .expect("POST");
-    let id: i64 = response.headers()["x-chatd-conversation"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let first = response.chunk().await.expect("a chunk");
-    assert!(first.is_some());
-    drop(response);
-    let messages = chatd.wait_for_messages(id, 2).await;
-    assert_eq!(messages[1]["content"], tokens.concat());
-    assert_eq!(messages[1]["status"], "complete");
-}
-
 /// A slow fake model: 40 tokens, 40 ms apart, so a response runs long enough to be
 /// read in part, resumed and cancelled.
 async fn slow_upstream() -> FakeUpstream {
@@ -355,6 +278,4 @@ crate::on_both_backends!(
     python_responses_chain_into_one_conversation,
     python_background_responses_resume_cancel_and_delete,
     javascript_background_responses_resume_and_cancel,
-    a_provider_failure_is_stored_as_on_chat,
-    a_client_gone_mid_stream_leaves_the_whole_reply,
 );

@@ -7,6 +7,7 @@ mod conversations;
 mod deletes;
 mod errors;
 mod front_door;
+mod front_door_lifecycle;
 mod front_door_rules;
 mod hostile;
 mod lifecycle;
