@@ -145,7 +145,7 @@ async fn ask_model(model: &Resolved, inputs: &TitleInputs) -> Result<String, Str
                 Delta::Text(text) => answer.push_str(&text),
                 Delta::End(_) => break,
                 // Reasoning is no title; model names and usage say nothing of it.
-                Delta::Reasoning(_) | Delta::Model(_) | Delta::Usage(_) => {}
+                Delta::Reasoning(_) | Delta::Model(_) | Delta::Usage(_) | Delta::ToolCalls(_) => {}
             }
             if answer.len() >= MODEL_ANSWER_MAX_BYTES {
                 break;

@@ -8,6 +8,7 @@ pub mod echo;
 pub mod event_reader;
 pub mod openai;
 pub mod registry;
+pub mod tools;
 
 use std::pin::Pin;
 
@@ -35,6 +36,22 @@ pub struct ReplyRequest {
     pub params: ChatParams,
     /// Oldest first, the user's new message last; content only, never reasoning.
     pub history: Vec<Turn>,
+    /// What an OpenAI-shaped request (the front door) relays to an OpenAI-compatible
+    /// provider as it came.
+    pub relayed: Option<Relayed>,
+}
+
+/// The parts of a front-door request sent on unchanged: its messages, with their
+/// images, tool calls and tool results, and its other fields (`tools`, `tool_choice`,
+/// `response_format`, ...).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Relayed {
+    /// The request's messages as sent: the whole history when `whole`, else only its
+    /// new messages, which then replace the last as many turns of `history`.
+    pub messages: Vec<serde_json::Value>,
+    pub whole: bool,
+    /// Fields chatd does not read itself.
+    pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Why a provider could not give (the rest of) a reply. The text is shown to clients in
@@ -58,6 +75,9 @@ pub enum Delta {
     Model(String),
     /// The reply's token counts; a later one replaces an earlier one.
     Usage(Usage),
+    /// A chunk's `tool_calls` as the provider sent them (an array of partial calls,
+    /// each with its `index`), relayed to front-door clients as they came.
+    ToolCalls(serde_json::Value),
     /// The provider said the reply is over, and why.
     End(Ending),
 }

@@ -117,6 +117,7 @@ impl Resolved {
             model: self.model.clone(),
             params,
             history,
+            relayed: None,
         }
     }
 }

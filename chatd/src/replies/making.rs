@@ -7,6 +7,7 @@ use std::time::Instant;
 use common::{ChatParams, Usage};
 
 use crate::providers::registry::Resolved;
+use crate::providers::tools::MergedCalls;
 use crate::store::MessageDetails;
 
 /// A conversation's stored parameters; stored ones that no longer read (they were
@@ -34,6 +35,8 @@ pub(super) struct Making {
     /// As the provider wrote it.
     pub finish_reason: Option<String>,
     pub reasoning: String,
+    /// The tool calls the provider made, merged from their deltas.
+    pub tool_calls: MergedCalls,
 }
 
 impl Making {
@@ -45,6 +48,7 @@ impl Making {
             usage: None,
             finish_reason: None,
             reasoning: String::new(),
+            tool_calls: MergedCalls::default(),
         }
     }
 

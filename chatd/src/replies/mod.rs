@@ -47,7 +47,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::providers::registry::Resolved;
-use crate::providers::{Delta, FinishReason, Providers, ReplyRequest, Turn};
+use crate::providers::{Delta, FinishReason, Providers, Relayed, ReplyRequest, Turn, tools};
 use crate::store::{
     BeginChat, ChatStart, FinishedReply, MessageRow, Store, StoreError, StoredReply, UserTurn,
 };
@@ -79,13 +79,16 @@ pub struct ReplyState {
     /// The reasoning, delta by delta, each with the number of content deltas that came
     /// before it, so a listener can give both in the order they came.
     pub reasoning: Vec<(usize, String)>,
+    /// The provider's `tool_calls` deltas as it sent them, each with the number of
+    /// content deltas before it, like reasoning (only the front door relays them).
+    pub tool_calls: Vec<(usize, serde_json::Value)>,
     pub end: Option<ReplyEnd>,
 }
 
 impl ReplyState {
     /// Whether anything of the reply (content or reasoning) has come.
     pub fn has_begun(&self) -> bool {
-        !self.deltas.is_empty() || !self.reasoning.is_empty()
+        !self.deltas.is_empty() || !self.reasoning.is_empty() || !self.tool_calls.is_empty()
     }
 }
 
@@ -149,6 +152,8 @@ pub struct ChatOverrides {
     pub model: Option<String>,
     /// Each parameter given replaces the conversation's.
     pub params: Option<ChatParams>,
+    /// What the front door relays to the provider as it came.
+    pub relayed: Option<Relayed>,
 }
 
 /// Why a chat could not begin.
@@ -330,7 +335,7 @@ impl Replies {
             merged.seed = params.seed.or(merged.seed);
             started.settings.params = serde_json::to_string(&merged).ok();
         }
-        Ok(self.start(slot, started))
+        Ok(self.start(slot, started, overrides.relayed))
     }
 
     /// Reserves the conversation for a new reply.
@@ -409,7 +414,7 @@ impl Replies {
     /// conversation's model (or chatd's default) is given the started chat's history,
     /// oldest first, ending with the user's message, after the conversation's system
     /// prompt (or chatd's, when it has none), with the conversation's parameters.
-    fn start(&self, mut slot: Slot, started: ChatStart) -> Arc<Reply> {
+    fn start(&self, mut slot: Slot, started: ChatStart, relayed: Option<Relayed>) -> Arc<Reply> {
         slot.started = true;
         let conversation_id = slot.conversation_id;
         let ChatStart {
@@ -443,7 +448,8 @@ impl Replies {
         let untitled = settings.title_source.is_none();
         let resolved = self.providers.resolve(settings.model.as_deref());
         let params = conversation_params(conversation_id, settings.params.as_deref());
-        let request = resolved.request(params, turns);
+        let mut request = resolved.request(params, turns);
+        request.relayed = relayed;
         let this = self.clone();
         let task_reply = reply.clone();
         self.tasks
@@ -498,6 +504,20 @@ impl Replies {
                             }
                             Some(Ok(Delta::Model(name))) => made.model = Some(name),
                             Some(Ok(Delta::Usage(usage))) => made.usage = Some(usage),
+                            Some(Ok(Delta::ToolCalls(calls))) => {
+                                made.began();
+                                if !made.tool_calls.add(&calls) {
+                                    error = Some(format!(
+                                        "the provider's tool calls passed {} MiB",
+                                        tools::MAX_TOOL_CALL_BYTES >> 20
+                                    ));
+                                    break MessageStatus::Failed;
+                                }
+                                reply.state.send_modify(|state| {
+                                    let at = state.deltas.len();
+                                    state.tool_calls.push((at, calls));
+                                });
+                            }
                             Some(Ok(Delta::Reasoning(delta))) => {
                                 let delta = delta.replace('\0', "");
                                 if delta.is_empty() {
@@ -549,11 +569,13 @@ impl Replies {
         // keeps its thoughts.
         let nothing_generated = text.is_empty()
             && made.reasoning.is_empty()
+            && made.tool_calls.is_empty()
             && !matches!(status, MessageStatus::Complete | MessageStatus::Truncated);
         let finished = (!nothing_generated).then(|| FinishedReply {
             conversation_id: reply.conversation_id,
             user_message_id: reply.user_message.id,
-            content: text,
+            // Tool calls are kept as a placeholder naming them (`providers/tools.rs`).
+            content: tools::with_placeholder(&text, &made.tool_calls.names()),
             status,
             details: made.details(&resolved),
         });

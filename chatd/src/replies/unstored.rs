@@ -289,6 +289,7 @@ impl Replies {
             reasoning: (item.reply.details.reasoning.clone().into_iter())
                 .map(|reasoning| (0, reasoning))
                 .collect(),
+            tool_calls: Vec::new(),
             end: Some(ReplyEnd {
                 status: item.reply.status,
                 message: None,

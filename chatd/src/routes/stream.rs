@@ -156,6 +156,7 @@ mod tests {
                 .iter()
                 .map(|(at, r)| (*at, r.to_string()))
                 .collect(),
+            tool_calls: Vec::new(),
             end: None,
         }
     }

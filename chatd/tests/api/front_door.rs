@@ -11,13 +11,13 @@ use serde_json::Value;
 
 use crate::support::{Daemon, FakeUpstream, Serving, Upstream, daemon_for};
 
-fn sdk_dir() -> PathBuf {
+pub fn sdk_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk")
 }
 
 /// Where `.ci/run` puts the SDK's virtualenv: `$CHATD_TEST_OPENAI_PYTHON`, else under
 /// the target directory.
-fn python() -> Option<PathBuf> {
+pub fn python() -> Option<PathBuf> {
     let python = match std::env::var_os("CHATD_TEST_OPENAI_PYTHON") {
         Some(path) => PathBuf::from(path),
         None => {
@@ -83,7 +83,7 @@ pub fn front_door(chatd: &Daemon) -> String {
 }
 
 /// Runs an SDK script; its last line of output is JSON.
-async fn run_script(program: &Path, script: &Path, chatd: &Daemon) -> Value {
+pub async fn run_script(program: &Path, script: &Path, chatd: &Daemon) -> Value {
     let run = tokio::process::Command::new(program)
         .arg(script)
         .arg(front_door(chatd))

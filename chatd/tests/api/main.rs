@@ -9,6 +9,7 @@ mod errors;
 mod front_door;
 mod front_door_lifecycle;
 mod front_door_rules;
+mod front_door_tools;
 mod hostile;
 mod lifecycle;
 mod property;

@@ -29,6 +29,8 @@ pub(super) struct Part {
     pub said: Option<String>,
     pub model: Option<String>,
     pub usage: Option<Usage>,
+    /// The delta's `tool_calls`, as the provider sent them (each item with its `index`).
+    pub tool_calls: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +64,8 @@ struct ChunkDelta {
     /// Ollama, OpenRouter and newer vLLM.
     #[serde(default)]
     reasoning: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<serde_json::Value>,
 }
 
 /// `"length"` is the token limit; any other reason (`stop`, `content_filter`,
@@ -138,10 +142,18 @@ pub(super) fn parse_completion(body: &str) -> Option<Part> {
         .as_ref()?
         .first()?
         .delta
-        .as_ref()?
-        .content
-        .is_some();
-    has_message.then(|| part_of(completion))
+        .as_ref()
+        .is_some_and(|message| message.content.is_some() || message.tool_calls.is_some());
+    let mut part = has_message.then(|| part_of(completion))?;
+    // A whole message's tool calls carry no `index`: their place is it.
+    if let Some(serde_json::Value::Array(calls)) = &mut part.tool_calls {
+        for (index, call) in calls.iter_mut().enumerate() {
+            if let Some(call) = call.as_object_mut() {
+                call.entry("index").or_insert(index.into());
+            }
+        }
+    }
+    Some(part)
 }
 
 fn part_of(chunk: StreamChunk) -> Part {
@@ -158,6 +170,9 @@ fn part_of(chunk: StreamChunk) -> Part {
             // A server that sends both sends the same text twice.
             if let Some(reasoning) = delta.reasoning_content.or(delta.reasoning) {
                 part.reasoning.push_str(&reasoning);
+            }
+            if let Some(calls @ serde_json::Value::Array(_)) = delta.tool_calls {
+                part.tool_calls = Some(calls);
             }
         }
         // chatd asks for one choice; should a server send more, a cut one counts.

@@ -127,12 +127,28 @@ impl OpenAiProvider {
     }
 
     fn body(request: &ReplyRequest, with_usage: bool) -> serde_json::Value {
-        let messages: Vec<_> = request
-            .history
-            .iter()
-            .map(|turn| json!({"role": turn.role, "content": turn.content}))
-            .collect();
+        let as_stored = |turns: &[super::Turn]| -> Vec<serde_json::Value> {
+            turns
+                .iter()
+                .map(|turn| json!({"role": turn.role, "content": turn.content}))
+                .collect()
+        };
+        let messages = match &request.relayed {
+            None => as_stored(&request.history),
+            Some(relayed) if relayed.whole => relayed.messages.clone(),
+            Some(relayed) => {
+                let kept = request.history.len().saturating_sub(relayed.messages.len());
+                let mut messages = as_stored(&request.history[..kept]);
+                messages.extend(relayed.messages.iter().cloned());
+                messages
+            }
+        };
         let mut body = json!({"model": request.model, "messages": messages, "stream": true});
+        if let (Some(relayed), Some(object)) = (&request.relayed, body.as_object_mut()) {
+            for (name, value) in &relayed.fields {
+                object.entry(name.clone()).or_insert_with(|| value.clone());
+            }
+        }
         if with_usage {
             body["stream_options"] = json!({"include_usage": true});
         }
@@ -459,6 +475,7 @@ mod tests {
                 role: "user",
                 content: "hi".into(),
             }],
+            relayed: None,
         };
         let body = OpenAiProvider::body(&request, true);
         assert_eq!(
@@ -470,6 +487,46 @@ mod tests {
         let without = OpenAiProvider::body(&request, false);
         assert!(without.get("stream_options").is_none());
         assert!(without.get("top_p").is_none());
+    }
+
+    #[test]
+    fn a_relayed_request_keeps_its_messages_and_fields() {
+        let turn = |role, content: &str| super::super::Turn {
+            role,
+            content: content.into(),
+        };
+        let mut fields = serde_json::Map::new();
+        fields.insert("tools".into(), json!([{"type": "function"}]));
+        fields.insert("model".into(), json!("not this one"));
+        let image = json!({"role": "user", "content": [{"type": "image_url"}]});
+        let mut request = ReplyRequest {
+            model: "m".into(),
+            params: common::ChatParams::default(),
+            history: vec![
+                turn("user", "a"),
+                turn("assistant", "b"),
+                turn("user", "[image]"),
+            ],
+            relayed: Some(super::super::Relayed {
+                messages: vec![image.clone()],
+                whole: false,
+                fields,
+            }),
+        };
+        let body = OpenAiProvider::body(&request, false);
+        assert_eq!(body["model"], "m", "chatd's own fields win");
+        assert_eq!(body["tools"], json!([{"type": "function"}]));
+        assert_eq!(
+            body["messages"],
+            json!([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, image])
+        );
+        if let Some(relayed) = &mut request.relayed {
+            relayed.whole = true;
+        }
+        assert_eq!(
+            OpenAiProvider::body(&request, false)["messages"],
+            json!([image])
+        );
     }
 
     #[test]

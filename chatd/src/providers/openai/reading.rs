@@ -67,6 +67,9 @@ pub(super) fn part_deltas(part: Part, model: &mut Option<String>, out: &mut VecD
     if !part.text.is_empty() {
         out.push_back(Delta::Text(part.text));
     }
+    if let Some(calls) = part.tool_calls {
+        out.push_back(Delta::ToolCalls(calls));
+    }
     if let Some(usage) = part.usage {
         out.push_back(Delta::Usage(usage));
     }

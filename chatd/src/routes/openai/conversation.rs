@@ -16,20 +16,22 @@ use crate::store::{ConversationSettingsRow, CreateUserOutcome, UserTurn, paths};
 pub const CONVERSATION_HEADER: &str = "x-chatd-conversation";
 pub const USER_HEADER: &str = "x-chatd-user";
 
-/// The conversation to chat on and the turn to store on it.
+/// The conversation to chat on, the turn to store on it, and whether the conversation
+/// then holds the request's whole history (not so for a named one, whose client may
+/// send only its new messages).
 pub async fn choose(
     app: &App,
     headers: &HeaderMap,
     request: &CompletionRequest,
     model: &str,
     default_user: &str,
-) -> Result<(i64, UserTurn), OpenAiError> {
+) -> Result<(i64, UserTurn, bool), OpenAiError> {
     let turn = |after| UserTurn {
         contents: request.new_messages.clone(),
         after,
     };
     if let Some(id) = named_conversation(headers)?.or(request.conversation_id) {
-        return Ok((id, turn(None)));
+        return Ok((id, turn(None), false));
     }
     let user_id = user_id(app, headers, request.user.as_deref(), default_user).await?;
     if !request.history.is_empty() {
@@ -39,7 +41,7 @@ pub async fn choose(
         }
         if let Some((conversation_id, last)) = app.store.conversation_by_path(user_id, hash).await?
         {
-            return Ok((conversation_id, turn(Some(Some(last)))));
+            return Ok((conversation_id, turn(Some(Some(last))), true));
         }
     }
     let settings = ConversationSettingsRow {
@@ -57,9 +59,9 @@ pub async fn choose(
             .map(|said| (said.role, said.content.clone()))
             .collect();
         app.store.seed_messages(created, earlier).await?;
-        return Ok((created, turn(None)));
+        return Ok((created, turn(None), true));
     }
-    Ok((created, turn(Some(None))))
+    Ok((created, turn(Some(None)), true))
 }
 
 /// The `X-Chatd-Conversation` header's id, if sent.

@@ -173,11 +173,12 @@ where
     let object = input::json_object(headers, body).await?;
     let request = request::read(&object)?;
     check_model(app, &request.model).await?;
-    let (conversation_id, turn) =
+    let (conversation_id, turn, whole) =
         conversation::choose(app, headers, &request, &request.model, &door.default_user).await?;
     let overrides = ChatOverrides {
         model: Some(request.model.clone()),
         params: Some(request.params.clone()),
+        relayed: Some(request.relayed(whole)),
     };
     let reply = app
         .replies

@@ -1,7 +1,9 @@
 //! A chatd reply in OpenAI's chat completion shapes: as a stream of
 //! `chat.completion.chunk` events ending with `data: [DONE]` (with a last chunk of
 //! usage when `stream_options.include_usage` asked for it), or, once it has ended, as
-//! one `chat.completion` object. Either is only a listener of the reply: a client that
+//! one `chat.completion` object. The provider's tool calls are relayed as it sent them:
+//! each `tool_calls` delta as a chunk, in its place among the text, or merged into the
+//! completion's `message.tool_calls`. Either is only a listener of the reply: a client that
 //! goes away stops listening, and the reply goes on and is stored as everywhere.
 
 use std::convert::Infallible;
@@ -18,6 +20,7 @@ use warp::reply::Response;
 
 use super::conversation::CONVERSATION_HEADER;
 use super::error::OpenAiError;
+use crate::providers::tools::MergedCalls;
 use crate::replies::{Reply, ReplyEnd, ReplyState};
 use crate::routes::error::json_response;
 
@@ -67,14 +70,27 @@ impl Completion {
     pub async fn whole(self) -> Response {
         let mut listener = self.reply.subscribe();
         let end = match listener.wait_for(|state| state.end.is_some()).await {
-            Ok(state) => (state.deltas.concat(), state.end.clone()),
-            Err(_) => (String::new(), None),
+            Ok(state) => {
+                let mut calls = MergedCalls::default();
+                for (_, delta) in &state.tool_calls {
+                    calls.add(delta);
+                }
+                (state.deltas.concat(), calls, state.end.clone())
+            }
+            Err(_) => (String::new(), MergedCalls::default(), None),
         };
-        let (content, Some(end)) = end else {
+        let (content, calls, Some(end)) = end else {
             return OpenAiError::new(StatusCode::BAD_GATEWAY, "the reply stopped").into_response();
         };
         if end.status == MessageStatus::Failed {
             return failure(&end).into_response();
+        }
+        let mut message = json!({"role": "assistant", "content": content, "refusal": null});
+        if !calls.is_empty() {
+            message["tool_calls"] = calls.whole().into();
+            if content.is_empty() {
+                message["content"] = Value::Null;
+            }
         }
         let mut body = json!({
             "id": self.id(),
@@ -83,9 +99,9 @@ impl Completion {
             "model": self.model,
             "choices": [{
                 "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": null},
+                "message": message,
                 "logprobs": null,
-                "finish_reason": finish_reason(&end),
+                "finish_reason": finish_reason(&end, !calls.is_empty()),
             }],
         });
         if let (Some(usage), Some(object)) = (usage(&end), body.as_object_mut()) {
@@ -104,6 +120,7 @@ impl Completion {
             completion: self,
             listener,
             sent: 0,
+            sent_tools: 0,
             started: false,
             finished: false,
         };
@@ -131,10 +148,19 @@ fn add_conversation_header(response: &mut Response, conversation_id: i64) {
         .insert(CONVERSATION_HEADER, HeaderValue::from(conversation_id));
 }
 
-/// OpenAI's finish reason of a reply that ended without failing.
-fn finish_reason(end: &ReplyEnd) -> &'static str {
-    match end.status {
-        MessageStatus::Truncated => "length",
+/// OpenAI's finish reason of a reply that ended without failing: the provider's own
+/// when it is one of OpenAI's other reasons, else from how the reply ended.
+fn finish_reason(end: &ReplyEnd, made_tool_calls: bool) -> &'static str {
+    let said = end
+        .message
+        .as_ref()
+        .and_then(|row| row.details.finish_reason.as_deref());
+    match (end.status, said) {
+        (MessageStatus::Truncated, _) => "length",
+        (_, Some("tool_calls")) => "tool_calls",
+        (_, Some("content_filter")) => "content_filter",
+        (_, Some("function_call")) => "function_call",
+        _ if made_tool_calls => "tool_calls",
         _ => "stop",
     }
 }
@@ -165,8 +191,29 @@ struct Listening {
     completion: Completion,
     listener: watch::Receiver<ReplyState>,
     sent: usize,
+    /// Tool-call deltas sent so far.
+    sent_tools: usize,
     started: bool,
     finished: bool,
+}
+
+/// Frames the tool-call deltas not sent yet (from `*sent` on) that came before content
+/// delta `before`.
+fn push_tool_calls(
+    completion: &Completion,
+    sent: &mut usize,
+    frame: &mut String,
+    state: &ReplyState,
+    before: usize,
+) {
+    while let Some((at, calls)) = state.tool_calls.get(*sent) {
+        if *at > before {
+            break;
+        }
+        let chunk = completion.chunk(json!({ "tool_calls": calls }), None);
+        push_data_event(frame, &chunk.to_string());
+        *sent += 1;
+    }
 }
 
 impl Listening {
@@ -183,14 +230,18 @@ impl Listening {
             push_data_event(&mut frame, &opening.to_string());
         }
         loop {
-            let end = {
+            let (end, made_tool_calls) = {
                 let state = self.listener.borrow_and_update();
-                for delta in state.deltas.get(self.sent..).unwrap_or_default() {
+                for (at, delta) in state.deltas.iter().enumerate().skip(self.sent) {
+                    let sent = &mut self.sent_tools;
+                    push_tool_calls(&self.completion, sent, &mut frame, &state, at);
                     let chunk = self.completion.chunk(json!({ "content": delta }), None);
                     push_data_event(&mut frame, &chunk.to_string());
                 }
                 self.sent = state.deltas.len();
-                state.end.clone()
+                let (sent, before) = (&mut self.sent_tools, self.sent);
+                push_tool_calls(&self.completion, sent, &mut frame, &state, before);
+                (state.end.clone(), !state.tool_calls.is_empty())
             };
             if let Some(end) = end {
                 self.finished = true;
@@ -199,7 +250,9 @@ impl Listening {
                     push_data_event(&mut frame, &failure(&end).body().to_string());
                     return Some(frame);
                 }
-                let last = self.completion.chunk(json!({}), Some(finish_reason(&end)));
+                let last = self
+                    .completion
+                    .chunk(json!({}), Some(finish_reason(&end, made_tool_calls)));
                 push_data_event(&mut frame, &last.to_string());
                 if self.completion.include_usage {
                     let usage = usage(&end).unwrap_or_else(

@@ -1,14 +1,34 @@
 //! A `POST /v1/chat/completions` body read into what chatd can do with it, every
 //! refusal an OpenAI-shaped 400 naming the field (`param`).
 //!
-//! Messages become text: a text part is kept as it is, any other content part (an
-//! image, audio, a file) becomes a placeholder saying what was there, an assistant's
-//! tool calls are listed by name, and a `tool` message is kept as a user message that
-//! says it is a tool's result. The leading `system`/`developer` messages are the system
-//! prompt; a later one is kept as a user message marked `[system]`.
+//! The provider is sent the request as it came (its messages and every field chatd does
+//! not read itself, such as `tools`; see [`Relayed`]), but chatd stores text: a text
+//! part is kept as it is, any other content part (an image, audio, a file) becomes a
+//! placeholder saying what was there, an assistant's tool calls are listed by name
+//! (`providers/tools.rs`), and a `tool` message is kept as a user message that says it
+//! is a tool's result. The leading `system`/`developer` messages are the system prompt;
+//! a later one is kept as a user message marked `[system]`. The turn to answer is the
+//! trailing user and tool messages (a tool's result is the client's side of a turn).
 
 use common::{ChatParams, Role};
 use serde_json::{Map, Value};
+
+use crate::providers::{Relayed, tools};
+
+/// Fields chatd reads itself, or that are chatd's (`metadata`): never relayed.
+const READ_BY_CHATD: &[&str] = &[
+    "model",
+    "messages",
+    "stream",
+    "stream_options",
+    "metadata",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "max_completion_tokens",
+    "seed",
+    "n",
+];
 
 use super::error::OpenAiError;
 
@@ -38,6 +58,28 @@ pub struct CompletionRequest {
     pub user: Option<String>,
     /// `metadata.chatd_conversation_id`.
     pub conversation_id: Option<i64>,
+    /// The request's messages as sent.
+    pub raw_messages: Vec<Value>,
+    /// Its fields that chatd does not read, sent on to the provider.
+    pub relayed_fields: Map<String, Value>,
+}
+
+impl CompletionRequest {
+    /// What goes to the provider unchanged: every message when the conversation holds
+    /// the request's whole history (`whole`), else only the new ones.
+    pub fn relayed(&self, whole: bool) -> Relayed {
+        let new = self.new_messages.len();
+        let messages = if whole {
+            self.raw_messages.clone()
+        } else {
+            self.raw_messages[self.raw_messages.len().saturating_sub(new)..].to_vec()
+        };
+        Relayed {
+            messages,
+            whole,
+            fields: self.relayed_fields.clone(),
+        }
+    }
 }
 
 pub fn read(body: &Map<String, Value>) -> Result<CompletionRequest, OpenAiError> {
@@ -133,7 +175,7 @@ pub fn read(body: &Map<String, Value>) -> Result<CompletionRequest, OpenAiError>
                 &format!("a message may have at most {MESSAGE_MAX_CHARS} characters"),
             ));
         }
-        let from_user = role == "user";
+        let from_user = matches!(role, "user" | "tool" | "function");
         said.push((from_user, kept));
     }
     let trailing = said
@@ -144,7 +186,7 @@ pub fn read(body: &Map<String, Value>) -> Result<CompletionRequest, OpenAiError>
     if trailing == 0 {
         return Err(OpenAiError::invalid(
             "messages",
-            "the last message must be from the user (role \"user\")",
+            "the last message must be from the user (role \"user\", or \"tool\" with a tool's result)",
         ));
     }
     let new_messages: Vec<String> = said
@@ -169,6 +211,12 @@ pub fn read(body: &Map<String, Value>) -> Result<CompletionRequest, OpenAiError>
         params: params(body)?,
         user: optional_string(body, "user")?,
         conversation_id: metadata_conversation(body)?,
+        raw_messages: messages.clone(),
+        relayed_fields: body
+            .iter()
+            .filter(|(name, _)| !READ_BY_CHATD.contains(&name.as_str()))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect(),
     })
 }
 
@@ -211,23 +259,8 @@ fn with_tool_calls(text: String, message: &Map<String, Value>) -> String {
     let Some(Value::Array(calls)) = message.get("tool_calls") else {
         return text;
     };
-    let names: Vec<&str> = calls
-        .iter()
-        .map(|call| {
-            call.pointer("/function/name")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-        })
-        .collect();
-    if names.is_empty() {
-        return text;
-    }
-    let listed = format!("[tool calls: {}]", names.join(", "));
-    if text.is_empty() {
-        listed
-    } else {
-        format!("{text}\n{listed}")
-    }
+    let names: Vec<String> = calls.iter().map(tools::shown_name).collect();
+    tools::with_placeholder(&text, &names)
 }
 
 fn streaming(body: &Map<String, Value>) -> Result<(bool, bool), OpenAiError> {

@@ -284,6 +284,7 @@ where
     let overrides = ChatOverrides {
         model: Some(asked.model.clone()),
         params: Some(asked.params),
+        relayed: None,
     };
     let reply = if asked.background {
         app.replies
