@@ -63,16 +63,7 @@ pub enum Answer {
 impl Rendered {
     fn object(&self, status: &str, text: Option<&str>, details: Option<&MessageDetails>) -> Value {
         let output: Vec<Value> = text
-            .map(|text| {
-                self.item(
-                    if status == "in_progress" {
-                        "in_progress"
-                    } else {
-                        "completed"
-                    },
-                    text,
-                )
-            })
+            .map(|text| self.item(item_status(status), text))
             .into_iter()
             .collect();
         let usage = details
@@ -196,6 +187,16 @@ impl Rendered {
     }
 }
 
+/// An output item's status for the response's: only a completed response has a
+/// completed message.
+fn item_status(response_status: &str) -> &'static str {
+    match response_status {
+        "in_progress" => "in_progress",
+        "completed" => "completed",
+        _ => "incomplete",
+    }
+}
+
 fn part(text: &str) -> Value {
     json!({"type": "output_text", "text": text, "annotations": []})
 }
@@ -309,7 +310,8 @@ impl Listening {
         let mut part_done = self.at();
         part_done["part"] = part(&text);
         self.push(frame, next + 2, "response.content_part.done", part_done);
-        let item = self.rendered.item("completed", &text);
+        let status = item_status(whole["status"].as_str().unwrap_or_default());
+        let item = self.rendered.item(status, &text);
         self.push(
             frame,
             next + 3,

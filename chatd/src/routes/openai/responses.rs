@@ -235,6 +235,7 @@ where
     let object = input::json_object(headers, body).await?;
     let asked = read(&object)?;
     super::check_model(app, &asked.model).await?;
+    let mut instructions = asked.instructions.clone();
     let (conversation_id, after, previous_id) = match asked.previous {
         Some(previous) => {
             let id = format!("resp_{previous}");
@@ -256,6 +257,7 @@ where
                      same, none, or change them with PATCH /api/v1/conversations/{id}",
                 ));
             }
+            instructions = prompt;
             // Continuing anything but the conversation's latest response is a 409.
             let last = answer.map_or(message.id, |answer| answer.id);
             (message.conversation_id, Some(Some(last)), Some(id))
@@ -300,7 +302,7 @@ where
         conversation_id,
         created_at: reply.user_message.created_at.and_utc().timestamp(),
         model: asked.model,
-        instructions: asked.instructions,
+        instructions,
         previous_response_id: previous_id,
         background: Some(asked.background),
     };
