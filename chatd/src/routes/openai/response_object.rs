@@ -377,3 +377,80 @@ impl Listening {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::Role;
+
+    fn rendered() -> Rendered {
+        Rendered {
+            id: 1,
+            conversation_id: 1,
+            created_at: 0,
+            model: "echo".into(),
+            instructions: None,
+            previous_response_id: None,
+            background: None,
+        }
+    }
+
+    /// The (sequence number, type, delta) of every event of a stored reply's stream.
+    async fn events(content: &str, after: Option<u64>) -> Vec<(u64, String, String)> {
+        let row = MessageRow {
+            id: 2,
+            conversation_id: 1,
+            role: Role::Assistant,
+            content: content.into(),
+            status: MessageStatus::Complete,
+            created_at: chrono::DateTime::UNIX_EPOCH.naive_utc(),
+            details: MessageDetails::default(),
+        };
+        let mut listening = Listening {
+            rendered: rendered(),
+            source: Source::Stored(row),
+            listener: None,
+            after,
+            sent_deltas: 0,
+            chars: 0,
+            text: String::new(),
+            started: false,
+            finished: false,
+        };
+        let mut frames = String::new();
+        while let Some(frame) = listening.next_frame().await {
+            frames.push_str(&frame);
+        }
+        frames
+            .split("\n\n")
+            .filter_map(|event| event.lines().find_map(|l| l.strip_prefix("data: ")))
+            .map(|data| {
+                let event: Value = serde_json::from_str(data).unwrap();
+                (
+                    event["sequence_number"].as_u64().unwrap(),
+                    event["type"].as_str().unwrap().to_string(),
+                    event["delta"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn sequence_numbers_are_a_character_cursor() {
+        let all = events("héllo", None).await;
+        let numbers: Vec<u64> = all.iter().map(|(n, _, _)| *n).collect();
+        assert_eq!(numbers, [0, 1, 2, 3, 8, 9, 10, 11, 12]);
+        assert_eq!(all[4].2, "héllo");
+        assert_eq!(all[8].1, "response.completed");
+        // Resumed after the second character: the rest of the text, then the end.
+        let resumed = events("héllo", Some(5)).await;
+        assert_eq!(
+            resumed[0],
+            (8, "response.output_text.delta".into(), "llo".into())
+        );
+        assert_eq!(resumed.len(), 5);
+        // Resumed after the text: only the closing events.
+        assert_eq!(events("héllo", Some(8)).await.len(), 4);
+        assert!(events("héllo", Some(12)).await.is_empty());
+    }
+}
