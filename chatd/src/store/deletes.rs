@@ -122,6 +122,9 @@ pub enum TurnDelete {
     Deleted { conversation_deleted: bool },
     /// The conversation goes on after the turn's reply: only a last turn is deleted.
     NotLast,
+    /// A reply is running on the conversation (its lease is held, by another chatd
+    /// sharing the database, since the caller stopped its own).
+    Busy,
     /// No such user message.
     Missing,
 }
@@ -163,6 +166,13 @@ fn delete_last_turn(conn: &mut Conn, user_message_id: i64) -> QueryResult<TurnDe
     };
     if !answered_last {
         return Ok(TurnDelete::NotLast);
+    }
+    let leased: i64 = on_conn!(conn, c => reply_checkpoints::table
+        .filter(reply_checkpoints::conversation_id.eq(conversation_id))
+        .count()
+        .get_result(c))?;
+    if leased > 0 {
+        return Ok(TurnDelete::Busy);
     }
     // The turn: the user messages after the reply before it, and its own reply.
     let after = earlier_reply.unwrap_or(0);

@@ -207,6 +207,12 @@ pub async fn delete(app: &App, raw_id: &str) -> Result<Response, OpenAiError> {
             ))
         }
         TurnDelete::NotLast => Err(not_last()),
+        TurnDelete::Busy => Err(OpenAiError::new(
+            StatusCode::CONFLICT,
+            "a reply is running on this response's conversation; cancel it or wait for it \
+             to end",
+        )
+        .with_code("conversation_busy")),
         TurnDelete::Missing => Err(not_found(raw_id)),
     }
 }
