@@ -16,6 +16,9 @@ _chatctl() {
             ",$1")
                 cmd="chatctl"
                 ;;
+            chatctl,cancel)
+                cmd="chatctl__subcmd__cancel"
+                ;;
             chatctl,chat)
                 cmd="chatctl__subcmd__chat"
                 ;;
@@ -60,6 +63,9 @@ _chatctl() {
                 ;;
             chatctl__subcmd__conv__subcmd__help,show)
                 cmd="chatctl__subcmd__conv__subcmd__help__subcmd__show"
+                ;;
+            chatctl__subcmd__help,cancel)
+                cmd="chatctl__subcmd__help__subcmd__cancel"
                 ;;
             chatctl__subcmd__help,chat)
                 cmd="chatctl__subcmd__help__subcmd__chat"
@@ -122,8 +128,30 @@ _chatctl() {
 
     case "${cmd}" in
         chatctl)
-            opts="-h -V --server --user --json --no-autostart --help --version user conv chat send status completions help"
+            opts="-h -V --server --user --json --no-autostart --help --version user conv chat send cancel status completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__cancel)
+            opts="-h --server --user --json --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -358,8 +386,22 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help)
-            opts="user conv chat send status completions help"
+            opts="user conv chat send cancel status completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -30,6 +30,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand conv 'Create, list or show conversations'
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
+            cand cancel 'Stop the reply being generated on a conversation (default: the current one)'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -149,6 +150,14 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'chatctl;cancel'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'chatctl;status'= {
             cand --server 'Base URL of the chat API'
             cand --user 'Act as this user (remembered as the default for next time)'
@@ -170,6 +179,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand conv 'Create, list or show conversations'
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
+            cand cancel 'Stop the reply being generated on a conversation (default: the current one)'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -196,6 +206,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;help;chat'= {
         }
         &'chatctl;help;send'= {
+        }
+        &'chatctl;help;cancel'= {
         }
         &'chatctl;help;status'= {
         }

@@ -53,16 +53,25 @@ fn find_chatd() -> Option<PathBuf> {
 
 /// Starts chatd listening on `listen` and waits until it accepts connections.
 /// On failure the error says what to do, ready to follow "no daemon answered at …; ".
-pub async fn start(listen: &str, data_dir: Option<&Path>) -> Result<PathBuf, String> {
+pub async fn start(
+    listen: &str,
+    extra: &[String],
+    data_dir: Option<&Path>,
+) -> Result<PathBuf, String> {
     let listen = listen.to_string();
+    let extra = extra.to_vec();
     let data_dir = data_dir.map(Path::to_path_buf);
     // Spawning and polling a socket are blocking calls; keep them off the runtime.
-    tokio::task::spawn_blocking(move || start_blocking(&listen, data_dir.as_deref()))
+    tokio::task::spawn_blocking(move || start_blocking(&listen, &extra, data_dir.as_deref()))
         .await
         .map_err(|err| format!("starting chatd failed: {err}"))?
 }
 
-fn start_blocking(listen: &str, data_dir: Option<&Path>) -> Result<PathBuf, String> {
+fn start_blocking(
+    listen: &str,
+    extra: &[String],
+    data_dir: Option<&Path>,
+) -> Result<PathBuf, String> {
     let chatd = find_chatd().ok_or_else(|| {
         "no chatd found next to chatctl or on PATH; install chatd or start it yourself".to_string()
     })?;
@@ -83,6 +92,7 @@ fn start_blocking(listen: &str, data_dir: Option<&Path>) -> Result<PathBuf, Stri
     let mut child = Command::new(&chatd)
         .arg("--listen")
         .arg(listen)
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err)

@@ -130,6 +130,7 @@ impl Session<'_> {
     /// The conversation to start with; `None` when the person left the picker.
     async fn first_conversation(&mut self, args: &Args) -> anyhow::Result<Option<i64>> {
         if let Some(id) = args.id {
+            self.ctx.own_conversation(id, self.user.as_ref()).await?;
             return Ok(Some(id));
         }
         let user = self.user()?.clone();
@@ -264,7 +265,7 @@ impl Session<'_> {
     async fn read_line(&mut self) -> anyhow::Result<Option<String>> {
         match &mut self.input {
             Input::Lines(lines) => tokio::select! {
-                line = lines.next_line() => Ok(line.context("could not read stdin")?),
+                line = lines.next_line() => Ok(line.map_err(crate::stdin::line_error)?),
                 _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
             },
             Input::Terminal => {
@@ -324,13 +325,7 @@ impl Session<'_> {
                     rest.parse()
                         .map_err(|_| Coded::usage(format!("not a conversation id: {rest:?}")))?
                 };
-                if !self.belongs_to_user(id).await? {
-                    return Err(Coded {
-                        code: ExitCode::NotFound,
-                        message: format!("conversation {id} is not one of yours"),
-                    }
-                    .into());
-                }
+                self.ctx.own_conversation(id, self.user.as_ref()).await?;
                 self.open(id).await?;
             }
             "list" | "ls" => {

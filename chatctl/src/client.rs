@@ -26,6 +26,31 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000/api/v1";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bound for every request except the reply stream, which lasts as long as the reply.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The `detail` of a 404 for a path that is no route at all.
+pub const GENERIC_NOT_FOUND: &str = "Not Found";
+
+/// Whether a daemon may be started when nothing answers, and if not, why not (the hint
+/// of "no daemon answered" depends on it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Autostart {
+    /// Start chatd with these extra arguments (from the `[daemon]` table of the config).
+    Allowed(Vec<String>),
+    /// `--no-autostart` was given.
+    RefusedByFlag,
+    /// The command itself must not start one (`status`, `daemon stop`, ...).
+    NotForThisCommand,
+}
+
+/// What `POST /conversations/{id}/cancel` did.
+#[derive(Debug)]
+pub enum Cancelled {
+    /// The reply was stopped and stored.
+    Stopped(CancelResponse),
+    /// No reply was being generated there.
+    NothingInProgress,
+    /// The server has no cancel endpoint (not chatd).
+    Unsupported,
+}
 
 pub struct Client {
     http: reqwest::Client,
@@ -34,6 +59,7 @@ pub struct Client {
     server: String,
     /// `host:port` to start chatd on when nothing answers; `None` when not allowed.
     autostart: Option<String>,
+    policy: Autostart,
     autostart_tried: AtomicBool,
     data_dir: Option<PathBuf>,
 }
@@ -41,7 +67,7 @@ pub struct Client {
 impl Client {
     pub fn new(
         server: &str,
-        allow_autostart: bool,
+        policy: Autostart,
         data_dir: Option<PathBuf>,
     ) -> Result<Client, Coded> {
         let bad = |why: &str| Coded::usage(format!("invalid --server {server:?}: {why}"));
@@ -62,7 +88,7 @@ impl Client {
             .user_agent(concat!("chatctl/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| bad(&err.to_string()))?;
-        let autostart = allow_autostart
+        let autostart = matches!(policy, Autostart::Allowed(_))
             .then(|| autostart::listen_address(&base))
             .flatten();
         Ok(Client {
@@ -70,6 +96,7 @@ impl Client {
             server: base.as_str().trim_end_matches('/').to_string(),
             base,
             autostart,
+            policy,
             autostart_tried: AtomicBool::new(false),
             data_dir,
         })
@@ -105,7 +132,11 @@ impl Client {
                 if self.autostart_tried.swap(true, Ordering::SeqCst) {
                     return Err(self.unreachable(None));
                 }
-                match autostart::start(listen, self.data_dir.as_deref()).await {
+                let extra = match &self.policy {
+                    Autostart::Allowed(extra) => extra.clone(),
+                    _ => Vec::new(),
+                };
+                match autostart::start(listen, &extra, self.data_dir.as_deref()).await {
                     Ok(log) => crate::output::note(&format!(
                         "chatctl: started chatd in the background at {} (log: {})",
                         self.server,
@@ -139,14 +170,47 @@ impl Client {
                 "chatd was started but does not answer; see chatd.log in chatctl's data directory"
                     .to_string()
             }
-            None if autostart::listen_address(&self.base).is_some() => {
-                "start it with `chatd` or drop `--no-autostart`".to_string()
-            }
+            None if autostart::listen_address(&self.base).is_some() => match self.policy {
+                Autostart::RefusedByFlag => {
+                    "start it with `chatctl daemon start` (or `chatd`), or drop `--no-autostart`"
+                        .to_string()
+                }
+                _ => "start it with `chatctl daemon start` (or `chatd`)".to_string(),
+            },
             None => "check --server (or CHATCTL_SERVER) and that the server runs".to_string(),
         };
         ApiError::Unreachable {
             server: self.server.clone(),
             hint,
+        }
+    }
+
+    /// A documented route answered with the generic 404 every unknown path gets (chatd's
+    /// and FastAPI's `{"detail": "Not Found"}`): the server answers, but the API is not
+    /// under the base URL's path (`--server http://localhost:8000` without `/api/v1`).
+    fn at_documented_route(&self, err: ApiError) -> ApiError {
+        match &err {
+            ApiError::Status {
+                status: 404,
+                detail,
+            } if detail == GENERIC_NOT_FOUND => {
+                let path = self.base.path().trim_end_matches('/');
+                let hint = if path.ends_with(common::API_BASE) {
+                    "check the path of --server (or CHATCTL_SERVER)".to_string()
+                } else {
+                    format!(
+                        "the API is usually under {}: --server {}{}",
+                        common::API_BASE,
+                        self.server,
+                        common::API_BASE
+                    )
+                };
+                ApiError::WrongBase {
+                    server: self.server.clone(),
+                    hint,
+                }
+            }
+            _ => err,
         }
     }
 
@@ -159,7 +223,7 @@ impl Client {
         }
         let body = response.text().await.unwrap_or_default();
         let detail = match serde_json::from_str::<ErrorBody>(&body) {
-            Ok(error) => error.summary(),
+            Ok(error) => crate::error::plain_detail(&error),
             Err(_) => {
                 let text: String = body.trim().chars().take(200).collect();
                 if text.is_empty() {
@@ -202,12 +266,16 @@ impl Client {
 
     /// `POST /users/`
     pub async fn create_user(&self, request: &CreateUserRequest) -> Result<User, ApiError> {
-        self.post(self.url(&["users", ""]), request).await
+        self.post(self.url(&["users", ""]), request)
+            .await
+            .map_err(|e| self.at_documented_route(e))
     }
 
     /// `GET /users/{username}`
     pub async fn user(&self, username: &str) -> Result<User, ApiError> {
-        self.get(&["users", username]).await
+        self.get(&["users", username])
+            .await
+            .map_err(|e| self.at_documented_route(e))
     }
 
     /// `POST /conversations/`
@@ -215,7 +283,9 @@ impl Client {
         &self,
         request: &CreateConversationRequest,
     ) -> Result<Conversation, ApiError> {
-        self.post(self.url(&["conversations", ""]), request).await
+        self.post(self.url(&["conversations", ""]), request)
+            .await
+            .map_err(|e| self.at_documented_route(e))
     }
 
     /// `GET /users/{user_id}/conversations?skip=&limit=`
@@ -232,7 +302,9 @@ impl Client {
         let response = self
             .send(|http| http.get(url.clone()).timeout(REQUEST_TIMEOUT))
             .await?;
-        self.json(response).await
+        self.json(response)
+            .await
+            .map_err(|e| self.at_documented_route(e))
     }
 
     /// Every conversation of a user, oldest first, a page of the largest allowed size at
@@ -256,7 +328,9 @@ impl Client {
 
     /// `GET /conversations/{id}`
     pub async fn conversation(&self, id: i64) -> Result<ConversationWithMessages, ApiError> {
-        self.get(&["conversations", &id.to_string()]).await
+        self.get(&["conversations", &id.to_string()])
+            .await
+            .map_err(|e| self.at_documented_route(e))
     }
 
     /// Extension `GET /conversations/{id}/messages`: the messages with their `status`;
@@ -295,16 +369,22 @@ impl Client {
         }
     }
 
-    /// Extension `POST /conversations/{id}/cancel`; `None` when nothing was streaming or
-    /// the server does not have the endpoint.
-    pub async fn cancel(&self, id: i64) -> Result<Option<CancelResponse>, ApiError> {
+    /// Extension `POST /conversations/{id}/cancel`: answers once the reply has stopped
+    /// and what it generated is stored.
+    pub async fn cancel(&self, id: i64) -> Result<Cancelled, ApiError> {
         let url = self.url(&["conversations", &id.to_string(), "cancel"]);
         let response = self
             .send(|http| http.post(url.clone()).timeout(REQUEST_TIMEOUT))
             .await?;
         match self.json(response).await {
-            Ok(answer) => Ok(Some(answer)),
-            Err(err) if err.is_not_found() => Ok(None),
+            Ok(answer) => Ok(Cancelled::Stopped(answer)),
+            // Any path the server does not route gets the generic detail; chatd's own
+            // 404 here says that nothing is streaming.
+            Err(ApiError::Status {
+                status: 404,
+                detail,
+            }) if detail == GENERIC_NOT_FOUND => Ok(Cancelled::Unsupported),
+            Err(err) if err.is_not_found() => Ok(Cancelled::NothingInProgress),
             Err(err) => Err(err),
         }
     }
@@ -321,7 +401,9 @@ impl Client {
                     .json(request)
             })
             .await?;
-        Self::check(response).await
+        Self::check(response)
+            .await
+            .map_err(|e| self.at_documented_route(e))
     }
 
     /// Extension `GET /conversations/{id}/reply?events=true`: the reply in flight as
@@ -381,7 +463,7 @@ mod tests {
     use super::*;
 
     fn client(server: &str) -> Client {
-        Client::new(server, false, None).unwrap()
+        Client::new(server, Autostart::RefusedByFlag, None).unwrap()
     }
 
     #[test]
@@ -414,7 +496,10 @@ mod tests {
     #[test]
     fn bad_servers_are_usage_errors() {
         for server in ["not a url", "ftp://x/api/v1", "mailto:a@b"] {
-            assert!(Client::new(server, false, None).is_err(), "{server}");
+            assert!(
+                Client::new(server, Autostart::RefusedByFlag, None).is_err(),
+                "{server}"
+            );
         }
     }
 }

@@ -5,6 +5,7 @@ use anyhow::Context as _;
 use common::{Conversation, ConversationWithMessages, Message};
 
 use crate::context::Ctx;
+use crate::error::Coded;
 use crate::output::Out;
 
 #[derive(Debug, clap::Subcommand)]
@@ -45,8 +46,8 @@ pub struct ListArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
-    /// The conversation's id.
-    pub id: i64,
+    /// The conversation's id (default: the current one, the last used).
+    pub id: Option<i64>,
 }
 
 impl Command {
@@ -107,13 +108,25 @@ impl ListArgs {
 
 impl ShowArgs {
     async fn run(self, ctx: &mut Ctx) -> anyhow::Result<()> {
+        let id = match self.id {
+            Some(id) => id,
+            None => {
+                let user = ctx.user().await?;
+                ctx.last_conversation(&user.username).ok_or_else(|| {
+                    Coded::usage(
+                        "no current conversation; name one (`chatctl conv list` shows them) \
+                         or start one with `chatctl conv new`",
+                    )
+                })?
+            }
+        };
         let conversation = if ctx.out.json {
             // The documented object, exactly.
-            ctx.client.conversation(self.id).await
+            ctx.client.conversation(id).await
         } else {
-            ctx.client.conversation_with_statuses(self.id).await
+            ctx.client.conversation_with_statuses(id).await
         }
-        .with_context(|| format!("could not show conversation {}", self.id))?;
+        .with_context(|| format!("could not show conversation {id}"))?;
         if ctx.out.json {
             ctx.out.json(&conversation)?;
         } else {

@@ -2,6 +2,7 @@
 //! map the outcome to a documented exit code (see `exit_codes.rs`).
 
 mod autostart;
+mod cancel;
 mod chat;
 mod cli;
 mod client;
@@ -15,6 +16,7 @@ mod output;
 mod reply;
 mod send;
 mod status;
+mod stdin;
 mod user;
 
 use std::io::Write;
@@ -22,7 +24,7 @@ use std::io::Write;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::client::Client;
+use crate::client::{Autostart, Client};
 use crate::config::Store;
 use crate::context::Ctx;
 use crate::output::Out;
@@ -61,7 +63,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let store = Store::load();
     // `status` answers "is the daemon up?", so it must not start one.
-    let autostart = !cli.global.no_autostart && !matches!(cli.command, Command::Status(_));
+    let autostart = if matches!(cli.command, Command::Status(_)) {
+        Autostart::NotForThisCommand
+    } else if cli.global.no_autostart {
+        Autostart::RefusedByFlag
+    } else {
+        Autostart::Allowed(Vec::new())
+    };
     let client = Client::new(
         &cli.global.server,
         autostart,
@@ -74,6 +82,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Conv(command) => command.run(&mut ctx).await,
         Command::Chat(args) => args.run(&mut ctx).await,
         Command::Send(args) => args.run(&mut ctx).await,
+        Command::Cancel(args) => args.run(&mut ctx).await,
         Command::Status(args) => args.run(&mut ctx).await,
         Command::Completions(args) => args.run(),
     }

@@ -7,6 +7,7 @@ mod completions;
 mod conv;
 mod errors;
 mod plain;
+mod regressions;
 mod send;
 mod status;
 mod support;

@@ -223,7 +223,12 @@ impl Chatctl {
     }
 
     /// Runs to the end with `stdin` as input.
-    pub fn run_with_stdin(mut self, stdin: &str) -> Run {
+    pub fn run_with_stdin(self, stdin: &str) -> Run {
+        self.run_with_stdin_bytes(stdin.as_bytes())
+    }
+
+    /// Runs to the end with `stdin` as input, which need not be text.
+    pub fn run_with_stdin_bytes(mut self, stdin: &[u8]) -> Run {
         let mut child = self
             .command
             .stdin(Stdio::piped())
@@ -232,9 +237,9 @@ impl Chatctl {
             .spawn()
             .expect("start chatctl");
         let mut input = child.stdin.take().expect("stdin");
-        let text = stdin.to_string();
+        let bytes = stdin.to_vec();
         thread::spawn(move || {
-            let _ = input.write_all(text.as_bytes());
+            let _ = input.write_all(&bytes);
         });
         let stdout = reader(child.stdout.take().expect("stdout"));
         let stderr = reader(child.stderr.take().expect("stderr"));
