@@ -10,6 +10,7 @@
 
 pub mod loopback;
 pub mod sse;
+pub mod summaries;
 
 use serde::{Deserialize, Serialize};
 

@@ -9,6 +9,7 @@ pub mod guard;
 mod input;
 mod rendered;
 mod stream;
+mod summaries;
 mod views;
 
 use std::convert::Infallible;
@@ -107,6 +108,7 @@ enum Route<'p> {
     CreateUser,
     GetUser(&'p str),
     ListConversations(&'p str),
+    ConversationSummaries(&'p str),
     CreateConversation,
     GetConversation(&'p str),
     ListMessages(&'p str),
@@ -126,6 +128,9 @@ impl<'p> Route<'p> {
             ["users"] => Route::CreateUser,
             ["users", name] if !name.is_empty() => Route::GetUser(name),
             ["users", id, "conversations"] if !id.is_empty() => Route::ListConversations(id),
+            ["users", id, "conversations", "summaries"] if !id.is_empty() => {
+                Route::ConversationSummaries(id)
+            }
             ["conversations"] => Route::CreateConversation,
             ["conversations", id] if !id.is_empty() => Route::GetConversation(id),
             ["conversations", id, "messages"] if !id.is_empty() => Route::ListMessages(id),
@@ -212,6 +217,7 @@ where
         Route::CreateUser => create_user(app, headers, body).await,
         Route::GetUser(name) => get_user(app, name).await,
         Route::ListConversations(id) => list_conversations(app, id, query).await,
+        Route::ConversationSummaries(id) => summaries::list_summaries(app, id, query).await,
         Route::CreateConversation => create_conversation(app, headers, body).await,
         Route::GetConversation(id) => get_conversation(app, id).await,
         Route::ListMessages(id) => list_messages(app, id).await,
@@ -286,22 +292,8 @@ async fn get_user(app: &App, raw_name: &str) -> Result<Response, ApiError> {
 /// GET /users/{user_id}/conversations?skip=0&limit=10
 async fn list_conversations(app: &App, raw_id: &str, query: &str) -> Result<Response, ApiError> {
     let mut problems = Vec::new();
-    let user_id = match path_id("user_id", raw_id) {
-        Ok(id) => Some(id),
-        Err(ApiError::Invalid(mut items)) => {
-            problems.append(&mut items);
-            None
-        }
-        Err(other) => return Err(other),
-    };
-    let pairs = input::query_pairs(query);
-    let skip = input::query_int(&pairs, "skip", 0, 0, None)
-        .map_err(|item| problems.push(*item))
-        .ok();
-    let limit = input::query_int(&pairs, "limit", LIMIT_DEFAULT, 0, Some(LIMIT_MAX))
-        .map_err(|item| problems.push(*item))
-        .ok();
-    let (Some(user_id), Some(skip), Some(limit)) = (user_id, skip, limit) else {
+    let page = summaries::user_page(raw_id, &input::query_pairs(query), &mut problems)?;
+    let Some((user_id, skip, limit)) = page else {
         return Err(ApiError::Invalid(problems));
     };
     let rows = app
@@ -522,6 +514,10 @@ mod tests {
         assert_eq!(
             Route::parse("/api/v1/users/7/conversations"),
             Some(Route::ListConversations("7"))
+        );
+        assert_eq!(
+            Route::parse("/api/v1/users/7/conversations/summaries"),
+            Some(Route::ConversationSummaries("7"))
         );
         assert_eq!(Route::parse("/api/v1/chat"), Some(Route::Chat));
         assert_eq!(Route::parse("/api/v1"), None);

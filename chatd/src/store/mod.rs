@@ -20,6 +20,7 @@
 //! | `location.rs` | `--database` parsed, and shown without a password |
 //! | `rows.rs` | the rows read and written, the outcomes of calls |
 //! | `users.rs`, `conversations.rs`, `messages.rs` | the queries of each table |
+//! | `summaries.rs` | a user's conversations with message counts and last activity |
 //! | `lease.rs` | the reply lease rows: take, take over, refresh, release |
 //! | `copy.rs` | `migrate-data`: tables exported and imported in batches |
 //! | `sqlite.rs` | SQLite's inline readers and group-commit writer |
@@ -39,6 +40,7 @@ pub mod schema;
 mod sqlite;
 #[cfg(test)]
 mod story;
+mod summaries;
 mod users;
 
 use std::path::Path;
@@ -62,6 +64,7 @@ pub use rows::{
     BeginChat, ConversationRow, CreateUserOutcome, FinishedReply, KnownOrRow, LeaseRow, MessageRow,
     StoredReply, UserRow,
 };
+pub use summaries::SummaryRow;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");

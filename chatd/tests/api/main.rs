@@ -12,5 +12,6 @@ mod scale;
 mod security;
 mod settings;
 mod storage;
+mod summaries;
 mod support;
 mod users;
