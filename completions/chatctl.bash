@@ -308,7 +308,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__list)
-            opts="-h --skip --limit --all --server --user --json --no-autostart --help"
+            opts="-h --skip --limit --all --oldest-first --server --user --json --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

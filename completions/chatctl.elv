@@ -82,8 +82,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
-            cand list 'List the user''s conversations, oldest first'
-            cand show 'Show a conversation with all its messages'
+            cand list 'List the user''s conversations, the most recently active first'
+            cand show 'Show a conversation with all its messages (default: the current one)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'chatctl;conv;new'= {
@@ -101,6 +101,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand --server 'Base URL of the chat API'
             cand --user 'Act as this user (remembered as the default for next time)'
             cand --all 'List every conversation (pages through all of them)'
+            cand --oldest-first 'The least recently active first (default: the most recently active first)'
             cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
             cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
             cand -h 'Print help'
@@ -116,8 +117,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         }
         &'chatctl;conv;help'= {
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
-            cand list 'List the user''s conversations, oldest first'
-            cand show 'Show a conversation with all its messages'
+            cand list 'List the user''s conversations, the most recently active first'
+            cand show 'Show a conversation with all its messages (default: the current one)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'chatctl;conv;help;new'= {
@@ -194,8 +195,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         }
         &'chatctl;help;conv'= {
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
-            cand list 'List the user''s conversations, oldest first'
-            cand show 'Show a conversation with all its messages'
+            cand list 'List the user''s conversations, the most recently active first'
+            cand show 'Show a conversation with all its messages (default: the current one)'
         }
         &'chatctl;help;conv;new'= {
         }

@@ -66,8 +66,8 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_see
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -f -a "list" -d 'List the user\'s conversations, oldest first'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -f -a "show" -d 'Show a conversation with all its messages'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -f -a "list" -d 'List the user\'s conversations, the most recently active first'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -f -a "show" -d 'Show a conversation with all its messages (default: the current one)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l name -d 'A name for the conversation' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l server -d 'Base URL of the chat API' -r
@@ -80,6 +80,7 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_su
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l all -d 'List every conversation (pages through all of them)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l oldest-first -d 'The least recently active first (default: the most recently active first)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
@@ -89,8 +90,8 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_su
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the user\'s conversations, oldest first'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a conversation with all its messages'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the user\'s conversations, the most recently active first'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a conversation with all its messages (default: the current one)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l user -d 'Act as this user (remembered as the default for next time)' -r
@@ -133,5 +134,5 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_see
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "create" -d 'Create a user (and make it the default user)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "show" -d 'Show a user (default: the current user)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "list" -d 'List the user\'s conversations, oldest first'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "show" -d 'Show a conversation with all its messages'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "list" -d 'List the user\'s conversations, the most recently active first'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "show" -d 'Show a conversation with all its messages (default: the current one)'

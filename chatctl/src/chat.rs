@@ -11,22 +11,26 @@
 use std::io::IsTerminal;
 
 use anyhow::Context as _;
-use common::{Conversation, ConversationWithMessages, MessageStatus, Role, User};
+use common::summaries::SummaryOrder;
+use common::{ConversationWithMessages, MessageStatus, Role, User};
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
 use crate::context::Ctx;
-use crate::conv::{print_conversation, print_list};
+use crate::conv::print_conversation;
 use crate::error::{self, ApiError, Coded, Interrupted};
 use crate::exit_codes::ExitCode;
+use crate::listing::{self, Entry, MoreHint, Window};
 use crate::output::{Out, note};
 use crate::reply::{self, ReplyEvent};
 
 /// How many messages of history to show on entry.
 const HISTORY_SHOWN: usize = 20;
-/// How many conversations the picker offers (most recent first).
-const PICKER_SIZE: usize = 50;
+/// How many conversations the picker offers (most recently active first).
+const PICKER_SIZE: u64 = 200;
+/// How many conversations `/list` shows without a number.
+const LIST_SIZE: u64 = 10;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -48,7 +52,7 @@ const HELP: &str = "\
 Type a message and press Enter. Ctrl-C stops a reply; Ctrl-C at the prompt leaves.
   /new [NAME]     start a new conversation
   /switch [ID]    switch to another conversation (pick one when no ID is given)
-  /list           list your conversations
+  /list [N|all]   list your conversations, the most recently active first
   /history        show this conversation again
   /help           show this help
   /quit           leave (also /exit)
@@ -61,7 +65,7 @@ enum SessionEvent<'a> {
     /// On entry, and after `/new` or `/switch`: the conversation with its messages.
     Conversation(&'a ConversationWithMessages),
     /// After `/list`.
-    Conversations { conversations: &'a [Conversation] },
+    Conversations { conversations: &'a [Entry] },
 }
 
 impl Args {
@@ -171,33 +175,26 @@ impl Session<'_> {
     /// Lets the person pick a conversation on the terminal (or a new one).
     async fn pick(&mut self, preferred: Option<i64>) -> anyhow::Result<Option<i64>> {
         let user = self.user()?.clone();
-        let mut conversations = self
-            .ctx
-            .client
-            .all_conversations(user.id)
+        let window = Window::Page {
+            skip: 0,
+            limit: PICKER_SIZE,
+        };
+        let conversations = listing::fetch(&self.ctx.client, user.id, window, SummaryOrder::Newest)
             .await
-            .context("could not list conversations")?;
+            .context("could not list conversations")?
+            .entries;
         if conversations.is_empty() {
             return Ok(Some(self.create(None).await?));
         }
-        conversations.reverse();
-        conversations.truncate(PICKER_SIZE);
         let mut items = vec!["+ new conversation".to_string()];
-        items.extend(conversations.iter().map(|c| {
-            format!(
-                "{:>4}  {}  {}",
-                c.id,
-                c.created_at.get(..16).unwrap_or(&c.created_at),
-                c.name.as_deref().unwrap_or("")
-            )
-        }));
+        items.extend(listing::picker_items(&conversations, preferred));
         let default = preferred
             .and_then(|id| conversations.iter().position(|c| c.id == id))
             .map_or(0, |i| i + 1);
         let color = self.color;
         let choice = blocking_prompt(move || {
-            dialoguer::Select::with_theme(theme(color).as_ref())
-                .with_prompt("Conversation")
+            dialoguer::FuzzySelect::with_theme(theme(color).as_ref())
+                .with_prompt("Conversation (type to filter)")
                 .items(&items)
                 .default(default)
                 .interact_opt()
@@ -330,14 +327,29 @@ impl Session<'_> {
             }
             "list" | "ls" => {
                 let user = self.user()?.clone();
-                let conversations = self.ctx.client.all_conversations(user.id).await?;
+                let window = match rest {
+                    "" => Window::Page {
+                        skip: 0,
+                        limit: LIST_SIZE,
+                    },
+                    "all" => Window::All,
+                    n => Window::Page {
+                        skip: 0,
+                        limit: n.parse().map_err(|_| {
+                            Coded::usage(format!("/list takes a number or `all`, not {n:?}"))
+                        })?,
+                    },
+                };
+                let listing =
+                    listing::fetch(&self.ctx.client, user.id, window, SummaryOrder::Newest).await?;
                 let out = &self.ctx.out;
                 if out.json {
                     out.json_line(&SessionEvent::Conversations {
-                        conversations: &conversations,
+                        conversations: &listing.entries,
                     })?;
                 } else {
-                    print_list(out, &conversations)?;
+                    let current = Some(self.conversation_id);
+                    listing::print(out, &listing, current, MoreHint::Slash)?;
                 }
             }
             "history" | "show" => {

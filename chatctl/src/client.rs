@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use common::summaries::{ConversationSummaries, SummaryOrder};
 use common::{
     CancelResponse, ChatRequest, Conversation, ConversationWithMessages, CreateConversationRequest,
     CreateUserRequest, ErrorBody, Message, ServerStatus, User,
@@ -324,6 +325,33 @@ impl Client {
             }
         }
         Ok(all)
+    }
+
+    /// Extension `GET /users/{user_id}/conversations/summaries`; `None` when the server
+    /// does not have it.
+    pub async fn summaries(
+        &self,
+        user_id: i64,
+        skip: u64,
+        limit: u64,
+        order: SummaryOrder,
+    ) -> Result<Option<ConversationSummaries>, ApiError> {
+        let mut url = self.url(&["users", &user_id.to_string(), "conversations", "summaries"]);
+        url.query_pairs_mut()
+            .append_pair("skip", &skip.to_string())
+            .append_pair("limit", &limit.to_string())
+            .append_pair("order", order.as_str());
+        let response = self
+            .send(|http| http.get(url.clone()).timeout(REQUEST_TIMEOUT))
+            .await?;
+        match self.json(response).await {
+            Ok(page) => Ok(Some(page)),
+            Err(ApiError::Status {
+                status: 404,
+                detail,
+            }) if detail == GENERIC_NOT_FOUND => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 
     /// `GET /conversations/{id}`

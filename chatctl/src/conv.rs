@@ -1,53 +1,28 @@
 //! `chatctl conv new|list|show`: a user's conversations (`POST /conversations/`,
-//! `GET /users/{id}/conversations`, `GET /conversations/{id}`).
+//! the summaries list (`listing.rs`), `GET /conversations/{id}`). A group meant to grow:
+//! each subcommand is a variant of `Command` with its own `Args` in `conv/`.
 
-use anyhow::Context as _;
-use common::{Conversation, ConversationWithMessages, Message};
+mod list;
+mod new;
+mod show;
+
+use common::{ConversationWithMessages, Message};
 
 use crate::context::Ctx;
-use crate::error::Coded;
 use crate::output::Out;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Start a new, empty conversation (and make it the one `send` and `chat --continue`
     /// use).
-    New(NewArgs),
-    /// List the user's conversations, oldest first.
-    List(ListArgs),
-    /// Show a conversation with all its messages.
-    Show(ShowArgs),
-}
-
-#[derive(Debug, clap::Args)]
-pub struct NewArgs {
-    /// A name for the conversation.
-    #[arg(long, value_name = "N")]
-    pub name: Option<String>,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct ListArgs {
-    /// How many conversations to skip.
-    #[arg(long, default_value_t = 0, conflicts_with = "all")]
-    pub skip: u64,
-    /// How many conversations to list at most (0-1000).
-    #[arg(
-        long,
-        default_value_t = 10,
-        conflicts_with = "all",
-        value_parser = clap::value_parser!(u64).range(0..=1000)
-    )]
-    pub limit: u64,
-    /// List every conversation (pages through all of them).
-    #[arg(long)]
-    pub all: bool,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct ShowArgs {
-    /// The conversation's id (default: the current one, the last used).
-    pub id: Option<i64>,
+    #[command(after_help = new::EXAMPLES)]
+    New(new::Args),
+    /// List the user's conversations, the most recently active first.
+    #[command(after_help = list::EXAMPLES)]
+    List(list::Args),
+    /// Show a conversation with all its messages (default: the current one).
+    #[command(after_help = show::EXAMPLES)]
+    Show(show::Args),
 }
 
 impl Command {
@@ -58,102 +33,6 @@ impl Command {
             Command::Show(args) => args.run(ctx).await,
         }
     }
-}
-
-impl NewArgs {
-    async fn run(self, ctx: &mut Ctx) -> anyhow::Result<()> {
-        let user = ctx.user().await?;
-        let conversation = ctx.new_conversation(&user, self.name).await?;
-        if ctx.out.json {
-            ctx.out.json(&conversation)?;
-        } else {
-            ctx.out.line(&format!(
-                "created conversation {}{}",
-                ctx.out.bold(&conversation.id.to_string()),
-                conversation
-                    .name
-                    .as_deref()
-                    .map(|n| format!(" {n:?}"))
-                    .unwrap_or_default()
-            ))?;
-        }
-        Ok(())
-    }
-}
-
-impl ListArgs {
-    async fn run(self, ctx: &mut Ctx) -> anyhow::Result<()> {
-        let user = ctx.user().await?;
-        let conversations = if self.all {
-            ctx.client.all_conversations(user.id).await
-        } else {
-            ctx.client
-                .conversations(user.id, self.skip, self.limit)
-                .await
-        }
-        .context("could not list conversations")?;
-        if ctx.out.json {
-            ctx.out.json(&conversations)?;
-        } else if conversations.is_empty() {
-            crate::output::note(&format!(
-                "no conversations for {} here; start one with `chatctl chat --new`",
-                user.username
-            ));
-        } else {
-            print_list(&ctx.out, &conversations)?;
-        }
-        Ok(())
-    }
-}
-
-impl ShowArgs {
-    async fn run(self, ctx: &mut Ctx) -> anyhow::Result<()> {
-        let id = match self.id {
-            Some(id) => id,
-            None => {
-                let user = ctx.user().await?;
-                ctx.last_conversation(&user.username).ok_or_else(|| {
-                    Coded::usage(
-                        "no current conversation; name one (`chatctl conv list` shows them) \
-                         or start one with `chatctl conv new`",
-                    )
-                })?
-            }
-        };
-        let conversation = if ctx.out.json {
-            // The documented object, exactly.
-            ctx.client.conversation(id).await
-        } else {
-            ctx.client.conversation_with_statuses(id).await
-        }
-        .with_context(|| format!("could not show conversation {id}"))?;
-        if ctx.out.json {
-            ctx.out.json(&conversation)?;
-        } else {
-            print_conversation(&ctx.out, &conversation, None)?;
-        }
-        Ok(())
-    }
-}
-
-/// One line per conversation: id, creation time, name.
-pub fn print_list(out: &Out, conversations: &[Conversation]) -> std::io::Result<()> {
-    let width = conversations
-        .iter()
-        .map(|c| c.id.to_string().len())
-        .max()
-        .unwrap_or(2)
-        .max(2);
-    out.line(&out.dim(&format!("{:>width$}  {:<27}  NAME", "ID", "CREATED")))?;
-    for c in conversations {
-        out.line(&format!(
-            "{:>width$}  {:<27}  {}",
-            c.id,
-            c.created_at,
-            c.name.as_deref().unwrap_or("-")
-        ))?;
-    }
-    Ok(())
 }
 
 /// A header line and the messages; with `last`, only the last `last` messages.

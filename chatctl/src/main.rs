@@ -12,6 +12,7 @@ mod context;
 mod conv;
 mod error;
 mod exit_codes;
+mod listing;
 mod output;
 mod reply;
 mod send;

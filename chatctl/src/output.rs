@@ -33,22 +33,30 @@ pub fn note(message: &str) {
 #[derive(Debug, Clone)]
 pub struct Out {
     pub json: bool,
+    /// Whether stdout is a terminal (people read it, not scripts).
+    terminal: bool,
     color: bool,
     stderr_color: bool,
 }
 
 impl Out {
     pub fn new(json: bool) -> Out {
-        let color = !no_color() && io::stdout().is_terminal();
+        let terminal = io::stdout().is_terminal();
+        let color = !no_color() && terminal;
         let stderr_color = !no_color() && io::stderr().is_terminal();
         // dialoguer and indicatif draw through `console`, which has its own switch.
         dialoguer::console::set_colors_enabled(color);
         dialoguer::console::set_colors_enabled_stderr(stderr_color);
         Out {
             json,
+            terminal,
             color,
             stderr_color,
         }
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        self.terminal
     }
 
     pub fn stderr_color(&self) -> bool {

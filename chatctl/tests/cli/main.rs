@@ -6,6 +6,7 @@ mod chat;
 mod completions;
 mod conv;
 mod errors;
+mod fallback;
 mod plain;
 mod regressions;
 mod send;

@@ -7,7 +7,7 @@ use crate::support::{Daemon, stored_messages, with_user};
 fn last_conversation(daemon: &Daemon) -> i64 {
     let list = daemon
         .chatctl()
-        .args(["--json", "conv", "list", "--all"])
+        .args(["--json", "conv", "list", "--all", "--oldest-first"])
         .run()
         .success()
         .json();
