@@ -206,3 +206,18 @@ fn an_empty_message_is_a_usage_error() {
         .run_with_stdin("\n")
         .code(2);
 }
+
+#[test]
+fn no_message_with_a_piped_stdin_reads_stdin() {
+    let daemon = Daemon::start();
+    with_user(&daemon, "olaf");
+    daemon
+        .chatctl()
+        .args(["send", "--new"])
+        .run_with_stdin("hi from a pipe\n")
+        .success();
+    let stored = stored_messages(&daemon, last_conversation(&daemon));
+    assert_eq!(stored[0]["content"], "hi from a pipe");
+    // An empty pipe is an empty message, not a hang.
+    daemon.chatctl().args(["send"]).run().code(2).error_line();
+}
