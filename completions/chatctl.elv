@@ -31,6 +31,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
             cand cancel 'Stop the reply being generated on a conversation (default: the current one)'
+            cand daemon 'Start, stop or watch chatd: status, pid, log'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -159,6 +160,73 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'chatctl;daemon'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand start 'Start chatd in the background for --server (arguments after `--` go to chatd)'
+            cand stop 'Stop chatd: SIGTERM, then wait for it to store its replies and exit'
+            cand status 'Show whether chatd runs at --server, its pid, provider and log'
+            cand logs 'Print the log of the chatd that chatctl started (-f follows it)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'chatctl;daemon;start'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;daemon;stop'= {
+            cand --timeout 'How long to wait for chatd to store its replies and exit, in seconds'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;daemon;status'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;daemon;logs'= {
+            cand -n 'How many of the last lines to print first (0: the whole log)'
+            cand --lines 'How many of the last lines to print first (0: the whole log)'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand -f 'Keep printing what chatd writes, until Ctrl-C'
+            cand --follow 'Keep printing what chatd writes, until Ctrl-C'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;daemon;help'= {
+            cand start 'Start chatd in the background for --server (arguments after `--` go to chatd)'
+            cand stop 'Stop chatd: SIGTERM, then wait for it to store its replies and exit'
+            cand status 'Show whether chatd runs at --server, its pid, provider and log'
+            cand logs 'Print the log of the chatd that chatctl started (-f follows it)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'chatctl;daemon;help;start'= {
+        }
+        &'chatctl;daemon;help;stop'= {
+        }
+        &'chatctl;daemon;help;status'= {
+        }
+        &'chatctl;daemon;help;logs'= {
+        }
+        &'chatctl;daemon;help;help'= {
+        }
         &'chatctl;status'= {
             cand --server 'Base URL of the chat API'
             cand --user 'Act as this user (remembered as the default for next time)'
@@ -181,6 +249,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
             cand cancel 'Stop the reply being generated on a conversation (default: the current one)'
+            cand daemon 'Start, stop or watch chatd: status, pid, log'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -209,6 +278,20 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;help;send'= {
         }
         &'chatctl;help;cancel'= {
+        }
+        &'chatctl;help;daemon'= {
+            cand start 'Start chatd in the background for --server (arguments after `--` go to chatd)'
+            cand stop 'Stop chatd: SIGTERM, then wait for it to store its replies and exit'
+            cand status 'Show whether chatd runs at --server, its pid, provider and log'
+            cand logs 'Print the log of the chatd that chatctl started (-f follows it)'
+        }
+        &'chatctl;help;daemon;start'= {
+        }
+        &'chatctl;help;daemon;stop'= {
+        }
+        &'chatctl;help;daemon;status'= {
+        }
+        &'chatctl;help;daemon;logs'= {
         }
         &'chatctl;help;status'= {
         }

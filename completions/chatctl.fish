@@ -35,6 +35,7 @@ complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "conv" -d 'Create, l
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "chat" -d 'Chat interactively: history first, replies live, /help for commands'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "send" -d 'Send one message and stream the reply to stdout'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "cancel" -d 'Stop the reply being generated on a conversation (default: the current one)'
+complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "daemon" -d 'Start, stop or watch chatd: status, pid, log'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "status" -d 'Show whether the daemon answers, and its version, provider, model and database'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -113,6 +114,44 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand cancel" -l user -d 'Act 
 complete -c chatctl -n "__fish_chatctl_using_subcommand cancel" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
 complete -c chatctl -n "__fish_chatctl_using_subcommand cancel" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand cancel" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and not __fish_seen_subcommand_from start stop status logs help" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and not __fish_seen_subcommand_from start stop status logs help" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and not __fish_seen_subcommand_from start stop status logs help" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and not __fish_seen_subcommand_from start stop status logs help" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and not __fish_seen_subcommand_from start stop status logs help" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and not __fish_seen_subcommand_from start stop status logs help" -f -a "start" -d 'Start chatd in the background for --server (arguments after `--` go to chatd)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and not __fish_seen_subcommand_from start stop status logs help" -f -a "stop" -d 'Stop chatd: SIGTERM, then wait for it to store its replies and exit'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and not __fish_seen_subcommand_from start stop status logs help" -f -a "status" -d 'Show whether chatd runs at --server, its pid, provider and log'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and not __fish_seen_subcommand_from start stop status logs help" -f -a "logs" -d 'Print the log of the chatd that chatctl started (-f follows it)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and not __fish_seen_subcommand_from start stop status logs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from start" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from start" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from start" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from start" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l timeout -d 'How long to wait for chatd to store its replies and exit, in seconds' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from stop" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from status" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from status" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from status" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from status" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from logs" -s n -l lines -d 'How many of the last lines to print first (0: the whole log)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from logs" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from logs" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from logs" -s f -l follow -d 'Keep printing what chatd writes, until Ctrl-C'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from logs" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from logs" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from logs" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "start" -d 'Start chatd in the background for --server (arguments after `--` go to chatd)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "stop" -d 'Stop chatd: SIGTERM, then wait for it to store its replies and exit'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show whether chatd runs at --server, its pid, provider and log'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "logs" -d 'Print the log of the chatd that chatctl started (-f follows it)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand daemon; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
@@ -123,16 +162,21 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l user -d 
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel status completions help" -f -a "user" -d 'Create or show users'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel status completions help" -f -a "conv" -d 'Create, list or show conversations'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel status completions help" -f -a "chat" -d 'Chat interactively: history first, replies live, /help for commands'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel status completions help" -f -a "send" -d 'Send one message and stream the reply to stdout'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel status completions help" -f -a "cancel" -d 'Stop the reply being generated on a conversation (default: the current one)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel status completions help" -f -a "status" -d 'Show whether the daemon answers, and its version, provider, model and database'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel status completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel status completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "user" -d 'Create or show users'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "conv" -d 'Create, list or show conversations'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "chat" -d 'Chat interactively: history first, replies live, /help for commands'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "send" -d 'Send one message and stream the reply to stdout'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "cancel" -d 'Stop the reply being generated on a conversation (default: the current one)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "daemon" -d 'Start, stop or watch chatd: status, pid, log'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "status" -d 'Show whether the daemon answers, and its version, provider, model and database'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "create" -d 'Create a user (and make it the default user)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "show" -d 'Show a user (default: the current user)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "list" -d 'List the user\'s conversations, the most recently active first'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "show" -d 'Show a conversation with all its messages (default: the current one)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "start" -d 'Start chatd in the background for --server (arguments after `--` go to chatd)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "stop" -d 'Stop chatd: SIGTERM, then wait for it to store its replies and exit'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "status" -d 'Show whether chatd runs at --server, its pid, provider and log'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "logs" -d 'Print the log of the chatd that chatctl started (-f follows it)'

@@ -4,7 +4,7 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::client::DEFAULT_SERVER;
-use crate::{cancel, chat, completions, conv, exit_codes, send, status, user};
+use crate::{cancel, chat, completions, conv, daemon, exit_codes, send, status, user};
 
 /// Talk to chatd, the local chat daemon: chat in the terminal, or script it with --json.
 #[derive(Debug, Parser)]
@@ -72,6 +72,10 @@ pub enum Command {
     /// Stop the reply being generated on a conversation (default: the current one).
     #[command(after_help = cancel::AFTER_HELP)]
     Cancel(cancel::Args),
+
+    /// Start, stop or watch chatd: status, pid, log.
+    #[command(subcommand)]
+    Daemon(daemon::Command),
 
     /// Show whether the daemon answers, and its version, provider, model and database.
     #[command(after_help = STATUS_EXAMPLES)]

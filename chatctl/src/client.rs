@@ -103,6 +103,16 @@ impl Client {
         })
     }
 
+    /// The parsed base URL.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The data directory for the started daemon's log and pid.
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.data_dir.as_deref()
+    }
+
     /// The server's base URL, as given (without a trailing slash).
     pub fn server(&self) -> &str {
         &self.server
@@ -138,10 +148,10 @@ impl Client {
                     _ => Vec::new(),
                 };
                 match autostart::start(listen, &extra, self.data_dir.as_deref()).await {
-                    Ok(log) => crate::output::note(&format!(
+                    Ok(started) => crate::output::note(&format!(
                         "chatctl: started chatd in the background at {} (log: {})",
                         self.server,
-                        log.display()
+                        started.log.display()
                     )),
                     Err(why) => return Err(self.unreachable(Some(why))),
                 }

@@ -10,6 +10,7 @@ mod completions;
 mod config;
 mod context;
 mod conv;
+mod daemon;
 mod error;
 mod exit_codes;
 mod listing;
@@ -64,12 +65,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let store = Store::load();
     // `status` answers "is the daemon up?", so it must not start one.
-    let autostart = if matches!(cli.command, Command::Status(_)) {
+    // Nor do the daemon commands: `daemon start` starts one itself, with its own arguments.
+    let autostart = if matches!(cli.command, Command::Status(_) | Command::Daemon(_)) {
         Autostart::NotForThisCommand
     } else if cli.global.no_autostart {
         Autostart::RefusedByFlag
     } else {
-        Autostart::Allowed(Vec::new())
+        Autostart::Allowed(store.remembered.daemon.chatd_args())
     };
     let client = Client::new(
         &cli.global.server,
@@ -84,6 +86,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Chat(args) => args.run(&mut ctx).await,
         Command::Send(args) => args.run(&mut ctx).await,
         Command::Cancel(args) => args.run(&mut ctx).await,
+        Command::Daemon(command) => command.run(&mut ctx).await,
         Command::Status(args) => args.run(&mut ctx).await,
         Command::Completions(args) => args.run(),
     }

@@ -205,6 +205,10 @@ pub struct ServerStatus {
     /// write; chatd retries). Older servers omit it.
     #[serde(default)]
     pub replies_unstored: usize,
+    /// The daemon's process id, so that a client on the same machine can stop it.
+    /// Older servers omit it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
 }
 
 /// Extension: the answer of `POST /conversations/{id}/cancel`.

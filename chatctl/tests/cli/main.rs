@@ -5,6 +5,7 @@ mod autostart;
 mod chat;
 mod completions;
 mod conv;
+mod daemon;
 mod errors;
 mod fallback;
 mod plain;

@@ -411,3 +411,18 @@ pub fn with_user(daemon: &Daemon, name: &str) -> i64 {
         .success();
     run.json()["id"].as_i64().expect("user id")
 }
+
+/// Kills the daemon whose pid chatctl recorded in this file, whatever the test's outcome.
+pub struct KillPidFile<'a>(pub &'a std::path::Path);
+
+impl Drop for KillPidFile<'_> {
+    fn drop(&mut self) {
+        if let Some(pid) = std::fs::read_to_string(self.0)
+            .ok()
+            .and_then(|pid| pid.trim().parse().ok())
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+    }
+}

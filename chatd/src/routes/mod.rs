@@ -495,6 +495,7 @@ fn status(app: &App) -> Response {
             database: app.store.location().to_string(),
             replies_in_flight: app.replies.in_flight(),
             replies_unstored: app.replies.unstored(),
+            pid: Some(std::process::id()),
         },
     )
 }
