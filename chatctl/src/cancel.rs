@@ -2,7 +2,10 @@
 //! `POST /conversations/{id}/cancel`), the way out of "a reply is already being
 //! generated" for a reply left running by another terminal or a script.
 
+use clap_complete::ArgValueCandidates;
+
 use crate::client::Cancelled;
+use crate::completions::dynamic;
 use crate::context::Ctx;
 use crate::error::{ApiError, Coded};
 use crate::exit_codes::ExitCode;
@@ -10,7 +13,7 @@ use crate::exit_codes::ExitCode;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The conversation (default: the current one, the last used).
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", add = ArgValueCandidates::new(dynamic::conversations))]
     pub id: Option<i64>,
 }
 

@@ -36,7 +36,11 @@ const LIST_SIZE: u64 = 10;
 pub struct Args {
     /// The conversation to open (default: pick one on a terminal, else the last one used,
     /// else a new one).
-    #[arg(value_name = "ID", conflicts_with_all = ["new", "continue"])]
+    #[arg(
+        value_name = "ID",
+        conflicts_with_all = ["new", "continue"],
+        add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::conversations)
+    )]
     pub id: Option<i64>,
 
     /// Start a new conversation.

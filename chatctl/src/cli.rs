@@ -38,7 +38,8 @@ pub struct GlobalArgs {
         global = true,
         env = "CHATCTL_USER",
         hide_env_values = true,
-        value_name = "NAME"
+        value_name = "NAME",
+        add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::usernames)
     )]
     pub user: Option<String>,
 

@@ -32,6 +32,8 @@ use crate::context::Ctx;
 use crate::output::Out;
 
 fn main() -> std::process::ExitCode {
+    // `COMPLETE=$SHELL chatctl …` is the shell asking for completions: answer, exit.
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command).complete();
     let cli = Cli::parse();
     let outcome = run(cli);
     let code = match &outcome {

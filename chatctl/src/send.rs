@@ -17,7 +17,8 @@ pub struct Args {
         short = 'c',
         long = "conversation",
         value_name = "ID",
-        conflicts_with = "new"
+        conflicts_with = "new",
+        add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::conversations)
     )]
     pub conversation: Option<i64>,
 

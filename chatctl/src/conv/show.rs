@@ -3,6 +3,9 @@
 
 use anyhow::Context as _;
 
+use clap_complete::ArgValueCandidates;
+
+use crate::completions::dynamic;
 use crate::context::Ctx;
 use crate::error::Coded;
 
@@ -15,6 +18,7 @@ Examples:
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The conversation's id (default: the current one, the last used).
+    #[arg(add = ArgValueCandidates::new(dynamic::conversations))]
     pub id: Option<i64>,
 }
 
