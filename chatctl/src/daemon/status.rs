@@ -59,39 +59,19 @@ impl Args {
         if ctx.out.json {
             return Ok(());
         }
-        let out = &ctx.out;
-        let row = |label: &str, value: &str| out.line(&format!("{}  {value}", out.dim(label)));
-        row("server   ", &format!("{server} (reachable)"))?;
         let started_here = pid.is_some() && pid == recorded;
         let process = match (pid, started_here) {
             (Some(pid), true) => format!("pid {pid}, started by chatctl"),
             (Some(pid), false) => format!("pid {pid}"),
             (None, _) => "pid unknown".to_string(),
         };
-        match &status {
-            Some(status) => {
-                row(
-                    "daemon   ",
-                    &format!("{} {} ({process})", status.name, status.version),
-                )?;
-                row(
-                    "provider ",
-                    &format!("{} ({})", status.provider, status.model),
-                )?;
-                row(
-                    "database ",
-                    &format!("{} {}", status.database_backend, status.database),
-                )?;
-                row(
-                    "replies  ",
-                    &format!("{} in progress", status.replies_in_flight),
-                )?;
-            }
-            None => row("daemon   ", "unknown (no /status endpoint; not chatd?)")?,
-        }
-        if let Some(log) = log.filter(|_| started_here) {
-            row("log      ", &log)?;
-        }
-        Ok(())
+        let log = log.filter(|_| started_here);
+        crate::status::print_rows(
+            &ctx.out,
+            &server,
+            status.as_ref(),
+            Some(&process),
+            log.as_deref(),
+        )
     }
 }

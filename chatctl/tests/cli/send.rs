@@ -176,7 +176,13 @@ fn a_second_message_while_a_reply_streams_is_a_conflict() {
         .run()
         .code(4);
     assert_eq!(second.stdout, "");
-    second.error_line();
+    // The conflict points at the way out.
+    assert!(
+        second
+            .error_line()
+            .contains(&format!("`chatctl cancel {id}`")),
+        "{second:#?}"
+    );
     first.interrupt();
     assert_eq!(first.finish().code, 130);
 }
