@@ -402,7 +402,19 @@ impl Client {
     pub async fn status(&self) -> Result<Option<ServerStatus>, ApiError> {
         match self.get(&["status"]).await {
             Ok(status) => Ok(Some(status)),
-            Err(err) if err.is_not_found() => Ok(None),
+            // Any server may lack the extension, but one whose base URL is not the
+            // API's usual path is far more likely to be asked at the wrong place.
+            Err(err) if err.is_not_found() => {
+                let usual_path = self
+                    .base
+                    .path()
+                    .trim_end_matches('/')
+                    .ends_with(common::API_BASE);
+                match self.at_documented_route(err) {
+                    wrong @ ApiError::WrongBase { .. } if !usual_path => Err(wrong),
+                    _ => Ok(None),
+                }
+            }
             Err(err) => Err(err),
         }
     }

@@ -109,6 +109,7 @@ fn a_server_without_the_api_base_path_is_named_with_the_fix() {
         &["user", "show", "alice"][..],
         &["--user", "alice", "conv", "list"],
         &["send", "hello"],
+        &["status"],
     ] {
         let run = daemon
             .chatctl()
