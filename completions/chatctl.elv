@@ -33,6 +33,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand cancel 'Stop the reply being generated on a conversation (default: the current one)'
             cand daemon 'Start, stop or watch chatd: status, pid, log'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
+            cand models 'List the models of every provider the daemon knows, and the default'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -85,6 +86,10 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
             cand list 'List the user''s conversations, the most recently active first'
             cand show 'Show a conversation with all its messages (default: the current one)'
+            cand rename 'Rename a conversation'
+            cand rm 'Delete conversations with all their messages (asks first on a terminal)'
+            cand prune 'Delete the user''s conversations idle for longer than a duration'
+            cand set 'Change a conversation''s model, system prompt or temperature'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'chatctl;conv;new'= {
@@ -116,10 +121,53 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'chatctl;conv;rename'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;conv;rm'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand -y 'Delete without asking (needed when stdin is not a terminal)'
+            cand --yes 'Delete without asking (needed when stdin is not a terminal)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;conv;prune'= {
+            cand --older-than 'How long a conversation must have been idle: a number and a unit, s, m, h, d or w (e.g. 30d, 12h, 2w)'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;conv;set'= {
+            cand --model 'The model to answer it: PROVIDER/MODEL, or a model of the default provider'
+            cand --system-prompt 'Its system prompt, sent before its history instead of chatd''s'
+            cand --system-prompt-file 'Its system prompt, read from a file'
+            cand --temperature 'Its sampling temperature, 0 to 2'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'chatctl;conv;help'= {
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
             cand list 'List the user''s conversations, the most recently active first'
             cand show 'Show a conversation with all its messages (default: the current one)'
+            cand rename 'Rename a conversation'
+            cand rm 'Delete conversations with all their messages (asks first on a terminal)'
+            cand prune 'Delete the user''s conversations idle for longer than a duration'
+            cand set 'Change a conversation''s model, system prompt or temperature'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'chatctl;conv;help;new'= {
@@ -128,6 +176,14 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         }
         &'chatctl;conv;help;show'= {
         }
+        &'chatctl;conv;help;rename'= {
+        }
+        &'chatctl;conv;help;rm'= {
+        }
+        &'chatctl;conv;help;prune'= {
+        }
+        &'chatctl;conv;help;set'= {
+        }
         &'chatctl;conv;help;help'= {
         }
         &'chatctl;chat'= {
@@ -135,6 +191,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand --user 'Act as this user (remembered as the default for next time)'
             cand --new 'Start a new conversation'
             cand --continue 'Continue the last conversation used (a new one when there is none)'
+            cand --show-reasoning 'Show the model''s reasoning, dimmed, while it streams (else a spinner says "thinking")'
             cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
             cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
             cand -h 'Print help'
@@ -143,10 +200,12 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;send'= {
             cand -c 'The conversation to send to (default: the last one used, else a new one)'
             cand --conversation 'The conversation to send to (default: the last one used, else a new one)'
+            cand --model 'Start a new conversation on this model (PROVIDER/MODEL, see `chatctl models`)'
             cand --server 'Base URL of the chat API'
             cand --user 'Act as this user (remembered as the default for next time)'
             cand --new 'Start a new conversation for this message'
             cand --stream 'With --json: print each event as it arrives, one JSON object per line'
+            cand --show-reasoning 'Show the model''s reasoning, dimmed on stderr, while it streams'
             cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
             cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
             cand -h 'Print help'
@@ -235,6 +294,14 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'chatctl;models'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'chatctl;completions'= {
             cand --server 'Base URL of the chat API'
             cand --user 'Act as this user (remembered as the default for next time)'
@@ -251,6 +318,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand cancel 'Stop the reply being generated on a conversation (default: the current one)'
             cand daemon 'Start, stop or watch chatd: status, pid, log'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
+            cand models 'List the models of every provider the daemon knows, and the default'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -266,12 +334,24 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
             cand list 'List the user''s conversations, the most recently active first'
             cand show 'Show a conversation with all its messages (default: the current one)'
+            cand rename 'Rename a conversation'
+            cand rm 'Delete conversations with all their messages (asks first on a terminal)'
+            cand prune 'Delete the user''s conversations idle for longer than a duration'
+            cand set 'Change a conversation''s model, system prompt or temperature'
         }
         &'chatctl;help;conv;new'= {
         }
         &'chatctl;help;conv;list'= {
         }
         &'chatctl;help;conv;show'= {
+        }
+        &'chatctl;help;conv;rename'= {
+        }
+        &'chatctl;help;conv;rm'= {
+        }
+        &'chatctl;help;conv;prune'= {
+        }
+        &'chatctl;help;conv;set'= {
         }
         &'chatctl;help;chat'= {
         }
@@ -294,6 +374,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;help;daemon;logs'= {
         }
         &'chatctl;help;status'= {
+        }
+        &'chatctl;help;models'= {
         }
         &'chatctl;help;completions'= {
         }

@@ -37,6 +37,7 @@ complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "send" -d 'Send one 
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "cancel" -d 'Stop the reply being generated on a conversation (default: the current one)'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "daemon" -d 'Start, stop or watch chatd: status, pid, log'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "status" -d 'Show whether the daemon answers, and its version, provider, model and database'
+complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "models" -d 'List the models of every provider the daemon knows, and the default'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -l server -d 'Base URL of the chat API' -r
@@ -61,15 +62,19 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_su
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a user (and make it the default user)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a user (default: the current user)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -l server -d 'Base URL of the chat API' -r
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -l user -d 'Act as this user (remembered as the default for next time)' -r
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -s h -l help -d 'Print help'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -f -a "list" -d 'List the user\'s conversations, the most recently active first'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -f -a "show" -d 'Show a conversation with all its messages (default: the current one)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "list" -d 'List the user\'s conversations, the most recently active first'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "show" -d 'Show a conversation with all its messages (default: the current one)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "rename" -d 'Rename a conversation'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "rm" -d 'Delete conversations with all their messages (asks first on a terminal)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "prune" -d 'Delete the user\'s conversations idle for longer than a duration'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "set" -d 'Change a conversation\'s model, system prompt or temperature'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l name -d 'A name for the conversation' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l user -d 'Act as this user (remembered as the default for next time)' -r
@@ -90,22 +95,55 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_su
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rename" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rename" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rename" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rename" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rename" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rm" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rm" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rm" -s y -l yes -d 'Delete without asking (needed when stdin is not a terminal)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rm" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rm" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from prune" -l older-than -d 'How long a conversation must have been idle: a number and a unit, s, m, h, d or w (e.g. 30d, 12h, 2w)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from prune" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from prune" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from prune" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from prune" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l model -d 'The model to answer it: PROVIDER/MODEL, or a model of the default provider' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l system-prompt -d 'Its system prompt, sent before its history instead of chatd\'s' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l system-prompt-file -d 'Its system prompt, read from a file' -r -F
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l temperature -d 'Its sampling temperature, 0 to 2' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the user\'s conversations, the most recently active first'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a conversation with all its messages (default: the current one)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "rename" -d 'Rename a conversation'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Delete conversations with all their messages (asks first on a terminal)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Delete the user\'s conversations idle for longer than a duration'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "set" -d 'Change a conversation\'s model, system prompt or temperature'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l new -d 'Start a new conversation'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l continue -d 'Continue the last conversation used (a new one when there is none)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l show-reasoning -d 'Show the model\'s reasoning, dimmed, while it streams (else a spinner says "thinking")'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -s c -l conversation -d 'The conversation to send to (default: the last one used, else a new one)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l model -d 'Start a new conversation on this model (PROVIDER/MODEL, see `chatctl models`)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l new -d 'Start a new conversation for this message'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l stream -d 'With --json: print each event as it arrives, one JSON object per line'
+complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l show-reasoning -d 'Show the model\'s reasoning, dimmed on stderr, while it streams'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -s h -l help -d 'Print help'
@@ -157,25 +195,35 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l user -d 'Act 
 complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
 complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand status" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand models" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "user" -d 'Create or show users'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "conv" -d 'Create, list or show conversations'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "chat" -d 'Chat interactively: history first, replies live, /help for commands'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "send" -d 'Send one message and stream the reply to stdout'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "cancel" -d 'Stop the reply being generated on a conversation (default: the current one)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "daemon" -d 'Start, stop or watch chatd: status, pid, log'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "status" -d 'Show whether the daemon answers, and its version, provider, model and database'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "user" -d 'Create or show users'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "conv" -d 'Create, list or show conversations'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "chat" -d 'Chat interactively: history first, replies live, /help for commands'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "send" -d 'Send one message and stream the reply to stdout'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "cancel" -d 'Stop the reply being generated on a conversation (default: the current one)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "daemon" -d 'Start, stop or watch chatd: status, pid, log'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "status" -d 'Show whether the daemon answers, and its version, provider, model and database'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "models" -d 'List the models of every provider the daemon knows, and the default'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "create" -d 'Create a user (and make it the default user)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "show" -d 'Show a user (default: the current user)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "list" -d 'List the user\'s conversations, the most recently active first'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "show" -d 'Show a conversation with all its messages (default: the current one)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "rename" -d 'Rename a conversation'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "rm" -d 'Delete conversations with all their messages (asks first on a terminal)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "prune" -d 'Delete the user\'s conversations idle for longer than a duration'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "set" -d 'Change a conversation\'s model, system prompt or temperature'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "start" -d 'Start chatd in the background for --server (arguments after `--` go to chatd)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "stop" -d 'Stop chatd: SIGTERM, then wait for it to store its replies and exit'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "status" -d 'Show whether chatd runs at --server, its pid, provider and log'

@@ -50,6 +50,11 @@ pub struct Args {
     /// Continue the last conversation used (a new one when there is none).
     #[arg(id = "continue", long = "continue")]
     pub continue_last: bool,
+
+    /// Show the model's reasoning, dimmed, while it streams (else a spinner says
+    /// "thinking").
+    #[arg(long)]
+    pub show_reasoning: bool,
 }
 
 const HELP: &str = "\
@@ -98,6 +103,7 @@ impl Args {
             ctx,
             user,
             conversation_id: 0,
+            show_reasoning: self.show_reasoning,
         };
         let Some(id) = session.first_conversation(&self).await? else {
             return Ok(());
@@ -121,6 +127,7 @@ struct Session<'a> {
     input: Input,
     color: bool,
     conversation_id: i64,
+    show_reasoning: bool,
 }
 
 enum Turn {
@@ -378,8 +385,9 @@ impl Session<'_> {
             out.line(&format!("{}: {message}", out.role_label(Role::User)))?;
         }
         let id = self.conversation_id;
-        let mut render = Render::new(&out);
-        let result = reply::stream(&self.ctx.client, id, message, |e| render.event(e)).await;
+        let show = self.show_reasoning;
+        let mut render = Render::new(&out, show);
+        let result = reply::stream(&self.ctx.client, id, message, show, |e| render.event(e)).await;
         render.close_line()?;
         let outcome = match result {
             // Another client's reply is still streaming here (or one left behind by an
@@ -388,15 +396,15 @@ impl Session<'_> {
                 note("[a reply is still being generated here; following it first]");
                 // When it has ended meanwhile there is nothing to follow; retry anyway.
                 self.follow().await?;
-                let mut render = Render::new(&out);
+                let mut render = Render::new(&out, show);
                 let result =
-                    reply::stream(&self.ctx.client, id, message, |e| render.event(e)).await;
+                    reply::stream(&self.ctx.client, id, message, show, |e| render.event(e)).await;
                 render.close_line()?;
                 result?
             }
             other => other?,
         };
-        report(&outcome);
+        report(&outcome, &out);
         Ok(Turn::Continue)
     }
 
@@ -404,13 +412,16 @@ impl Session<'_> {
     /// whether there was.
     async fn follow(&mut self) -> anyhow::Result<bool> {
         let out = self.ctx.out.clone();
-        let mut render = Render::new(&out);
-        let result =
-            reply::follow(&self.ctx.client, self.conversation_id, |e| render.event(e)).await;
+        let show = self.show_reasoning;
+        let mut render = Render::new(&out, show);
+        let result = reply::follow(&self.ctx.client, self.conversation_id, show, |e| {
+            render.event(e)
+        })
+        .await;
         render.close_line()?;
         match result? {
             Some(outcome) => {
-                report(&outcome);
+                report(&outcome, &out);
                 Ok(true)
             }
             None => Ok(false),
@@ -423,8 +434,8 @@ fn is_conflict(err: &anyhow::Error) -> bool {
         .is_some_and(|api| api.status() == Some(409))
 }
 
-/// Says on stderr how a reply ended, unless it completed.
-fn report(outcome: &reply::Outcome) {
+/// Says on stderr how a reply ended, unless it completed, and what it took.
+fn report(outcome: &reply::Outcome, out: &Out) {
     match (outcome.interrupted, outcome.end.status) {
         (true, _) => note("[reply stopped; what was generated is stored]"),
         (false, MessageStatus::Complete) if outcome.end.stored => {}
@@ -433,6 +444,7 @@ fn report(outcome: &reply::Outcome) {
             error::outcome(status, outcome.end.error.as_deref())
         )),
     }
+    crate::reply_details::show(&outcome.end, out);
 }
 
 /// Prints one reply as it streams: JSON lines, or `assistant: ` and the tokens.
@@ -440,14 +452,20 @@ struct Render<'a> {
     out: &'a Out,
     labelled: bool,
     ends_with_newline: bool,
+    /// Print the reasoning (dimmed) as it streams.
+    show_reasoning: bool,
+    /// Reasoning was printed and its line is still open.
+    reasoning_open: bool,
 }
 
 impl<'a> Render<'a> {
-    fn new(out: &'a Out) -> Self {
+    fn new(out: &'a Out, show_reasoning: bool) -> Self {
         Render {
             out,
             labelled: false,
             ends_with_newline: false,
+            show_reasoning,
+            reasoning_open: false,
         }
     }
 
@@ -455,7 +473,17 @@ impl<'a> Render<'a> {
         if self.out.json {
             return self.out.json_line(&event);
         }
+        if let ReplyEvent::Reasoning { content } = event
+            && self.show_reasoning
+            && !self.labelled
+        {
+            self.reasoning_open = !content.ends_with('\n');
+            self.out.text(&self.out.dim(content))?;
+        }
         if let ReplyEvent::Token { content } = event {
+            if std::mem::take(&mut self.reasoning_open) {
+                self.out.text("\n")?;
+            }
             // The label waits for the first token: until then the spinner owns the line,
             // and clearing the spinner would wipe a label printed before it.
             if !self.labelled {

@@ -4,7 +4,7 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::client::DEFAULT_SERVER;
-use crate::{cancel, chat, completions, conv, daemon, exit_codes, send, status, user};
+use crate::{cancel, chat, completions, conv, daemon, exit_codes, models, send, status, user};
 
 /// Talk to chatd, the local chat daemon: chat in the terminal, or script it with --json.
 #[derive(Debug, Parser)]
@@ -81,6 +81,9 @@ pub enum Command {
     /// Show whether the daemon answers, and its version, provider, model and database.
     #[command(after_help = STATUS_EXAMPLES)]
     Status(status::Args),
+
+    /// List the models of every provider the daemon knows, and the default.
+    Models(models::Args),
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = COMPLETIONS_EXAMPLES)]

@@ -28,7 +28,7 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000/api/v1";
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bound for every request except the reply stream, which lasts as long as the reply.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The `detail` of a 404 for a path that is no route at all.
 pub const GENERIC_NOT_FOUND: &str = "Not Found";
 
@@ -111,7 +111,7 @@ impl Client {
 
     /// `base` + the path `segments`, each percent-encoded as one segment (a username may
     /// hold `?`, `#`, `%` or any script).
-    fn url(&self, segments: &[&str]) -> Url {
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(segments);
@@ -121,7 +121,7 @@ impl Client {
 
     /// Sends the request built by `build`; when nothing answers at a local address,
     /// starts chatd once and tries again.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
     ) -> Result<Response, ApiError> {
@@ -241,7 +241,10 @@ impl Client {
         })
     }
 
-    async fn json<T: DeserializeOwned>(&self, response: Response) -> Result<T, ApiError> {
+    pub(crate) async fn json<T: DeserializeOwned>(
+        &self,
+        response: Response,
+    ) -> Result<T, ApiError> {
         let response = Self::check(response).await?;
         let bytes = response.bytes().await.map_err(|err| self.transport(err))?;
         serde_json::from_slice(&bytes).map_err(|err| ApiError::Protocol(err.to_string()))
@@ -326,6 +329,23 @@ impl Client {
             }
         }
         Ok(all)
+    }
+
+    /// `POST /conversations/` with chatd's optional `model` (a server that does not
+    /// know the field ignores it, as the original backend does with extra fields).
+    pub async fn create_conversation_with_model(
+        &self,
+        request: &CreateConversationRequest,
+        model: &str,
+    ) -> Result<Conversation, ApiError> {
+        let body = serde_json::json!({
+            "user_id": request.user_id,
+            "name": request.name,
+            "model": model,
+        });
+        self.post(self.url(&["conversations", ""]), &body)
+            .await
+            .map_err(|e| self.at_documented_route(e))
     }
 
     /// `GET /conversations/{id}`

@@ -1,6 +1,13 @@
 //! `chatctl conv new|list|show`: a user's conversations (`POST /conversations/`,
-//! the summaries list (`listing.rs`), `GET /conversations/{id}`). A group meant to grow:
-//! each subcommand is a variant of `Command` with its own `Args` in `conv/`.
+//! the summaries list (`listing.rs`), `GET /conversations/{id}`) and `rename`, `rm`,
+//! `prune` and `set` (chatd's conversation management extensions). A group meant to
+//! grow: each subcommand is a variant of `Command` with its own `Args` in `conv/`.
+
+mod api;
+mod prune;
+mod rename;
+mod rm;
+mod set;
 
 mod list;
 mod new;
@@ -23,6 +30,14 @@ pub enum Command {
     /// Show a conversation with all its messages (default: the current one).
     #[command(after_help = show::EXAMPLES)]
     Show(show::Args),
+    /// Rename a conversation.
+    Rename(rename::Args),
+    /// Delete conversations with all their messages (asks first on a terminal).
+    Rm(rm::Args),
+    /// Delete the user's conversations idle for longer than a duration.
+    Prune(prune::Args),
+    /// Change a conversation's model, system prompt or temperature.
+    Set(set::Args),
 }
 
 impl Command {
@@ -31,6 +46,10 @@ impl Command {
             Command::New(args) => args.run(ctx).await,
             Command::List(args) => args.run(ctx).await,
             Command::Show(args) => args.run(ctx).await,
+            Command::Rename(args) => args.run(ctx).await,
+            Command::Rm(args) => args.run(ctx).await,
+            Command::Prune(args) => args.run(ctx).await,
+            Command::Set(args) => args.run(ctx).await,
         }
     }
 }

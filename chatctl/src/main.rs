@@ -14,8 +14,10 @@ mod daemon;
 mod error;
 mod exit_codes;
 mod listing;
+mod models;
 mod output;
 mod reply;
+mod reply_details;
 mod send;
 mod status;
 mod stdin;
@@ -90,6 +92,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Cancel(args) => args.run(&mut ctx).await,
         Command::Daemon(command) => command.run(&mut ctx).await,
         Command::Status(args) => args.run(&mut ctx).await,
+        Command::Models(args) => args.run(&mut ctx).await,
         Command::Completions(args) => args.run(),
     }
 }

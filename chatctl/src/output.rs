@@ -144,6 +144,13 @@ impl Spinner {
         Spinner(Some(bar))
     }
 
+    /// Changes what the spinner says, if it still spins.
+    pub fn say(&self, message: &str) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message.to_string());
+        }
+    }
+
     /// Removes the spinner (idempotent).
     pub fn stop(&mut self) {
         if let Some(bar) = self.0.take() {

@@ -20,13 +20,19 @@ use crate::output::Spinner;
 const CANCEL_GRACE: Duration = Duration::from_secs(5);
 
 /// One event of a reply, as handed to the caller and as printed by `--json --stream`
-/// (one object per line: `{"event":"start",…}`, `{"event":"token","content":…}`,
-/// `{"event":"end",…}`).
+/// (one object per line: `{"event":"start",…}`, `{"event":"reasoning","content":…}`,
+/// `{"event":"token","content":…}`, `{"event":"end",…}`).
 #[derive(Debug, Serialize)]
 #[serde(tag = "event", rename_all = "lowercase")]
 pub enum ReplyEvent<'a> {
     Start(&'a StreamStart),
-    Token { content: &'a str },
+    /// A piece of the model's reasoning (chatd's `reasoning` event), apart from the reply.
+    Reasoning {
+        content: &'a str,
+    },
+    Token {
+        content: &'a str,
+    },
     End(&'a StreamEnd),
 }
 
@@ -41,10 +47,13 @@ pub struct Outcome {
 /// Sends `message` to conversation `conversation_id` and streams the reply into
 /// `on_event`. An error from `on_event` (a closed stdout) stops at once and is returned;
 /// the daemon still finishes and stores the reply.
+/// With `show_reasoning` the caller prints the reasoning, so the spinner goes at its
+/// first piece; without, the spinner says the model is thinking.
 pub async fn stream(
     client: &Client,
     conversation_id: i64,
     message: &str,
+    show_reasoning: bool,
     mut on_event: impl FnMut(ReplyEvent<'_>) -> std::io::Result<()>,
 ) -> anyhow::Result<Outcome> {
     let mut spinner = Spinner::start("waiting for the reply…");
@@ -71,7 +80,14 @@ pub async fn stream(
         }
     };
 
-    consume(client, conversation_id, response, spinner, on_event).await
+    consume(
+        client,
+        conversation_id,
+        response,
+        (spinner, show_reasoning),
+        on_event,
+    )
+    .await
 }
 
 /// Follows the reply already being generated on `conversation_id` (chatd's
@@ -80,15 +96,22 @@ pub async fn stream(
 pub async fn follow(
     client: &Client,
     conversation_id: i64,
+    show_reasoning: bool,
     on_event: impl FnMut(ReplyEvent<'_>) -> std::io::Result<()>,
 ) -> anyhow::Result<Option<Outcome>> {
     let Some(response) = client.attach(conversation_id).await? else {
         return Ok(None);
     };
     let spinner = Spinner::start("waiting for the reply…");
-    consume(client, conversation_id, response, spinner, on_event)
-        .await
-        .map(Some)
+    consume(
+        client,
+        conversation_id,
+        response,
+        (spinner, show_reasoning),
+        on_event,
+    )
+    .await
+    .map(Some)
 }
 
 /// Reads one reply's event stream to its end, handing events to `on_event`; Ctrl-C asks
@@ -97,7 +120,7 @@ async fn consume(
     client: &Client,
     conversation_id: i64,
     response: reqwest::Response,
-    mut spinner: Spinner,
+    (mut spinner, show_reasoning): (Spinner, bool),
     mut on_event: impl FnMut(ReplyEvent<'_>) -> std::io::Result<()>,
 ) -> anyhow::Result<Outcome> {
     let mut events = response.bytes_stream().eventsource();
@@ -142,6 +165,17 @@ async fn consume(
             "end" => {
                 end = Some(parse(&event.data, "end")?);
                 break;
+            }
+            "reasoning" => {
+                let content: String = parse(&event.data, "reasoning")?;
+                if show_reasoning {
+                    spinner.stop();
+                } else {
+                    spinner.say("thinking…");
+                }
+                if !interrupted {
+                    on_event(ReplyEvent::Reasoning { content: &content })?;
+                }
             }
             "message" | "" => {
                 if event.data.is_empty() {

@@ -2,7 +2,7 @@
 //! `--json` prints the stored assistant message with its outcome, `--json --stream`
 //! prints one JSON object per event.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use common::MessageStatus;
 
@@ -29,6 +29,14 @@ pub struct Args {
     /// With --json: print each event as it arrives, one JSON object per line.
     #[arg(long)]
     pub stream: bool,
+
+    /// Start a new conversation on this model (PROVIDER/MODEL, see `chatctl models`).
+    #[arg(long, value_name = "MODEL", conflicts_with = "conversation")]
+    pub model: Option<String>,
+
+    /// Show the model's reasoning, dimmed on stderr, while it streams.
+    #[arg(long)]
+    pub show_reasoning: bool,
 
     /// The message (several words are joined by spaces); `-`, or no message with stdin
     /// not a terminal, reads it from stdin.
@@ -64,22 +72,39 @@ impl Args {
         let out = ctx.out.clone();
         let stream_json = out.json && self.stream;
         let mut ends_with_newline = true;
-        let outcome = reply::stream(&ctx.client, conversation_id, &message, |event| {
-            match (&event, out.json) {
+        let show_reasoning = self.show_reasoning && !out.json;
+        let mut reasoning_open = false;
+        let outcome = reply::stream(
+            &ctx.client,
+            conversation_id,
+            &message,
+            show_reasoning,
+            |event| match (&event, out.json) {
                 _ if stream_json => out.json_line(&event),
+                (ReplyEvent::Reasoning { content }, false) if show_reasoning => {
+                    reasoning_open = !content.ends_with('\n');
+                    let dimmed = crate::reply_details::dim_for_stderr(content, &out);
+                    // A stderr that cannot be written to is not worth failing the reply.
+                    let _ = write!(std::io::stderr().lock(), "{dimmed}");
+                    Ok(())
+                }
                 (ReplyEvent::Token { content }, false) => {
+                    if std::mem::take(&mut reasoning_open) {
+                        let _ = writeln!(std::io::stderr().lock());
+                    }
                     ends_with_newline = content.ends_with('\n');
                     out.text(content)
                 }
                 (ReplyEvent::End(end), true) => out.json(end),
                 _ => Ok(()),
-            }
-        })
+            },
+        )
         .await
         .map_err(|err| crate::cancel::with_cancel_hint(err, conversation_id))?;
         if !out.json && !ends_with_newline {
             out.text("\n")?;
         }
+        crate::reply_details::show(&outcome.end, &out);
         if outcome.interrupted {
             return Err(Interrupted.into());
         }
@@ -111,6 +136,24 @@ impl Args {
             return Ok(id);
         }
         let user = ctx.user().await?;
+        if let Some(model) = &self.model {
+            let request = common::CreateConversationRequest {
+                user_id: user.id,
+                name: None,
+            };
+            let conversation = ctx
+                .client
+                .create_conversation_with_model(&request, model)
+                .await?;
+            ctx.remember_conversation(&user.username, conversation.id);
+            if std::io::stderr().is_terminal() && !ctx.out.json {
+                crate::output::note(&format!(
+                    "(new conversation {} on {model})",
+                    conversation.id
+                ));
+            }
+            return Ok(conversation.id);
+        }
         if !self.new
             && let Some(id) = ctx.last_conversation(&user.username)
         {

@@ -8,6 +8,7 @@ pub mod replies;
 pub mod routes;
 pub mod server;
 pub mod store;
+pub mod titles;
 
 /// `bytes` as lowercase hexadecimal, two digits each.
 pub(crate) fn hex(bytes: &[u8]) -> String {

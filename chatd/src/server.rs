@@ -17,11 +17,13 @@ use hyper_util::service::TowerToHyperService;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ProviderKind};
-use crate::providers::{EchoProvider, OpenAiProvider, Provider};
+use crate::providers::openai::OpenAiSettings;
+use crate::providers::{EchoProvider, NamedProvider, OpenAiProvider, Provider, Providers};
 use crate::replies::{RecoveryFile, Replies};
 use crate::routes::guard::{Guard, TargetAuthority};
 use crate::routes::{self, App, RenderedMessages};
 use crate::store::{Location, Store};
+use crate::titles::Titles;
 
 /// How long open connections get to flush after the replies are stored.
 const CONNECTION_DRAIN: Duration = Duration::from_secs(5);
@@ -61,24 +63,48 @@ pub fn init_logging() {
         .try_init();
 }
 
-fn build_provider(config: &Config) -> Result<Provider, ServeError> {
+/// Every configured provider, by name, and the default one with its model (`echo` for
+/// echo, which answers any name; `--model` otherwise).
+fn build_providers(config: &Config) -> Result<Providers, ServeError> {
     let settings = &config.settings;
-    Ok(match settings.provider {
-        ProviderKind::Echo => Provider::Echo(EchoProvider {
-            token_delay: settings.echo_delay(),
-        }),
-        ProviderKind::Openai => Provider::OpenAi(
-            OpenAiProvider::new(
-                &settings.openai_base_url,
-                settings.model.clone(),
-                config.api_key.clone(),
-                settings.connect_timeout(),
-                settings.idle_timeout(),
-                settings.max_event_bytes,
-            )
-            .map_err(ServeError::Provider)?,
-        ),
-    })
+    let mut providers = Vec::with_capacity(config.providers.len());
+    for entry in &config.providers {
+        let provider = match entry.kind {
+            ProviderKind::Echo => Provider::Echo(EchoProvider {
+                token_delay: settings.echo_delay(),
+            }),
+            ProviderKind::Openai => Provider::OpenAi(
+                OpenAiProvider::new(OpenAiSettings {
+                    base_url: entry.base_url.clone(),
+                    api_key: entry.api_key.clone(),
+                    headers: entry.headers.clone(),
+                    key_source: entry
+                        .key_source
+                        .clone()
+                        .unwrap_or_else(|| format!("api_key_env in [providers.{}]", entry.name)),
+                    connect_timeout: settings.connect_timeout(),
+                    idle_timeout: settings.idle_timeout(),
+                    max_event_bytes: settings.max_event_bytes,
+                })
+                .map_err(|e| ServeError::Provider(format!("provider {}: {e}", entry.name)))?,
+            ),
+        };
+        providers.push(NamedProvider::new(
+            entry.name.clone(),
+            provider,
+            entry.models.clone(),
+        ));
+    }
+    let default_kind = config
+        .providers
+        .iter()
+        .find(|p| p.name == config.default_provider)
+        .map(|p| p.kind);
+    let default_model = match default_kind {
+        Some(ProviderKind::Echo) => "echo".to_string(),
+        _ => settings.model.clone(),
+    };
+    Providers::new(providers, &config.default_provider, default_model).map_err(ServeError::Provider)
 }
 
 /// Where replies still unstored at exit are kept: next to a SQLite database, so they
@@ -157,16 +183,22 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     let store = tokio::task::spawn_blocking(move || Store::open(&database, connections))
         .await
         .map_err(|e| ServeError::Provider(format!("start-up task failed: {e}")))??;
-    let provider = Arc::new(build_provider(&config)?);
+    let providers = Arc::new(build_providers(&config)?);
     let replies = Replies::new(
         store.clone(),
-        provider.clone(),
+        providers.clone(),
         settings.system_prompt.clone(),
         settings.max_replies,
         i64::from(settings.history_limit),
         RecoveryFile::new(recovery_file_path(&config.database))
             .or_else_at(fallback_recovery_path(&config.database)),
-    );
+    )
+    .with_titles(Titles::new(
+        settings.titles,
+        store.clone(),
+        providers.clone(),
+        settings.title_model.clone(),
+    ));
     // Replies kept whole first, then the leases of replies cut off mid-way: a kept reply
     // then lands with its full text rather than its last checkpoint.
     match replies.recover_unstored().await {
@@ -204,7 +236,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     let app = App {
         store: store.clone(),
         replies: replies.clone(),
-        provider: provider.clone(),
+        providers: providers.clone(),
         guard,
         rendered: Arc::new(RenderedMessages::with_budget(
             settings.rendered_cache_bytes(),
@@ -222,7 +254,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
 
     let shutdown = CancellationToken::new();
     watch_signals(shutdown.clone())?;
-    announce(&config, &provider, &store, local);
+    announce(&config, &providers, &store, local);
 
     let service = warp::service(routes::api(app));
     // HTTP/1.1 only: hyper-util's auto-detection of HTTP/2 reads the first bytes with
@@ -281,7 +313,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
 
 /// The start-up lines. The first goes to stdout, flushed, so scripts and tests can read
 /// the address (including an ephemeral port) from it; the rest are logs on stderr.
-fn announce(config: &Config, provider: &Provider, store: &Store, local: std::net::SocketAddr) {
+fn announce(config: &Config, providers: &Providers, store: &Store, local: std::net::SocketAddr) {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(
         stdout,
@@ -294,24 +326,30 @@ fn announce(config: &Config, provider: &Provider, store: &Store, local: std::net
         store.location(),
         store.location().backend()
     );
-    match provider {
-        Provider::Echo(_) if config.provider_defaulted => tracing::info!(
-            "provider: echo (the default: no provider is configured; \
-             use --provider openai to talk to a model)"
-        ),
-        Provider::Echo(_) => tracing::info!("provider: echo"),
-        Provider::OpenAi(openai) => tracing::info!(
-            "provider: openai at {}, model {}{}",
-            openai.endpoint(),
-            openai.model(),
-            if config.api_key.is_some() {
-                ""
-            } else {
-                " (no API key set)"
+    for entry in &config.providers {
+        let default = if entry.name == config.default_provider {
+            format!(", the default, model {}", providers.default_model())
+        } else {
+            String::new()
+        };
+        match entry.kind {
+            ProviderKind::Echo if config.provider_defaulted && config.providers.len() == 1 => {
+                tracing::info!(
+                    "provider: echo (the default: no provider is configured; \
+                     use --provider openai to talk to a model)"
+                )
             }
-        ),
-        #[cfg(test)]
-        Provider::Scripted(_) => {}
+            ProviderKind::Echo => tracing::info!("provider {}: echo{default}", entry.name),
+            ProviderKind::Openai => tracing::info!(
+                "provider {}: openai at {}{default}{}",
+                entry.name,
+                entry.base_url,
+                match (&entry.api_key, &entry.key_source) {
+                    (None, Some(source)) => format!(" (no API key set; it is read from {source})"),
+                    _ => String::new(),
+                }
+            ),
+        }
     }
     if !config.settings.listen.ip().is_loopback() {
         tracing::warn!(

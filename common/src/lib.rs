@@ -132,6 +132,168 @@ pub struct Message {
     /// omit it, and older servers never send it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
+    /// Extension, assistant messages only: the model that answered, as the provider
+    /// reported it (else the one chatd asked for). Like every field below, present only
+    /// on the extension endpoints and only when known; older servers never send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Extension: the provider's `finish_reason` (`stop`, `length`, `content_filter`,
+    /// ...) as it said it; absent when it said none (a cancelled or failed reply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+    /// Extension: the token counts the provider reported for this reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Extension: milliseconds from chatd's request to the provider to the first
+    /// content or reasoning delta.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<i64>,
+    /// Extension: milliseconds from chatd's request to the provider to the reply's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<i64>,
+    /// Extension: what the model reasoned before (or while) answering, kept apart from
+    /// `content` and never sent back to the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
+}
+
+/// Extension: the token counts of one reply, as its provider reported them. Either may
+/// be absent when the provider gave only the other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_tokens: Option<i64>,
+}
+
+impl Usage {
+    /// `None` when neither count is known.
+    pub fn of(prompt_tokens: Option<i64>, completion_tokens: Option<i64>) -> Option<Usage> {
+        (prompt_tokens.is_some() || completion_tokens.is_some()).then_some(Usage {
+            prompt_tokens,
+            completion_tokens,
+        })
+    }
+}
+
+/// Extension: `GET /models`, the models of every configured provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelsResponse {
+    /// The model a conversation without one of its own uses, as `PROVIDER/MODEL`.
+    pub default: String,
+    /// Every configured provider, in the order of the configuration, the default
+    /// included, whether or not it could be asked.
+    pub providers: Vec<ProviderModels>,
+}
+
+/// Extension: one provider of `GET /models`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderModels {
+    /// The name models are addressed by: `NAME/MODEL`.
+    pub name: String,
+    /// `"openai"` or `"echo"`.
+    pub kind: String,
+    /// The provider's base URL; `null` for echo.
+    pub base_url: Option<String>,
+    /// Whether this is the default provider, which bare model names address.
+    pub default: bool,
+    /// Its models, each as `NAME/MODEL`, ready to use as a conversation's `model`. Empty
+    /// when the provider could not be asked (`error` says why).
+    pub models: Vec<String>,
+    /// Whether names not in `models` are accepted too (echo accepts any name).
+    pub accepts_any_model: bool,
+    /// Why the list could not be had (the provider is down, refused, timed out, ...);
+    /// `null` when it was.
+    pub error: Option<String>,
+}
+
+/// Extension: the sampling parameters of a conversation, passed through to its provider.
+/// Each is optional; one left out is the provider's own default. Stored as this
+/// object's JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+}
+
+impl ChatParams {
+    pub fn is_empty(&self) -> bool {
+        *self == ChatParams::default()
+    }
+}
+
+/// Extension: a conversation's settings, as `GET /conversations/{id}/settings` and
+/// `PATCH /conversations/{id}` answer them. `model`, `system_prompt` and `params` are
+/// the values a chat started now would use: the conversation's own, or chatd's defaults
+/// where it has none; `defaults` names the fields that come from chatd's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationSettings {
+    pub id: i64,
+    pub name: Option<String>,
+    /// `PROVIDER/MODEL`, or a bare model name on the default provider.
+    pub model: String,
+    /// `null` when neither the conversation nor chatd has one.
+    pub system_prompt: Option<String>,
+    pub params: ChatParams,
+    /// Where the name came from: `user`, `first_line` or `model`; `null` without a name.
+    pub title_source: Option<String>,
+    /// Which of `model`, `system_prompt` and `params` are chatd's defaults.
+    pub defaults: Vec<String>,
+}
+
+/// Extension: `PATCH /conversations/{id}` body. A field left out is not changed; a
+/// field sent as `null` goes back to chatd's default (`name: null` removes the name).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateConversationRequest {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub name: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub model: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub system_prompt: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub params: Option<Option<ChatParams>>,
+}
+
+/// A field that is present, even as `null`: `Some(None)`; serde's `default` covers the
+/// field left out.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Extension: the answer of `DELETE /users/{id}/conversations?before=...`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletedConversations {
+    /// How many conversations were deleted, with their messages.
+    pub deleted: u64,
 }
 
 /// `POST /chat` body.
@@ -209,6 +371,13 @@ pub struct ServerStatus {
     /// Older servers omit it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// The default model as `PROVIDER/MODEL`. Older servers omit it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_model: Option<String>,
+    /// The names of the configured providers, in configuration order. Older servers
+    /// omit it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<String>,
 }
 
 /// Extension: the answer of `POST /conversations/{id}/cancel`.
@@ -263,11 +432,30 @@ mod tests {
             conversation_id: 1,
             created_at: "2026-11-24T05:39:12.123456Z".into(),
             status: None,
+            model: None,
+            finish_reason: None,
+            usage: None,
+            ttft_ms: None,
+            duration_ms: None,
+            reasoning: None,
         };
         let json = serde_json::to_string(&message).unwrap();
         assert_eq!(
             json,
             r#"{"role":"assistant","content":"hi","id":2,"conversation_id":1,"created_at":"2026-11-24T05:39:12.123456Z"}"#
+        );
+    }
+
+    #[test]
+    fn an_update_tells_a_field_left_out_from_a_null() {
+        let update: UpdateConversationRequest =
+            serde_json::from_str(r#"{"name": null, "model": "echo/echo"}"#).unwrap();
+        assert_eq!(update.name, Some(None));
+        assert_eq!(update.model, Some(Some("echo/echo".into())));
+        assert_eq!(update.system_prompt, None);
+        assert_eq!(
+            serde_json::to_string(&update).unwrap(),
+            r#"{"name":null,"model":"echo/echo"}"#
         );
     }
 

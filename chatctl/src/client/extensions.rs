@@ -75,6 +75,15 @@ impl Client {
         Ok(conversation)
     }
 
+    /// Extension `GET /models`; `None` when the server does not have it.
+    pub async fn models(&self) -> Result<Option<common::ModelsResponse>, ApiError> {
+        match self.get(&["models"]).await {
+            Ok(models) => Ok(Some(models)),
+            Err(err) if matches!(err.status(), Some(404 | 405)) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
     /// Extension `GET /status`; `None` when the server does not have it.
     pub async fn status(&self) -> Result<Option<ServerStatus>, ApiError> {
         match self.get(&["status"]).await {

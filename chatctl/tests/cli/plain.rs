@@ -194,3 +194,41 @@ fn send_reads_the_outcome_back_from_the_conversation() {
         Some("end".into())
     );
 }
+
+#[test]
+fn conversation_management_is_unsupported_in_one_line() {
+    let server = PlainServer::start();
+    let home = tempfile::tempdir().expect("temp dir");
+    for args in [
+        &["conv", "rename", "1", "new name"][..],
+        &["conv", "rm", "--yes", "1"],
+        &["conv", "prune", "--older-than", "30d"],
+        &["conv", "set", "1", "--model", "m"],
+        &["conv", "set", "1", "--temperature", "0.3"],
+    ] {
+        let run = server.chatctl(home.path()).args(args).run().code(3);
+        assert!(
+            run.error_line().contains("does not support"),
+            "{args:?}: {run:#?}"
+        );
+    }
+}
+
+#[test]
+fn models_says_in_one_line_that_the_server_does_not_support_it() {
+    let server = PlainServer::start();
+    let home = tempfile::tempdir().expect("temp dir");
+    for args in [&["models"][..], &["--json", "models"]] {
+        let run = server.chatctl(home.path()).args(args).run().code(3);
+        assert_eq!(run.stdout, "", "{run:#?}");
+        assert_eq!(
+            run.stderr.trim_end(),
+            format!(
+                "chatctl: the server at {} does not support listing models (it has no GET /models)",
+                server.url
+            ),
+            "{run:#?}"
+        );
+        assert_eq!(run.stderr.lines().count(), 1);
+    }
+}

@@ -2,50 +2,8 @@
 //! spinner, Ctrl-C typed during a reply (the line discipline turns it into SIGINT), and
 //! `NO_COLOR` keeping colour codes out even on a terminal.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::Stdio;
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
-
-use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-use rustix::termios::{Winsize, tcsetwinsize};
-
-use crate::support::{Daemon, STEP, chatctl_bin, stored_messages, with_user};
-
-struct Pty {
-    master: File,
-    output: mpsc::Receiver<Vec<u8>>,
-    seen: Vec<u8>,
-}
-
-impl Pty {
-    /// Everything printed so far, once `done` holds for it (at most `STEP`).
-    fn wait_for(&mut self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + STEP;
-        loop {
-            let text = String::from_utf8_lossy(&self.seen).into_owned();
-            if done(&text) {
-                return text;
-            }
-            match self
-                .output
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(chunk) => self.seen.extend(chunk),
-                Err(_) => panic!("never saw {what} on the terminal; it shows: {text:?}"),
-            }
-        }
-    }
-
-    fn type_keys(&mut self, keys: &str) {
-        self.master.write_all(keys.as_bytes()).expect("type");
-        self.master.flush().expect("flush");
-    }
-}
+use crate::pty::{Pty, wait_exit};
+use crate::support::{Daemon, chatctl_bin, stored_messages, with_user};
 
 /// Whether `text` holds an SGR (colour or style) escape sequence: ESC [ digits/; m.
 fn has_sgr(text: &str) -> bool {
@@ -64,67 +22,13 @@ fn a_terminal_session_streams_survives_ctrl_c_and_respects_no_color() {
     let daemon = Daemon::start_with(&["--echo-delay-ms", "50"]);
     with_user(&daemon, "wren");
 
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
-    grantpt(&master).expect("grantpt");
-    unlockpt(&master).expect("unlockpt");
-    let slave_path = ptsname(&master, Vec::new()).expect("ptsname");
-    let slave: OwnedFd = File::options()
-        .read(true)
-        .write(true)
-        .open(slave_path.to_str().expect("utf-8 path"))
-        .expect("open slave")
-        .into();
-    tcsetwinsize(
-        &slave,
-        Winsize {
-            ws_row: 24,
-            ws_col: 100,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        },
-    )
-    .expect("window size");
-
     let home = daemon.home();
     let mut command = testkit::isolated(chatctl_bin(), &home);
     command
         .args(["chat", "--new"])
         .env("CHATCTL_SERVER", &daemon.url)
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm")
-        .stdin(Stdio::from(slave.try_clone().expect("dup")))
-        .stdout(Stdio::from(slave.try_clone().expect("dup")))
-        .stderr(Stdio::from(slave.try_clone().expect("dup")));
-    // SAFETY: only async-signal-safe system calls between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            // A session of its own with the pty as controlling terminal, so that a typed
-            // Ctrl-C becomes SIGINT for chatctl, as in a real terminal.
-            rustix::process::setsid()?;
-            rustix::process::ioctl_tiocsctty(std::io::stdin().as_fd())?;
-            Ok(())
-        });
-    }
-    let mut child = command.spawn().expect("start chatctl");
-    drop(command);
-    drop(slave);
-
-    let mut reader = File::from(master.try_clone().expect("dup master"));
-    let (tx, output) = mpsc::channel();
-    thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        // Ends with EIO once chatctl has exited and closed the terminal.
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut pty = Pty {
-        master: File::from(master),
-        output,
-        seen: Vec::new(),
-    };
+        .env("NO_COLOR", "1");
+    let (mut pty, mut child) = Pty::spawn(command);
 
     pty.wait_for("the prompt", |t| t.contains("you"));
     pty.type_keys("hello terminal\r");
@@ -132,6 +36,8 @@ fn a_terminal_session_streams_survives_ctrl_c_and_respects_no_color() {
         t.find("assistant: ")
             .is_some_and(|at| t[at..].contains('\n'))
     });
+    // After the reply, the line that says what answered (echo reports no tokens).
+    pty.wait_for("the reply's model", |t| t.contains("\necho/echo"));
     let words: Vec<String> = (1..=300).map(|n| format!("w{n}")).collect();
     pty.type_keys(&format!("{}\r", words.join(" ")));
     pty.wait_for("the reply streaming", |t| t.contains("assistant: w1"));
@@ -139,14 +45,7 @@ fn a_terminal_session_streams_survives_ctrl_c_and_respects_no_color() {
     pty.wait_for("the stop notice", |t| t.contains("[reply stopped"));
     pty.type_keys("/quit\r");
 
-    let deadline = Instant::now() + STEP;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "chatctl did not exit");
-        thread::sleep(Duration::from_millis(10));
-    };
+    let status = wait_exit(&mut child);
     let text = pty.wait_for("everything", |_| true);
     assert_eq!(status.code(), Some(0), "{text:?}");
     assert!(!has_sgr(&text), "colour despite NO_COLOR: {text:?}");

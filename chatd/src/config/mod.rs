@@ -9,6 +9,7 @@
 //! below; a test holds it, and `--help`, to the defaults.
 
 pub mod origin;
+pub mod providers;
 mod settings;
 
 use std::collections::BTreeSet;
@@ -23,7 +24,8 @@ use figment::{Figment, Metadata, Profile, Provider};
 
 use crate::store::Location;
 use origin::OriginPattern;
-pub use settings::{ProviderKind, Settings};
+pub use providers::ProviderConfig;
+pub use settings::{ProviderKind, Settings, TitleMode};
 
 /// The commented example configuration, printed by `chatd example-config`.
 pub const EXAMPLE_CONFIG: &str = include_str!("../../config.example.toml");
@@ -138,6 +140,11 @@ pub struct Config {
     pub provider_defaulted: bool,
     /// From `CHATD_OPENAI_API_KEY`, else `OPENAI_API_KEY`; never printed.
     pub api_key: Option<String>,
+    /// Every provider, the flags' one and the file's, in the order `GET /models` lists
+    /// them; their keys read.
+    pub providers: Vec<ProviderConfig>,
+    /// The name of the provider of bare model names.
+    pub default_provider: String,
     pub cors_origins: Vec<OriginPattern>,
     /// Where the bearer token lives; used on non-loopback binds only.
     pub token_file: PathBuf,
@@ -154,6 +161,8 @@ impl std::fmt::Debug for Config {
             .field("openai_base_url", &self.settings.openai_base_url)
             .field("model", &self.settings.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("providers", &self.providers)
+            .field("default_provider", &self.default_provider)
             .field("history_limit", &self.settings.history_limit)
             .finish_non_exhaustive()
     }
@@ -229,8 +238,12 @@ fn read_file(path: &Path, required: bool) -> Result<Option<FileSettings>, Config
     };
     // Read with toml rather than figment's own TOML provider, so that a bad key or
     // value is reported in toml's words, which name the expected type or keys.
-    let settings: Settings = toml::from_str(&text).map_err(invalid)?;
     let table: toml::Table = toml::from_str(&text).map_err(invalid)?;
+    providers::refuse_keys_in_file(&table).map_err(|message| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    let settings: Settings = toml::from_str(&text).map_err(invalid)?;
     Ok(Some(FileSettings {
         settings,
         keys: table.keys().cloned().collect(),
@@ -345,6 +358,8 @@ impl Config {
             Some(path) => path.clone(),
             None => default_token_path().ok_or(ConfigError::NoDataDir)?,
         };
+        let (providers, default_provider) =
+            providers::resolve(&settings, api_key.clone(), &env_key)?;
         settings.system_prompt = settings.system_prompt.filter(|p| !p.trim().is_empty());
         settings.allowed_hosts = settings
             .allowed_hosts
@@ -359,6 +374,8 @@ impl Config {
             database,
             provider_defaulted,
             api_key,
+            providers,
+            default_provider,
             cors_origins,
             token_file,
             config_file,

@@ -2,6 +2,7 @@
 //! its `CHATD_*` variable, its TOML key, its help and its default. How the layers are
 //! merged is in the parent module.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use clap::{Args, FromArgMatches, ValueEnum};
 use serde::{Deserialize, Serialize};
 
 use super::origin::DEFAULT_CORS_ORIGINS;
+use super::providers::ProviderSettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -19,6 +21,19 @@ pub enum ProviderKind {
     Echo,
     /// Any OpenAI-compatible /chat/completions endpoint (OpenAI, Ollama, llama.cpp, vLLM).
     Openai,
+}
+
+/// How chatd names a conversation that has no name, after its first complete reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TitleMode {
+    /// The first line of the user's first message, cut at a word.
+    FirstLine,
+    /// A short request to the conversation's model (or --title-model); the first line
+    /// when that fails.
+    Model,
+    /// Conversations keep no name until someone gives them one.
+    Off,
 }
 
 /// Every setting of chatd. A field is one setting everywhere: its doc comment is the
@@ -61,13 +76,30 @@ pub struct Settings {
     )]
     pub openai_base_url: String,
 
-    /// Model name sent to the provider
+    /// Model name sent to the default provider for conversations without a model of their own
     #[arg(long, env = "CHATD_MODEL", default_value = "gpt-4o-mini")]
     pub model: String,
+
+    /// The provider of conversations without a model and of bare model names: a [providers.NAME] of the configuration file, or the one --provider configures (named echo or openai) [default: the one --provider configures]
+    #[arg(long, env = "CHATD_DEFAULT_PROVIDER", value_name = "NAME")]
+    pub default_provider: Option<String>,
+
+    /// Further providers, by name; only the configuration file gives them.
+    #[arg(skip)]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub providers: BTreeMap<String, ProviderSettings>,
 
     /// System prompt sent before every conversation's history
     #[arg(long, env = "CHATD_SYSTEM_PROMPT", value_name = "TEXT")]
     pub system_prompt: Option<String>,
+
+    /// How conversations without a name get a title after their first complete reply
+    #[arg(long, env = "CHATD_TITLES", value_enum, default_value_t = TitleMode::FirstLine)]
+    pub titles: TitleMode,
+
+    /// Model asked for titles with --titles model [default: the conversation's model]
+    #[arg(long, env = "CHATD_TITLE_MODEL", value_name = "MODEL")]
+    pub title_model: Option<String>,
 
     /// How many past messages go to the provider with a new one
     #[arg(

@@ -15,12 +15,22 @@ fn no_env(_: &str) -> Option<String> {
     None
 }
 
-/// The example file with every `# key = value` line uncommented.
+/// The example file with every `# key = value` line uncommented (the indented lines of
+/// the example provider tables are not top-level keys).
 fn uncommented_example() -> String {
     EXAMPLE_CONFIG
         .lines()
         .map(|line| line.strip_prefix("# ").unwrap_or(line))
-        .filter(|line| line.contains(" = "))
+        .filter(|line| line.contains(" = ") && !line.starts_with(' '))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The example's `[providers.NAME]` tables, uncommented.
+fn example_provider_tables() -> String {
+    EXAMPLE_CONFIG
+        .lines()
+        .filter_map(|line| line.strip_prefix("#     "))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -57,7 +67,15 @@ fn the_example_file_cannot_drift_from_the_defaults() {
         match defaults.get(&key) {
             Some(default) => assert_eq!(shown, default, "the example's {key}"),
             None => assert!(
-                ["database", "system_prompt", "token_file", "db_pool_size"].contains(&&*key),
+                [
+                    "database",
+                    "system_prompt",
+                    "title_model",
+                    "token_file",
+                    "db_pool_size",
+                    "default_provider"
+                ]
+                .contains(&&*key),
                 "{key} has no default but is not known to depend on the machine"
             ),
         }
@@ -297,4 +315,130 @@ fn settings_are_normalised_once_merged() {
     assert_eq!(settings.db_pool_size, None);
     assert_eq!(settings.connect_timeout(), Duration::from_secs(1));
     assert_eq!(settings.rendered_cache_bytes(), 2 << 20);
+}
+
+fn config_file(dir: &tempfile::TempDir, text: &str) -> String {
+    let path = dir.path().join("chatd.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn the_example_providers_are_a_valid_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "default_provider = \"ollama\"\nmodel = \"llama3.2\"\n{}",
+        example_provider_tables()
+    );
+    let path = config_file(&dir, &text);
+    let env = |key: &str| (key == "OPENROUTER_API_KEY").then(|| "sk-or-secret".to_string());
+    let config = Config::resolve(&cli(&["--config", &path, "--database", "a.db"]), env).unwrap();
+    let names: Vec<&str> = config.providers.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["echo", "ollama", "openrouter"]);
+    assert_eq!(config.default_provider, "ollama");
+    let openrouter = &config.providers[2];
+    assert_eq!(openrouter.api_key.as_deref(), Some("sk-or-secret"));
+    assert_eq!(
+        openrouter.headers,
+        [("X-Title".to_string(), "chatd".to_string())]
+    );
+    assert_eq!(openrouter.models.as_ref().map(Vec::len), Some(2));
+    assert_eq!(config.providers[1].base_url, "http://127.0.0.1:11434/v1");
+    assert_eq!(config.providers[1].api_key, None);
+    let shown = format!("{config:?}");
+    assert!(
+        !shown.contains("sk-or-secret") && !shown.contains("\"chatd\""),
+        "{shown}"
+    );
+}
+
+/// Without a file chatd runs the one provider of its flags, named after its kind; a
+/// file's provider of that name stands in its place.
+#[test]
+fn the_flags_configure_the_provider_named_after_its_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = config_file(&dir, "");
+    let env = |key: &str| (key == "OPENAI_API_KEY").then(|| "sk-flag".to_string());
+    let config = Config::resolve(
+        &cli(&[
+            "--config",
+            &path,
+            "--database",
+            "a.db",
+            "--provider",
+            "openai",
+        ]),
+        env,
+    )
+    .unwrap();
+    assert_eq!(config.providers.len(), 1);
+    let only = &config.providers[0];
+    assert_eq!(
+        (only.name.as_str(), only.kind, only.base_url.as_str()),
+        ("openai", ProviderKind::Openai, "https://api.openai.com/v1")
+    );
+    assert_eq!(only.api_key.as_deref(), Some("sk-flag"));
+    assert_eq!(config.default_provider, "openai");
+
+    let path = config_file(
+        &dir,
+        "[providers.openai]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\n\
+         api_key_env = \"MY_KEY\"\n",
+    );
+    let config = Config::resolve(
+        &cli(&[
+            "--config",
+            &path,
+            "--database",
+            "a.db",
+            "--provider",
+            "openai",
+        ]),
+        env,
+    )
+    .unwrap();
+    assert_eq!(config.providers.len(), 1);
+    assert_eq!(config.providers[0].base_url, "http://127.0.0.1:9/v1");
+    assert_eq!(config.providers[0].api_key, None, "MY_KEY is not set");
+    assert_eq!(config.providers[0].key_source.as_deref(), Some("MY_KEY"));
+}
+
+#[test]
+fn keys_in_the_file_and_bad_providers_are_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let resolve = |text: &str| {
+        let path = config_file(&dir, text);
+        Config::resolve(&cli(&["--config", &path, "--database", "a.db"]), no_env)
+            .unwrap_err()
+            .to_string()
+    };
+    let error = resolve(
+        "[providers.openai]\nkind = \"openai\"\nbase_url = \"https://x/v1\"\napi_key = \"sk-1\"\n",
+    );
+    assert!(error.contains("providers.openai.api_key"), "{error}");
+    assert!(error.contains("api_key_env"), "{error}");
+    assert!(!error.contains("sk-1"), "{error}");
+    let error = resolve("api_key = \"sk-1\"\n");
+    assert!(
+        error.contains("never read from the configuration file"),
+        "{error}"
+    );
+    let error = resolve("[providers.local]\nkind = \"openai\"\n");
+    assert!(
+        error.contains("providers.local: an openai provider needs base_url"),
+        "{error}"
+    );
+    let error = resolve("[providers.\"a/b\"]\nkind = \"echo\"\n");
+    assert!(error.contains("PROVIDER/MODEL"), "{error}");
+    let error = resolve("[providers.x]\nkind = \"openai\"\nbase_url = \"ftp://h/v1\"\n");
+    assert!(error.contains("not http or https"), "{error}");
+    let error = resolve("[providers.x]\nkind = \"echo\"\napi_key_env = \"sk-abc def\"\n");
+    assert!(error.contains("no variable name"), "{error}");
+    let error = resolve("default_provider = \"nope\"\n");
+    assert!(
+        error.contains("\"nope\" is no configured provider (they are: echo)"),
+        "{error}"
+    );
+    let error = resolve("[providers.x]\nkind = \"claude\"\n");
+    assert!(error.contains("claude"), "{error}");
 }

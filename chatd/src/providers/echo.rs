@@ -1,13 +1,14 @@
 //! The offline provider: it answers with the user's own message, streamed word by word
 //! (each token is a run of whitespace and the word after it, as language models emit
 //! them), with an optional delay per token. Deterministic, so tests and demos need no
-//! network and no model.
+//! network and no model. It ignores the model name and the sampling parameters, and
+//! reports no token counts.
 
 use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use super::{Delta, DeltaStream, FinishReason, ProviderError, Turn};
+use super::{Delta, DeltaStream, Ending, FinishReason, ProviderError, Turn};
 
 #[derive(Debug, Clone, Default)]
 pub struct EchoProvider {
@@ -26,7 +27,9 @@ impl EchoProvider {
             .into_iter()
             .map(|token| Ok(Delta::Text(token)))
             .collect();
-        let end = futures_util::stream::once(async { Ok(Delta::End(FinishReason::Stop)) });
+        let end = futures_util::stream::once(async {
+            Ok(Delta::End(Ending::new(FinishReason::Stop, Some("stop"))))
+        });
         let delay = self.token_delay;
         if delay.is_zero() {
             return futures_util::stream::iter(tokens).chain(end).boxed();

@@ -1,17 +1,22 @@
-//! Providers turn a conversation's history into a stream of text deltas: `echo`
-//! (offline, deterministic, the default) and `openai` (any OpenAI-compatible
-//! `/chat/completions` endpoint: OpenAI, Ollama, llama.cpp, vLLM, LM Studio).
+//! Providers turn a conversation's history into a stream of deltas: `echo` (offline,
+//! deterministic, the default) and `openai` (any OpenAI-compatible `/chat/completions`
+//! endpoint: OpenAI, Ollama, llama.cpp, vLLM, LM Studio). `registry.rs` holds the
+//! providers chatd is configured with, by name, resolves a conversation's model string
+//! to one of them, and lists their models (`GET /models`).
 
 pub mod echo;
 pub mod event_reader;
 pub mod openai;
+pub mod registry;
 
 use std::pin::Pin;
 
+use common::{ChatParams, Usage};
 use futures_util::Stream;
 
 pub use echo::EchoProvider;
 pub use openai::OpenAiProvider;
+pub use registry::{NamedProvider, Providers, UnknownModel};
 
 /// One message sent to a provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,20 +26,57 @@ pub struct Turn {
     pub content: String,
 }
 
+/// What a provider is asked for one reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyRequest {
+    /// The model name as this provider knows it (without the `PROVIDER/` prefix).
+    pub model: String,
+    /// Sampling parameters; those left out are the provider's own defaults.
+    pub params: ChatParams,
+    /// Oldest first, the user's new message last; content only, never reasoning.
+    pub history: Vec<Turn>,
+}
+
 /// Why a provider could not give (the rest of) a reply. The text is shown to clients in
 /// a 502's `detail` or a stream's `end` event, so it names the cause and never a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct ProviderError(pub String);
 
-/// What a provider's stream yields: the reply's text in order, then one `End`, or an
-/// error, and nothing after either. A stream that stops without one of them was cut
-/// short and counts as a failure.
+/// What a provider's stream yields: the reply's text and reasoning in order, with what
+/// the provider says about the reply (its model, its token counts) wherever it says it,
+/// then one `End`, or an error, and nothing after either. A stream that stops without
+/// one of them was cut short and counts as a failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delta {
     Text(String),
+    /// Reasoning (`reasoning_content` or `reasoning` in OpenAI-style chunks), kept apart
+    /// from the text.
+    Reasoning(String),
+    /// The model that answers, as the provider names it; said once, or again when it
+    /// changes.
+    Model(String),
+    /// The reply's token counts; a later one replaces an earlier one.
+    Usage(Usage),
     /// The provider said the reply is over, and why.
-    End(FinishReason),
+    End(Ending),
+}
+
+/// How the provider ended a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ending {
+    pub reason: FinishReason,
+    /// The `finish_reason` as the provider wrote it; `None` when it gave none.
+    pub said: Option<String>,
+}
+
+impl Ending {
+    pub fn new(reason: FinishReason, said: Option<&str>) -> Ending {
+        Ending {
+            reason,
+            said: said.map(str::to_owned),
+        }
+    }
 }
 
 /// Why the provider ended a reply.
@@ -49,6 +91,8 @@ pub enum FinishReason {
 /// The deltas of one reply (see `Delta`).
 pub type DeltaStream = Pin<Box<dyn Stream<Item = Result<Delta, ProviderError>> + Send>>;
 
+// Built once at start-up and kept behind an `Arc`: its size costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Provider {
     Echo(EchoProvider),
@@ -92,9 +136,10 @@ impl Scripted {
         );
         Ok(match &self.then {
             ScriptEnd::Complete => deltas
-                .chain(futures_util::stream::iter([Ok(Delta::End(
+                .chain(futures_util::stream::iter([Ok(Delta::End(Ending::new(
                     FinishReason::Stop,
-                ))]))
+                    Some("stop"),
+                )))]))
                 .boxed(),
             ScriptEnd::Fail(why) => deltas
                 .chain(futures_util::stream::iter([Err(ProviderError(
@@ -117,20 +162,11 @@ impl Provider {
         }
     }
 
-    pub fn model(&self) -> &str {
+    /// Starts a reply.
+    pub async fn stream(&self, request: ReplyRequest) -> Result<DeltaStream, ProviderError> {
         match self {
-            Provider::Echo(_) => "echo",
-            Provider::OpenAi(provider) => provider.model(),
-            #[cfg(test)]
-            Provider::Scripted(_) => "scripted",
-        }
-    }
-
-    /// Starts a reply to `history` (oldest first, the user's new message last).
-    pub async fn stream(&self, history: Vec<Turn>) -> Result<DeltaStream, ProviderError> {
-        match self {
-            Provider::Echo(provider) => Ok(provider.stream(&history)),
-            Provider::OpenAi(provider) => provider.stream(history).await,
+            Provider::Echo(provider) => Ok(provider.stream(&request.history)),
+            Provider::OpenAi(provider) => provider.stream(request).await,
             #[cfg(test)]
             Provider::Scripted(script) => script.stream(),
         }

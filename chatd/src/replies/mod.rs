@@ -23,9 +23,11 @@
 //! Here: the registry, `begin`, the reply task and shutdown, kept in one file (over
 //! 400 lines) because they are one state machine, read together. `lease.rs`: the
 //! database lease and the checkpointer; `unstored.rs`: retries of a failed final
-//! write and the recovery file; `tests.rs`: the state machine driven end to end.
+//! write and the recovery file; `stop.rs`: stopping the replies of what a delete
+//! removes; `tests.rs`: the state machine driven end to end.
 
 pub mod lease;
+mod stop;
 #[cfg(test)]
 mod tests;
 mod unstored;
@@ -33,17 +35,21 @@ mod unstored;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::MessageStatus;
 use common::sse::LineBreakNormalizer;
+use common::{ChatParams, MessageStatus, Usage};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::providers::{Delta, FinishReason, Provider, Turn};
-use crate::store::{BeginChat, FinishedReply, MessageRow, Store, StoreError, StoredReply};
+use crate::providers::registry::Resolved;
+use crate::providers::{Delta, FinishReason, Providers, ReplyRequest, Turn};
+use crate::store::{
+    BeginChat, ChatStart, FinishedReply, MessageDetails, MessageRow, Store, StoreError, StoredReply,
+};
+use crate::titles::Titles;
 use lease::Lease;
 pub use unstored::RecoveryFile;
 
@@ -65,8 +71,19 @@ pub struct ReplyEnd {
 /// Everything a listener needs: the deltas so far, and the end once there is one.
 #[derive(Debug, Default)]
 pub struct ReplyState {
+    /// The content, delta by delta.
     pub deltas: Vec<String>,
+    /// The reasoning, delta by delta, each with the number of content deltas that came
+    /// before it, so a listener can give both in the order they came.
+    pub reasoning: Vec<(usize, String)>,
     pub end: Option<ReplyEnd>,
+}
+
+impl ReplyState {
+    /// Whether anything of the reply (content or reasoning) has come.
+    pub fn has_begun(&self) -> bool {
+        !self.deltas.is_empty() || !self.reasoning.is_empty()
+    }
 }
 
 /// A reply in flight.
@@ -102,7 +119,7 @@ pub struct Replies {
     /// Cancelled when chatd stops waiting for replies at shutdown.
     abort: CancellationToken,
     store: Store,
-    provider: Arc<Provider>,
+    providers: Arc<Providers>,
     system_prompt: Option<String>,
     /// Replies that may run at once; past it, new chats are refused with a 503.
     max_in_flight: usize,
@@ -112,6 +129,8 @@ pub struct Replies {
     lease: Lease,
     /// Where replies still unstored at exit are kept for the next start.
     recovery: RecoveryFile,
+    /// Names conversations without a name after their first complete reply.
+    titles: Option<Titles>,
 }
 
 /// Why a chat could not begin.
@@ -159,7 +178,7 @@ impl Drop for Slot {
 impl Replies {
     pub fn new(
         store: Store,
-        provider: Arc<Provider>,
+        providers: Arc<Providers>,
         system_prompt: Option<String>,
         max_in_flight: usize,
         history_limit: i64,
@@ -171,12 +190,19 @@ impl Replies {
             abort: CancellationToken::new(),
             lease: Lease::new(store.clone()),
             store,
-            provider,
+            providers,
             system_prompt,
             max_in_flight: max_in_flight.max(1),
             history_limit,
             recovery,
+            titles: None,
         }
+    }
+
+    /// Gives conversations without a name a title after their first complete reply.
+    pub fn with_titles(mut self, titles: Titles) -> Self {
+        self.titles = Some(titles);
+        self
     }
 
     /// Puts a new reply for `conversation_id` in the registry, in the state given.
@@ -218,22 +244,22 @@ impl Replies {
             return Err(BeginError::ShuttingDown);
         }
         let slot = self.reserve(conversation_id)?;
-        let (user_message, history) = match self
+        let started = match self
             .lease
             .begin_chat(conversation_id, text, self.history_limit)
             .await?
         {
-            BeginChat::Started(user_message, history) => (user_message, history),
+            BeginChat::Started(started) => started,
             BeginChat::NoConversation => return Err(BeginError::NoConversation),
             // Another chatd process on the same database is generating it.
             BeginChat::Busy => return Err(BeginError::Busy),
         };
-        let reply = self.start(slot, user_message, &history);
+        let reply = self.start(slot, started);
         let mut listener = reply.subscribe();
         first_event(&mut listener).await;
         let state = listener.borrow();
         if let Some(end) = &state.end
-            && state.deltas.is_empty()
+            && !state.has_begun()
             && end.status == MessageStatus::Failed
             && let Some(cause) = &end.error
         {
@@ -310,20 +336,31 @@ impl Replies {
         Some(reply)
     }
 
-    /// Starts generating the reply for a reserved conversation. `history` is what the
-    /// provider is given, oldest first, ending with the user's message.
-    fn start(
-        &self,
-        mut slot: Slot,
-        user_message: MessageRow,
-        history: &[MessageRow],
-    ) -> Arc<Reply> {
+    /// chatd's own system prompt, for conversations without one.
+    pub fn default_system_prompt(&self) -> Option<&str> {
+        self.system_prompt.as_deref()
+    }
+
+    /// Starts generating the reply for a reserved conversation: the provider of the
+    /// conversation's model (or chatd's default) is given the started chat's history,
+    /// oldest first, ending with the user's message, after the conversation's system
+    /// prompt (or chatd's, when it has none), with the conversation's parameters.
+    fn start(&self, mut slot: Slot, started: ChatStart) -> Arc<Reply> {
         slot.started = true;
         let conversation_id = slot.conversation_id;
+        let ChatStart {
+            user_message,
+            history,
+            settings,
+        } = started;
         let reply = self.hold(conversation_id, user_message, ReplyState::default());
 
         let mut turns = Vec::with_capacity(history.len() + 1);
-        if let Some(prompt) = &self.system_prompt {
+        if let Some(prompt) = settings
+            .system_prompt
+            .as_ref()
+            .or(self.system_prompt.as_ref())
+        {
             turns.push(Turn {
                 role: "system",
                 content: prompt.clone(),
@@ -338,24 +375,37 @@ impl Replies {
                     content: message.content.clone(),
                 }),
         );
+        // No title source: the conversation had no name when the chat started.
+        let untitled = settings.title_source.is_none();
+        let resolved = self.providers.resolve(settings.model.as_deref());
+        let params = conversation_params(conversation_id, settings.params.as_deref());
+        let request = resolved.request(params, turns);
         let this = self.clone();
         let task_reply = reply.clone();
         self.tasks
-            .spawn(async move { this.generate(task_reply, turns).await });
+            .spawn(async move { this.generate(task_reply, resolved, request, untitled).await });
         reply
     }
 
-    /// The reply task: provider → deltas → store, exactly once.
-    async fn generate(self, reply: Arc<Reply>, turns: Vec<Turn>) {
+    /// The reply task: provider → deltas → store, exactly once; then, for a conversation
+    /// `untitled` when the chat started whose reply is complete, its title.
+    async fn generate(
+        self,
+        reply: Arc<Reply>,
+        resolved: Resolved,
+        request: ReplyRequest,
+        untitled: bool,
+    ) {
         let mut text = String::new();
         let mut normalizer = LineBreakNormalizer::default();
         let mut error: Option<String> = None;
+        let mut made = Making::new();
 
         let status = tokio::select! {
             biased;
             _ = self.abort.cancelled() => MessageStatus::Interrupted,
             _ = reply.cancel.cancelled() => MessageStatus::Cancelled,
-            started = self.provider.stream(turns) => match started {
+            started = resolved.provider.provider.stream(request) => match started {
                 Err(e) => {
                     error = Some(e.0);
                     MessageStatus::Failed
@@ -375,11 +425,26 @@ impl Replies {
                             next = deltas.next() => next,
                         };
                         match next {
-                            Some(Ok(Delta::End(FinishReason::Stop))) => {
-                                break MessageStatus::Complete;
+                            Some(Ok(Delta::End(ending))) => {
+                                made.finish_reason = ending.said;
+                                break match ending.reason {
+                                    FinishReason::Stop => MessageStatus::Complete,
+                                    FinishReason::Length => MessageStatus::Truncated,
+                                };
                             }
-                            Some(Ok(Delta::End(FinishReason::Length))) => {
-                                break MessageStatus::Truncated;
+                            Some(Ok(Delta::Model(name))) => made.model = Some(name),
+                            Some(Ok(Delta::Usage(usage))) => made.usage = Some(usage),
+                            Some(Ok(Delta::Reasoning(delta))) => {
+                                let delta = delta.replace('\0', "");
+                                if delta.is_empty() {
+                                    continue;
+                                }
+                                made.began();
+                                made.reasoning.push_str(&delta);
+                                reply.state.send_modify(|state| {
+                                    let at = state.deltas.len();
+                                    state.reasoning.push((at, delta));
+                                });
                             }
                             // Providers end with `End` or an error; a stream that just
                             // stops was cut short.
@@ -397,6 +462,7 @@ impl Replies {
                                 if delta.is_empty() {
                                     continue;
                                 }
+                                made.began();
                                 text.push_str(&delta);
                                 reply.state.send_modify(|state| state.deltas.push(delta));
                             }
@@ -415,13 +481,17 @@ impl Replies {
         // A reply that stopped before producing anything is not stored: there is no
         // assistant message to show, and the client was told why (502, or the end event).
         // One the provider ended (complete, or cut at its token limit) is, even empty.
+        // Reasoning counts as something generated: a reply cut off while it thought
+        // keeps its thoughts.
         let nothing_generated = text.is_empty()
+            && made.reasoning.is_empty()
             && !matches!(status, MessageStatus::Complete | MessageStatus::Truncated);
         let finished = (!nothing_generated).then(|| FinishedReply {
             conversation_id: reply.conversation_id,
             user_message_id: reply.user_message.id,
             content: text,
             status,
+            details: made.details(&resolved),
         });
         let first_try = self
             .final_write(reply.conversation_id, finished.clone())
@@ -460,6 +530,7 @@ impl Replies {
         // Free the conversation before announcing the end, so that a client that sends
         // its next message the moment this one ends is not told a reply is running.
         self.release(reply.conversation_id);
+        let stored_complete = message.is_some() && status == MessageStatus::Complete;
         reply.state.send_modify(|state| {
             state.end = Some(ReplyEnd {
                 status,
@@ -468,6 +539,12 @@ impl Replies {
                 stored: true,
             })
         });
+        if untitled
+            && stored_complete
+            && let Some(titles) = &self.titles
+        {
+            titles.spawn(reply.conversation_id, &resolved);
+        }
     }
 
     /// Stores a finished reply (or, when nothing was generated, gives up its lease).
@@ -550,11 +627,73 @@ impl Replies {
     }
 }
 
-/// Waits until a listener's reply has its first delta or its end, whichever comes first.
+/// Waits until a listener's reply has its first delta (of content or reasoning) or its
+/// end, whichever comes first.
 async fn first_event(rx: &mut watch::Receiver<ReplyState>) {
     // The sender lives as long as the `Reply`, which the caller holds, so this cannot
     // see a closed channel; an error would only mean the same as an end.
     let _ = rx
-        .wait_for(|state| !state.deltas.is_empty() || state.end.is_some())
+        .wait_for(|state| state.has_begun() || state.end.is_some())
         .await;
+}
+
+/// A conversation's stored parameters; stored ones that no longer read (they were
+/// checked when stored, so only a hand-edited row) are left out, with a warning.
+fn conversation_params(conversation_id: i64, stored: Option<&str>) -> ChatParams {
+    let Some(stored) = stored else {
+        return ChatParams::default();
+    };
+    serde_json::from_str(stored).unwrap_or_else(|e| {
+        tracing::warn!(
+            conversation_id,
+            "the conversation's stored params do not read ({e}); the provider's defaults are used"
+        );
+        ChatParams::default()
+    })
+}
+
+/// What the reply task learns of how a reply is made, besides its text.
+struct Making {
+    started: Instant,
+    first_delta: Option<Instant>,
+    model: Option<String>,
+    usage: Option<Usage>,
+    finish_reason: Option<String>,
+    reasoning: String,
+}
+
+impl Making {
+    fn new() -> Making {
+        Making {
+            started: Instant::now(),
+            first_delta: None,
+            model: None,
+            usage: None,
+            finish_reason: None,
+            reasoning: String::new(),
+        }
+    }
+
+    fn began(&mut self) {
+        self.first_delta.get_or_insert_with(Instant::now);
+    }
+
+    /// The details to store; the model is the provider's name for it when it gave one.
+    fn details(&mut self, resolved: &Resolved) -> MessageDetails {
+        let millis = |at: Instant| i64::try_from(at.duration_since(self.started).as_millis()).ok();
+        let model = match &self.model {
+            Some(reported) => format!("{}/{reported}", resolved.provider.name),
+            None => resolved.qualified(),
+        };
+        let usage = self.usage.unwrap_or_default();
+        MessageDetails {
+            model: Some(model),
+            finish_reason: self.finish_reason.take(),
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            ttft_ms: self.first_delta.and_then(millis),
+            duration_ms: millis(Instant::now()),
+            reasoning: (!self.reasoning.is_empty()).then(|| std::mem::take(&mut self.reasoning)),
+        }
+    }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 
 use super::*;
-use crate::providers::{EchoProvider, ScriptEnd, Scripted};
+use crate::providers::{EchoProvider, Provider, ScriptEnd, Scripted};
 use crate::store::Location;
 
 /// The longest any wait here may take; none is a measurement.
@@ -40,7 +40,7 @@ async fn setup(provider: Provider, max_in_flight: usize) -> Setup {
     }
     let replies = Replies::new(
         store.clone(),
-        Arc::new(provider),
+        Arc::new(Providers::single(provider, "model")),
         None,
         max_in_flight,
         10,
@@ -332,7 +332,10 @@ async fn checkpoints_write_the_text_so_far_only_when_it_changed() {
     // checkpointed text as interrupted.
     let peer = Replies::new(
         setup.store.clone(),
-        Arc::new(Provider::Echo(EchoProvider::default())),
+        Arc::new(Providers::single(
+            Provider::Echo(EchoProvider::default()),
+            "echo",
+        )),
         None,
         4,
         10,

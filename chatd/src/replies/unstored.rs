@@ -18,7 +18,7 @@ use common::{MessageStatus, Role};
 use serde::{Deserialize, Serialize};
 
 use super::{Replies, Reply, ReplyEnd, ReplyState};
-use crate::store::{FinishedReply, MessageRow};
+use crate::store::{FinishedReply, MessageDetails, MessageRow};
 
 /// The first wait before a failed final write is tried again; it doubles up to
 /// `RETRY_MAX`.
@@ -56,6 +56,7 @@ impl UnstoredReply {
             created_at: DateTime::from_timestamp_micros(self.user_message_created_at_us)
                 .unwrap_or_default()
                 .naive_utc(),
+            details: MessageDetails::NONE,
         }
     }
 }
@@ -263,7 +264,10 @@ impl Replies {
                 .final_write(conversation_id, Some(item.reply.clone()))
                 .await
             {
-                Ok(_) => stored += 1,
+                Ok(Some(_)) => stored += 1,
+                // Already answered, or its conversation was deleted meanwhile: nothing
+                // to store (`final_write` said which).
+                Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(
                         conversation_id,
@@ -282,6 +286,9 @@ impl Replies {
         let conversation_id = item.reply.conversation_id;
         let state = ReplyState {
             deltas: vec![item.reply.content.clone()],
+            reasoning: (item.reply.details.reasoning.clone().into_iter())
+                .map(|reasoning| (0, reasoning))
+                .collect(),
             end: Some(ReplyEnd {
                 status: item.reply.status,
                 message: None,
@@ -313,10 +320,27 @@ mod tests {
                 user_message_id: conversation_id * 10,
                 content: content.into(),
                 status: MessageStatus::Complete,
+                details: MessageDetails::default(),
             },
             user_message_content: "question".into(),
             user_message_created_at_us: 1_764_000_000_123_456,
         }
+    }
+
+    #[test]
+    fn a_line_written_before_replies_had_details_still_reads() {
+        let line = r#"{"reply":{"conversation_id":1,"user_message_id":10,"content":"hi","status":"complete"},"user_message_content":"q","user_message_created_at_us":1764000000123456}"#;
+        let item: UnstoredReply = serde_json::from_str(line).unwrap();
+        assert_eq!(item.reply.details, MessageDetails::NONE);
+        assert_eq!(item.reply.content, "hi");
+        let mut with_details = reply(2, "x");
+        with_details.reply.details.reasoning = Some("thought".into());
+        with_details.reply.details.prompt_tokens = Some(3);
+        let line = serde_json::to_string(&with_details).unwrap();
+        assert_eq!(
+            serde_json::from_str::<UnstoredReply>(&line).unwrap(),
+            with_details
+        );
     }
 
     #[test]

@@ -198,15 +198,10 @@ fn preflight(origin: &HeaderValue, route_allow: &str) -> Response {
     *response.status_mut() = StatusCode::NO_CONTENT;
     add_cors_headers(&mut response, origin);
     let headers = response.headers_mut();
-    let methods = if route_allow == "POST" {
-        "POST, OPTIONS"
-    } else {
-        "GET, HEAD, OPTIONS"
-    };
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static(methods),
-    );
+    // The route's `Allow` list is ASCII method names, always a valid header value.
+    if let Ok(methods) = HeaderValue::from_str(&format!("{route_allow}, OPTIONS")) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, methods);
+    }
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static("content-type, authorization, accept, last-event-id"),
@@ -402,6 +397,22 @@ mod tests {
         assert_eq!(
             response.headers()["access-control-allow-origin"],
             "http://localhost:3000"
+        );
+        assert_eq!(
+            response.headers()["access-control-allow-methods"],
+            "POST, OPTIONS"
+        );
+        let Verdict::Answer(response) = guard.check(
+            &Method::OPTIONS,
+            None,
+            &request,
+            Some("GET, HEAD, PATCH, DELETE"),
+        ) else {
+            panic!("a preflight is answered by the guard");
+        };
+        assert_eq!(
+            response.headers()["access-control-allow-methods"],
+            "GET, HEAD, PATCH, DELETE, OPTIONS"
         );
         assert!(
             response

@@ -155,8 +155,22 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn loc(name: &str) -> Vec<Value> {
+    pub fn loc(name: &str) -> Vec<Value> {
         vec![json!("body"), json!(name)]
+    }
+
+    /// A field as sent; `None` when it is absent (a `null` is `Some(Value::Null)`).
+    pub fn get(&self, name: &str) -> Option<&'a Value> {
+        self.object.get(name)
+    }
+
+    /// Refuses every field but `known` (pydantic's `extra="forbid"`).
+    pub fn forbid_others(&mut self, known: &[&str]) {
+        for (name, value) in self.object {
+            if !known.contains(&name.as_str()) {
+                self.errors.push(extra_forbidden(Self::loc(name), value));
+            }
+        }
     }
 
     fn missing(&mut self, name: &str) {
@@ -253,6 +267,28 @@ pub fn too_long(loc: Vec<Value>, text: &str, max_chars: usize) -> Invalid {
         json!(text),
     )
     .with_ctx(json!({ "max_length": max_chars }))
+}
+
+pub fn extra_forbidden(loc: Vec<Value>, input: &Value) -> Invalid {
+    Invalid::new(
+        "extra_forbidden",
+        loc,
+        "Extra inputs are not permitted",
+        input.clone(),
+    )
+}
+
+/// An integer field at `loc` within `min..=max`, as pydantic reads a field declared
+/// `int = Field(ge=min, le=max)`.
+pub fn bounded_int(
+    loc: Vec<Value>,
+    value: &Value,
+    min: i64,
+    max: i64,
+) -> Result<i64, Box<Invalid>> {
+    int_from_json(value)
+        .and_then(|number| number.within(min, max))
+        .map_err(|problem| Box::new(problem.item(loc, value.clone())))
 }
 
 pub fn value_error(loc: Vec<Value>, input: &str, reason: &str) -> Invalid {

@@ -7,7 +7,9 @@
 mod error;
 pub mod guard;
 mod input;
+mod manage;
 mod rendered;
+mod settings;
 mod stream;
 mod summaries;
 mod views;
@@ -31,7 +33,7 @@ use error::{Invalid, json_bytes_response, json_response};
 use input::Fields;
 pub use rendered::RenderedMessages;
 
-use crate::providers::Provider;
+use crate::providers::Providers;
 use crate::replies::{BeginError, Replies};
 use crate::store::{CreateUserOutcome, KnownOrRow, Store};
 
@@ -40,7 +42,7 @@ use crate::store::{CreateUserOutcome, KnownOrRow, Store};
 pub struct App {
     pub store: Store,
     pub replies: Replies,
-    pub provider: Arc<Provider>,
+    pub providers: Arc<Providers>,
     pub guard: guard::Guard,
     /// Messages as already rendered, for conversation reads.
     pub rendered: Arc<rendered::RenderedMessages>,
@@ -48,8 +50,8 @@ pub struct App {
 
 const USERNAME_MAX_BYTES_LOOKED_UP: usize = 64 * 4;
 const EMAIL_MAX_CHARS: usize = 254;
-const CONVERSATION_NAME_MAX_CHARS: usize = 200;
-const MESSAGE_MAX_CHARS: usize = 100_000;
+pub(crate) const CONVERSATION_NAME_MAX_CHARS: usize = 200;
+pub(crate) const MESSAGE_MAX_CHARS: usize = 100_000;
 const LIMIT_MAX: i64 = 1000;
 const LIMIT_DEFAULT: i64 = 10;
 
@@ -102,20 +104,26 @@ where
     Box::pin(body.map(|chunk| chunk.map(|mut buf| buf.copy_to_bytes(buf.remaining()))))
 }
 
-/// The routes of the API, with their path segments still percent-encoded.
+/// The paths of the API, with their segments still percent-encoded; `allow` says
+/// which methods each answers.
 #[derive(Debug, PartialEq, Eq)]
 enum Route<'p> {
     CreateUser,
-    GetUser(&'p str),
-    ListConversations(&'p str),
+    /// `GET` by username; extension: `DELETE` by id.
+    User(&'p str),
+    /// `GET` lists; extension: `DELETE` prunes.
+    UserConversations(&'p str),
     ConversationSummaries(&'p str),
     CreateConversation,
-    GetConversation(&'p str),
+    /// `GET`; extensions: `PATCH`, `DELETE`.
+    Conversation(&'p str),
+    ConversationSettings(&'p str),
     ListMessages(&'p str),
     CancelReply(&'p str),
     AttachReply(&'p str),
     Chat,
     Status,
+    Models,
 }
 
 impl<'p> Route<'p> {
@@ -126,18 +134,20 @@ impl<'p> Route<'p> {
         let segments: Vec<&str> = rest.split('/').collect();
         Some(match segments.as_slice() {
             ["users"] => Route::CreateUser,
-            ["users", name] if !name.is_empty() => Route::GetUser(name),
-            ["users", id, "conversations"] if !id.is_empty() => Route::ListConversations(id),
+            ["users", name] if !name.is_empty() => Route::User(name),
+            ["users", id, "conversations"] if !id.is_empty() => Route::UserConversations(id),
             ["users", id, "conversations", "summaries"] if !id.is_empty() => {
                 Route::ConversationSummaries(id)
             }
             ["conversations"] => Route::CreateConversation,
-            ["conversations", id] if !id.is_empty() => Route::GetConversation(id),
+            ["conversations", id] if !id.is_empty() => Route::Conversation(id),
+            ["conversations", id, "settings"] if !id.is_empty() => Route::ConversationSettings(id),
             ["conversations", id, "messages"] if !id.is_empty() => Route::ListMessages(id),
             ["conversations", id, "cancel"] if !id.is_empty() => Route::CancelReply(id),
             ["conversations", id, "reply"] if !id.is_empty() => Route::AttachReply(id),
             ["chat"] => Route::Chat,
             ["status"] => Route::Status,
+            ["models"] => Route::Models,
             _ => return None,
         })
     }
@@ -148,15 +158,14 @@ impl<'p> Route<'p> {
             Route::CreateUser | Route::CreateConversation | Route::Chat | Route::CancelReply(_) => {
                 "POST"
             }
+            Route::User(_) | Route::UserConversations(_) => "GET, HEAD, DELETE",
+            Route::Conversation(_) => "GET, HEAD, PATCH, DELETE",
             _ => "GET, HEAD",
         }
     }
 
     fn allows(&self, method: &Method) -> bool {
-        match self.allow() {
-            "POST" => method == Method::POST,
-            _ => method == Method::GET || method == Method::HEAD,
-        }
+        self.allow().split(", ").any(|name| name == method.as_str())
     }
 }
 
@@ -195,7 +204,7 @@ where
         Some(route) if !route.allows(method) => {
             ApiError::MethodNotAllowed(route.allow()).into_response()
         }
-        Some(route) => handle(app, route, query, headers, body).await,
+        Some(route) => handle(app, route, method, query, headers, body).await,
     };
     if let Some(origin) = &allowed_origin {
         guard::add_cors_headers(&mut response, origin);
@@ -203,9 +212,11 @@ where
     response
 }
 
+/// Runs the handler of a route and a method it allows.
 async fn handle<S>(
     app: &App,
     route: Route<'_>,
+    method: &Method,
     query: &str,
     headers: &HeaderMap,
     body: S,
@@ -213,18 +224,29 @@ async fn handle<S>(
 where
     S: Stream<Item = Result<Bytes, warp::Error>> + Unpin,
 {
+    let deleting = method == Method::DELETE;
     let result = match route {
         Route::CreateUser => create_user(app, headers, body).await,
-        Route::GetUser(name) => get_user(app, name).await,
-        Route::ListConversations(id) => list_conversations(app, id, query).await,
+        Route::User(id) if deleting => manage::delete_user(app, id).await,
+        Route::User(name) => get_user(app, name).await,
+        Route::UserConversations(id) if deleting => {
+            manage::prune_conversations(app, id, query).await
+        }
+        Route::UserConversations(id) => list_conversations(app, id, query).await,
         Route::ConversationSummaries(id) => summaries::list_summaries(app, id, query).await,
         Route::CreateConversation => create_conversation(app, headers, body).await,
-        Route::GetConversation(id) => get_conversation(app, id).await,
+        Route::Conversation(id) if deleting => manage::delete_conversation(app, id).await,
+        Route::Conversation(id) if method == Method::PATCH => {
+            manage::update_conversation(app, id, headers, body).await
+        }
+        Route::Conversation(id) => get_conversation(app, id).await,
+        Route::ConversationSettings(id) => manage::get_settings(app, id).await,
         Route::ListMessages(id) => list_messages(app, id).await,
         Route::CancelReply(id) => cancel_reply(app, id).await,
         Route::AttachReply(id) => attach_reply(app, id, query).await,
         Route::Chat => chat(app, query, headers, body).await,
         Route::Status => Ok(status(app)),
+        Route::Models => Ok(json_response(StatusCode::OK, &app.providers.models().await)),
     };
     result.unwrap_or_else(ApiError::into_response)
 }
@@ -246,6 +268,23 @@ fn decode_segment(name: &str, raw: &str) -> Result<String, ApiError> {
 
 fn path_id(name: &str, raw: &str) -> Result<i64, ApiError> {
     input::path_id(name, &decode_segment(name, raw)?)
+}
+
+/// A path id whose 422 items are kept with the query's or the body's, since FastAPI
+/// reports them together; `None` once they are recorded.
+fn path_id_or_problems(
+    name: &str,
+    raw: &str,
+    problems: &mut Vec<error::Invalid>,
+) -> Result<Option<i64>, ApiError> {
+    match path_id(name, raw) {
+        Ok(id) => Ok(Some(id)),
+        Err(ApiError::Invalid(mut items)) => {
+            problems.append(&mut items);
+            Ok(None)
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// POST /users/
@@ -304,7 +343,7 @@ async fn list_conversations(app: &App, raw_id: &str, query: &str) -> Result<Resp
     Ok(json_response(StatusCode::OK, &list))
 }
 
-/// POST /conversations/
+/// POST /conversations/; extension: the optional `model`, `system_prompt` and `params`.
 async fn create_conversation<S>(
     app: &App,
     headers: &HeaderMap,
@@ -317,8 +356,13 @@ where
     let mut fields = Fields::new(&object);
     let user_id = fields.id("user_id");
     let name = fields.optional_string("name", CONVERSATION_NAME_MAX_CHARS);
+    let own = settings::read(app, &mut fields).await;
     let (user_id, name) = fields.finish(user_id, name)?;
-    match app.store.create_conversation(user_id, name).await? {
+    match app
+        .store
+        .create_conversation_with(user_id, name, own.into_row())
+        .await?
+    {
         Some(row) => Ok(json_response(StatusCode::OK, &views::conversation(row))),
         None => Err(ApiError::not_found("User not found")),
     }
@@ -482,20 +526,24 @@ async fn attach_reply(app: &App, raw_id: &str, query: &str) -> Result<Response, 
     Ok(stream::sse_response(reply, listener, with_events))
 }
 
-/// Extension: GET /status
+/// Extension: GET /status. `provider` and `model` are the default provider's kind and
+/// the default model's name on it, as before chatd had several providers.
 fn status(app: &App) -> Response {
+    let default = app.providers.resolve(None);
     json_response(
         StatusCode::OK,
         &ServerStatus {
             name: "chatd".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            provider: app.provider.kind().into(),
-            model: app.provider.model().into(),
+            provider: default.provider.provider.kind().into(),
+            model: default.model.clone(),
             database_backend: app.store.location().backend().into(),
             database: app.store.location().to_string(),
             replies_in_flight: app.replies.in_flight(),
             replies_unstored: app.replies.unstored(),
             pid: Some(std::process::id()),
+            default_model: Some(default.qualified()),
+            providers: app.providers.names(),
         },
     )
 }
@@ -510,17 +558,18 @@ mod tests {
         assert_eq!(Route::parse("/api/v1/users/"), Some(Route::CreateUser));
         assert_eq!(
             Route::parse("/api/v1/users/%E5%BC%A0"),
-            Some(Route::GetUser("%E5%BC%A0"))
+            Some(Route::User("%E5%BC%A0"))
         );
         assert_eq!(
             Route::parse("/api/v1/users/7/conversations"),
-            Some(Route::ListConversations("7"))
+            Some(Route::UserConversations("7"))
         );
         assert_eq!(
             Route::parse("/api/v1/users/7/conversations/summaries"),
             Some(Route::ConversationSummaries("7"))
         );
         assert_eq!(Route::parse("/api/v1/chat"), Some(Route::Chat));
+        assert_eq!(Route::parse("/api/v1/models/"), Some(Route::Models));
         assert_eq!(Route::parse("/api/v1"), None);
         assert_eq!(Route::parse("/api/v1x/users"), None);
         assert_eq!(Route::parse("/api/v1/users//conversations"), None);
@@ -532,10 +581,15 @@ mod tests {
         let route = Route::CreateUser;
         assert!(route.allows(&Method::POST));
         assert!(!route.allows(&Method::GET));
-        let route = Route::GetConversation("1");
+        let route = Route::ListMessages("1");
         assert!(route.allows(&Method::GET));
         assert!(route.allows(&Method::HEAD));
         assert!(!route.allows(&Method::DELETE));
         assert_eq!(route.allow(), "GET, HEAD");
+        let route = Route::Conversation("1");
+        assert!(route.allows(&Method::PATCH));
+        assert!(route.allows(&Method::DELETE));
+        assert!(!route.allows(&Method::PUT));
+        assert!(!route.allows(&Method::POST));
     }
 }

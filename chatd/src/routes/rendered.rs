@@ -1,7 +1,10 @@
 //! Messages kept as the JSON the API shows them in, so that reading a conversation again
 //! renders only what is new since the last read. A message never changes once stored
-//! (replies are inserted once, when they end), so a message id always renders the same
-//! bytes: there is nothing to invalidate, across processes too. Profiles of
+//! (replies are inserted once, when they end), and a deleted message's id is never given
+//! to another (SQLite's AUTOINCREMENT, PostgreSQL's sequences), so a message id always
+//! renders the same bytes: there is nothing to invalidate, across processes too. The
+//! entry of a deleted message is never asked for again (reads ask only for the ids the
+//! store returns) and ages out with its generation. Profiles of
 //! `GET /conversations/{id}` showed three quarters of its time in reading rows and
 //! escaping their text anew on every read.
 //!
@@ -13,41 +16,47 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use bytes::{BufMut, Bytes, BytesMut};
-use common::MessageStatus;
-
 use super::views;
 use crate::store::{KnownOrRow, MessageRow};
+use bytes::{BufMut, Bytes, BytesMut};
 
-/// A message's JSON object without its closing brace, so the extension's `status` can
-/// be added to it or not; and that status.
+/// A message's JSON object without its closing brace, so the extension's fields can
+/// be added to it or not; and those fields, rendered, each after a comma.
 #[derive(Debug, Clone)]
 pub struct RenderedMessage {
     open_object: Bytes,
-    status: MessageStatus,
+    extension: Bytes,
 }
 
 impl RenderedMessage {
-    /// The documented object, or the extension's with `status` last.
+    /// The documented object, or the extension's with `status` and the reply's details
+    /// last.
     fn write(&self, out: &mut BytesMut, with_status: bool) {
         out.put_slice(&self.open_object);
         if with_status {
-            out.put_slice(b",\"status\":\"");
-            out.put_slice(self.status.as_str().as_bytes());
-            out.put_u8(b'"');
+            out.put_slice(&self.extension);
         }
         out.put_u8(b'}');
+    }
+
+    fn size(&self) -> usize {
+        self.open_object.len() + self.extension.len()
     }
 }
 
 /// Renders a stored row as `views::message` and serde do, since those define the shape.
 fn render(row: MessageRow) -> Option<RenderedMessage> {
-    let status = row.status;
+    let extension = serde_json::to_vec(&views::MessageExtension::of(&row)).ok()?;
+    // `{"status":...}` becomes `,"status":...`, to follow the documented fields.
+    let fields = extension.strip_prefix(b"{")?.strip_suffix(b"}")?;
+    let mut tail = BytesMut::with_capacity(fields.len() + 1);
+    tail.put_u8(b',');
+    tail.put_slice(fields);
     let json = serde_json::to_vec(&views::message(row, false)).ok()?;
     let open = json.strip_suffix(b"}")?;
     Some(RenderedMessage {
         open_object: Bytes::copy_from_slice(open),
-        status,
+        extension: tail.freeze(),
     })
 }
 
@@ -136,7 +145,7 @@ impl RenderedMessages {
 
 impl Generations {
     fn keep(&mut self, id: i64, rendered: RenderedMessage, budget: usize) {
-        let size = rendered.open_object.len();
+        let size = rendered.size();
         if size > budget / 2 {
             return;
         }
@@ -146,7 +155,7 @@ impl Generations {
         }
         self.current_bytes += size;
         if let Some(replaced) = self.current.insert(id, rendered) {
-            self.current_bytes -= replaced.open_object.len();
+            self.current_bytes -= replaced.size();
         }
     }
 }
@@ -155,7 +164,9 @@ impl Generations {
 mod tests {
     use super::*;
     use chrono::NaiveDateTime;
-    use common::Role;
+    use common::{MessageStatus, Role};
+
+    use crate::store::MessageDetails;
 
     fn row(id: i64, content: &str, status: MessageStatus) -> MessageRow {
         MessageRow {
@@ -173,6 +184,7 @@ mod tests {
                 "%Y-%m-%d %H:%M:%S%.f",
             )
             .unwrap(),
+            details: MessageDetails::NONE,
         }
     }
 
@@ -184,8 +196,20 @@ mod tests {
             "emoji 😀 and \u{1}",
             "",
         ];
+        let details = MessageDetails {
+            model: Some("ollama/qwen3:8b".into()),
+            finish_reason: Some("length".into()),
+            prompt_tokens: None,
+            completion_tokens: Some(7),
+            ttft_ms: Some(0),
+            duration_ms: Some(1234),
+            reasoning: Some("a \"thought\"\n😀".into()),
+        };
         for (i, text) in texts.iter().enumerate() {
-            let row = row(i as i64 + 1, text, MessageStatus::Cancelled);
+            let mut row = row(i as i64 + 1, text, MessageStatus::Cancelled);
+            if i % 2 == 1 {
+                row.details = details.clone();
+            }
             let rendered = render(row.clone()).unwrap();
             for with_status in [false, true] {
                 let mut out = BytesMut::new();
@@ -229,7 +253,7 @@ mod tests {
             .current
             .values()
             .chain(generations.previous.values())
-            .map(|m| m.open_object.len())
+            .map(RenderedMessage::size)
             .sum();
         drop(generations);
         assert!(bytes <= 10_000, "{bytes} bytes kept");

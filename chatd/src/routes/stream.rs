@@ -27,6 +27,7 @@ pub fn sse_response(
         listener,
         with_events,
         sent: 0,
+        reasoning_sent: 0,
         started: false,
         finished: false,
     };
@@ -55,8 +56,10 @@ struct Listening {
     reply: Arc<Reply>,
     listener: watch::Receiver<ReplyState>,
     with_events: bool,
-    /// Deltas already framed.
+    /// Content deltas already framed.
     sent: usize,
+    /// Reasoning deltas already framed (only with events).
+    reasoning_sent: usize,
     started: bool,
     finished: bool,
 }
@@ -84,6 +87,22 @@ impl Listening {
             let (mut frame, end) = {
                 let state = self.listener.borrow_and_update();
                 let mut frame = String::new();
+                if self.with_events {
+                    for (at, reasoning) in state
+                        .reasoning
+                        .get(self.reasoning_sent..)
+                        .unwrap_or_default()
+                    {
+                        // The content that came before this reasoning goes first.
+                        let before = state.deltas.get(self.sent..*at).unwrap_or_default();
+                        for delta in before {
+                            push_data_event(&mut frame, delta);
+                        }
+                        self.sent = self.sent.max(*at);
+                        push_named_event(&mut frame, "reasoning", &views::to_json(reasoning));
+                    }
+                    self.reasoning_sent = state.reasoning.len();
+                }
                 for delta in state.deltas.get(self.sent..).unwrap_or_default() {
                     push_data_event(&mut frame, delta);
                 }

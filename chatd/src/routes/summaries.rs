@@ -9,7 +9,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::error::{Invalid, json_response};
-use super::{ApiError, App, input, path_id, views};
+use super::{ApiError, App, input, path_id_or_problems, views};
 
 /// A user's id from the path and `skip`/`limit` from the query, as every route that
 /// lists a user's conversations reads them; problems are added to `problems`.
@@ -18,14 +18,7 @@ pub(super) fn user_page(
     pairs: &[(String, String)],
     problems: &mut Vec<Invalid>,
 ) -> Result<Option<(i64, i64, i64)>, ApiError> {
-    let user_id = match path_id("user_id", raw_id) {
-        Ok(id) => Some(id),
-        Err(ApiError::Invalid(mut items)) => {
-            problems.append(&mut items);
-            None
-        }
-        Err(other) => return Err(other),
-    };
+    let user_id = path_id_or_problems("user_id", raw_id, problems)?;
     let skip = input::query_int(pairs, "skip", 0, 0, None)
         .map_err(|item| problems.push(*item))
         .ok();

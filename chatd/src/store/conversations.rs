@@ -1,22 +1,34 @@
-//! The `conversations` table, and the read of one conversation with its messages.
+//! The `conversations` table: a conversation's row and its settings, the title chatd
+//! gives it, and the read of one conversation with its messages.
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::schema::{conversations, messages};
-use super::{Conn, ConversationRow, KnownOrRow, MessageRow, Store, StoreError, now, on_conn};
+use super::{
+    Conn, ConversationRow, ConversationSettingsRow, KnownOrRow, MessageRow, SettingsChange, Store,
+    StoreError, TitleInputs, now, on_conn,
+};
+use common::Role;
 
-/// Stores a new conversation; `None` when the user does not exist.
+/// Stores a new conversation with its own settings (each `None` is chatd's default);
+/// `None` when the user does not exist. A name given here is the user's.
 pub(crate) fn insert(
     conn: &mut Conn,
     user_id: i64,
     name: Option<&str>,
+    settings: &ConversationSettingsRow,
 ) -> QueryResult<Option<ConversationRow>> {
+    let title_source = name.map(|_| TITLE_BY_USER);
     let inserted = on_conn!(conn, c => diesel::insert_into(conversations::table)
         .values((
             conversations::user_id.eq(user_id),
             conversations::name.eq(name),
             conversations::created_at.eq(now()),
+            conversations::model.eq(&settings.model),
+            conversations::system_prompt.eq(&settings.system_prompt),
+            conversations::params.eq(&settings.params),
+            conversations::title_source.eq(title_source),
         ))
         .returning(ConversationRow::as_returning())
         .get_result(c));
@@ -41,6 +53,91 @@ pub(crate) fn by_id(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option
         .select(ConversationRow::as_select())
         .first(c)
         .optional())
+}
+
+/// A conversation's own settings; all `None` when it does not exist.
+pub(crate) fn settings(
+    conn: &mut Conn,
+    conversation_id: i64,
+) -> QueryResult<ConversationSettingsRow> {
+    Ok(on_conn!(conn, c => conversations::table
+        .find(conversation_id)
+        .select(ConversationSettingsRow::as_select())
+        .first(c)
+        .optional())?
+    .unwrap_or_default())
+}
+
+/// `title_source` of a name the user gave.
+pub const TITLE_BY_USER: &str = "user";
+
+/// A conversation's row and settings together.
+fn with_settings(
+    conn: &mut Conn,
+    conversation_id: i64,
+) -> QueryResult<Option<(ConversationRow, ConversationSettingsRow)>> {
+    on_conn!(conn, c => conversations::table
+        .find(conversation_id)
+        .select((ConversationRow::as_select(), ConversationSettingsRow::as_select()))
+        .first(c)
+        .optional())
+}
+
+/// See [`Store::update_conversation`]; runs inside one transaction.
+fn update(
+    conn: &mut Conn,
+    conversation_id: i64,
+    change: &SettingsChange,
+) -> QueryResult<Option<(ConversationRow, ConversationSettingsRow)>> {
+    // diesel refuses an UPDATE with nothing to set; an empty change is a read.
+    if !change.is_empty() {
+        let changed = on_conn!(conn, c => diesel::update(conversations::table.find(conversation_id))
+            .set(change)
+            .execute(c))?;
+        if changed == 0 {
+            return Ok(None);
+        }
+    }
+    with_settings(conn, conversation_id)
+}
+
+/// What a title is made from: the name (a conversation that has one gets no title) and
+/// the user's first message.
+fn title_inputs(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option<TitleInputs>> {
+    let Some(conversation) = by_id(conn, conversation_id)? else {
+        return Ok(None);
+    };
+    let first_user_message = on_conn!(conn, c => messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .filter(messages::role.eq(Role::User.as_str()))
+        .order(messages::id.asc())
+        .select(messages::content)
+        .first(c)
+        .optional())?;
+    Ok(Some(TitleInputs {
+        name: conversation.name,
+        first_user_message,
+    }))
+}
+
+/// Names a conversation that has no name; whether it did. The one conditional UPDATE is
+/// what lets a name the user sets while a title is being made win.
+fn set_title(
+    conn: &mut Conn,
+    conversation_id: i64,
+    title: &str,
+    source: &str,
+) -> QueryResult<bool> {
+    let unnamed = conversations::table
+        .filter(conversations::id.eq(conversation_id))
+        .filter(conversations::name.is_null());
+    let changed = on_conn!(conn, c => diesel::update(unnamed)
+        .set((
+            conversations::name.eq(title),
+            conversations::title_source.eq(source),
+        ))
+        .execute(c))?;
+    Ok(changed == 1)
 }
 
 /// One page of a user's conversations, oldest first.
@@ -110,9 +207,9 @@ pub(crate) fn with_known_messages<T>(
         match (have, rows.next_if(|row| row.id == id)) {
             (Some(kept), _) => parts.push(KnownOrRow::Known(kept)),
             (None, Some(row)) => parts.push(KnownOrRow::Row(row)),
-            // Cannot happen, as messages are never deleted (a row the second statement
-            // sees but the first did not, possible under PostgreSQL's READ COMMITTED, is
-            // skipped above); leaving the message out would beat failing the read.
+            // The message was deleted between the two statements, possible under
+            // PostgreSQL's READ COMMITTED (a row the second statement sees but the first
+            // did not is skipped above): a message that is gone is left out.
             (None, None) => {}
         }
     }
@@ -126,7 +223,60 @@ impl Store {
         user_id: i64,
         name: Option<String>,
     ) -> Result<Option<ConversationRow>, StoreError> {
-        self.write(move |conn| Ok(insert(conn, user_id, name.as_deref())?))
+        self.create_conversation_with(user_id, name, ConversationSettingsRow::default())
+            .await
+    }
+
+    /// A new conversation with its own settings (`title_source` is set from `name`);
+    /// `None` when the user does not exist.
+    pub async fn create_conversation_with(
+        &self,
+        user_id: i64,
+        name: Option<String>,
+        settings: ConversationSettingsRow,
+    ) -> Result<Option<ConversationRow>, StoreError> {
+        self.write(move |conn| Ok(insert(conn, user_id, name.as_deref(), &settings)?))
+            .await
+    }
+
+    /// A conversation and its own settings; `None` when it does not exist.
+    pub async fn conversation_settings(
+        &self,
+        conversation_id: i64,
+    ) -> Result<Option<(ConversationRow, ConversationSettingsRow)>, StoreError> {
+        self.read(move |conn| Ok(with_settings(conn, conversation_id)?))
+            .await
+    }
+
+    /// Changes a conversation's name and settings and reads them back, in one
+    /// transaction; `None` when it does not exist (and nothing changed).
+    pub async fn update_conversation(
+        &self,
+        conversation_id: i64,
+        change: SettingsChange,
+    ) -> Result<Option<(ConversationRow, ConversationSettingsRow)>, StoreError> {
+        self.write_transaction(move |conn| update(conn, conversation_id, &change))
+            .await
+    }
+
+    /// What a title for the conversation is made from; `None` when it does not exist.
+    pub async fn title_inputs(
+        &self,
+        conversation_id: i64,
+    ) -> Result<Option<TitleInputs>, StoreError> {
+        self.read(move |conn| Ok(conn.transaction(|conn| title_inputs(conn, conversation_id))?))
+            .await
+    }
+
+    /// Gives an unnamed conversation `title`, made as `source` says (`first_line` or
+    /// `model`); false when it has a name by now, or is gone.
+    pub async fn set_title(
+        &self,
+        conversation_id: i64,
+        title: String,
+        source: &'static str,
+    ) -> Result<bool, StoreError> {
+        self.write(move |conn| Ok(set_title(conn, conversation_id, &title, source)?))
             .await
     }
 
@@ -144,7 +294,9 @@ impl Store {
     /// A conversation and all its messages in id order, for a caller that keeps messages
     /// it has already rendered: `known` gets the message ids and returns what it has
     /// for each, and only the other rows are read. Messages never change once stored,
-    /// so what the caller kept for an id stays right. One read transaction.
+    /// and a deleted message's id is never given to another (SQLite's AUTOINCREMENT,
+    /// PostgreSQL's sequences), so what the caller kept for an id stays right. One read
+    /// transaction.
     pub async fn conversation_with_known_messages<T, K>(
         &self,
         conversation_id: i64,

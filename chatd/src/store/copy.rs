@@ -6,7 +6,9 @@ use diesel::prelude::*;
 
 use super::messages::{self, NewMessage};
 use super::schema::{conversations, messages as messages_table, users};
-use super::{Conn, ConversationRow, MessageRow, Store, StoreError, UserRow, on_conn};
+use super::{
+    Conn, ConversationRow, ConversationSettingsRow, MessageRow, Store, StoreError, UserRow, on_conn,
+};
 
 /// The tables a copy goes through, parents first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +22,8 @@ pub enum Table {
 #[derive(Debug, Default)]
 pub struct ExportBatch {
     pub users: Vec<UserRow>,
-    pub conversations: Vec<ConversationRow>,
+    /// Each conversation with its own settings and title source.
+    pub conversations: Vec<(ConversationRow, ConversationSettingsRow)>,
     pub messages: Vec<MessageRow>,
 }
 
@@ -38,7 +41,7 @@ impl ExportBatch {
         self.users
             .iter()
             .map(|r| r.id)
-            .chain(self.conversations.iter().map(|r| r.id))
+            .chain(self.conversations.iter().map(|(r, _)| r.id))
             .chain(self.messages.iter().map(|r| r.id))
             .max()
     }
@@ -60,7 +63,7 @@ fn export(conn: &mut Conn, table: Table, after_id: i64, batch: i64) -> QueryResu
                 .filter(conversations::id.gt(after_id))
                 .order(conversations::id.asc())
                 .limit(batch)
-                .select(ConversationRow::as_select())
+                .select((ConversationRow::as_select(), ConversationSettingsRow::as_select()))
                 .load(c)?;
         }
         Table::Messages => {
@@ -94,13 +97,17 @@ fn import(conn: &mut Conn, rows: &ExportBatch) -> QueryResult<()> {
             ))
             .execute(c))?;
     }
-    for conversation in &rows.conversations {
+    for (conversation, settings) in &rows.conversations {
         on_conn!(&mut *conn, c => diesel::insert_into(conversations::table)
             .values((
                 conversations::id.eq(conversation.id),
                 conversations::user_id.eq(conversation.user_id),
                 conversations::name.eq(&conversation.name),
                 conversations::created_at.eq(conversation.created_at),
+                conversations::model.eq(&settings.model),
+                conversations::system_prompt.eq(&settings.system_prompt),
+                conversations::params.eq(&settings.params),
+                conversations::title_source.eq(&settings.title_source),
             ))
             .execute(c))?;
     }
@@ -114,6 +121,7 @@ fn import(conn: &mut Conn, rows: &ExportBatch) -> QueryResult<()> {
                 content: &message.content,
                 status: message.status.as_str(),
                 created_at: message.created_at,
+                details: message.details.clone(),
             },
         )?;
     }

@@ -11,8 +11,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::schema::messages;
 use super::{
-    BeginChat, Conn, FinishedReply, LeaseJudge, MessageRow, Store, StoreError, StoredReply,
-    conversations, lease, now, on_conn,
+    BeginChat, ChatStart, Conn, FinishedReply, LeaseJudge, MessageDetails, MessageRow, Store,
+    StoreError, StoredReply, conversations, lease, now, on_conn,
 };
 
 /// A message to store. `id` is `None` except when copying a database, which keeps ids.
@@ -25,6 +25,8 @@ pub(crate) struct NewMessage<'a> {
     pub content: &'a str,
     pub status: &'a str,
     pub created_at: NaiveDateTime,
+    #[diesel(embed)]
+    pub details: MessageDetails,
 }
 
 impl<'a> NewMessage<'a> {
@@ -42,6 +44,7 @@ impl<'a> NewMessage<'a> {
             content,
             status: status.as_str(),
             created_at: now(),
+            details: MessageDetails::NONE,
         }
     }
 }
@@ -112,7 +115,12 @@ pub(crate) fn begin_chat(
     )?;
     lease::take(conn, conversation_id, user_message.id, judge.owner())?;
     let history = latest(conn, conversation_id, history_limit.max(1))?;
-    Ok(BeginChat::Started(user_message, history))
+    let settings = conversations::settings(conn, conversation_id)?;
+    Ok(BeginChat::Started(ChatStart {
+        user_message,
+        history,
+        settings,
+    }))
 }
 
 /// See [`Store::insert_assistant_message`]; runs inside one transaction.
@@ -128,12 +136,15 @@ pub(crate) fn finish_reply(conn: &mut Conn, reply: &FinishedReply) -> QueryResul
     }
     let row = insert(
         conn,
-        &NewMessage::now(
-            reply.conversation_id,
-            Role::Assistant,
-            &reply.content,
-            reply.status,
-        ),
+        &NewMessage {
+            details: reply.details.clone(),
+            ..NewMessage::now(
+                reply.conversation_id,
+                Role::Assistant,
+                &reply.content,
+                reply.status,
+            )
+        },
     )?;
     Ok(StoredReply::Inserted(row))
 }
@@ -162,6 +173,12 @@ impl Store {
                 DatabaseErrorKind::UniqueViolation,
                 _,
             ))) => Ok(BeginChat::Busy),
+            // The conversation was deleted after this transaction saw it (PostgreSQL's
+            // READ COMMITTED): rolled back whole, and the chat is the 404.
+            Err(StoreError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            ))) => Ok(BeginChat::NoConversation),
             other => other,
         }
     }
@@ -174,7 +191,18 @@ impl Store {
         &self,
         reply: FinishedReply,
     ) -> Result<StoredReply, StoreError> {
-        self.write_transaction(move |conn| finish_reply(conn, &reply))
-            .await
+        let result = self
+            .write_transaction(move |conn| finish_reply(conn, &reply))
+            .await;
+        match result {
+            // The conversation was deleted after this transaction saw it (PostgreSQL's
+            // READ COMMITTED): the reply has nowhere to go, which is no storage fault
+            // to retry.
+            Err(StoreError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            ))) => Ok(StoredReply::NoConversation),
+            other => other,
+        }
     }
 }

@@ -21,6 +21,7 @@
 //! | `rows.rs` | the rows read and written, the outcomes of calls |
 //! | `users.rs`, `conversations.rs`, `messages.rs` | the queries of each table |
 //! | `summaries.rs` | a user's conversations with message counts and last activity |
+//! | `deletes.rs` | deleting a conversation, a user's old conversations, a user |
 //! | `lease.rs` | the reply lease rows: take, take over, refresh, release |
 //! | `copy.rs` | `migrate-data`: tables exported and imported in batches |
 //! | `sqlite.rs` | SQLite's inline readers and group-commit writer |
@@ -31,6 +32,7 @@ pub mod columns;
 mod connection_errors;
 mod conversations;
 mod copy;
+mod deletes;
 pub mod fault;
 mod lease;
 mod location;
@@ -56,13 +58,15 @@ use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+pub use conversations::TITLE_BY_USER;
 pub use copy::{ExportBatch, Table};
 pub use fault::Fault;
 pub use lease::LeaseJudge;
 pub use location::Location;
 pub use rows::{
-    BeginChat, ConversationRow, CreateUserOutcome, FinishedReply, KnownOrRow, LeaseRow, MessageRow,
-    StoredReply, UserRow,
+    BeginChat, ChatStart, ConversationRow, ConversationSettingsRow, CreateUserOutcome,
+    FinishedReply, KnownOrRow, LeaseRow, MessageDetails, MessageRow, SettingsChange, StoredReply,
+    TitleInputs, UserRow,
 };
 pub use summaries::SummaryRow;
 

@@ -27,6 +27,43 @@ pub struct ConversationRow {
     pub created_at: NaiveDateTime,
 }
 
+/// A conversation's own settings, as stored: each `None` means chatd's default. `params`
+/// is the JSON text of a [`common::ChatParams`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = conversations)]
+pub struct ConversationSettingsRow {
+    pub model: Option<String>,
+    pub system_prompt: Option<String>,
+    pub params: Option<String>,
+    pub title_source: Option<String>,
+}
+
+/// A change of a conversation's name and settings: each `None` leaves the column as it
+/// is, `Some(None)` sets it to NULL (back to chatd's default), `Some(Some(v))` sets it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset)]
+#[diesel(table_name = conversations)]
+pub struct SettingsChange {
+    pub name: Option<Option<String>>,
+    pub model: Option<Option<String>>,
+    pub system_prompt: Option<Option<String>>,
+    pub params: Option<Option<String>>,
+    pub title_source: Option<Option<String>>,
+}
+
+impl SettingsChange {
+    pub fn is_empty(&self) -> bool {
+        *self == SettingsChange::default()
+    }
+}
+
+/// What a conversation's title is made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TitleInputs {
+    /// A conversation that has a name gets no title.
+    pub name: Option<String>,
+    pub first_user_message: Option<String>,
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = messages)]
 pub struct MessageRow {
@@ -39,6 +76,52 @@ pub struct MessageRow {
     pub status: MessageStatus,
     #[diesel(deserialize_as = columns::StoredTime)]
     pub created_at: NaiveDateTime,
+    #[diesel(embed)]
+    pub details: MessageDetails,
+}
+
+/// What chatd knows of how an assistant message was made; all `None` for user messages
+/// and for replies stored before chatd kept them. Also written to the recovery file,
+/// where a file of an older chatd has none of them.
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Queryable,
+    Selectable,
+    Insertable,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[diesel(table_name = messages)]
+#[serde(default)]
+pub struct MessageDetails {
+    /// `PROVIDER/MODEL`, the model as the provider reported it, else as it was asked for.
+    pub model: Option<String>,
+    /// The provider's `finish_reason`, as it wrote it.
+    pub finish_reason: Option<String>,
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    /// From the request to the provider to its first content or reasoning delta.
+    pub ttft_ms: Option<i64>,
+    /// From the request to the provider to the reply's end.
+    pub duration_ms: Option<i64>,
+    pub reasoning: Option<String>,
+}
+
+impl MessageDetails {
+    /// No details: a user message, or a reply chatd knows nothing more of.
+    pub const NONE: MessageDetails = MessageDetails {
+        model: None,
+        finish_reason: None,
+        prompt_tokens: None,
+        completion_tokens: None,
+        ttft_ms: None,
+        duration_ms: None,
+        reasoning: None,
+    };
 }
 
 /// A conversation's reply lease, as stored: who generates its reply, for which user
@@ -75,16 +158,31 @@ pub struct FinishedReply {
     pub user_message_id: i64,
     pub content: String,
     pub status: MessageStatus,
+    /// Added after the recovery file's first format: older lines have none.
+    #[serde(default)]
+    pub details: MessageDetails,
 }
 
 /// What starting a chat ran into.
+// Made once per chat and moved once; boxing the big variant would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum BeginChat {
-    /// The user message is stored and the lease taken: (user message, history).
-    Started(MessageRow, Vec<MessageRow>),
+    /// The user message is stored and the lease taken.
+    Started(ChatStart),
     NoConversation,
     /// A live reply (of this or another chatd) holds the conversation.
     Busy,
+}
+
+/// What a started chat read in the transaction that stored its user message.
+#[derive(Debug)]
+pub struct ChatStart {
+    pub user_message: MessageRow,
+    /// The last `history_limit` messages, oldest first, the new one included.
+    pub history: Vec<MessageRow>,
+    /// The conversation's settings as they were when the chat started.
+    pub settings: ConversationSettingsRow,
 }
 
 /// What storing a finished reply found.

@@ -16,6 +16,10 @@ diesel::table! {
         user_id -> BigInt,
         name -> Nullable<Text>,
         created_at -> Timestamp,
+        model -> Nullable<Text>,
+        system_prompt -> Nullable<Text>,
+        params -> Nullable<Text>,
+        title_source -> Nullable<Text>,
     }
 }
 
@@ -27,6 +31,13 @@ diesel::table! {
         content -> Text,
         status -> Text,
         created_at -> Timestamp,
+        model -> Nullable<Text>,
+        finish_reason -> Nullable<Text>,
+        prompt_tokens -> Nullable<BigInt>,
+        completion_tokens -> Nullable<BigInt>,
+        ttft_ms -> Nullable<BigInt>,
+        duration_ms -> Nullable<BigInt>,
+        reasoning -> Nullable<Text>,
     }
 }
 

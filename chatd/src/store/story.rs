@@ -77,12 +77,13 @@ fn finished(started: &MessageRow, content: &str, status: MessageStatus) -> Finis
         user_message_id: started.id,
         content: content.into(),
         status,
+        details: MessageDetails::default(),
     }
 }
 
 fn started(outcome: BeginChat) -> (MessageRow, Vec<MessageRow>) {
     match outcome {
-        BeginChat::Started(user_message, history) => (user_message, history),
+        BeginChat::Started(start) => (start.user_message, start.history),
         other => panic!("the chat did not start: {other:?}"),
     }
 }
@@ -231,15 +232,34 @@ async fn story(location: Location, copy_to: Location) {
         ("half an ans", MessageStatus::Interrupted)
     );
     assert_eq!(history[1].id, next.id);
+    // Every detail of a reply is stored with it (and copied by migrate-data, below).
+    let details = MessageDetails {
+        model: Some("ollama/llama3.2:latest".into()),
+        finish_reason: Some("content_filter".into()),
+        prompt_tokens: Some(12),
+        completion_tokens: Some(3),
+        ttft_ms: Some(40),
+        duration_ms: Some(250),
+        reasoning: Some("first, think 😀\nthen answer".into()),
+    };
     let answer = inserted(
         store
-            .insert_assistant_message(finished(&next, "then this", MessageStatus::Cancelled))
+            .insert_assistant_message(FinishedReply {
+                details: details.clone(),
+                ..finished(&next, "then this", MessageStatus::Cancelled)
+            })
             .await
             .unwrap(),
     );
     assert_eq!(
         (answer.role, answer.content.as_str(), answer.status),
         (Role::Assistant, "then this", MessageStatus::Cancelled)
+    );
+    assert_eq!(answer.details, details);
+    assert_eq!(
+        next.details,
+        MessageDetails::NONE,
+        "a user message has none"
     );
     assert!(matches!(
         store
@@ -315,6 +335,71 @@ async fn story(location: Location, copy_to: Location) {
             .is_none()
     );
 
+    // Settings and titles: a name given at creation is the user's; a change sets only
+    // what it names; a title lands only on a conversation without a name.
+    let (row, own) = store
+        .conversation_settings(first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.name.as_deref(), Some("first"));
+    assert_eq!(own.title_source.as_deref(), Some(TITLE_BY_USER));
+    let change = SettingsChange {
+        model: Some(Some("echo/echo".into())),
+        params: Some(Some(r#"{"seed":1}"#.into())),
+        ..SettingsChange::default()
+    };
+    let (row, own) = store
+        .update_conversation(first.id, change)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.name.as_deref(), Some("first"));
+    assert_eq!(own.model.as_deref(), Some("echo/echo"));
+    assert_eq!(own.system_prompt, None);
+    let (_, unchanged) = store
+        .update_conversation(first.id, SettingsChange::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unchanged, own, "an empty change is a read");
+    assert!(
+        store
+            .update_conversation(first.id + 1000, SettingsChange::default())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let inputs = store.title_inputs(second.id).await.unwrap().unwrap();
+    assert_eq!(inputs.name, None);
+    assert!(
+        !store
+            .set_title(first.id, "no".into(), "first_line")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .set_title(second.id, "Titled".into(), "first_line")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_title(second.id, "again".into(), "model")
+            .await
+            .unwrap()
+    );
+    let (row, own) = store
+        .conversation_settings(second.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.name.as_deref(), own.title_source.as_deref()),
+        (Some("Titled"), Some("first_line"))
+    );
+
     // migrate-data: copied table by table, ids kept, and the copy goes on from there.
     assert_eq!(store.counts().await.unwrap(), (1, 2, 7));
     let target = Store::open(&copy_to, 2).unwrap();
@@ -343,6 +428,73 @@ async fn story(location: Location, copy_to: Location) {
         .unwrap()
         .unwrap();
     assert_eq!(copied.1.len(), 4);
+    let copied_details: Vec<&MessageDetails> = copied
+        .1
+        .iter()
+        .map(|part| match part {
+            KnownOrRow::Row(row) => &row.details,
+            KnownOrRow::Known(()) => panic!("nothing was known"),
+        })
+        .collect();
+    assert_eq!(
+        copied_details[3], &details,
+        "the reply's details are copied"
+    );
+    assert_eq!(copied_details[0], &MessageDetails::NONE);
+    assert_eq!(
+        target
+            .conversation_settings(first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .1,
+        own_settings(&store, first.id).await,
+        "the copy keeps the settings"
+    );
+
+    // Deletes: a prune before any activity deletes nothing; a conversation goes with its
+    // messages; a user with everything of theirs.
+    let long_ago = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    assert_eq!(
+        store.prune_conversations(ada.id, long_ago).await.unwrap(),
+        Some(Vec::new())
+    );
+    assert_eq!(
+        store
+            .prune_conversations(ada.id + 1000, long_ago)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.conversation_ids_of_user(ada.id).await.unwrap(),
+        Some(vec![first.id, second.id])
+    );
+    assert!(store.delete_conversation(second.id).await.unwrap());
+    assert!(!store.delete_conversation(second.id).await.unwrap());
+    assert_eq!(store.counts().await.unwrap(), (1, 1, 4));
+    let later = now() + chrono::TimeDelta::seconds(1);
+    assert_eq!(
+        store.prune_conversations(ada.id, later).await.unwrap(),
+        Some(vec![first.id])
+    );
+    assert_eq!(store.counts().await.unwrap(), (1, 0, 0));
+    assert_eq!(store.delete_user(ada.id).await.unwrap(), Some(Vec::new()));
+    assert_eq!(store.delete_user(ada.id).await.unwrap(), None);
+    assert_eq!(store.counts().await.unwrap(), (0, 0, 0));
+    assert_eq!(
+        target.delete_user(ada.id).await.unwrap(),
+        Some(vec![first.id, second.id])
+    );
+    assert_eq!(target.counts().await.unwrap(), (1, 0, 0), "grace stays");
+}
+
+/// A conversation's own settings, which must exist.
+async fn own_settings(store: &Store, id: i64) -> ConversationSettingsRow {
+    store.conversation_settings(id).await.unwrap().unwrap().1
 }
 
 #[tokio::test]

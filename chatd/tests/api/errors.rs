@@ -29,13 +29,27 @@ async fn wrong_methods_are_405s_with_allow() {
     let chatd = Daemon::start().await;
     let cases = [
         (reqwest::Method::GET, "/users/", "POST"),
-        (reqwest::Method::DELETE, "/users/someone", "GET, HEAD"),
-        (reqwest::Method::PUT, "/conversations/1", "GET, HEAD"),
+        (reqwest::Method::PUT, "/users/someone", "GET, HEAD, DELETE"),
+        (
+            reqwest::Method::PUT,
+            "/conversations/1",
+            "GET, HEAD, PATCH, DELETE",
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/conversations/1/messages",
+            "GET, HEAD",
+        ),
+        (
+            reqwest::Method::PATCH,
+            "/conversations/1/settings",
+            "GET, HEAD",
+        ),
         (reqwest::Method::GET, "/chat", "POST"),
         (
             reqwest::Method::PATCH,
             "/users/1/conversations",
-            "GET, HEAD",
+            "GET, HEAD, DELETE",
         ),
     ];
     for (method, path, allow) in cases {

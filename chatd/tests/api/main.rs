@@ -2,16 +2,20 @@
 //! SQLite file, and a fake OpenAI-compatible upstream. One test binary, a module per area.
 
 mod chat;
+mod conversation_settings;
 mod conversations;
+mod deletes;
 mod errors;
 mod hostile;
 mod lifecycle;
 mod property;
 mod provider;
+mod providers;
 mod scale;
 mod security;
 mod settings;
 mod storage;
 mod summaries;
 mod support;
+mod titles;
 mod users;

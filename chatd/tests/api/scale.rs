@@ -6,8 +6,11 @@ use serde_json::{Value, json};
 use crate::support::{ChatJob, Daemon, read_events, reply_text, run_chats, stored_chats};
 
 async fn two_processes_on_one_database_behave_as_one_service() {
-    let a = Daemon::start_with(&["--echo-delay-ms", "20"]).await;
-    let b = a.another_on_same_database(&["--echo-delay-ms", "20"]).await;
+    // Without titles, so that no title lands between the reads compared.
+    let a = Daemon::start_with(&["--echo-delay-ms", "20", "--titles", "off"]).await;
+    let b = a
+        .another_on_same_database(&["--echo-delay-ms", "20", "--titles", "off"])
+        .await;
     let user = a.create_user("shared").await;
     let mut conversations = Vec::new();
     for i in 0..8 {
@@ -81,6 +84,27 @@ async fn migrate_data_copies_a_sqlite_database_exactly() {
             let events = read_events(source.chat(id, &format!("hello {j}\nline two")).await).await;
             assert!(!reply_text(&events).is_empty());
             conversations.push(id);
+        }
+    }
+    // Settings and titles are copied too: one conversation has its own settings, and
+    // every title is written before the snapshot.
+    let tuned = source
+        .client
+        .patch(source.url(&format!("/conversations/{}", conversations[0])))
+        .json(&json!({"model": "echo/x", "system_prompt": "p", "params": {"seed": 1}}))
+        .send()
+        .await
+        .expect("PATCH");
+    assert_eq!(tuned.status(), 200);
+    for id in &conversations {
+        let deadline = tokio::time::Instant::now() + crate::support::WAIT;
+        while source.get(&format!("/conversations/{id}/settings")).await.1["title_source"].is_null()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "conversation {id} got no title"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
     let snapshot = answers(&source, &users, &conversations).await;
@@ -161,6 +185,12 @@ async fn answers(daemon: &Daemon, users: &[i64], conversations: &[i64]) -> Vec<V
         all.push(
             daemon
                 .get(&format!("/conversations/{conversation}"))
+                .await
+                .1,
+        );
+        all.push(
+            daemon
+                .get(&format!("/conversations/{conversation}/settings"))
                 .await
                 .1,
         );

@@ -164,8 +164,14 @@ async fn bad_values_in_the_file_are_refused_with_one_exact_message() {
     let not_valid =
         |message: &str| format!("chatd: the configuration file {shown} is not valid: {message}\n");
     // Every key, in the order of the settings (listen, allow_non_loopback, database, ...).
+    // `providers` is the file's alone (no flag or variable gives tables), after
+    // `default_provider` as in the settings.
     let expected_keys = chatd::config::Settings::keys()
         .iter()
+        .flat_map(|key| match key.as_str() {
+            "default_provider" => vec![key.clone(), "providers".to_string()],
+            _ => vec![key.clone()],
+        })
         .map(|key| format!("`{key}`"))
         .collect::<Vec<_>>()
         .join(", ");

@@ -212,6 +212,29 @@ impl Daemon {
         )
     }
 
+    /// Runs one SQL statement on the database directly (both backends read it alike);
+    /// for what no route sets yet.
+    pub fn execute_sql(&self, statement: &str) {
+        use diesel::prelude::*;
+        match &self.pg {
+            Some(db) => {
+                let mut conn = diesel::PgConnection::establish(&db.url).expect("open the database");
+                diesel::sql_query(statement)
+                    .execute(&mut conn)
+                    .expect("run the statement");
+            }
+            None => {
+                let path = self.database();
+                let mut conn =
+                    diesel::SqliteConnection::establish(path.to_str().expect("utf-8 path"))
+                        .expect("open the database");
+                diesel::sql_query(statement)
+                    .execute(&mut conn)
+                    .expect("run the statement");
+            }
+        }
+    }
+
     /// The database as chatd shows it in `/status`.
     pub fn database_shown(&self) -> String {
         match &self.pg {

@@ -8,11 +8,13 @@
 //! - `postgres.rs`: [`Backend`] (which database a test runs on) and [`PgDatabase`];
 //! - `sse.rs`: reading event streams as a conforming client does;
 //! - `upstream.rs`: [`FakeUpstream`], the provider the tests control;
-//! - `load.rs`: many chats at once, and checking what they stored.
+//! - `load.rs`: many chats at once, and checking what they stored;
+//! - `sql.rs`: SQL straight on a daemon's database.
 
 mod daemon;
 mod load;
 mod postgres;
+pub mod sql;
 mod sse;
 mod upstream;
 
@@ -20,7 +22,7 @@ pub use daemon::Daemon;
 pub use load::{ChatJob, run_chats, stored_chats};
 pub use postgres::Backend;
 pub use sse::{SseEvent, end_event, read_events, read_events_at_once, reply_text};
-pub use upstream::{FakeUpstream, Upstream, chunk, daemon_for};
+pub use upstream::{FakeUpstream, Serving, Upstream, chunk, daemon_for, is_title_request};
 
 use std::time::Duration;
 

@@ -51,6 +51,38 @@ pub enum Upstream {
     /// Streams `tokens`, then starts an event and never ends its line: 64 KiB pieces
     /// without a line break until chatd hangs up (or 256 MiB, so the test is bounded).
     EndlessLineAfter { tokens: Vec<String> },
+    /// Answers chatd's title requests (see [`is_title_request`]) as `title` says, each
+    /// once `gate` gives it a permit if there is a gate, and every other request as
+    /// `chat` says.
+    Titling {
+        chat: Box<Upstream>,
+        title: Box<Upstream>,
+        gate: Option<Arc<tokio::sync::Semaphore>>,
+    },
+    /// A reasoning model as the servers that report everything send it: every chunk
+    /// names `model`; `reasoning` deltas (as `reasoning_content`, or as `reasoning`
+    /// when `reasoning_field` says so), then `tokens` as content, a chunk with
+    /// `finish_reason`, a usage chunk (when the request asked for it with
+    /// `stream_options.include_usage`), then `[DONE]`.
+    Thinking {
+        model: String,
+        reasoning_field: &'static str,
+        reasoning: Vec<String>,
+        tokens: Vec<String>,
+        finish_reason: &'static str,
+        prompt_tokens: i64,
+        completion_tokens: i64,
+    },
+}
+
+/// What the fake upstream does besides its chat completions.
+#[derive(Debug, Clone, Default)]
+pub struct Serving {
+    /// Answers a request carrying `stream_options` with a 400 naming it, as older
+    /// llama.cpp and vLLM builds do.
+    pub refuse_stream_options: bool,
+    /// Answers `GET /v1/models` with these ids; `None`: 404, as servers without it.
+    pub models: Option<Vec<String>>,
 }
 
 impl Upstream {
@@ -93,22 +125,80 @@ pub fn chunk(content: &str) -> String {
     .to_string()
 }
 
+/// Whether chatd sent this body to make a title: its system message asks for one.
+pub fn is_title_request(body: &Value) -> bool {
+    let first = &body["messages"][0];
+    first["role"] == "system"
+        && first["content"]
+            .as_str()
+            .is_some_and(|text| text.starts_with("Write a title"))
+}
+
 fn sse(data: &str) -> Bytes {
     Bytes::from(format!("data: {data}\n\n"))
 }
 
 impl FakeUpstream {
     pub async fn start(behaviour: Upstream) -> FakeUpstream {
+        FakeUpstream::start_serving(behaviour, Serving::default()).await
+    }
+
+    pub async fn start_serving(behaviour: Upstream, serving: Serving) -> FakeUpstream {
         let requests: Recorded = Arc::default();
         let recorded = requests.clone();
-        let route = warp::post()
+        let refuse_stream_options = serving.refuse_stream_options;
+        let chat = warp::post()
             .and(warp::path!("v1" / "chat" / "completions"))
             .and(warp::header::optional::<String>("authorization"))
             .and(warp::body::json())
-            .map(move |auth: Option<String>, body: Value| {
+            .then(move |auth: Option<String>, body: Value| {
+                let (chosen, gate): (&Upstream, _) = match &behaviour {
+                    Upstream::Titling { title, gate, .. } if is_title_request(&body) => {
+                        (&**title, gate.clone())
+                    }
+                    Upstream::Titling { chat, .. } => (&**chat, None),
+                    other => (other, None),
+                };
+                let behaviour = chosen.clone();
+                let asks_usage = body.get("stream_options").is_some();
                 recorded.lock().expect("requests lock").push((auth, body));
-                respond(behaviour.clone())
+                async move {
+                    if let Some(gate) = gate {
+                        gate.acquire().await.expect("the gate stays open").forget();
+                    }
+                    if refuse_stream_options && asks_usage {
+                        let refusal = json!({"error": {"message": "Unrecognized request argument supplied: stream_options", "type": "invalid_request_error"}});
+                        return respond(
+                            Upstream::Status {
+                                code: 400,
+                                body: refusal,
+                                retry_after: None,
+                            },
+                            false,
+                        );
+                    }
+                    respond(behaviour, asks_usage)
+                }
             });
+        let models = serving.models.clone();
+        let list = warp::get().and(warp::path!("v1" / "models")).map(move || {
+            use warp::Reply;
+            match &models {
+                Some(ids) => {
+                    let data: Vec<Value> = ids
+                        .iter()
+                        .map(|id| json!({"id": id, "object": "model", "owned_by": "test"}))
+                        .collect();
+                    warp::reply::json(&json!({"object": "list", "data": data})).into_response()
+                }
+                None => warp::reply::with_status(
+                    warp::reply::json(&json!({"error": "not found"})),
+                    warp::http::StatusCode::NOT_FOUND,
+                )
+                .into_response(),
+            }
+        });
+        let route = chat.or(list);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind upstream");
@@ -149,7 +239,8 @@ impl FakeUpstream {
     }
 }
 
-fn respond(behaviour: Upstream) -> warp::reply::Response {
+/// The answer to one chat completion; `asks_usage`: the request had `stream_options`.
+fn respond(behaviour: Upstream, asks_usage: bool) -> warp::reply::Response {
     use warp::Reply;
     if let Upstream::Status {
         code,
@@ -247,7 +338,37 @@ fn respond(behaviour: Upstream) -> warp::reply::Response {
                     }
                 }
             }
-            Upstream::Status { .. } | Upstream::Body { .. } => {}
+            Upstream::Thinking {
+                model,
+                reasoning_field,
+                reasoning,
+                tokens,
+                finish_reason,
+                prompt_tokens,
+                completion_tokens,
+            } => {
+                let delta = |field: &str, text: &str| {
+                    json!({"model": model, "object": "chat.completion.chunk",
+                           "choices": [{"index": 0, "delta": {field: text}, "finish_reason": null}]})
+                    .to_string()
+                };
+                for thought in &reasoning {
+                    let _ = frames.send(Ok(sse(&delta(reasoning_field, thought)))).await;
+                }
+                for token in &tokens {
+                    let _ = frames.send(Ok(sse(&delta("content", token)))).await;
+                }
+                let last = json!({"model": model, "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]});
+                let _ = frames.send(Ok(sse(&last.to_string()))).await;
+                if asks_usage {
+                    let usage = json!({"model": model, "choices": [], "usage": {
+                        "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                        "total_tokens": prompt_tokens + completion_tokens}});
+                    let _ = frames.send(Ok(sse(&usage.to_string()))).await;
+                }
+                let _ = frames.send(Ok(sse("[DONE]"))).await;
+            }
+            Upstream::Status { .. } | Upstream::Body { .. } | Upstream::Titling { .. } => {}
         }
     });
     let body = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));

@@ -1,0 +1,177 @@
+//! Extension routes that manage conversations and users: a conversation's settings
+//! (`GET /conversations/{id}/settings`, `PATCH /conversations/{id}`) and deleting
+//! (`DELETE /conversations/{id}`, `DELETE /users/{id}/conversations?before=`,
+//! `DELETE /users/{id}`). A delete stops the replies running on what it deletes before
+//! and after its transaction, so that nothing of them is stored afterwards.
+
+use std::collections::HashSet;
+
+use bytes::Bytes;
+use chrono::DateTime;
+use common::DeletedConversations;
+use futures_util::Stream;
+use serde_json::json;
+use warp::http::{HeaderMap, StatusCode};
+use warp::reply::Response;
+
+use super::error::{Invalid, json_response};
+use super::input::{self, Fields};
+use super::settings::{self, given};
+use super::{ApiError, App, CONVERSATION_NAME_MAX_CHARS, path_id, path_id_or_problems};
+use crate::store::{SettingsChange, TITLE_BY_USER};
+
+/// The fields `PATCH /conversations/{id}` takes.
+const UPDATABLE: [&str; 4] = ["name", "model", "system_prompt", "params"];
+
+/// Extension: GET /conversations/{conversation_id}/settings
+pub async fn get_settings(app: &App, raw_id: &str) -> Result<Response, ApiError> {
+    let id = path_id("conversation_id", raw_id)?;
+    let (conversation, own) = app
+        .store
+        .conversation_settings(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Conversation not found"))?;
+    Ok(json_response(
+        StatusCode::OK,
+        &settings::view(app, conversation, own),
+    ))
+}
+
+/// Extension: PATCH /conversations/{conversation_id}. A chat already running keeps the
+/// settings it started with.
+pub async fn update_conversation<S>(
+    app: &App,
+    raw_id: &str,
+    headers: &HeaderMap,
+    body: S,
+) -> Result<Response, ApiError>
+where
+    S: Stream<Item = Result<Bytes, warp::Error>> + Unpin,
+{
+    let mut problems = Vec::new();
+    let id = path_id_or_problems("conversation_id", raw_id, &mut problems)?;
+    let object = input::json_object(headers, body).await?;
+    let mut fields = Fields::new(&object);
+    let name = given(&mut fields, "name", |fields| {
+        fields
+            .optional_string("name", CONVERSATION_NAME_MAX_CHARS)
+            .flatten()
+    });
+    let own = settings::read(app, &mut fields).await;
+    fields.forbid_others(&UPDATABLE);
+    problems.append(&mut fields.errors);
+    let Some(id) = id.filter(|_| problems.is_empty()) else {
+        return Err(ApiError::Invalid(problems));
+    };
+    let title_source = name
+        .as_ref()
+        .map(|name| name.as_ref().map(|_| TITLE_BY_USER.to_string()));
+    let change = SettingsChange {
+        name,
+        model: own.model,
+        system_prompt: own.system_prompt,
+        params: own.params,
+        title_source,
+    };
+    let (conversation, own) = app
+        .store
+        .update_conversation(id, change)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Conversation not found"))?;
+    Ok(json_response(
+        StatusCode::OK,
+        &settings::view(app, conversation, own),
+    ))
+}
+
+/// Extension: DELETE /conversations/{conversation_id}
+pub async fn delete_conversation(app: &App, raw_id: &str) -> Result<Response, ApiError> {
+    let id = path_id("conversation_id", raw_id)?;
+    let ids = HashSet::from([id]);
+    app.replies.stop_all(&ids).await;
+    let existed = app.store.delete_conversation(id).await?;
+    // A chat that began between the stop and the delete has nothing left to store in.
+    app.replies.cancel_all(&ids);
+    if !existed {
+        return Err(ApiError::not_found("Conversation not found"));
+    }
+    Ok(no_content())
+}
+
+/// Extension: DELETE /users/{user_id}/conversations?before=RFC3339. Conversations with
+/// a reply in flight are kept.
+pub async fn prune_conversations(
+    app: &App,
+    raw_id: &str,
+    query: &str,
+) -> Result<Response, ApiError> {
+    let mut problems = Vec::new();
+    let user_id = path_id_or_problems("user_id", raw_id, &mut problems)?;
+    let pairs = input::query_pairs(query);
+    let loc = vec![json!("query"), json!("before")];
+    let before = match input::query_value(&pairs, "before") {
+        None => {
+            problems.push(Invalid::new(
+                "missing",
+                loc,
+                "Field required",
+                serde_json::Value::Null,
+            ));
+            None
+        }
+        Some(text) => match DateTime::parse_from_rfc3339(text.trim()) {
+            Ok(at) => Some(at.naive_utc()),
+            Err(e) => {
+                let reason = format!("not an RFC 3339 date and time with an offset ({e})");
+                problems.push(
+                    Invalid::new(
+                        "datetime_parsing",
+                        loc,
+                        format!("Input should be a valid datetime, {reason}"),
+                        json!(text),
+                    )
+                    .with_ctx(json!({ "error": reason })),
+                );
+                None
+            }
+        },
+    };
+    let (Some(user_id), Some(before)) = (user_id, before) else {
+        return Err(ApiError::Invalid(problems));
+    };
+    let deleted = app
+        .store
+        .prune_conversations(user_id, before)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User not found"))?;
+    app.replies.cancel_all(&deleted.iter().copied().collect());
+    Ok(json_response(
+        StatusCode::OK,
+        &DeletedConversations {
+            deleted: deleted.len() as u64,
+        },
+    ))
+}
+
+/// Extension: DELETE /users/{user_id}, with every conversation and message of theirs.
+pub async fn delete_user(app: &App, raw_id: &str) -> Result<Response, ApiError> {
+    let id = path_id("user_id", raw_id)?;
+    let not_found = || ApiError::not_found("User not found");
+    let conversations = app
+        .store
+        .conversation_ids_of_user(id)
+        .await?
+        .ok_or_else(not_found)?;
+    app.replies
+        .stop_all(&conversations.into_iter().collect())
+        .await;
+    let deleted = app.store.delete_user(id).await?.ok_or_else(not_found)?;
+    app.replies.cancel_all(&deleted.into_iter().collect());
+    Ok(no_content())
+}
+
+fn no_content() -> Response {
+    let mut response = Response::new(Default::default());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
