@@ -84,17 +84,24 @@ impl Ctx {
         if let Some(user) = user
             && conversation.user_id != user.id
         {
-            return Err(Coded {
-                code: ExitCode::NotFound,
-                message: format!(
-                    "conversation {id} belongs to another user; chatctl works only on the \
-                     conversations of the user it acts as ({}, see --user)",
-                    user.username
-                ),
-            }
-            .into());
+            return Err(not_theirs(id, user));
         }
         Ok(conversation)
+    }
+
+    /// The owner half of the rule, for commands whose own request answers "not found"
+    /// (`conv rename`, `set`, `rm`): refuses another user's conversation, lets the rest
+    /// through.
+    pub async fn refuse_if_not_theirs(&self, id: i64, user: Option<&User>) -> anyhow::Result<()> {
+        let Some(user) = user else {
+            return Ok(());
+        };
+        match self.client.conversation(id).await {
+            Ok(conversation) if conversation.user_id != user.id => Err(not_theirs(id, user)),
+            Ok(_) => Ok(()),
+            Err(err) if err.is_not_found() => Ok(()),
+            Err(err) => Err(err.into()),
+        }
     }
 
     pub fn remember_user(&mut self, name: &str) {
@@ -138,4 +145,17 @@ impl Ctx {
         self.remember_conversation(&user.username, conversation.id);
         Ok(conversation)
     }
+}
+
+/// The refusal of another user's conversation, the same wherever it is named.
+fn not_theirs(id: i64, user: &User) -> anyhow::Error {
+    Coded {
+        code: ExitCode::NotFound,
+        message: format!(
+            "conversation {id} belongs to another user; chatctl works only on the \
+             conversations of the user it acts as ({}, see --user)",
+            user.username
+        ),
+    }
+    .into()
 }

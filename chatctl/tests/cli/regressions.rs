@@ -63,6 +63,13 @@ fn another_users_conversation_is_refused_everywhere_and_unknown_ids_are_not_foun
             .chatctl()
             .args(["chat", "--new"])
             .run_with_stdin(&format!("/switch {id}\nhello\n")),
+        daemon.chatctl().args(["cancel", &id]).run(),
+        daemon.chatctl().args(["conv", "rename", &id, "mine"]).run(),
+        daemon
+            .chatctl()
+            .args(["conv", "set", &id, "--temperature", "1"])
+            .run(),
+        daemon.chatctl().args(["conv", "rm", "--yes", &id]).run(),
     ];
     for run in refusals {
         assert_eq!(run.code, 3, "{run:#?}");
@@ -74,6 +81,13 @@ fn another_users_conversation_is_refused_everywhere_and_unknown_ids_are_not_foun
         assert!(run.stderr.contains("bob"), "{run:#?}");
     }
     assert_eq!(stored_messages(&daemon, alices).len(), 0, "nothing written");
+    let kept = daemon
+        .chatctl()
+        .args(["--json", "conv", "show", &id])
+        .run()
+        .success()
+        .json();
+    assert!(kept["name"].is_null(), "not renamed, not deleted: {kept}");
 
     let run = daemon
         .chatctl()
