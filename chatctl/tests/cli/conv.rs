@@ -163,12 +163,7 @@ fn lists_show_titles_counts_activity_and_the_current_one_newest_first() {
         .run()
         .success()
         .json();
-    let ids: Vec<i64> = json
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|c| c["id"].as_i64().expect("id"))
-        .collect();
+    let ids = crate::support::ids(&json);
     assert_eq!(ids, [created[0], created[2], created[1]]);
     assert_eq!(json[0]["message_count"], 2);
     let stamp = json[0]["last_activity_at"].as_str().expect("RFC 3339");

@@ -95,12 +95,7 @@ fn without_summaries_the_list_is_the_documented_one_newest_created_first() {
         .run()
         .success()
         .json();
-    let ids: Vec<i64> = json
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|c| c["id"].as_i64().expect("id"))
-        .collect();
+    let ids = crate::support::ids(&json);
     assert_eq!(ids, [3, 2, 1]);
     assert!(json[0].get("message_count").is_none(), "{json}");
 

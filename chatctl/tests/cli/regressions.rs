@@ -1,17 +1,6 @@
 //! Bugs a new user hit, each pinned by the test that failed before its fix.
 
-use crate::support::{Chatctl, Daemon, closed_port, stored_messages, with_user};
-
-fn new_conversation(daemon: &Daemon) -> i64 {
-    daemon
-        .chatctl()
-        .args(["--json", "conv", "new"])
-        .run()
-        .success()
-        .json()["id"]
-        .as_i64()
-        .expect("conversation id")
-}
+use crate::support::{Chatctl, Daemon, closed_port, new_conversation, stored_messages, with_user};
 
 #[test]
 fn a_failed_send_to_an_unknown_id_is_not_remembered() {

@@ -426,3 +426,24 @@ impl Drop for KillPidFile<'_> {
         }
     }
 }
+
+/// A new conversation of the remembered user; returns its id.
+pub fn new_conversation(daemon: &Daemon) -> i64 {
+    daemon
+        .chatctl()
+        .args(["--json", "conv", "new"])
+        .run()
+        .success()
+        .json()["id"]
+        .as_i64()
+        .expect("conversation id")
+}
+
+/// The ids of a JSON list of conversations, in order.
+pub fn ids(list: &serde_json::Value) -> Vec<i64> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|c| c["id"].as_i64().expect("id"))
+        .collect()
+}
