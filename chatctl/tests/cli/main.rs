@@ -10,6 +10,7 @@ mod daemon;
 mod errors;
 mod fallback;
 mod models;
+mod picker;
 mod plain;
 mod pty;
 mod regressions;
