@@ -63,10 +63,10 @@ pub const COMMANDS: &[Spec] = &[
     Spec {
         name: "list",
         aliases: &["ls"],
-        arg: ArgKind::None,
+        arg: ArgKind::Text,
         arg_optional: true,
-        arg_label: "",
-        help: "list your conversations",
+        arg_label: "N|all",
+        help: "list your conversations, the most recently active first",
         action: Action::List,
     },
     Spec {
@@ -224,8 +224,8 @@ mod tests {
             Err(ParseError::NotAnId("twelve".into()))
         );
         assert_eq!(
-            parse("/list everything"),
-            Err(ParseError::NoArgument { name: "list" })
+            parse("/history everything"),
+            Err(ParseError::NoArgument { name: "history" })
         );
     }
 

@@ -11,6 +11,7 @@ use crate::context::Ctx;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The conversation's id.
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::conversations))]
     pub id: i64,
     /// Its new name.
     pub name: String,
@@ -18,6 +19,8 @@ pub struct Args {
 
 impl Args {
     pub async fn run(self, ctx: &mut Ctx) -> anyhow::Result<()> {
+        let user = ctx.known_user().await?;
+        ctx.refuse_if_not_theirs(self.id, user.as_ref()).await?;
         let change = UpdateConversationRequest {
             name: Some(Some(self.name)),
             ..UpdateConversationRequest::default()

@@ -18,7 +18,11 @@ use crate::exit_codes::ExitCode;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The ids of the conversations to delete.
-    #[arg(required = true, num_args = 1..)]
+    #[arg(
+        required = true,
+        num_args = 1..,
+        add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::conversations)
+    )]
     pub ids: Vec<i64>,
     /// Delete without asking (needed when stdin is not a terminal).
     #[arg(long, short = 'y')]
@@ -36,8 +40,15 @@ impl Args {
         if !self.yes {
             confirm(&self.ids).await?;
         }
+        let user = ctx.known_user().await?;
         let mut deleted = Vec::with_capacity(self.ids.len());
         for &id in &self.ids {
+            if let Err(err) = ctx.refuse_if_not_theirs(id, user.as_ref()).await {
+                if !ctx.out.json {
+                    report(ctx, &deleted)?;
+                }
+                return Err(err);
+            }
             let result = ctx.client.delete_conversation(id).await;
             if let Err(err) = result {
                 if !ctx.out.json {

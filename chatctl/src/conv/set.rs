@@ -18,6 +18,7 @@ use crate::output::Out;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The conversation's id.
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::conversations))]
     pub id: i64,
     /// The model to answer it: PROVIDER/MODEL, or a model of the default provider.
     #[arg(long, value_name = "M")]
@@ -35,6 +36,8 @@ pub struct Args {
 
 impl Args {
     pub async fn run(self, ctx: &mut Ctx) -> anyhow::Result<()> {
+        let user = ctx.known_user().await?;
+        ctx.refuse_if_not_theirs(self.id, user.as_ref()).await?;
         let server = ctx.client.server().to_string();
         let unsupported = |err| unsupported_or(err, &server, "conversation settings");
         let system_prompt = match (self.system_prompt, &self.system_prompt_file) {

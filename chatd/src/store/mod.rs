@@ -20,6 +20,7 @@
 //! | `location.rs` | `--database` parsed, and shown without a password |
 //! | `rows.rs` | the rows read and written, the outcomes of calls |
 //! | `users.rs`, `conversations.rs`, `messages.rs` | the queries of each table |
+//! | `summaries.rs` | a user's conversations with message counts and last activity |
 //! | `deletes.rs` | deleting a conversation, a user's old conversations, a user |
 //! | `lease.rs` | the reply lease rows: take, take over, refresh, release |
 //! | `copy.rs` | `migrate-data`: tables exported and imported in batches |
@@ -41,6 +42,7 @@ pub mod schema;
 mod sqlite;
 #[cfg(test)]
 mod story;
+mod summaries;
 mod users;
 
 use std::path::Path;
@@ -66,6 +68,7 @@ pub use rows::{
     FinishedReply, KnownOrRow, LeaseRow, MessageDetails, MessageRow, SettingsChange, StoredReply,
     TitleInputs, UserRow,
 };
+pub use summaries::SummaryRow;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");

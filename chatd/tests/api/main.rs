@@ -15,6 +15,7 @@ mod scale;
 mod security;
 mod settings;
 mod storage;
+mod summaries;
 mod support;
 mod titles;
 mod users;
