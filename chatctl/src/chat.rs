@@ -1,8 +1,9 @@
 //! `chatctl chat`: the interactive session. The history is shown on entry, each reply
 //! streams in live, Ctrl-C stops a reply (the daemon is asked to cancel it) and leaves
-//! the session usable, and `/`-commands switch or start conversations. A reply that is
-//! still being generated (by another client, or left behind by `send | head`) is
-//! followed live instead of failing the next message with a 409.
+//! the session usable, and `/`-commands switch, start, rename, reconfigure (`manage.rs`)
+//! or delete conversations. A reply that is still being generated (by another client,
+//! or left behind by `send | head`) is followed live instead of failing the next
+//! message with a 409.
 //!
 //! On a terminal the prompt is a line editor (`prompt.rs`) and the commands come from
 //! one table (`commands.rs`); otherwise lines are read from stdin, one message each,
@@ -10,7 +11,9 @@
 //! stdout, everything about the session itself to stderr.
 
 mod commands;
+mod manage;
 mod prompt;
+mod transcript;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -18,21 +21,22 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use common::summaries::SummaryOrder;
-use common::{ConversationWithMessages, MessageStatus, Role, User};
+use common::{ConversationSettings, ConversationWithMessages, Role, User};
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
 use self::commands::{Action, Line};
 use self::prompt::{Candidates, Prompt, Read};
+use self::transcript::{Render, report};
 use crate::client::{Autostart, Client};
 use crate::context::Ctx;
 use crate::conv::print_conversation;
 use crate::error::{self, ApiError, Coded, Interrupted};
 use crate::exit_codes::ExitCode;
 use crate::listing::{self, Entry, MoreHint, Window};
-use crate::output::{MESSAGE_INDENT, Out, ReplyText, indent_continuation, note};
-use crate::reply::{self, ReplyEvent};
+use crate::output::{indent_continuation, note};
+use crate::reply;
 
 /// How many messages of history to show on entry.
 const HISTORY_SHOWN: usize = 20;
@@ -79,6 +83,10 @@ enum SessionEvent<'a> {
     Conversation(&'a ConversationWithMessages),
     /// After `/list`.
     Conversations { conversations: &'a [Entry] },
+    /// After `/rename`, `/model` and `/system`: the conversation's settings as stored.
+    Settings(&'a ConversationSettings),
+    /// After `/rm`; the new conversation follows as a `conversation` line.
+    Deleted { conversation_id: i64 },
 }
 
 impl Args {
@@ -307,7 +315,7 @@ impl Session<'_> {
         if out.json {
             out.json_line(&SessionEvent::Conversation(&conversation))?;
         } else {
-            print_conversation(out, &conversation, Some(HISTORY_SHOWN))?;
+            print_conversation(out, &conversation, Some(HISTORY_SHOWN), false)?;
         }
         // A reply still being generated belongs to the history: show it live.
         self.follow().await?;
@@ -418,6 +426,14 @@ impl Session<'_> {
                 let id = self.conversation_id;
                 self.open(id).await?;
             }
+            Action::Rename => {
+                if let Some(name) = arg {
+                    self.rename(name).await?;
+                }
+            }
+            Action::Model => self.model(arg).await?,
+            Action::System => self.system(arg).await?,
+            Action::Remove => return self.remove(arg).await,
         }
         Ok(Turn::Continue)
     }
@@ -481,82 +497,6 @@ impl Session<'_> {
 fn is_conflict(err: &anyhow::Error) -> bool {
     err.downcast_ref::<ApiError>()
         .is_some_and(|api| api.status() == Some(409))
-}
-
-/// Says on stderr how a reply ended, unless it completed, and what it took.
-fn report(outcome: &reply::Outcome, out: &Out) {
-    match (outcome.interrupted, outcome.end.status) {
-        (true, _) => note("[reply stopped; what was generated is stored]"),
-        (false, MessageStatus::Complete) if outcome.end.stored => {}
-        (false, status) => note(&format!(
-            "[reply {}]",
-            error::outcome(status, outcome.end.error.as_deref())
-        )),
-    }
-    crate::reply_details::show(&outcome.end, out);
-}
-
-/// Prints one reply as it streams: JSON lines, or `assistant: ` and the text (rendered
-/// below the label on a terminal, as written elsewhere).
-struct Render<'a> {
-    out: &'a Out,
-    text: ReplyText<'a>,
-    labelled: bool,
-    /// Print the reasoning (dimmed) as it streams.
-    show_reasoning: bool,
-    /// Reasoning was printed and its line is still open.
-    reasoning_open: bool,
-}
-
-impl<'a> Render<'a> {
-    fn new(out: &'a Out, show_reasoning: bool) -> Self {
-        Render {
-            out,
-            text: ReplyText::new(out, MESSAGE_INDENT),
-            labelled: false,
-            show_reasoning,
-            reasoning_open: false,
-        }
-    }
-
-    fn event(&mut self, event: ReplyEvent<'_>) -> std::io::Result<()> {
-        if self.out.json {
-            return self.out.json_line(&event);
-        }
-        if let ReplyEvent::Reasoning { content } = event
-            && self.show_reasoning
-            && !self.labelled
-        {
-            self.reasoning_open = !content.ends_with('\n');
-            self.out.text(&self.out.dim(content))?;
-        }
-        if let ReplyEvent::Token { content } = event {
-            if std::mem::take(&mut self.reasoning_open) {
-                self.out.text("\n")?;
-            }
-            // The label waits for the first token: until then the spinner owns the line,
-            // and clearing the spinner would wipe a label printed before it.
-            if !self.labelled {
-                self.labelled = true;
-                let label = self.out.role_label(Role::Assistant);
-                if self.text.is_rendered() {
-                    self.out.line(&format!("{label}:"))?;
-                } else {
-                    self.out.text(&format!("{label}: "))?;
-                }
-            }
-            self.text.push(content)?;
-        }
-        Ok(())
-    }
-
-    /// Ends the reply's line, if a reply was printed.
-    fn close_line(&mut self) -> std::io::Result<()> {
-        if self.labelled {
-            self.text.finish()?;
-        }
-        Ok(())
-    }
 }
 
 fn theme(color: bool) -> Box<dyn Theme> {

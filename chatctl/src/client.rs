@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 
 mod extensions;
 
-pub use extensions::Cancelled;
+pub use extensions::{Cancelled, unsupported_or};
 
 use crate::autostart;
 use crate::error::{ApiError, Coded};

@@ -3,7 +3,6 @@
 //! `prune` and `set` (chatd's conversation management extensions). A group meant to
 //! grow: each subcommand is a variant of `Command` with its own `Args` in `conv/`.
 
-mod api;
 mod prune;
 mod rename;
 mod rm;
@@ -54,11 +53,14 @@ impl Command {
     }
 }
 
-/// A header line and the messages; with `last`, only the last `last` messages.
+/// A header line and the messages; with `last`, only the last `last` messages; with
+/// `details`, a dim line under each reply with its model, tokens and status (when the
+/// server keeps them: chatd's messages extension).
 pub fn print_conversation(
     out: &Out,
     conversation: &ConversationWithMessages,
     last: Option<usize>,
+    details: bool,
 ) -> std::io::Result<()> {
     out.line(&out.dim(&format!(
         "conversation {}{} · created {} · {} messages",
@@ -81,10 +83,15 @@ pub fn print_conversation(
     }
     for message in &messages[skip..] {
         print_message(out, message)?;
+        if details
+            && message.role == common::Role::Assistant
+            && let Some(line) = crate::reply_details::stored(message)
+        {
+            out.line(&out.dim(&format!("{MESSAGE_INDENT}{line}")))?;
+        }
     }
     Ok(())
 }
-
 pub fn print_message(out: &Out, message: &Message) -> std::io::Result<()> {
     let status = match message.status {
         Some(status) if status != common::MessageStatus::Complete => {

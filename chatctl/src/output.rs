@@ -285,13 +285,6 @@ impl Spinner {
         self.0.is_some()
     }
 
-    /// Changes what the spinner says, if it still spins.
-    pub fn say(&self, message: &str) {
-        if let Some(bar) = &self.0 {
-            bar.set_message(message.to_string());
-        }
-    }
-
     /// Removes the spinner (idempotent).
     pub fn stop(&mut self) {
         if let Some(bar) = self.0.take() {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::api::unsupported_or;
+use crate::client::unsupported_or;
 use crate::context::Ctx;
 use crate::error::Coded;
 

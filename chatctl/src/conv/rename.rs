@@ -2,8 +2,8 @@
 
 use common::UpdateConversationRequest;
 
-use super::api::unsupported_or;
 use super::set::print_settings;
+use crate::client::unsupported_or;
 use crate::context::Ctx;
 
 /// Exits 0 once renamed, 2 for a name the server refuses (over 200 characters), 3 when

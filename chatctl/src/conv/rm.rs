@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use serde::Serialize;
 
-use super::api::unsupported_or;
+use crate::client::unsupported_or;
 use crate::context::Ctx;
 use crate::error::{Coded, Interrupted};
 use crate::exit_codes::ExitCode;

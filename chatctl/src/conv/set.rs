@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use common::{ConversationSettings, UpdateConversationRequest};
 
-use super::api::unsupported_or;
+use crate::client::unsupported_or;
 use crate::context::Ctx;
 use crate::error::Coded;
 use crate::output::Out;

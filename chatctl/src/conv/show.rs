@@ -46,7 +46,7 @@ impl Args {
         if ctx.out.json {
             ctx.out.json(&conversation)?;
         } else {
-            super::print_conversation(&ctx.out, &conversation, None)?;
+            super::print_conversation(&ctx.out, &conversation, None, true)?;
         }
         Ok(())
     }

@@ -242,3 +242,32 @@ fn show_without_an_id_shows_the_current_conversation() {
     let run = daemon.chatctl().args(["conv", "show"]).run().success();
     assert!(run.stdout.contains("you: note to self"), "{run:#?}");
 }
+
+#[test]
+fn show_gives_each_reply_its_model_tokens_and_status() {
+    let daemon = crate::reasoning::daemon_with_reasoning_model(std::time::Duration::ZERO);
+    with_user(&daemon, "cyd");
+    daemon.chatctl().args(["send", "why?"]).run().success();
+    let run = daemon.chatctl().args(["conv", "show"]).run().success();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines[1..3],
+        ["you: why?", "assistant: The answer"],
+        "{run:#?}"
+    );
+    let details = lines[3];
+    assert!(
+        details.starts_with("  openai/thinker-1 · 5 + 4 tokens · "),
+        "{run:#?}"
+    );
+    assert!(details.ends_with(" · complete"), "{run:#?}");
+    assert_eq!(lines.len(), 4, "{run:#?}");
+    // `--json` stays the documented object.
+    let json = daemon
+        .chatctl()
+        .args(["--json", "conv", "show"])
+        .run()
+        .success()
+        .json();
+    assert!(json["messages"][1].get("usage").is_none(), "{json}");
+}

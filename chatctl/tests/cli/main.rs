@@ -17,6 +17,7 @@ mod prompt;
 mod pty;
 mod reasoning;
 mod regressions;
+mod repl;
 mod send;
 mod status;
 mod support;
