@@ -29,7 +29,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand user 'Create or show users'
-            cand conv 'Create, list or show conversations'
+            cand conv 'Create, list, show, rename, configure or delete conversations'
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
             cand cancel 'Stop the reply being generated on a conversation (default: the current one)'
@@ -358,7 +358,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         }
         &'chatctl;help'= {
             cand user 'Create or show users'
-            cand conv 'Create, list or show conversations'
+            cand conv 'Create, list, show, rename, configure or delete conversations'
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
             cand cancel 'Stop the reply being generated on a conversation (default: the current one)'

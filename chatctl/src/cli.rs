@@ -62,7 +62,7 @@ pub enum Command {
     #[command(subcommand)]
     User(user::Command),
 
-    /// Create, list or show conversations.
+    /// Create, list, show, rename, configure or delete conversations.
     #[command(subcommand)]
     Conv(conv::Command),
 
@@ -87,6 +87,7 @@ pub enum Command {
     Status(status::Args),
 
     /// List the models of every provider the daemon knows, and the default.
+    #[command(after_help = models::EXAMPLES)]
     Models(models::Args),
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).

@@ -30,12 +30,16 @@ pub enum Command {
     #[command(after_help = show::EXAMPLES)]
     Show(show::Args),
     /// Rename a conversation.
+    #[command(after_help = rename::EXAMPLES)]
     Rename(rename::Args),
     /// Delete conversations with all their messages (asks first on a terminal).
+    #[command(after_help = rm::EXAMPLES)]
     Rm(rm::Args),
     /// Delete the user's conversations idle for longer than a duration.
+    #[command(after_help = prune::EXAMPLES)]
     Prune(prune::Args),
     /// Change a conversation's model, system prompt or temperature.
+    #[command(after_help = set::EXAMPLES)]
     Set(set::Args),
 }
 

@@ -8,6 +8,11 @@ use crate::context::Ctx;
 use crate::error::Coded;
 use crate::exit_codes::ExitCode;
 
+pub const EXAMPLES: &str = "\
+Examples:
+  chatctl models
+  chatctl --json models | jq -r '.providers[].models[]'";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 

@@ -32,7 +32,12 @@ pub struct Args {
     pub stream: bool,
 
     /// Start a new conversation on this model (PROVIDER/MODEL, see `chatctl models`).
-    #[arg(long, value_name = "MODEL", conflicts_with = "conversation")]
+    #[arg(
+        long,
+        value_name = "MODEL",
+        conflicts_with = "conversation",
+        add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::models)
+    )]
     pub model: Option<String>,
 
     /// Show the model's reasoning, dimmed on stderr, while it streams.

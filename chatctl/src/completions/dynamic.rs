@@ -1,6 +1,7 @@
 //! Completions that ask the daemon (clap_complete's `CompleteEnv` engine, activated by
 //! `COMPLETE=$SHELL chatctl`): conversation ids with their titles for `conv show`,
-//! `chat`, `send -c` and `cancel`, and the usernames chatctl remembers for `--user`.
+//! `chat`, `send -c` and `cancel`, the daemon's models for `--model`, and the usernames
+//! chatctl remembers for `--user`.
 //!
 //! A completer sees only the word being completed, not the rest of the command line,
 //! so it talks to `CHATCTL_SERVER` (else the default) as `CHATCTL_USER` (else the
@@ -32,31 +33,17 @@ pub fn conversations() -> Vec<CompletionCandidate> {
     else {
         return Vec::new();
     };
-    let server = std::env::var("CHATCTL_SERVER").unwrap_or_else(|_| DEFAULT_SERVER.to_string());
-    let Ok(client) = Client::new(&server, Autostart::NotForThisCommand, None) else {
-        return Vec::new();
-    };
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        return Vec::new();
-    };
-    // The timer is made inside the runtime, which it needs.
-    let found = runtime.block_on(async {
-        tokio::time::timeout(PATIENCE, async {
-            let user = client.user(&user).await.ok()?;
-            let window = Window::Page {
-                skip: 0,
-                limit: OFFERED,
-            };
-            listing::fetch(&client, user.id, window, SummaryOrder::Newest)
-                .await
-                .ok()
-        })
-        .await
+    let found = ask_daemon(|client| async move {
+        let user = client.user(&user).await.ok()?;
+        let window = Window::Page {
+            skip: 0,
+            limit: OFFERED,
+        };
+        listing::fetch(&client, user.id, window, SummaryOrder::Newest)
+            .await
+            .ok()
     });
-    let Ok(Some(listing)) = found else {
+    let Some(listing) = found else {
         return Vec::new();
     };
     listing
@@ -73,6 +60,52 @@ pub fn conversations() -> Vec<CompletionCandidate> {
                 .display_order(Some(order))
         })
         .collect()
+}
+
+/// The models the daemon offers (`GET /models`), in its order, the default first.
+pub fn models() -> Vec<CompletionCandidate> {
+    let Some(models) = ask_daemon(|client| async move { client.models().await.ok().flatten() })
+    else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = models
+        .providers
+        .into_iter()
+        .flat_map(|provider| provider.models)
+        .collect();
+    if let Some(at) = names.iter().position(|name| *name == models.default) {
+        let default = names.remove(at);
+        names.insert(0, default);
+    }
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(order, name)| {
+            let help = (name == models.default).then(|| "the default".into());
+            CompletionCandidate::new(name)
+                .help(help)
+                .display_order(Some(order))
+        })
+        .collect()
+}
+
+/// What `ask` finds out from the daemon at `CHATCTL_SERVER` (else the default),
+/// within `PATIENCE`; `None` on any failure.
+fn ask_daemon<T, F>(ask: impl FnOnce(Client) -> F) -> Option<T>
+where
+    F: Future<Output = Option<T>>,
+{
+    let server = std::env::var("CHATCTL_SERVER").unwrap_or_else(|_| DEFAULT_SERVER.to_string());
+    let client = Client::new(&server, Autostart::NotForThisCommand, None).ok()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    // The timer is made inside the runtime, which it needs.
+    runtime
+        .block_on(async { tokio::time::timeout(PATIENCE, ask(client)).await })
+        .ok()
+        .flatten()
 }
 
 /// The usernames chatctl remembers: the default user and those of remembered

@@ -6,6 +6,11 @@ use super::set::print_settings;
 use crate::client::unsupported_or;
 use crate::context::Ctx;
 
+pub const EXAMPLES: &str = "\
+Examples:
+  chatctl conv rename 12 'Trip to Lyon'
+  chatctl --json conv rename 12 Recipes | jq .title_source";
+
 /// Exits 0 once renamed, 2 for a name the server refuses (over 200 characters), 3 when
 /// the conversation does not exist or the server does not support renaming.
 #[derive(Debug, clap::Args)]

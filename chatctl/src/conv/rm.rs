@@ -11,6 +11,11 @@ use crate::context::Ctx;
 use crate::error::{Coded, Interrupted};
 use crate::exit_codes::ExitCode;
 
+pub const EXAMPLES: &str = "\
+Examples:
+  chatctl conv rm 12
+  chatctl conv rm --yes 12 13 14";
+
 /// Exits 0 once every conversation is deleted, 1 when the question on the terminal is
 /// answered no, 2 without a terminal to ask on and without `--yes`, 3 at the first
 /// conversation that does not exist (those before it are deleted), or when the server

@@ -12,6 +12,12 @@ use crate::context::Ctx;
 use crate::error::Coded;
 use crate::output::Out;
 
+pub const EXAMPLES: &str = "\
+Examples:
+  chatctl conv set 12 --model ollama/llama3.2
+  chatctl conv set 12 --system-prompt 'Answer in French.' --temperature 0.2
+  chatctl conv set 12 --system-prompt-file prompt.txt";
+
 /// Exits 0 once changed, 2 when nothing is given to change or the server refuses a
 /// value (an unknown model, a temperature outside 0-2), 3 when the conversation does
 /// not exist or the server does not support settings.
@@ -21,7 +27,11 @@ pub struct Args {
     #[arg(add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::conversations))]
     pub id: i64,
     /// The model to answer it: PROVIDER/MODEL, or a model of the default provider.
-    #[arg(long, value_name = "M")]
+    #[arg(
+        long,
+        value_name = "M",
+        add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::models)
+    )]
     pub model: Option<String>,
     /// Its system prompt, sent before its history instead of chatd's.
     #[arg(long, value_name = "TEXT", conflicts_with = "system_prompt_file")]

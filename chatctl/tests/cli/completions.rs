@@ -44,7 +44,7 @@ fn offered(daemon: &crate::support::Daemon, words: &[&str]) -> Vec<String> {
 }
 
 #[test]
-fn conversation_ids_and_usernames_complete_from_the_daemon() {
+fn conversation_ids_usernames_and_models_complete_from_the_daemon() {
     let daemon = crate::support::Daemon::start();
     crate::support::with_user(&daemon, "bea");
     let trip = daemon
@@ -79,6 +79,16 @@ fn conversation_ids_and_usernames_complete_from_the_daemon() {
         assert_eq!(offered(&daemon, words), expected, "{words:?}");
     }
     assert_eq!(offered(&daemon, &["--user", ""]), ["bea"]);
+    for words in [
+        &["send", "--model", ""][..],
+        &["conv", "set", &trip, "--model", ""],
+    ] {
+        assert_eq!(
+            offered(&daemon, words),
+            ["echo/echo\tthe default"],
+            "{words:?}"
+        );
+    }
 
     // No daemon: no candidates, and no error.
     let home = tempfile::tempdir().expect("temp dir");

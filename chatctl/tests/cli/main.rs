@@ -9,6 +9,7 @@ mod conv_manage;
 mod daemon;
 mod errors;
 mod fallback;
+mod help;
 mod markdown;
 mod models;
 mod picker;
