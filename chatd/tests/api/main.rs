@@ -18,3 +18,4 @@ mod storage;
 mod support;
 mod titles;
 mod users;
+mod web;
