@@ -290,6 +290,7 @@ async fn the_page_works_end_to_end_in_a_browser() {
     for shot in [
         "light-chat",
         "light-provider-errors",
+        "light-hostile-output",
         "light-daemon-down",
         "dark-chat",
         "narrow-chat",

@@ -157,6 +157,20 @@ const stopped = (await api(`/conversations/${stoppedId}/messages`)).body.at(-1);
 assert.equal(stopped.status, 'cancelled');
 assert.ok(stopped.content.length < words(80, 'w').length, 'the reply was cut short');
 
+step('a reply in flight is attached again after a reload');
+await page.locator('#new-chat').click();
+const long = words(100, 'a');
+await send(page, long);
+await page.locator('.msg.assistant.streaming .body', { hasText: 'a5' }).waitFor({ timeout: WAIT });
+const attachedId = currentId(page);
+await page.reload();
+await page.locator('.msg.assistant.streaming').waitFor({ timeout: WAIT });
+await page.locator('#stop').waitFor({ state: 'visible', timeout: WAIT });
+page.assistantsBefore = 0;
+await replyDone(page);
+assert.equal((await lastAssistant(page).locator('.body').textContent()).trim(), long);
+assert.equal((await api(`/conversations/${attachedId}/messages`)).body.at(-1).status, 'complete');
+
 step('rename with the keyboard');
 const firstItem = page.locator(`#conversations li[data-id="${chatId}"]`);
 await firstItem.locator('.rename').focus();
@@ -175,9 +189,11 @@ await page.keyboard.type('名前');
 await page.waitForFunction(() => document.querySelectorAll('#conversations li').length === 1, null, { timeout: WAIT });
 assert.equal(await page.locator('#conversations li .name').textContent(), 'Renamed — 名前');
 await page.locator('#search').press('Escape');
-await page.waitForFunction(() => document.querySelectorAll('#conversations li').length === 2, null, { timeout: WAIT });
+await page.waitForFunction(() => document.querySelectorAll('#conversations li').length === 3, null, { timeout: WAIT });
 
 step('delete');
+await page.locator(`#conversations li[data-id="${stoppedId}"] .open`).click();
+await lastAssistant(page).locator('.status.cancelled').waitFor({ timeout: WAIT });
 await page.locator(`#conversations li[data-id="${stoppedId}"] .delete`).click();
 await page.locator(`#conversations li[data-id="${stoppedId}"]`).waitFor({ state: 'detached', timeout: WAIT });
 assert.equal((await api(`/conversations/${stoppedId}`)).status, 404);
@@ -210,6 +226,7 @@ await page.waitForTimeout(300);
 for (const opened of light.pages()) if (opened !== page) await opened.close();
 assert.equal(await page.evaluate(() => window.__xss), undefined, 'no injected script ran');
 assert.ok(await page.evaluate(() => getComputedStyle(document.body).display !== 'none'));
+await page.screenshot({ path: `${SHOTS}/light-hostile-output.png` });
 
 step('provider failures in words');
 await page.locator('#new-chat').click();
@@ -232,8 +249,8 @@ await page.screenshot({ path: `${SHOTS}/light-provider-errors.png` });
 
 step('the daemon restarts mid-reply');
 await page.locator('#new-chat').click();
-await send(page, words(120, 'r'));
-await page.locator('.msg.assistant.streaming .body', { hasText: 'r40' }).waitFor({ timeout: WAIT });
+await send(page, words(150, 'r'));
+await page.locator('.msg.assistant.streaming .body', { hasText: 'r60' }).waitFor({ timeout: WAIT });
 const restartId = currentId(page);
 assert.equal(await control('kill'), 'killed');
 await page.locator('#banner-text', { hasText: 'not answering' }).waitFor({ timeout: WAIT });

@@ -41,8 +41,9 @@ const marked = new Marked({
   breaks: false,
   renderer: {
     // Raw HTML in a reply is shown as the text it is, never as markup.
-    html({ text }) {
-      return escapeHtml(text);
+    html({ text, block }) {
+      const shown = escapeHtml(block ? text.trim() : text);
+      return block ? `<p>${shown.replace(/\n/g, '<br>')}</p>` : shown;
     },
     // Images would load from anywhere the model names (a way to leak the chat to a
     // server); show them as links instead.
