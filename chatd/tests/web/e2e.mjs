@@ -191,8 +191,15 @@ assert.equal(await page.locator('#conversations li .name').textContent(), 'Renam
 await page.locator('#search').press('Escape');
 await page.waitForFunction(() => document.querySelectorAll('#conversations li').length === 3, null, { timeout: WAIT });
 
+step('the list with the keyboard: arrows move, Enter opens');
+await page.keyboard.press('Control+K');
+await page.keyboard.press('ArrowDown');
+await page.keyboard.press('ArrowDown');
+assert.equal(await page.evaluate(() => Number(document.activeElement.closest('li')?.dataset.id)), stoppedId);
+await page.keyboard.press('Enter');
+await page.waitForFunction((id) => location.hash === `#c=${id}`, stoppedId, { timeout: WAIT });
+
 step('delete');
-await page.locator(`#conversations li[data-id="${stoppedId}"] .open`).click();
 await lastAssistant(page).locator('.status.cancelled').waitFor({ timeout: WAIT });
 await page.locator(`#conversations li[data-id="${stoppedId}"] .delete`).click();
 await page.locator(`#conversations li[data-id="${stoppedId}"]`).waitFor({ state: 'detached', timeout: WAIT });

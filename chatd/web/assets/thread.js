@@ -103,11 +103,30 @@ export async function follow(response, signal, onStart) {
   let text = '';
   let reasoning = '';
   let frame = 0;
+  let timer = 0;
+  let painted = 0;
   const paint = () => {
     frame = 0;
+    painted = performance.now();
     article.querySelector('.body').replaceChildren(render(text));
     if (reasoning && !text) article.querySelector('.body').textContent = `Thinking… ${reasoning.slice(-200)}`;
     scrollToEnd();
+  };
+  // Each paint renders the whole text again: a long reply is painted less often.
+  const schedule = () => {
+    if (frame || timer) return;
+    const wait = text.length > 20000 ? 250 - (performance.now() - painted) : 0;
+    if (wait <= 0) {
+      frame = requestAnimationFrame(paint);
+      return;
+    }
+    timer = setTimeout(() => { timer = 0; frame = requestAnimationFrame(paint); }, wait);
+  };
+  const cancel = () => {
+    clearTimeout(timer);
+    cancelAnimationFrame(frame);
+    timer = 0;
+    frame = 0;
   };
   const ensure = () => {
     if (!article) {
@@ -125,14 +144,14 @@ export async function follow(response, signal, onStart) {
       } else if (event === 'message') {
         ensure();
         text += data;
-        if (!frame) frame = requestAnimationFrame(paint);
+        schedule();
       } else if (event === 'reasoning') {
         ensure();
         reasoning += JSON.parse(data);
-        if (!frame) frame = requestAnimationFrame(paint);
+        schedule();
       } else if (event === 'end') {
         const end = JSON.parse(data);
-        if (frame) cancelAnimationFrame(frame);
+        cancel();
         finish(ensure(), end, text);
         return end;
       }
@@ -140,7 +159,7 @@ export async function follow(response, signal, onStart) {
   } catch (error) {
     if (error.name !== 'AbortError') console.warn('reply stream broke off', error);
   }
-  if (frame) cancelAnimationFrame(frame);
+  cancel();
   if (article) {
     article.classList.remove('streaming');
     if (!signal.aborted) paint();
