@@ -223,14 +223,34 @@ async fn the_page_works_end_to_end_in_a_browser() {
         message: "upstream model crashed".into(),
     })
     .await;
+    let short = FakeUpstream::start(Upstream::Stream {
+        tokens: vec!["Cut".into(), " short".into()],
+        delay: Duration::ZERO,
+        finish_reason: Some("length"),
+        done: true,
+    })
+    .await;
+    let thinker = FakeUpstream::start(Upstream::Thinking {
+        delay: Duration::from_millis(20),
+        model: "r1".into(),
+        reasoning_field: "reasoning_content",
+        reasoning: vec!["Let me".into(), " think.".into()],
+        tokens: vec!["The".into(), " answer".into()],
+        finish_reason: "stop",
+        prompt_tokens: 5,
+        completion_tokens: 4,
+    })
+    .await;
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_dir.path().join("chatd.toml");
     std::fs::write(
         &config,
         format!(
             "[providers.broken]\nkind = \"openai\"\nbase_url = \"{}\"\nmodels = [\"m\"]\n\n\
-             [providers.flaky]\nkind = \"openai\"\nbase_url = \"{}\"\nmodels = [\"m\"]\n",
-            broken.base_url, flaky.base_url
+             [providers.flaky]\nkind = \"openai\"\nbase_url = \"{}\"\nmodels = [\"m\"]\n\n\
+             [providers.short]\nkind = \"openai\"\nbase_url = \"{}\"\nmodels = [\"m\"]\n\n\
+             [providers.thinker]\nkind = \"openai\"\nbase_url = \"{}\"\nmodels = [\"r1\"]\n",
+            broken.base_url, flaky.base_url, short.base_url, thinker.base_url
         ),
     )
     .unwrap();

@@ -252,7 +252,26 @@ await send(page, 'again');
 await lastAssistant(page).locator('.status.failed').waitFor({ timeout: WAIT });
 assert.match(await lastAssistant(page).locator('.status.failed').textContent(), /upstream model crashed/);
 assert.match(await lastAssistant(page).locator('.body').textContent(), /Partial answer/);
+await page.locator('#model').selectOption('short/m');
+await page.waitForFunction(async (api) => {
+  const id = Number(location.hash.replace('#c=', ''));
+  return (await (await fetch(`${api}/conversations/${id}/settings`)).json()).model === 'short/m';
+}, API, { timeout: WAIT });
+await send(page, 'a long story');
+await lastAssistant(page).locator('.status.truncated').waitFor({ timeout: WAIT });
 await page.screenshot({ path: `${SHOTS}/light-provider-errors.png` });
+
+step('a reasoning model: its reasoning folded above the reply');
+await page.locator('#new-chat').click();
+await page.locator('#model').selectOption('thinker/r1');
+await send(page, 'why?');
+await replyDone(page);
+const thought = lastAssistant(page);
+assert.equal((await thought.locator('.body').textContent()).trim(), 'The answer');
+assert.equal(await thought.locator('details.reasoning .reasoning-text').textContent(), 'Let me think.');
+assert.match(await thought.locator('.who-line').textContent(), /thinker\/r1/);
+await page.reload();
+await lastAssistant(page).locator('details.reasoning').waitFor({ timeout: WAIT });
 
 step('the daemon restarts mid-reply');
 await page.locator('#new-chat').click();

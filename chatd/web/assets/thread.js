@@ -75,11 +75,32 @@ function setStatus(article, status, error) {
   article.append(badge);
 }
 
+/** The model's reasoning, folded away above the reply, as plain text. */
+function setReasoning(article, reasoning) {
+  article.querySelector('details.reasoning')?.remove();
+  if (!reasoning) return;
+  const details = document.createElement('details');
+  details.className = 'reasoning';
+  const summary = document.createElement('summary');
+  summary.textContent = 'Reasoning';
+  const text = document.createElement('div');
+  text.className = 'reasoning-text';
+  text.textContent = reasoning;
+  details.append(summary, text);
+  article.querySelector('.body').before(details);
+}
+
+/** The line above a reply: who, and which model. */
+function setModel(article, message) {
+  if (message?.model) article.querySelector('.who-line').textContent = `Assistant · ${message.model}`;
+}
+
 /** An assistant message as stored, with its status. */
 export function addAssistant(message) {
   const article = bubble('assistant');
   article.querySelector('.body').replaceChildren(render(message.content));
-  if (message.model) article.querySelector('.who-line').textContent = `Assistant · ${message.model}`;
+  setModel(article, message);
+  setReasoning(article, message.reasoning);
   setStatus(article, message.status);
   return article;
 }
@@ -152,7 +173,7 @@ export async function follow(response, signal, onStart) {
       } else if (event === 'end') {
         const end = JSON.parse(data);
         cancel();
-        finish(ensure(), end, text);
+        finish(ensure(), end, text, reasoning);
         return end;
       }
     }
@@ -167,11 +188,12 @@ export async function follow(response, signal, onStart) {
   return null;
 }
 
-function finish(article, end, text) {
+function finish(article, end, text, reasoning) {
   article.classList.remove('streaming');
   const message = end.message;
   article.querySelector('.body').replaceChildren(render(message ? message.content : text));
-  if (message?.model) article.querySelector('.who-line').textContent = `Assistant · ${message.model}`;
+  setModel(article, message);
+  setReasoning(article, message ? message.reasoning : reasoning);
   setStatus(article, end.status, end.error);
   if (!message && !text && end.status !== 'complete') {
     article.querySelector('.body').textContent = '(nothing was generated)';
