@@ -111,6 +111,29 @@ const created = await api(`/users/${encodeURIComponent(user)}`);
 assert.equal(created.status, 200, 'the page created the user');
 const userId = created.body.id;
 
+step('the page reads event streams as the standard says');
+const parsed = await page.evaluate(async () => {
+  const { events } = await import('./assets/sse.js');
+  const utf8 = new TextEncoder();
+  const e9 = utf8.encode('data: h\u00e9llo\n\n');
+  const pieces = [
+    utf8.encode('event: start\r'), utf8.encode('\ndata: {"a":1}\r\n\r\n'),
+    utf8.encode('data: one\n'), utf8.encode('data:  two\n\n: a comment\n\n'),
+    utf8.encode('data:\ndata: x\n\n'), e9.slice(0, 8), e9.slice(8),
+    utf8.encode('data: cut off at the end'),
+  ];
+  const body = new ReadableStream({ start(c) { for (const p of pieces) c.enqueue(p); c.close(); } });
+  const out = [];
+  for await (const event of events(new Response(body))) out.push(event);
+  return out;
+});
+assert.deepEqual(parsed, [
+  { event: 'start', data: '{"a":1}' },
+  { event: 'message', data: 'one\n two' },
+  { event: 'message', data: '\nx' },
+  { event: 'message', data: 'h\u00e9llo' },
+]);
+
 step('chat: a multi-line Unicode reply with a code block, streamed');
 const rich = [
   '# Grüße 👋',
