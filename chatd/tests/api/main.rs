@@ -19,3 +19,4 @@ mod summaries;
 mod support;
 mod titles;
 mod users;
+mod web;
