@@ -12,7 +12,9 @@ pub mod openai;
 mod rendered;
 mod settings;
 mod stream;
+mod summaries;
 mod views;
+pub mod web;
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -116,6 +118,7 @@ enum Route<'p> {
     User(&'p str),
     /// `GET` lists; extension: `DELETE` prunes.
     UserConversations(&'p str),
+    ConversationSummaries(&'p str),
     CreateConversation,
     /// `GET`; extensions: `PATCH`, `DELETE`.
     Conversation(&'p str),
@@ -138,6 +141,9 @@ impl<'p> Route<'p> {
             ["users"] => Route::CreateUser,
             ["users", name] if !name.is_empty() => Route::User(name),
             ["users", id, "conversations"] if !id.is_empty() => Route::UserConversations(id),
+            ["users", id, "conversations", "summaries"] if !id.is_empty() => {
+                Route::ConversationSummaries(id)
+            }
             ["conversations"] => Route::CreateConversation,
             ["conversations", id] if !id.is_empty() => Route::Conversation(id),
             ["conversations", id, "settings"] if !id.is_empty() => Route::ConversationSettings(id),
@@ -206,16 +212,27 @@ where
         return response;
     }
     let route = Route::parse(path);
-    let allowed_origin =
-        match app
-            .guard
-            .check(method, target, headers, route.as_ref().map(Route::allow))
-        {
-            guard::Verdict::Pass { allowed_origin } => allowed_origin,
-            guard::Verdict::Answer(response) => return response,
-        };
+    // The web page's files, outside the API's prefix, pass the same guard.
+    let page = match route {
+        None => web::find(path),
+        Some(_) => None,
+    };
+    let route_allow = route
+        .as_ref()
+        .map(Route::allow)
+        .or(page.map(|_| web::ALLOW));
+    let allowed_origin = match app.guard.check(method, target, headers, route_allow) {
+        guard::Verdict::Pass { allowed_origin } => allowed_origin,
+        guard::Verdict::Answer(response) => return response,
+    };
     let mut response = match route {
-        None => ApiError::not_found("Not Found").into_response(),
+        None => match page {
+            Some(asset) if method == Method::GET || method == Method::HEAD => {
+                asset.respond(method, headers)
+            }
+            Some(_) => ApiError::MethodNotAllowed(web::ALLOW).into_response(),
+            None => ApiError::not_found("Not Found").into_response(),
+        },
         Some(route) if !route.allows(method) => {
             ApiError::MethodNotAllowed(route.allow()).into_response()
         }
@@ -248,6 +265,7 @@ where
             manage::prune_conversations(app, id, query).await
         }
         Route::UserConversations(id) => list_conversations(app, id, query).await,
+        Route::ConversationSummaries(id) => summaries::list_summaries(app, id, query).await,
         Route::CreateConversation => create_conversation(app, headers, body).await,
         Route::Conversation(id) if deleting => manage::delete_conversation(app, id).await,
         Route::Conversation(id) if method == Method::PATCH => {
@@ -345,15 +363,8 @@ async fn get_user(app: &App, raw_name: &str) -> Result<Response, ApiError> {
 /// GET /users/{user_id}/conversations?skip=0&limit=10
 async fn list_conversations(app: &App, raw_id: &str, query: &str) -> Result<Response, ApiError> {
     let mut problems = Vec::new();
-    let user_id = path_id_or_problems("user_id", raw_id, &mut problems)?;
-    let pairs = input::query_pairs(query);
-    let skip = input::query_int(&pairs, "skip", 0, 0, None)
-        .map_err(|item| problems.push(*item))
-        .ok();
-    let limit = input::query_int(&pairs, "limit", LIMIT_DEFAULT, 0, Some(LIMIT_MAX))
-        .map_err(|item| problems.push(*item))
-        .ok();
-    let (Some(user_id), Some(skip), Some(limit)) = (user_id, skip, limit) else {
+    let page = summaries::user_page(raw_id, &input::query_pairs(query), &mut problems)?;
+    let Some((user_id, skip, limit)) = page else {
         return Err(ApiError::Invalid(problems));
     };
     let rows = app
@@ -566,6 +577,7 @@ fn status(app: &App) -> Response {
             database: app.store.location().to_string(),
             replies_in_flight: app.replies.in_flight(),
             replies_unstored: app.replies.unstored(),
+            pid: Some(std::process::id()),
             default_model: Some(default.qualified()),
             providers: app.providers.names(),
         },
@@ -587,6 +599,10 @@ mod tests {
         assert_eq!(
             Route::parse("/api/v1/users/7/conversations"),
             Some(Route::UserConversations("7"))
+        );
+        assert_eq!(
+            Route::parse("/api/v1/users/7/conversations/summaries"),
+            Some(Route::ConversationSummaries("7"))
         );
         assert_eq!(Route::parse("/api/v1/chat"), Some(Route::Chat));
         assert_eq!(Route::parse("/api/v1/models/"), Some(Route::Models));

@@ -21,6 +21,7 @@
 //! | `rows.rs` | the rows read and written, the outcomes of calls |
 //! | `users.rs`, `conversations.rs`, `messages.rs` | the queries of each table |
 //! | `paths.rs` | the path hashes that find the conversation a client resends |
+//! | `summaries.rs` | a user's conversations with message counts and last activity |
 //! | `deletes.rs` | deleting a conversation, a user's old conversations, a user |
 //! | `lease.rs` | the reply lease rows: take, take over, refresh, release |
 //! | `copy.rs` | `migrate-data`: tables exported and imported in batches |
@@ -43,6 +44,7 @@ pub mod schema;
 mod sqlite;
 #[cfg(test)]
 mod story;
+mod summaries;
 mod users;
 
 use std::path::Path;
@@ -69,6 +71,7 @@ pub use rows::{
     FinishedReply, KnownOrRow, LeaseRow, MessageDetails, MessageRow, SettingsChange, StoredReply,
     TitleInputs, UserRow, UserTurn,
 };
+pub use summaries::SummaryRow;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");

@@ -19,6 +19,8 @@ mod scale;
 mod security;
 mod settings;
 mod storage;
+mod summaries;
 mod support;
 mod titles;
 mod users;
+mod web;
