@@ -2,6 +2,8 @@
 //! contract shows. The default stream is nothing but `data:` events; with `?events=true`
 //! it also opens with an `event: start` and closes with an `event: end` that says how
 //! the reply ended (the documented way to tell complete from cancelled or failed).
+//! [`event_stream`] is the response itself, for every stream chatd sends (the front
+//! door's too).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -30,9 +32,26 @@ pub fn sse_response(
         started: false,
         finished: false,
     };
-    let body = futures_util::stream::unfold(listening, |mut listening| async move {
+    event_stream(listening, |mut listening| async move {
         let frame = listening.next_frame().await?;
-        Some((Ok::<_, Infallible>(Bytes::from(frame)), listening))
+        Some((frame, listening))
+    })
+}
+
+/// A `text/event-stream` response whose body is the frames `next` makes from `state`,
+/// one call after another, until it answers `None`.
+pub fn event_stream<T, F, Fut>(state: T, mut next: F) -> Response
+where
+    T: Send + Sync + 'static,
+    F: FnMut(T) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Option<(String, T)>> + Send + Sync + 'static,
+{
+    let body = futures_util::stream::unfold(state, move |state| {
+        let frame = next(state);
+        async move {
+            let (frame, state) = frame.await?;
+            Some((Ok::<_, Infallible>(Bytes::from(frame)), state))
+        }
     });
     let mut response = warp::reply::stream(body).into_response();
     let headers = response.headers_mut();

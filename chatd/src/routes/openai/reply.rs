@@ -6,16 +6,13 @@
 //! completion's `message.tool_calls`. Either is only a listener of the reply: a client that
 //! goes away stops listening, and the reply goes on and is stored as everywhere.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use common::MessageStatus;
 use common::sse::push_data_event;
 use serde_json::{Value, json};
 use tokio::sync::watch;
-use warp::Reply as _;
-use warp::http::{HeaderValue, StatusCode, header};
+use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 
 use super::conversation::CONVERSATION_HEADER;
@@ -23,6 +20,7 @@ use super::error::OpenAiError;
 use crate::providers::tools::MergedCalls;
 use crate::replies::{Reply, ReplyEnd, ReplyState};
 use crate::routes::error::json_response;
+use crate::routes::stream::event_stream;
 
 /// What every chunk or completion of one reply repeats.
 #[derive(Debug, Clone)]
@@ -124,18 +122,10 @@ impl Completion {
             started: false,
             finished: false,
         };
-        let body = futures_util::stream::unfold(listening, |mut listening| async move {
+        let mut response = event_stream(listening, |mut listening| async move {
             let frame = listening.next_frame().await?;
-            Some((Ok::<_, Infallible>(Bytes::from(frame)), listening))
+            Some((frame, listening))
         });
-        let mut response = warp::reply::stream(body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/event-stream"),
-        );
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
         add_conversation_header(&mut response, conversation_id);
         response
     }

@@ -12,21 +12,19 @@
 //! lands on the same character whether the reply is still running (read from its
 //! deltas) or already stored (read from the stored message, as one delta).
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use common::MessageStatus;
 use common::sse::push_named_event;
 use serde_json::{Value, json};
 use tokio::sync::watch;
-use warp::Reply as _;
-use warp::http::{HeaderValue, StatusCode, header};
+use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 
 use super::conversation::CONVERSATION_HEADER;
 use crate::replies::{Reply, ReplyEnd, ReplyState};
 use crate::routes::error::json_response;
+use crate::routes::stream::event_stream;
 use crate::store::{MessageDetails, MessageRow};
 
 /// What every rendering of one response repeats.
@@ -171,17 +169,10 @@ impl Rendered {
             started: false,
             finished: false,
         };
-        let body = futures_util::stream::unfold(listening, |mut listening| async move {
+        let mut response = event_stream(listening, |mut listening| async move {
             let frame = listening.next_frame().await?;
-            Some((Ok::<_, Infallible>(Bytes::from(frame)), listening))
+            Some((frame, listening))
         });
-        let mut response = warp::reply::stream(body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/event-stream"),
-        );
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         add_conversation_header(&mut response, conversation_id);
         response
     }
