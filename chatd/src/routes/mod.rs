@@ -9,6 +9,7 @@ pub mod guard;
 mod input;
 mod manage;
 mod rendered;
+mod search;
 mod settings;
 mod stream;
 mod views;
@@ -112,6 +113,8 @@ enum Route<'p> {
     User(&'p str),
     /// `GET` lists; extension: `DELETE` prunes.
     UserConversations(&'p str),
+    /// Extension: full-text search of a user's messages.
+    Search(&'p str),
     CreateConversation,
     /// `GET`; extensions: `PATCH`, `DELETE`.
     Conversation(&'p str),
@@ -134,6 +137,7 @@ impl<'p> Route<'p> {
             ["users"] => Route::CreateUser,
             ["users", name] if !name.is_empty() => Route::User(name),
             ["users", id, "conversations"] if !id.is_empty() => Route::UserConversations(id),
+            ["users", id, "search"] if !id.is_empty() => Route::Search(id),
             ["conversations"] => Route::CreateConversation,
             ["conversations", id] if !id.is_empty() => Route::Conversation(id),
             ["conversations", id, "settings"] if !id.is_empty() => Route::ConversationSettings(id),
@@ -228,6 +232,7 @@ where
             manage::prune_conversations(app, id, query).await
         }
         Route::UserConversations(id) => list_conversations(app, id, query).await,
+        Route::Search(id) => search::search(app, id, query).await,
         Route::CreateConversation => create_conversation(app, headers, body).await,
         Route::Conversation(id) if deleting => manage::delete_conversation(app, id).await,
         Route::Conversation(id) if method == Method::PATCH => {

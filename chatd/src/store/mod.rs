@@ -21,6 +21,7 @@
 //! | `rows.rs` | the rows read and written, the outcomes of calls |
 //! | `users.rs`, `conversations.rs`, `messages.rs` | the queries of each table |
 //! | `deletes.rs` | deleting a conversation, a user's old conversations, a user |
+//! | `search.rs` | full-text search: one statement per backend, every term bound |
 //! | `lease.rs` | the reply lease rows: take, take over, refresh, release |
 //! | `copy.rs` | `migrate-data`: tables exported and imported in batches |
 //! | `sqlite.rs` | SQLite's inline readers and group-commit writer |
@@ -38,6 +39,7 @@ mod location;
 mod messages;
 mod rows;
 pub mod schema;
+mod search;
 mod sqlite;
 #[cfg(test)]
 mod story;
@@ -66,6 +68,7 @@ pub use rows::{
     FinishedReply, KnownOrRow, LeaseRow, MessageDetails, MessageRow, SettingsChange, StoredReply,
     TitleInputs, UserRow,
 };
+pub use search::SearchHitRow;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");

@@ -12,6 +12,7 @@ mod property;
 mod provider;
 mod providers;
 mod scale;
+mod search;
 mod security;
 mod settings;
 mod storage;
