@@ -85,7 +85,7 @@ where
 
 /// Reads and drops what is left of a refused body, within bounds, so the client sees
 /// the 413 instead of a connection reset while it is still sending.
-async fn discard<S, E>(body: &mut S)
+pub async fn discard<S, E>(body: &mut S)
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
 {

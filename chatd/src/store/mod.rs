@@ -21,6 +21,7 @@
 //! | `rows.rs` | the rows read and written, the outcomes of calls |
 //! | `users.rs`, `conversations.rs`, `messages.rs` | the queries of each table |
 //! | `deletes.rs` | deleting a conversation, a user's old conversations, a user |
+//! | `archive.rs` | export (a conversation whole, a user's a page at a time) and import |
 //! | `search.rs` | full-text search: one statement per backend, every term bound |
 //! | `lease.rs` | the reply lease rows: take, take over, refresh, release |
 //! | `copy.rs` | `migrate-data`: tables exported and imported in batches |
@@ -28,6 +29,7 @@
 //! | `fault.rs` | which errors are storage faults, with their answers |
 //! | `columns.rs` | columns read the cheap way |
 
+mod archive;
 pub mod columns;
 mod connection_errors;
 mod conversations;
@@ -58,6 +60,7 @@ use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+pub use archive::{ConversationArchive, ImportedConversation, ImportedMessage};
 pub use conversations::TITLE_BY_USER;
 pub use copy::{ExportBatch, Table};
 pub use fault::Fault;
