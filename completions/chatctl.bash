@@ -164,7 +164,7 @@ _chatctl() {
 
     case "${cmd}" in
         chatctl)
-            opts="-h -V --server --user --json --no-autostart --help --version user conv chat send status models completions help"
+            opts="-h -V --server --user --json --no-render --raw --no-autostart --help --version user conv chat send status models completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -186,7 +186,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__chat)
-            opts="-h --new --continue --show-reasoning --server --user --json --no-autostart --help"
+            opts="-h --new --continue --show-reasoning --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -208,7 +208,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__completions)
-            opts="-h --server --user --json --no-autostart --help bash elvish fish powershell zsh"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -230,7 +230,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv)
-            opts="-h --server --user --json --no-autostart --help new list show rename rm prune set help"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help new list show rename rm prune set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -378,7 +378,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__list)
-            opts="-h --skip --limit --all --server --user --json --no-autostart --help"
+            opts="-h --skip --limit --all --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -408,7 +408,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__new)
-            opts="-h --name --server --user --json --no-autostart --help"
+            opts="-h --name --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -434,7 +434,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__prune)
-            opts="-h --older-than --server --user --json --no-autostart --help"
+            opts="-h --older-than --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -460,7 +460,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__rename)
-            opts="-h --server --user --json --no-autostart --help"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -482,7 +482,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__rm)
-            opts="-y -h --yes --server --user --json --no-autostart --help"
+            opts="-y -h --yes --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -504,7 +504,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__set)
-            opts="-h --model --system-prompt --system-prompt-file --temperature --server --user --json --no-autostart --help"
+            opts="-h --model --system-prompt --system-prompt-file --temperature --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -542,7 +542,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__show)
-            opts="-h --server --user --json --no-autostart --help"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -816,7 +816,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__models)
-            opts="-h --server --user --json --no-autostart --help"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -838,7 +838,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__send)
-            opts="-c -h --conversation --new --stream --model --show-reasoning --server --user --json --no-autostart --help"
+            opts="-c -h --conversation --new --stream --model --show-reasoning --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -872,7 +872,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__status)
-            opts="-h --server --user --json --no-autostart --help"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -894,7 +894,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__user)
-            opts="-h --server --user --json --no-autostart --help create show help"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help create show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -916,7 +916,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__user__subcmd__create)
-            opts="-h --email --server --user --json --no-autostart --help"
+            opts="-h --email --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -998,7 +998,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__user__subcmd__show)
-            opts="-h --server --user --json --no-autostart --help"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_chatctl_global_optspecs
-    string join \n server= user= json no-autostart h/help V/version
+    string join \n server= user= json raw no-autostart h/help V/version
 end
 
 function __fish_chatctl_needs_command
@@ -27,6 +27,7 @@ end
 complete -c chatctl -n "__fish_chatctl_needs_command" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_needs_command" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_needs_command" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_needs_command" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_needs_command" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chatctl -n "__fish_chatctl_needs_command" -s V -l version -d 'Print version'
@@ -41,6 +42,7 @@ complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "help" -d 'Print thi
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -f -a "create" -d 'Create a user (and make it the default user)'
@@ -50,11 +52,13 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_su
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from create" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from create" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from create" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from create" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from create" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from show" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from show" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from show" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from show" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from show" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a user (and make it the default user)'
@@ -63,6 +67,7 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_su
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
@@ -77,6 +82,7 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_su
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l skip -d 'How many conversations to skip' -r
@@ -85,28 +91,33 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_su
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l all -d 'List every conversation (pages through all of them)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rename" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rename" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rename" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rename" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rename" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rename" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rm" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rm" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rm" -s y -l yes -d 'Delete without asking (needed when stdin is not a terminal)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rm" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rm" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rm" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from prune" -l older-than -d 'How long a conversation must have been idle: a number and a unit, s, m, h, d or w (e.g. 30d, 12h, 2w)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from prune" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from prune" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from prune" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from prune" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from prune" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l model -d 'The model to answer it: PROVIDER/MODEL, or a model of the default provider' -r
@@ -116,6 +127,7 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_su
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
@@ -132,6 +144,7 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l new -d 'Start a
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l continue -d 'Continue the last conversation used (a new one when there is none)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l show-reasoning -d 'Show the model\'s reasoning, dimmed, while it streams (else a spinner says "thinking")'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -s c -l conversation -d 'The conversation to send to (default: the last one used, else a new one)' -r
@@ -142,21 +155,25 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l new -d 'Start a
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l stream -d 'With --json: print each event as it arrives, one JSON object per line'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l show-reasoning -d 'Show the model\'s reasoning, dimmed on stderr, while it streams'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand status" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand status" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand models" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send status models completions help" -f -a "user" -d 'Create or show users'

@@ -4,11 +4,17 @@
 //! still being generated (by another client, or left behind by `send | head`) is
 //! followed live instead of failing the next message with a 409.
 //!
-//! On a terminal the prompt is a dialoguer line editor on stderr; otherwise lines are
-//! read from stdin, which is how scripts and the tests drive a session. Conversation
-//! content goes to stdout, everything about the session itself to stderr.
+//! On a terminal the prompt is a line editor (`prompt.rs`) and the commands come from
+//! one table (`commands.rs`); otherwise lines are read from stdin, one message each,
+//! which is how scripts and the tests drive a session. Conversation content goes to
+//! stdout, everything about the session itself to stderr.
+
+mod commands;
+mod prompt;
 
 use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use common::{Conversation, ConversationWithMessages, MessageStatus, Role, User};
@@ -16,11 +22,14 @@ use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
+use self::commands::{Action, Line};
+use self::prompt::{Candidates, Prompt, Read};
+use crate::client::Client;
 use crate::context::Ctx;
 use crate::conv::{print_conversation, print_list};
 use crate::error::{self, ApiError, Coded, Interrupted};
 use crate::exit_codes::ExitCode;
-use crate::output::{Out, note};
+use crate::output::{MESSAGE_INDENT, Out, ReplyText, indent_continuation, note};
 use crate::reply::{self, ReplyEvent};
 
 /// How many messages of history to show on entry.
@@ -49,15 +58,10 @@ pub struct Args {
     pub show_reasoning: bool,
 }
 
-const HELP: &str = "\
-Type a message and press Enter. Ctrl-C stops a reply; Ctrl-C at the prompt leaves.
-  /new [NAME]     start a new conversation
-  /switch [ID]    switch to another conversation (pick one when no ID is given)
-  /list           list your conversations
-  /history        show this conversation again
-  /help           show this help
-  /quit           leave (also /exit)
-  //TEXT          send TEXT starting with a single /";
+/// How long Tab waits for the daemon's list of conversations.
+const COMPLETION_WAIT: Duration = Duration::from_secs(2);
+/// The prompt history, in chatctl's data directory.
+const HISTORY_FILE: &str = "prompt-history.txt";
 
 /// `--json` lines about the session itself (the reply events are `reply::ReplyEvent`).
 #[derive(Debug, Serialize)]
@@ -87,7 +91,17 @@ impl Args {
         };
         let mut session = Session {
             input: if terminal {
-                Input::Terminal
+                let candidates = Arc::new(DaemonCandidates {
+                    client: Arc::new(Client::new(ctx.client.server(), false, None)?),
+                    user_id: user.as_ref().map(|u| u.id),
+                    runtime: tokio::runtime::Handle::current(),
+                });
+                let history = ctx.store.data_dir().map(|dir| dir.join(HISTORY_FILE));
+                Input::Terminal(Box::new(Prompt::new(
+                    history,
+                    ctx.out.stderr_color(),
+                    candidates,
+                )?))
             } else {
                 Input::Lines(BufReader::new(tokio::io::stdin()).lines())
             },
@@ -109,8 +123,61 @@ impl Args {
 }
 
 enum Input {
-    Terminal,
+    Terminal(Box<Prompt>),
     Lines(Lines<BufReader<Stdin>>),
+}
+
+/// Completion's view of the daemon: a client of its own (the session's is busy while
+/// the prompt reads), asked on the session's runtime with a bounded wait.
+struct DaemonCandidates {
+    client: Arc<Client>,
+    user_id: Option<i64>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl DaemonCandidates {
+    /// What `ask` gets from the daemon, or `None` when it fails or takes too long.
+    fn ask<T: Send + 'static, F>(&self, ask: impl FnOnce(Arc<Client>) -> F) -> Option<T>
+    where
+        F: Future<Output = Result<T, ApiError>> + Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let asked = ask(Arc::clone(&self.client));
+        self.runtime.spawn(async move {
+            let _ = tx.send(asked.await);
+        });
+        rx.recv_timeout(COMPLETION_WAIT).ok()?.ok()
+    }
+}
+
+impl Candidates for DaemonCandidates {
+    fn conversations(&self) -> Vec<(i64, Option<String>)> {
+        let Some(user_id) = self.user_id else {
+            return Vec::new();
+        };
+        let conversations =
+            self.ask(move |client| async move { client.all_conversations(user_id).await });
+        conversations
+            .unwrap_or_default()
+            .into_iter()
+            .rev()
+            .map(|c| (c.id, c.name))
+            .collect()
+    }
+
+    fn models(&self) -> Vec<String> {
+        let models = self.ask(|client| async move { client.models().await });
+        models
+            .flatten()
+            .map(|models| {
+                models
+                    .providers
+                    .into_iter()
+                    .flat_map(|provider| provider.models)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 struct Session<'a> {
@@ -267,69 +334,49 @@ impl Session<'_> {
         }
     }
 
-    /// The next line, `None` at the end of input; Ctrl-C at the prompt is `Interrupted`.
+    /// The next line, `None` at the end of input (Ctrl-D on a terminal); SIGINT while
+    /// piped input is read is `Interrupted`.
     async fn read_line(&mut self) -> anyhow::Result<Option<String>> {
         match &mut self.input {
             Input::Lines(lines) => tokio::select! {
                 line = lines.next_line() => Ok(line.context("could not read stdin")?),
                 _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
             },
-            Input::Terminal => {
-                let color = self.color;
-                let prompt = blocking_prompt(move || {
-                    dialoguer::Input::<String>::with_theme(theme(color).as_ref())
-                        .with_prompt("you")
-                        .allow_empty(true)
-                        .interact_text()
-                });
-                let line = tokio::select! {
-                    line = prompt => line.map(Some),
-                    _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
-                };
-                if line.is_err() {
-                    // Leave the shell's prompt on a line of its own.
-                    note("");
-                }
-                line
-            }
+            Input::Terminal(prompt) => match prompt.read().await? {
+                Read::Line(line) => Ok(Some(line)),
+                Read::End => Ok(None),
+            },
         }
     }
 
     async fn turn(&mut self, line: &str) -> anyhow::Result<Turn> {
-        let text = line.trim_end_matches(['\r', '\n']);
-        if text.trim().is_empty() {
-            return Ok(Turn::Continue);
-        }
-        let Some(command) = text.strip_prefix('/') else {
-            return self.say(text).await;
-        };
-        if command.starts_with('/') {
-            return self.say(command).await;
-        }
-        let (name, rest) = command
-            .split_once(char::is_whitespace)
-            .map_or((command, ""), |(name, rest)| (name, rest.trim()));
-        match name {
-            "quit" | "exit" | "q" => return Ok(Turn::Quit),
-            "help" | "h" | "?" => note(HELP),
-            "new" => {
-                let id = self
-                    .create((!rest.is_empty()).then(|| rest.to_string()))
-                    .await?;
+        let (spec, arg) =
+            match commands::parse(line).map_err(|err| Coded::usage(err.to_string()))? {
+                Line::Empty => return Ok(Turn::Continue),
+                Line::Message(text) => return self.say(text).await,
+                Line::Command(spec, arg) => (spec, arg),
+            };
+        match spec.action {
+            Action::Quit => return Ok(Turn::Quit),
+            Action::Help => note(&commands::help()),
+            Action::New => {
+                let id = self.create(arg.map(str::to_string)).await?;
                 self.open(id).await?;
             }
-            "switch" | "open" => {
-                let id = if rest.is_empty() {
-                    if !matches!(self.input, Input::Terminal) {
-                        return Err(Coded::usage("/switch needs an ID here: /switch ID").into());
+            Action::Switch => {
+                let id = match arg {
+                    Some(id) => id
+                        .parse()
+                        .map_err(|_| Coded::usage(format!("not a conversation id: {id:?}")))?,
+                    None => {
+                        if !matches!(self.input, Input::Terminal(_)) {
+                            return Err(Coded::usage("/switch needs an ID here: /switch ID").into());
+                        }
+                        match self.pick(Some(self.conversation_id)).await? {
+                            Some(id) => id,
+                            None => return Ok(Turn::Continue),
+                        }
                     }
-                    match self.pick(Some(self.conversation_id)).await? {
-                        Some(id) => id,
-                        None => return Ok(Turn::Continue),
-                    }
-                } else {
-                    rest.parse()
-                        .map_err(|_| Coded::usage(format!("not a conversation id: {rest:?}")))?
                 };
                 if !self.belongs_to_user(id).await? {
                     return Err(Coded {
@@ -340,7 +387,7 @@ impl Session<'_> {
                 }
                 self.open(id).await?;
             }
-            "list" | "ls" => {
+            Action::List => {
                 let user = self.user()?.clone();
                 let conversations = self.ctx.client.all_conversations(user.id).await?;
                 let out = &self.ctx.out;
@@ -352,15 +399,9 @@ impl Session<'_> {
                     print_list(out, &conversations)?;
                 }
             }
-            "history" | "show" => {
+            Action::History => {
                 let id = self.conversation_id;
                 self.open(id).await?;
-            }
-            other => {
-                return Err(Coded::usage(format!(
-                    "unknown command /{other}; /help lists the commands"
-                ))
-                .into());
             }
         }
         Ok(Turn::Continue)
@@ -371,7 +412,11 @@ impl Session<'_> {
         let out = self.ctx.out.clone();
         if !out.json && matches!(self.input, Input::Lines(_)) {
             // Nobody saw the line being typed: echo it so the transcript reads right.
-            out.line(&format!("{}: {message}", out.role_label(Role::User)))?;
+            out.line(&format!(
+                "{}: {}",
+                out.role_label(Role::User),
+                indent_continuation(message)
+            ))?;
         }
         let id = self.conversation_id;
         let show = self.show_reasoning;
@@ -436,11 +481,12 @@ fn report(outcome: &reply::Outcome, out: &Out) {
     crate::reply_details::show(&outcome.end, out);
 }
 
-/// Prints one reply as it streams: JSON lines, or `assistant: ` and the tokens.
+/// Prints one reply as it streams: JSON lines, or `assistant: ` and the text (rendered
+/// below the label on a terminal, as written elsewhere).
 struct Render<'a> {
     out: &'a Out,
+    text: ReplyText<'a>,
     labelled: bool,
-    ends_with_newline: bool,
     /// Print the reasoning (dimmed) as it streams.
     show_reasoning: bool,
     /// Reasoning was printed and its line is still open.
@@ -451,8 +497,8 @@ impl<'a> Render<'a> {
     fn new(out: &'a Out, show_reasoning: bool) -> Self {
         Render {
             out,
+            text: ReplyText::new(out, MESSAGE_INDENT),
             labelled: false,
-            ends_with_newline: false,
             show_reasoning,
             reasoning_open: false,
         }
@@ -477,19 +523,22 @@ impl<'a> Render<'a> {
             // and clearing the spinner would wipe a label printed before it.
             if !self.labelled {
                 self.labelled = true;
-                self.out
-                    .text(&format!("{}: ", self.out.role_label(Role::Assistant)))?;
+                let label = self.out.role_label(Role::Assistant);
+                if self.text.is_rendered() {
+                    self.out.line(&format!("{label}:"))?;
+                } else {
+                    self.out.text(&format!("{label}: "))?;
+                }
             }
-            self.ends_with_newline = content.ends_with('\n');
-            self.out.text(content)?;
+            self.text.push(content)?;
         }
         Ok(())
     }
 
     /// Ends the reply's line, if a reply was printed.
-    fn close_line(&self) -> std::io::Result<()> {
-        if self.labelled && !self.ends_with_newline {
-            self.out.text("\n")?;
+    fn close_line(&mut self) -> std::io::Result<()> {
+        if self.labelled {
+            self.text.finish()?;
         }
         Ok(())
     }

@@ -44,6 +44,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Print replies as written, without rendering their Markdown (always so on a pipe).
+    #[arg(long, global = true, visible_alias = "no-render")]
+    pub raw: bool,
+
     /// Never start chatd, even when nothing answers at a local server address.
     #[arg(long, global = true)]
     pub no_autostart: bool,

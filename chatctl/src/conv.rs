@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use common::{Conversation, ConversationWithMessages, Message};
 
 use crate::context::Ctx;
-use crate::output::Out;
+use crate::output::{MESSAGE_INDENT, Out, indent_continuation, indent_lines};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -200,9 +200,17 @@ pub fn print_message(out: &Out, message: &Message) -> std::io::Result<()> {
         }
         _ => String::new(),
     };
+    let label = out.role_label(message.role);
+    // Replies are Markdown; what people typed is shown as typed.
+    if message.role == common::Role::Assistant
+        && let Some(options) = out.markdown(MESSAGE_INDENT.len())
+    {
+        out.line(&format!("{label}:{status}"))?;
+        let rendered = crate::render::render(&message.content, options);
+        return out.text(&indent_lines(&rendered, MESSAGE_INDENT));
+    }
     out.line(&format!(
-        "{}: {}{status}",
-        out.role_label(message.role),
-        message.content
+        "{label}: {}{status}",
+        indent_continuation(&message.content)
     ))
 }

@@ -13,6 +13,7 @@ mod error;
 mod exit_codes;
 mod models;
 mod output;
+mod render;
 mod reply;
 mod reply_details;
 mod send;
@@ -69,7 +70,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         autostart,
         store.data_dir().map(Into::into),
     )?;
-    let out = Out::new(cli.global.json);
+    let out = Out::new(cli.global.json, cli.global.raw);
     let mut ctx = Ctx::new(client, out, store, cli.global.user);
     match cli.command {
         Command::User(command) => command.run(&mut ctx).await,

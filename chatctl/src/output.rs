@@ -1,6 +1,7 @@
 //! Everything `chatctl` writes: results on stdout (text or JSON), diagnostics on stderr,
-//! colours only on a terminal and never under `NO_COLOR`, and the spinner shown while
-//! waiting for the first token (only when stderr is a terminal).
+//! colours only on a terminal and never under `NO_COLOR`, replies rendered as Markdown
+//! only on a terminal and never with `--raw`, and the spinner shown while waiting for
+//! the first token (only when stderr is a terminal).
 //!
 //! stdout is written with `write!` and never `println!`: `println!` panics when the reader
 //! has gone away (`chatctl send hi | head -c 10`), while an `io::Error` of kind
@@ -12,6 +13,11 @@ use std::time::Duration;
 use dialoguer::console::Style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
+
+use crate::render;
+
+/// How far the lines of a message after its first sit under its speaker's label.
+pub const MESSAGE_INDENT: &str = "  ";
 
 /// Whether colour is allowed at all (https://no-color.org: present and not empty = off).
 pub fn no_color() -> bool {
@@ -35,10 +41,12 @@ pub struct Out {
     pub json: bool,
     color: bool,
     stderr_color: bool,
+    /// Whether replies are rendered as Markdown (a terminal, and no `--raw`).
+    markdown: bool,
 }
 
 impl Out {
-    pub fn new(json: bool) -> Out {
+    pub fn new(json: bool, raw: bool) -> Out {
         let color = !no_color() && io::stdout().is_terminal();
         let stderr_color = !no_color() && io::stderr().is_terminal();
         // dialoguer and indicatif draw through `console`, which has its own switch.
@@ -48,7 +56,23 @@ impl Out {
             json,
             color,
             stderr_color,
+            markdown: !json && !raw && io::stdout().is_terminal(),
         }
+    }
+
+    /// How to render Markdown `indent` columns in, at the terminal's width now; `None`
+    /// when replies are printed as written.
+    pub fn markdown(&self, indent: usize) -> Option<render::Options> {
+        if !self.markdown {
+            return None;
+        }
+        let columns = dialoguer::console::Term::stdout()
+            .size_checked()
+            .map_or(80, |(_, columns)| usize::from(columns));
+        Some(render::Options::new(
+            columns.saturating_sub(indent),
+            self.color,
+        ))
     }
 
     pub fn stderr_color(&self) -> bool {
@@ -113,6 +137,119 @@ fn paint(enabled: bool, style: Style, text: &str) -> String {
     }
 }
 
+/// A reply's text printed as it streams: as written (continuation lines indented when
+/// `indent` is set), or rendered as Markdown block by block, every line indented.
+pub struct ReplyText<'a> {
+    out: &'a Out,
+    markdown: Option<render::Stream>,
+    indent: &'static str,
+    /// A line break received but not printed yet, so that the reply's last one is not
+    /// followed by an indent.
+    held_break: bool,
+    /// Whether the next character starts a line.
+    at_line_start: bool,
+    /// Shown while a rendered block is held, so a long paragraph does not look stuck.
+    writing: Spinner,
+}
+
+impl<'a> ReplyText<'a> {
+    /// `indent` goes before every rendered line, and before every line after the
+    /// first of a reply printed as written.
+    pub fn new(out: &'a Out, indent: &'static str) -> ReplyText<'a> {
+        let markdown = out.markdown(indent.len()).map(|_| render::Stream::new());
+        ReplyText {
+            out,
+            markdown,
+            indent,
+            held_break: false,
+            at_line_start: true,
+            writing: Spinner(None),
+        }
+    }
+
+    /// Whether the reply is rendered (so a label goes on a line of its own).
+    pub fn is_rendered(&self) -> bool {
+        self.markdown.is_some()
+    }
+
+    pub fn push(&mut self, delta: &str) -> io::Result<()> {
+        if let Some(stream) = &mut self.markdown {
+            let options = self.out.markdown(self.indent.len());
+            let rendered = options.map(|o| stream.push(delta, o)).unwrap_or_default();
+            let holding = stream.is_holding();
+            if !rendered.is_empty() {
+                self.writing.stop();
+                self.write_rendered(&rendered)?;
+            }
+            if holding && !self.writing.is_running() {
+                self.writing = Spinner::start("writing…");
+            }
+            return Ok(());
+        }
+        if self.indent.is_empty() {
+            self.at_line_start = delta.ends_with('\n') || (delta.is_empty() && self.at_line_start);
+            return self.out.text(delta);
+        }
+        let mut text = String::with_capacity(delta.len() + 8);
+        for c in delta.chars() {
+            if std::mem::take(&mut self.held_break) {
+                text.push('\n');
+                text.push_str(self.indent);
+            }
+            if c == '\n' {
+                self.held_break = true;
+            } else {
+                text.push(c);
+            }
+        }
+        if !delta.is_empty() {
+            self.at_line_start = false;
+        }
+        self.out.text(&text)
+    }
+
+    /// The end of the reply: what is still held, and a final line break.
+    pub fn finish(&mut self) -> io::Result<()> {
+        if let Some(stream) = &mut self.markdown {
+            let options = self.out.markdown(self.indent.len());
+            let rendered = options.map(|o| stream.finish(o)).unwrap_or_default();
+            self.writing.stop();
+            return self.write_rendered(&rendered);
+        }
+        if self.held_break || !self.at_line_start {
+            self.held_break = false;
+            self.at_line_start = true;
+            return self.out.text("\n");
+        }
+        Ok(())
+    }
+
+    fn write_rendered(&self, rendered: &str) -> io::Result<()> {
+        if rendered.is_empty() {
+            return Ok(());
+        }
+        self.out.text(&indent_lines(rendered, self.indent))
+    }
+}
+
+/// Every line of `text` that is not empty, after `indent`.
+pub fn indent_lines(text: &str, indent: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for line in text.split_inclusive('\n') {
+        if line != "\n" {
+            out.push_str(indent);
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// `text` with the lines after the first indented by [`MESSAGE_INDENT`].
+pub fn indent_continuation(text: &str) -> String {
+    text.trim_end_matches('\n')
+        .replace('\n', &format!("\n{MESSAGE_INDENT}"))
+}
+
 /// A spinner on stderr while waiting for the first token; nothing at all when stderr is
 /// not a terminal, so logs and pipes stay clean.
 pub struct Spinner(Option<ProgressBar>);
@@ -134,6 +271,10 @@ impl Spinner {
         bar.set_message(message.to_string());
         bar.enable_steady_tick(Duration::from_millis(100));
         Spinner(Some(bar))
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.0.is_some()
     }
 
     /// Changes what the spinner says, if it still spins.

@@ -8,6 +8,7 @@ use common::MessageStatus;
 
 use crate::context::Ctx;
 use crate::error::{Coded, Interrupted, ReplyIncomplete};
+use crate::output::ReplyText;
 use crate::reply::{self, ReplyEvent};
 
 #[derive(Debug, clap::Args)]
@@ -56,7 +57,8 @@ impl Args {
 
         let out = ctx.out.clone();
         let stream_json = out.json && self.stream;
-        let mut ends_with_newline = true;
+        // Rendered as Markdown on a terminal, as written on a pipe or with --raw.
+        let mut text = ReplyText::new(&out, "");
         let show_reasoning = self.show_reasoning && !out.json;
         let mut reasoning_open = false;
         let outcome = reply::stream(
@@ -77,16 +79,15 @@ impl Args {
                     if std::mem::take(&mut reasoning_open) {
                         let _ = writeln!(std::io::stderr().lock());
                     }
-                    ends_with_newline = content.ends_with('\n');
-                    out.text(content)
+                    text.push(content)
                 }
                 (ReplyEvent::End(end), true) => out.json(end),
                 _ => Ok(()),
             },
         )
         .await?;
-        if !out.json && !ends_with_newline {
-            out.text("\n")?;
+        if !out.json {
+            text.finish()?;
         }
         crate::reply_details::show(&outcome.end, &out);
         if outcome.interrupted {

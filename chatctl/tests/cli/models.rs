@@ -42,3 +42,45 @@ fn models_lists_every_provider_with_the_default_marked() {
     assert_eq!(json["providers"][1]["name"], "local");
     assert!(json["providers"][1]["error"].is_string());
 }
+
+#[test]
+fn send_with_a_model_starts_a_conversation_on_it() {
+    let daemon = Daemon::start();
+    crate::support::with_user(&daemon, "mona");
+    daemon.chatctl().args(["send", "first"]).run().success();
+    let end = daemon
+        .chatctl()
+        .args(["--json", "send", "--model", "echo/any-name", "hello"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(end["message"]["model"], "echo/any-name", "{end}");
+    let id = end["conversation_id"].as_i64().expect("conversation id");
+    assert_eq!(
+        crate::support::conversation_ids(&daemon).last(),
+        Some(&id),
+        "a new conversation"
+    );
+    assert_eq!(crate::support::conversation_ids(&daemon).len(), 2);
+    // The next send without --model goes on in that conversation.
+    let next = daemon
+        .chatctl()
+        .args(["--json", "send", "again"])
+        .run()
+        .success()
+        .json();
+    assert_eq!(next["conversation_id"].as_i64(), Some(id));
+    assert_eq!(next["message"]["model"], "echo/any-name");
+
+    let refused = daemon
+        .chatctl()
+        .args(["send", "--model", "nosuch/model", "hello"])
+        .run()
+        .code(2);
+    assert!(
+        refused
+            .error_line()
+            .contains("no provider is named \"nosuch\""),
+        "{refused:#?}"
+    );
+}

@@ -2,14 +2,14 @@
 //! `?events=true` (the query is ignored), no cancel. A tiny hand-written HTTP server
 //! stands in for such a backend.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::{Chatctl, STEP};
+use crate::support::{Chatctl, STEP, read_request};
 
 const USER: &str =
     r#"{"username":"alice","email":null,"id":1,"created_at":"2026-11-24T05:39:12.123456Z"}"#;
@@ -65,29 +65,9 @@ impl Drop for PlainServer {
 }
 
 fn serve(stream: TcpStream, messages: &Mutex<Vec<String>>) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(STEP));
-    let mut reader = BufReader::new(stream);
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
+    let Some((request_line, body, mut stream)) = read_request(stream) else {
         return;
-    }
-    let mut length = 0usize;
-    for _ in 0..100 {
-        let mut header = String::new();
-        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    if reader.read_exact(&mut body).is_err() {
-        return;
-    }
+    };
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or("");
     let target = parts.next().unwrap_or("");
@@ -126,7 +106,6 @@ fn serve(stream: TcpStream, messages: &Mutex<Vec<String>>) {
         ),
     };
     let reason = if status == 200 { "OK" } else { "Not Found" };
-    let mut stream = reader.into_inner();
     let _ = write!(
         stream,
         "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",

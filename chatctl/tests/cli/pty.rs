@@ -103,6 +103,19 @@ impl Pty {
         self.master.write_all(keys.as_bytes()).expect("type");
         self.master.flush().expect("flush");
     }
+
+    /// Everything printed, once the program has exited and the terminal has closed
+    /// (at most `STEP` more).
+    pub fn all(&mut self) -> String {
+        let deadline = Instant::now() + STEP;
+        while let Ok(chunk) = self
+            .output
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            self.seen.extend(chunk);
+        }
+        String::from_utf8_lossy(&self.seen).into_owned()
+    }
 }
 
 /// Waits (at most `STEP`) for a child started on a terminal to exit.

@@ -406,3 +406,48 @@ pub fn with_user(daemon: &Daemon, name: &str) -> i64 {
         .success();
     run.json()["id"].as_i64().expect("user id")
 }
+
+/// The ids of the remembered user's conversations, in the order they were created
+/// (whatever order the list is shown in).
+pub fn conversation_ids(daemon: &Daemon) -> Vec<i64> {
+    let run = daemon
+        .chatctl()
+        .args(["--json", "conv", "list", "--all"])
+        .run()
+        .success();
+    let mut ids: Vec<i64> = run
+        .json()
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|c| c["id"].as_i64().expect("id"))
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// Reads one HTTP/1.1 request from `stream` (for the small stand-in servers of these
+/// tests): its request line and body, and the stream to answer on. `None` when the
+/// client went away first.
+pub fn read_request(stream: std::net::TcpStream) -> Option<(String, Vec<u8>, std::net::TcpStream)> {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(STEP));
+    let mut reader = BufReader::new(stream);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).ok()?;
+    let mut length = 0usize;
+    for _ in 0..100 {
+        let mut header = String::new();
+        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((request_line, body, reader.into_inner()))
+}

@@ -1,12 +1,79 @@
-//! `chatctl chat` on a pseudo-terminal, as a person uses it: the dialoguer prompt, the
-//! spinner, Ctrl-C typed during a reply (the line discipline turns it into SIGINT), and
-//! `NO_COLOR` keeping colour codes out even on a terminal.
+//! chatctl on a pseudo-terminal, as a person uses it: the harness (`spawn`, `Pty`) and
+//! a session with the spinner, Ctrl-C typed during a reply (the line discipline turns
+//! it into SIGINT), and `NO_COLOR` keeping colour codes out even on a terminal. The
+//! prompt's keys are in `prompt.rs`, replies rendered as Markdown in `markdown.rs`.
+
+use std::ops::{Deref, DerefMut};
+use std::process::Child;
 
 use crate::pty::{Pty, wait_exit};
-use crate::support::{Daemon, chatctl_bin, stored_messages, with_user};
+use crate::support::{Daemon, chatctl_bin, conversation_ids, stored_messages, with_user};
+
+/// chatctl running on a terminal; killed if the test ends before it does.
+pub struct Term {
+    pty: Pty,
+    child: Child,
+}
+
+impl Deref for Term {
+    type Target = Pty;
+
+    fn deref(&self) -> &Pty {
+        &self.pty
+    }
+}
+
+impl DerefMut for Term {
+    fn deref_mut(&mut self) -> &mut Pty {
+        &mut self.pty
+    }
+}
+
+impl Term {
+    /// Waits for chatctl to exit; its exit code and everything it printed.
+    pub fn finish(mut self) -> (Option<i32>, String) {
+        let status = wait_exit(&mut self.child);
+        (status.code(), self.pty.all())
+    }
+}
+
+impl Drop for Term {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// chatctl with `args` (and `env`) against `daemon`, on a terminal of 100 columns.
+pub fn spawn(daemon: &Daemon, args: &[&str], env: &[(&str, &str)]) -> Term {
+    let mut command = testkit::isolated(chatctl_bin(), &daemon.home());
+    command.args(args).env("CHATCTL_SERVER", &daemon.url);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let (pty, child) = Pty::spawn(command);
+    Term { pty, child }
+}
+
+/// `text` as the screen shows it once the spinners are gone: a spinner draws on a line
+/// of its own and clears it (`\r` ESC `[2K`) before anything else is printed there.
+pub fn without_spinners(text: &str) -> String {
+    const CLEAR: &str = "\r\u{1b}[2K";
+    let mut out = String::with_capacity(text.len());
+    for piece in text.split_inclusive(CLEAR) {
+        match piece.strip_suffix(CLEAR) {
+            Some(drawn) => {
+                let line_start = drawn.rfind('\n').map_or(0, |i| i + 1);
+                out.push_str(&drawn[..line_start]);
+            }
+            None => out.push_str(piece),
+        }
+    }
+    out
+}
 
 /// Whether `text` holds an SGR (colour or style) escape sequence: ESC [ digits/; m.
-fn has_sgr(text: &str) -> bool {
+pub fn has_sgr(text: &str) -> bool {
     text.split('\u{1b}').skip(1).any(|rest| {
         rest.strip_prefix('[').is_some_and(|params| {
             let end = params
@@ -21,45 +88,40 @@ fn has_sgr(text: &str) -> bool {
 fn a_terminal_session_streams_survives_ctrl_c_and_respects_no_color() {
     let daemon = Daemon::start_with(&["--echo-delay-ms", "50"]);
     with_user(&daemon, "wren");
+    let mut term = spawn(&daemon, &["chat", "--new"], &[("NO_COLOR", "1")]);
 
-    let home = daemon.home();
-    let mut command = testkit::isolated(chatctl_bin(), &home);
-    command
-        .args(["chat", "--new"])
-        .env("CHATCTL_SERVER", &daemon.url)
-        .env("NO_COLOR", "1");
-    let (mut pty, mut child) = Pty::spawn(command);
-
-    pty.wait_for("the prompt", |t| t.contains("you"));
-    pty.type_keys("hello terminal\r");
-    pty.wait_for("the first reply", |t| {
-        t.find("assistant: ")
-            .is_some_and(|at| t[at..].contains('\n'))
+    term.wait_for("the prompt", |t| t.contains("you"));
+    term.type_keys("hello terminal\r");
+    term.wait_for("the first reply", |t| {
+        without_spinners(t).contains("assistant:\r\n  hello terminal\r\n")
     });
     // After the reply, the line that says what answered (echo reports no tokens).
-    pty.wait_for("the reply's model", |t| t.contains("\necho/echo"));
+    term.wait_for("the reply's model", |t| t.contains("\necho/echo"));
     let words: Vec<String> = (1..=300).map(|n| format!("w{n}")).collect();
-    pty.type_keys(&format!("{}\r", words.join(" ")));
-    pty.wait_for("the reply streaming", |t| t.contains("assistant: w1"));
-    pty.type_keys("\u{3}");
-    pty.wait_for("the stop notice", |t| t.contains("[reply stopped"));
-    pty.type_keys("/quit\r");
-
-    let status = wait_exit(&mut child);
-    let text = pty.wait_for("everything", |_| true);
-    assert_eq!(status.code(), Some(0), "{text:?}");
+    term.type_keys(&format!("{}\r", words.join(" ")));
+    // The label comes with the first token; the paragraph is held until it ends.
+    term.wait_for("the reply streaming", |t| {
+        t.matches("assistant:").count() == 2
+    });
+    term.type_keys("\u{3}");
+    let text = term.wait_for("the stop notice", |t| t.contains("[reply stopped"));
+    // What had arrived is shown once the reply stops.
+    assert!(text.contains("  w1"), "{text:?}");
+    term.type_keys("/quit\r");
+    let (code, text) = term.finish();
+    assert_eq!(code, Some(0), "{text:?}");
     assert!(!has_sgr(&text), "colour despite NO_COLOR: {text:?}");
 
-    let conversations = daemon
-        .chatctl()
-        .args(["--json", "conv", "list"])
-        .run()
-        .success()
-        .json();
-    let id = conversations[0]["id"].as_i64().expect("id");
+    let id = conversation_ids(&daemon)[0];
     let stored = stored_messages(&daemon, id);
     assert_eq!(stored.len(), 4, "{stored:#?}");
     assert_eq!(stored[0]["content"], "hello terminal");
+}
+
+#[test]
+fn spinners_leave_the_screen_as_it_was() {
+    let drawn = "a:\r\n⠁ waiting…   \r\u{1b}[2K⠂ waiting…   \r\u{1b}[2K  text\r\n";
+    assert_eq!(without_spinners(drawn), "a:\r\n  text\r\n");
 }
 
 #[test]

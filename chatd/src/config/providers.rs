@@ -25,8 +25,9 @@ const KEY_LIKE_FIELDS: &[&str] = &[
     "bearer",
 ];
 
-/// One `[providers.NAME]` table as written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One `[providers.NAME]` table as written. Its `Debug` leaves the header values out:
+/// they may hold secrets.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderSettings {
     /// `openai` (any OpenAI-compatible API) or `echo`.
@@ -43,6 +44,21 @@ pub struct ProviderSettings {
     /// The models to list for it, for servers without `GET /models`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for ProviderSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderSettings")
+            .field("kind", &self.kind)
+            .field("base_url", &self.base_url)
+            .field("api_key_env", &self.api_key_env)
+            .field(
+                "headers (values redacted)",
+                &self.headers.keys().collect::<Vec<_>>(),
+            )
+            .field("models", &self.models)
+            .finish()
+    }
 }
 
 /// A provider chatd runs with, checked, its key read.

@@ -340,7 +340,11 @@ fn the_example_providers_are_a_valid_configuration() {
     assert_eq!(openrouter.models.as_ref().map(Vec::len), Some(2));
     assert_eq!(config.providers[1].base_url, "http://127.0.0.1:11434/v1");
     assert_eq!(config.providers[1].api_key, None);
-    let shown = format!("{config:?}");
+    let shown = format!("{config:?} {:?}", config.settings);
+    assert!(
+        shown.contains("X-Title"),
+        "the header's name is shown: {shown}"
+    );
     assert!(
         !shown.contains("sk-or-secret") && !shown.contains("\"chatd\""),
         "{shown}"
@@ -354,18 +358,18 @@ fn the_flags_configure_the_provider_named_after_its_kind() {
     let dir = tempfile::tempdir().unwrap();
     let path = config_file(&dir, "");
     let env = |key: &str| (key == "OPENAI_API_KEY").then(|| "sk-flag".to_string());
-    let config = Config::resolve(
-        &cli(&[
+    let on_openai = |path: &str| {
+        let args = [
             "--config",
-            &path,
+            path,
             "--database",
             "a.db",
             "--provider",
             "openai",
-        ]),
-        env,
-    )
-    .unwrap();
+        ];
+        Config::resolve(&cli(&args), env).unwrap()
+    };
+    let config = on_openai(&path);
     assert_eq!(config.providers.len(), 1);
     let only = &config.providers[0];
     assert_eq!(
@@ -380,18 +384,7 @@ fn the_flags_configure_the_provider_named_after_its_kind() {
         "[providers.openai]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\n\
          api_key_env = \"MY_KEY\"\n",
     );
-    let config = Config::resolve(
-        &cli(&[
-            "--config",
-            &path,
-            "--database",
-            "a.db",
-            "--provider",
-            "openai",
-        ]),
-        env,
-    )
-    .unwrap();
+    let config = on_openai(&path);
     assert_eq!(config.providers.len(), 1);
     assert_eq!(config.providers[0].base_url, "http://127.0.0.1:9/v1");
     assert_eq!(config.providers[0].api_key, None, "MY_KEY is not set");

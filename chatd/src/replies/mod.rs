@@ -22,11 +22,13 @@
 //!
 //! Here: the registry, `begin`, the reply task and shutdown, kept in one file (over
 //! 400 lines) because they are one state machine, read together. `lease.rs`: the
-//! database lease and the checkpointer; `unstored.rs`: retries of a failed final
-//! write and the recovery file; `stop.rs`: stopping the replies of what a delete
-//! removes; `tests.rs`: the state machine driven end to end.
+//! database lease and the checkpointer; `making.rs`: the parameters and the details
+//! of a reply; `unstored.rs`: retries of a failed final write and the recovery file;
+//! `stop.rs`: stopping the replies of what a delete removes; `tests.rs`: the state
+//! machine driven end to end.
 
 pub mod lease;
+mod making;
 mod stop;
 #[cfg(test)]
 mod tests;
@@ -35,10 +37,10 @@ mod unstored;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::MessageStatus;
 use common::sse::LineBreakNormalizer;
-use common::{ChatParams, MessageStatus, Usage};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -47,10 +49,11 @@ use tokio_util::task::TaskTracker;
 use crate::providers::registry::Resolved;
 use crate::providers::{Delta, FinishReason, Providers, ReplyRequest, Turn};
 use crate::store::{
-    BeginChat, ChatStart, FinishedReply, MessageDetails, MessageRow, Store, StoreError, StoredReply,
+    BeginChat, ChatStart, FinishedReply, MessageRow, Store, StoreError, StoredReply,
 };
 use crate::titles::Titles;
 use lease::Lease;
+use making::{Making, conversation_params};
 pub use unstored::RecoveryFile;
 
 /// How a reply ended, as its listeners see it.
@@ -635,65 +638,4 @@ async fn first_event(rx: &mut watch::Receiver<ReplyState>) {
     let _ = rx
         .wait_for(|state| state.has_begun() || state.end.is_some())
         .await;
-}
-
-/// A conversation's stored parameters; stored ones that no longer read (they were
-/// checked when stored, so only a hand-edited row) are left out, with a warning.
-fn conversation_params(conversation_id: i64, stored: Option<&str>) -> ChatParams {
-    let Some(stored) = stored else {
-        return ChatParams::default();
-    };
-    serde_json::from_str(stored).unwrap_or_else(|e| {
-        tracing::warn!(
-            conversation_id,
-            "the conversation's stored params do not read ({e}); the provider's defaults are used"
-        );
-        ChatParams::default()
-    })
-}
-
-/// What the reply task learns of how a reply is made, besides its text.
-struct Making {
-    started: Instant,
-    first_delta: Option<Instant>,
-    model: Option<String>,
-    usage: Option<Usage>,
-    finish_reason: Option<String>,
-    reasoning: String,
-}
-
-impl Making {
-    fn new() -> Making {
-        Making {
-            started: Instant::now(),
-            first_delta: None,
-            model: None,
-            usage: None,
-            finish_reason: None,
-            reasoning: String::new(),
-        }
-    }
-
-    fn began(&mut self) {
-        self.first_delta.get_or_insert_with(Instant::now);
-    }
-
-    /// The details to store; the model is the provider's name for it when it gave one.
-    fn details(&mut self, resolved: &Resolved) -> MessageDetails {
-        let millis = |at: Instant| i64::try_from(at.duration_since(self.started).as_millis()).ok();
-        let model = match &self.model {
-            Some(reported) => format!("{}/{reported}", resolved.provider.name),
-            None => resolved.qualified(),
-        };
-        let usage = self.usage.unwrap_or_default();
-        MessageDetails {
-            model: Some(model),
-            finish_reason: self.finish_reason.take(),
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-            ttft_ms: self.first_delta.and_then(millis),
-            duration_ms: millis(Instant::now()),
-            reasoning: (!self.reasoning.is_empty()).then(|| std::mem::take(&mut self.reasoning)),
-        }
-    }
 }

@@ -26,8 +26,7 @@ pub fn sse_response(
         reply,
         listener,
         with_events,
-        sent: 0,
-        reasoning_sent: 0,
+        position: Position::default(),
         started: false,
         finished: false,
     };
@@ -56,10 +55,7 @@ struct Listening {
     reply: Arc<Reply>,
     listener: watch::Receiver<ReplyState>,
     with_events: bool,
-    /// Content deltas already framed.
-    sent: usize,
-    /// Reasoning deltas already framed (only with events).
-    reasoning_sent: usize,
+    position: Position,
     started: bool,
     finished: bool,
 }
@@ -86,27 +82,7 @@ impl Listening {
         loop {
             let (mut frame, end) = {
                 let state = self.listener.borrow_and_update();
-                let mut frame = String::new();
-                if self.with_events {
-                    for (at, reasoning) in state
-                        .reasoning
-                        .get(self.reasoning_sent..)
-                        .unwrap_or_default()
-                    {
-                        // The content that came before this reasoning goes first.
-                        let before = state.deltas.get(self.sent..*at).unwrap_or_default();
-                        for delta in before {
-                            push_data_event(&mut frame, delta);
-                        }
-                        self.sent = self.sent.max(*at);
-                        push_named_event(&mut frame, "reasoning", &views::to_json(reasoning));
-                    }
-                    self.reasoning_sent = state.reasoning.len();
-                }
-                for delta in state.deltas.get(self.sent..).unwrap_or_default() {
-                    push_data_event(&mut frame, delta);
-                }
-                self.sent = state.deltas.len();
+                let frame = self.position.frame_new(&state, self.with_events);
                 (frame, state.end.clone())
             };
             if let Some(end) = end {
@@ -129,5 +105,87 @@ impl Listening {
             // A change made since `borrow_and_update` makes this return at once.
             self.listener.changed().await.ok()?;
         }
+    }
+}
+
+/// How much of a reply one listener has framed.
+#[derive(Debug, Default)]
+struct Position {
+    /// Content deltas.
+    sent: usize,
+    /// Reasoning deltas (only with events).
+    reasoning_sent: usize,
+}
+
+impl Position {
+    /// The frames of what `state` holds past this position, content and (with events)
+    /// reasoning in the order they came, and the position moved past them.
+    fn frame_new(&mut self, state: &ReplyState, with_events: bool) -> String {
+        let mut frame = String::new();
+        if with_events {
+            for (at, reasoning) in state
+                .reasoning
+                .get(self.reasoning_sent..)
+                .unwrap_or_default()
+            {
+                // The content that came before this reasoning goes first.
+                for delta in state.deltas.get(self.sent..*at).unwrap_or_default() {
+                    push_data_event(&mut frame, delta);
+                }
+                self.sent = self.sent.max(*at);
+                push_named_event(&mut frame, "reasoning", &views::to_json(reasoning));
+            }
+            self.reasoning_sent = state.reasoning.len();
+        }
+        for delta in state.deltas.get(self.sent..).unwrap_or_default() {
+            push_data_event(&mut frame, delta);
+        }
+        self.sent = state.deltas.len();
+        frame
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(deltas: &[&str], reasoning: &[(usize, &str)]) -> ReplyState {
+        ReplyState {
+            deltas: deltas.iter().map(|d| d.to_string()).collect(),
+            reasoning: reasoning
+                .iter()
+                .map(|(at, r)| (*at, r.to_string()))
+                .collect(),
+            end: None,
+        }
+    }
+
+    #[test]
+    fn reasoning_is_framed_in_order_with_events_and_never_without() {
+        // Reasoning, content, more reasoning between content, read in two goes.
+        let early = state(&["A"], &[(0, "think"), (1, "more")]);
+        let late = state(
+            &["A", "B", "C"],
+            &[(0, "think"), (1, "more"), (2, "again\nhere")],
+        );
+        let mut with_events = Position::default();
+        let mut plain = Position::default();
+        let framed = [
+            with_events.frame_new(&early, true),
+            with_events.frame_new(&late, true),
+        ]
+        .concat();
+        assert_eq!(
+            framed,
+            "event: reasoning\ndata: \"think\"\n\ndata: A\n\nevent: reasoning\ndata: \"more\"\n\n\
+             data: B\n\nevent: reasoning\ndata: \"again\\nhere\"\n\ndata: C\n\n"
+        );
+        let framed = [
+            plain.frame_new(&early, false),
+            plain.frame_new(&late, false),
+        ]
+        .concat();
+        assert_eq!(framed, "data: A\n\ndata: B\n\ndata: C\n\n");
+        assert_eq!(with_events.frame_new(&late, true), "", "nothing twice");
     }
 }

@@ -4,19 +4,10 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{
-    Daemon, FakeUpstream, Upstream, daemon_for, read_events, read_json, sql, unique,
-};
+use crate::support::{Daemon, FakeUpstream, Upstream, daemon_for, read_events, sql, unique};
 
 async fn patch(chatd: &Daemon, id: impl std::fmt::Display, body: Value) -> (u16, Value) {
-    let response = chatd
-        .client
-        .patch(chatd.url(&format!("/conversations/{id}")))
-        .json(&body)
-        .send()
-        .await
-        .expect("PATCH");
-    read_json(response).await
+    chatd.patch(&format!("/conversations/{id}"), body).await
 }
 
 async fn settings(chatd: &Daemon, id: i64) -> Value {

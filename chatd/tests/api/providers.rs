@@ -2,10 +2,13 @@
 //! per conversation, `GET /models`, and what each reply is stored with: the model that
 //! answered, its finish reason, usage, timings and reasoning, kept apart from content.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use crate::support::{
-    Daemon, FakeUpstream, Serving, Upstream, daemon_for, end_event, read_events, reply_text,
+    Daemon, FakeUpstream, Serving, SseEvent, Upstream, daemon_for, end_event, read_events,
+    reply_text,
 };
 
 /// A configuration file in its own directory, kept as long as the directory.
@@ -28,7 +31,12 @@ async fn nothing_listens() -> String {
 }
 
 fn thinking(model: &str) -> Upstream {
+    thinking_slowly(model, Duration::ZERO)
+}
+
+fn thinking_slowly(model: &str, delay: Duration) -> Upstream {
     Upstream::Thinking {
+        delay,
         model: model.into(),
         reasoning_field: "reasoning_content",
         reasoning: vec!["Let me".into(), " think.\nDone".into()],
@@ -39,18 +47,43 @@ fn thinking(model: &str) -> Upstream {
     }
 }
 
-fn set_model(chatd: &Daemon, conversation_id: i64, model: &str, params: Option<Value>) {
-    let params = match params {
-        Some(params) => format!("'{params}'"),
-        None => "NULL".into(),
-    };
-    chatd.execute_sql(&format!(
-        "UPDATE conversations SET model = '{model}', params = {params} WHERE id = {conversation_id}"
-    ));
+/// The events of a `thinking` reply streamed with `?events=true`.
+const THINKING_EVENTS: [&str; 6] = [
+    "start",
+    "reasoning",
+    "reasoning",
+    "message",
+    "message",
+    "end",
+];
+
+fn event_names(events: &[SseEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.event.as_str()).collect()
+}
+
+/// Gives a conversation its model (and params) through `PATCH /conversations/{id}`.
+async fn set_model(chatd: &Daemon, conversation_id: i64, model: &str, params: Option<Value>) {
+    let mut body = json!({ "model": model });
+    if let Some(params) = params {
+        body["params"] = params;
+    }
+    let (status, settings) = chatd
+        .patch(&format!("/conversations/{conversation_id}"), body)
+        .await;
+    assert_eq!(status, 200, "{settings}");
+    assert_eq!(settings["model"], model);
 }
 
 async fn each_conversation_reaches_its_own_provider_with_its_params() {
-    let main = FakeUpstream::start(Upstream::tokens(&["from", " main"])).await;
+    let main = FakeUpstream::start_serving(
+        Upstream::tokens(&["from", " main"]),
+        Serving {
+            refuse_stream_options: false,
+            models: Some(vec!["fake-model".into(), "meta-llama/Llama-3.1-8B".into()]),
+        },
+    )
+    .await;
+    // Without GET /models: its models cannot be checked, so any name is taken.
     let local = FakeUpstream::start(Upstream::tokens(&["from", " local"])).await;
     let (_dir, config) = config_file(&format!(
         "[providers.local]\nkind = \"openai\"\nbase_url = \"{}\"\n",
@@ -65,7 +98,8 @@ async fn each_conversation_reaches_its_own_provider_with_its_params() {
         on_local,
         "local/small-1",
         Some(json!({"temperature": 0.25, "top_p": 0.5, "max_tokens": 50, "seed": 7})),
-    );
+    )
+    .await;
 
     let text = reply_text(&read_events(chatd.chat(on_main, "hi").await).await);
     assert_eq!(text, "from main");
@@ -104,8 +138,23 @@ async fn each_conversation_reaches_its_own_provider_with_its_params() {
     );
     assert_eq!(chatd.messages(on_local).await[1]["model"], "local/fake");
 
+    // A model the provider does not list is refused, naming what it has; nothing
+    // changes.
+    let (status, refused) = chatd
+        .patch(
+            &format!("/conversations/{on_main}"),
+            json!({"model": "openai/gpt-9"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    let refusal = refused.to_string();
+    assert!(
+        refusal.contains("openai/meta-llama/Llama-3.1-8B"),
+        "{refusal}"
+    );
+
     // A bare name (even one with a slash) is a model of the default provider.
-    set_model(&chatd, on_main, "meta-llama/Llama-3.1-8B", None);
+    set_model(&chatd, on_main, "meta-llama/Llama-3.1-8B", None).await;
     read_events(chatd.chat(on_main, "again").await).await;
     assert_eq!(main.bodies()[1]["model"], "meta-llama/Llama-3.1-8B");
     assert_eq!(local.bodies().len(), 1);
@@ -117,18 +166,7 @@ async fn usage_reasoning_and_timings_are_stored_exactly_and_kept_apart() {
     let id = chatd.conversation().await;
 
     let events = read_events(chatd.chat_with_events(id, "why?").await).await;
-    let names: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "start",
-            "reasoning",
-            "reasoning",
-            "message",
-            "message",
-            "end"
-        ]
-    );
+    assert_eq!(event_names(&events), THINKING_EVENTS);
     let reasoning: Vec<String> = events
         .iter()
         .filter(|e| e.event == "reasoning")
@@ -295,7 +333,7 @@ async fn models_lists_every_provider_and_one_that_is_down_with_its_error() {
 
     // A chat on the provider that is down is the usual 502, naming it.
     let id = chatd.conversation().await;
-    set_model(&chatd, id, "down/anything", None);
+    set_model(&chatd, id, "down/anything", None).await;
     let response = chatd.chat(id, "hello").await;
     assert_eq!(response.status().as_u16(), 502);
     let body: Value = response.json().await.expect("JSON");
@@ -315,7 +353,7 @@ async fn a_model_the_provider_does_not_have_is_a_502_naming_it() {
     .await;
     let chatd = daemon_for(&upstream, &[]).await;
     let id = chatd.conversation().await;
-    set_model(&chatd, id, "openai/nope", None);
+    set_model(&chatd, id, "openai/nope", None).await;
     let response = chatd.chat(id, "hello").await;
     assert_eq!(response.status().as_u16(), 502);
     let body: Value = response.json().await.expect("JSON");
@@ -340,7 +378,38 @@ async fn echo_stores_the_model_it_was_asked_for_and_its_timings() {
     assert_eq!(models["providers"].as_array().map(Vec::len), Some(1));
 }
 
+async fn attaching_with_events_gives_the_reasoning_in_order_and_without_none() {
+    // Slow enough that both listeners attach while the reply streams.
+    let upstream = FakeUpstream::start(thinking_slowly("qwen3", Duration::from_millis(150))).await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let id = chatd.conversation().await;
+    let started = chatd.chat(id, "why?").await;
+    assert_eq!(started.status().as_u16(), 200);
+    let attach = |query: &'static str| {
+        chatd
+            .client
+            .get(chatd.url(&format!("/conversations/{id}/reply{query}")))
+            .send()
+    };
+    let (with_events, plain) = tokio::join!(attach("?events=true"), attach(""));
+    let (with_events, plain, first) = tokio::join!(
+        read_events(with_events.expect("attach with events")),
+        read_events(plain.expect("attach")),
+        read_events(started),
+    );
+    assert_eq!(
+        event_names(&with_events),
+        THINKING_EVENTS,
+        "everything so far, then live, in order"
+    );
+    for plain in [&plain, &first] {
+        assert!(plain.iter().all(|e| e.event == "message"), "{plain:?}");
+        assert_eq!(reply_text(plain), "The answer");
+    }
+}
+
 crate::on_both_backends!(
+    attaching_with_events_gives_the_reasoning_in_order_and_without_none,
     each_conversation_reaches_its_own_provider_with_its_params,
     usage_reasoning_and_timings_are_stored_exactly_and_kept_apart,
     a_provider_that_refuses_stream_options_still_answers_and_is_remembered,

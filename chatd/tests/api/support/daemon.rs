@@ -217,29 +217,6 @@ impl Daemon {
         )
     }
 
-    /// Runs one SQL statement on the database directly (both backends read it alike);
-    /// for what no route sets yet.
-    pub fn execute_sql(&self, statement: &str) {
-        use diesel::prelude::*;
-        match &self.pg {
-            Some(db) => {
-                let mut conn = diesel::PgConnection::establish(&db.url).expect("open the database");
-                diesel::sql_query(statement)
-                    .execute(&mut conn)
-                    .expect("run the statement");
-            }
-            None => {
-                let path = self.database();
-                let mut conn =
-                    diesel::SqliteConnection::establish(path.to_str().expect("utf-8 path"))
-                        .expect("open the database");
-                diesel::sql_query(statement)
-                    .execute(&mut conn)
-                    .expect("run the statement");
-            }
-        }
-    }
-
     /// The database as chatd shows it in `/status`.
     pub fn database_shown(&self) -> String {
         match &self.pg {
@@ -314,6 +291,17 @@ impl Daemon {
             request = request.header("content-type", content_type);
         }
         read_json(request.send().await.expect("POST")).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .patch(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .expect("PATCH");
+        read_json(response).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {

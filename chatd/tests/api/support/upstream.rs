@@ -63,8 +63,9 @@ pub enum Upstream {
     /// names `model`; `reasoning` deltas (as `reasoning_content`, or as `reasoning`
     /// when `reasoning_field` says so), then `tokens` as content, a chunk with
     /// `finish_reason`, a usage chunk (when the request asked for it with
-    /// `stream_options.include_usage`), then `[DONE]`.
+    /// `stream_options.include_usage`), then `[DONE]`; `delay` before each delta.
     Thinking {
+        delay: Duration,
         model: String,
         reasoning_field: &'static str,
         reasoning: Vec<String>,
@@ -339,6 +340,7 @@ fn respond(behaviour: Upstream, asks_usage: bool) -> warp::reply::Response {
                 }
             }
             Upstream::Thinking {
+                delay,
                 model,
                 reasoning_field,
                 reasoning,
@@ -352,11 +354,15 @@ fn respond(behaviour: Upstream, asks_usage: bool) -> warp::reply::Response {
                            "choices": [{"index": 0, "delta": {field: text}, "finish_reason": null}]})
                     .to_string()
                 };
-                for thought in &reasoning {
-                    let _ = frames.send(Ok(sse(&delta(reasoning_field, thought)))).await;
-                }
-                for token in &tokens {
-                    let _ = frames.send(Ok(sse(&delta("content", token)))).await;
+                let deltas = reasoning
+                    .iter()
+                    .map(|thought| delta(reasoning_field, thought))
+                    .chain(tokens.iter().map(|token| delta("content", token)));
+                for data in deltas {
+                    tokio::time::sleep(delay).await;
+                    if frames.send(Ok(sse(&data))).await.is_err() {
+                        return;
+                    }
                 }
                 let last = json!({"model": model, "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]});
                 let _ = frames.send(Ok(sse(&last.to_string()))).await;
