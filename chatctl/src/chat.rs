@@ -10,6 +10,7 @@
 //! stdout, everything about the session itself to stderr.
 
 mod commands;
+mod find;
 mod prompt;
 
 use std::io::IsTerminal;
@@ -71,6 +72,10 @@ enum SessionEvent<'a> {
     Conversation(&'a ConversationWithMessages),
     /// After `/list`.
     Conversations { conversations: &'a [Conversation] },
+    /// After `/search`.
+    Hits {
+        hits: &'a [common::archive::SearchHit],
+    },
 }
 
 impl Args {
@@ -403,6 +408,7 @@ impl Session<'_> {
                 let id = self.conversation_id;
                 self.open(id).await?;
             }
+            Action::Search => self.search(arg.unwrap_or_default()).await?,
         }
         Ok(Turn::Continue)
     }

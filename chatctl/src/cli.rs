@@ -4,7 +4,7 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::client::DEFAULT_SERVER;
-use crate::{chat, completions, conv, exit_codes, models, send, status, user};
+use crate::{archive, chat, completions, conv, exit_codes, models, search, send, status, user};
 
 /// Talk to chatd, the local chat daemon: chat in the terminal, or script it with --json.
 #[derive(Debug, Parser)]
@@ -75,6 +75,15 @@ pub enum Command {
     /// List the models of every provider the daemon knows, and the default.
     Models(models::Args),
 
+    /// Search your messages: words, "phrases", -excluded, role:, before:, after:.
+    Search(search::Args),
+
+    /// Write a conversation (JSON or Markdown), or all of yours (JSON Lines), to a file.
+    Export(archive::ExportArgs),
+
+    /// Import conversations from chatd's JSON or ChatGPT's conversations.json.
+    Import(archive::ImportArgs),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::Args),
 }
@@ -100,12 +109,34 @@ mod tests {
     }
 
     #[test]
+    fn a_search_takes_excluded_words_and_still_its_options() {
+        let cli = Cli::try_parse_from(["chatctl", "search", "fox -lazy", "--limit", "3"]).unwrap();
+        let Command::Search(args) = cli.command else {
+            panic!("not search")
+        };
+        assert_eq!(args.query, ["fox -lazy"]);
+        assert_eq!(args.limit, 3);
+        let cli = Cli::try_parse_from(["chatctl", "search", "--limit", "3", "--", "-lazy", "fox"])
+            .unwrap();
+        let Command::Search(args) = cli.command else {
+            panic!("not search")
+        };
+        assert_eq!(args.query, ["-lazy", "fox"]);
+    }
+
+    #[test]
     fn conflicting_choices_are_usage_errors() {
         for line in [
             &["chatctl", "send", "-c", "3", "--new", "hi"][..],
             &["chatctl", "conv", "list", "--all", "--limit", "3"],
             &["chatctl", "chat", "4", "--new"],
             &["chatctl", "chat", "--new", "--continue"],
+            &["chatctl", "export"],
+            &["chatctl", "export", "3", "--all"],
+            &["chatctl", "export", "--all", "--format", "md"],
+            &["chatctl", "search"],
+            &["chatctl", "search", "x", "--limit", "0"],
+            &["chatctl", "import", "f.json", "--from", "excel"],
         ] {
             let err = Cli::try_parse_from(line).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{line:?}");
