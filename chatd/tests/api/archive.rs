@@ -356,6 +356,24 @@ async fn a_malformed_document_is_a_422_naming_where_and_imports_nothing() {
     assert!(reasons[1].contains("created_at"), "{summary}");
 }
 
+async fn a_conversation_too_large_to_hold_is_a_422_and_imports_nothing() {
+    let chatd = Daemon::start().await;
+    let user = chatd.create_user(&format!("huge-{}", unique())).await;
+    let mut huge = rich_document();
+    huge["messages"][0]["content"] = json!("x".repeat(33 * 1024 * 1024));
+    for body in [
+        format!("{}\n{huge}\n", rich_document()),
+        format!("[{}, {huge}]", rich_document()),
+    ] {
+        let (status, answer) = import(&chatd, user, "", body).await;
+        assert_eq!(status, 422, "{answer}");
+        assert_eq!(answer["detail"][0]["type"], "too_long");
+        assert_eq!(answer["detail"][0]["loc"], json!(["body", 1]));
+    }
+    let (_, list) = chatd.get(&format!("/users/{user}/conversations")).await;
+    assert_eq!(list, json!([]));
+}
+
 /// The peak resident memory of a process so far, in KiB (`VmHWM`).
 fn peak_rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
@@ -424,5 +442,6 @@ crate::on_both_backends!(
     export_then_import_into_a_fresh_database_gives_the_same_document,
     a_chatgpt_export_imports_the_current_branch,
     a_malformed_document_is_a_422_naming_where_and_imports_nothing,
+    a_conversation_too_large_to_hold_is_a_422_and_imports_nothing,
     a_large_import_is_read_as_a_stream,
 );

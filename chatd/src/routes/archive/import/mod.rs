@@ -6,14 +6,17 @@
 //! arrives, read once to check that it is well-formed JSON throughout (a malformed
 //! document is a 422 naming its position, with nothing imported), then read again,
 //! one conversation at a time, each stored in a transaction of its own. Memory holds
-//! one conversation, whatever the size of the file.
+//! one conversation (at most [`CONVERSATION_MAX_BYTES`] of JSON), whatever the size of
+//! the file.
 
 mod chatd;
 mod chatgpt;
 
+use std::cell::Cell;
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::rc::Rc;
 
 use bytes::Bytes;
 use common::archive::{ImportSummary, SkippedConversation};
@@ -31,6 +34,11 @@ use crate::store::{self, ImportedConversation};
 /// The largest import body: far above a year of anyone's chats (ChatGPT's exports of
 /// heavy users run to a few hundred MB with images, which it keeps apart).
 pub const IMPORT_MAX_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// The largest conversation of a document, as JSON text: each is held in memory whole
+/// (as a `serde_json::Value`, a few times its text) while it is converted and stored.
+/// A conversation of 32 MB is tens of thousands of long messages.
+pub const CONVERSATION_MAX_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Conversations converted ahead of the one being stored.
 const CONVERSATIONS_AHEAD: usize = 2;
@@ -211,16 +219,42 @@ where
     })
 }
 
-/// Where a document stopped being JSON.
+/// Where a document stopped being JSON, or held a conversation too large to import.
 struct Malformed {
     /// The conversation being read, from 0.
     index: u64,
     error: serde_json::Error,
+    too_large: bool,
 }
 
 impl Malformed {
+    fn new(index: u64, error: serde_json::Error) -> Malformed {
+        Malformed {
+            index,
+            error,
+            too_large: false,
+        }
+    }
+
     fn into_error(self) -> ApiError {
-        let Malformed { index, error } = self;
+        let Malformed {
+            index,
+            error,
+            too_large,
+        } = self;
+        if too_large {
+            return ApiError::invalid(
+                Invalid::new(
+                    "too_long",
+                    vec![json!("body"), json!(index)],
+                    format!(
+                        "conversation {index} is larger than {CONVERSATION_MAX_BYTES} bytes of JSON"
+                    ),
+                    json!({}),
+                )
+                .with_ctx(json!({"max_bytes": CONVERSATION_MAX_BYTES, "conversation": index})),
+            );
+        }
         if error.is_io() {
             return ApiError::Internal(format!("could not read the import body back: {error}"));
         }
@@ -255,10 +289,11 @@ fn walk<T: DeserializeOwned>(
     file: &File,
     mut each: impl FnMut(u64, T) -> bool,
 ) -> Result<(), Malformed> {
-    let at = |index: u64| move |error: serde_json::Error| Malformed { index, error };
-    let io = |e: std::io::Error| Malformed {
-        index: 0,
-        error: serde_json::Error::io(e),
+    let at = |index: u64| move |error: serde_json::Error| Malformed::new(index, error);
+    let io = |e: std::io::Error| Malformed::new(0, serde_json::Error::io(e));
+    let too_large = |index: u64| Malformed {
+        too_large: true,
+        ..Malformed::new(index, serde::de::Error::custom("too large"))
     };
     let mut file = file.try_clone().map_err(io)?;
     file.seek(SeekFrom::Start(0)).map_err(io)?;
@@ -280,38 +315,69 @@ fn walk<T: DeserializeOwned>(
             }
         }
     };
+    // serde_json reads an `io::Read` a byte at a time (the buffering is `reader`'s), so
+    // the count of bytes it took is where it is in the document.
+    let read = Rc::new(Cell::new(0u64));
+    let reader = Counted {
+        inner: reader,
+        read: read.clone(),
+    };
     match first {
         Some(b'[') => {
             let mut deserializer = serde_json::Deserializer::from_reader(reader);
             let mut elements = Elements {
                 each: &mut each,
                 index: 0,
+                read,
+                too_large: false,
                 _element: std::marker::PhantomData,
             };
             let result = (&mut deserializer).deserialize_seq(&mut elements);
             let index = elements.index;
+            if elements.too_large {
+                return Err(too_large(index));
+            }
             result.map_err(at(index))?;
             deserializer.end().map_err(at(index))
         }
         Some(b'{') => {
-            let values = serde_json::Deserializer::from_reader(reader).into_iter::<T>();
-            for (index, value) in (0u64..).zip(values) {
+            let mut values = serde_json::Deserializer::from_reader(reader).into_iter::<T>();
+            for index in 0u64.. {
+                let before = read.get();
+                let Some(value) = values.next() else { break };
+                if read.get() - before > CONVERSATION_MAX_BYTES {
+                    return Err(too_large(index));
+                }
                 if !each(index, value.map_err(at(index))?) {
                     break;
                 }
             }
             Ok(())
         }
-        Some(_) => Err(Malformed {
-            index: 0,
-            error: <serde_json::Error as serde::de::Error>::custom(
+        Some(_) => Err(Malformed::new(
+            0,
+            serde::de::Error::custom(
                 "expected a JSON object, JSON Lines of objects, or an array of conversations",
             ),
-        }),
-        None => Err(Malformed {
-            index: 0,
-            error: <serde_json::Error as serde::de::Error>::custom("the body is empty"),
-        }),
+        )),
+        None => Err(Malformed::new(
+            0,
+            serde::de::Error::custom("the body is empty"),
+        )),
+    }
+}
+
+/// A reader that counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    read: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
     }
 }
 
@@ -319,6 +385,10 @@ fn walk<T: DeserializeOwned>(
 struct Elements<'f, F, T> {
     each: &'f mut F,
     index: u64,
+    /// Bytes of the document read so far.
+    read: Rc<Cell<u64>>,
+    /// Set when the element at `index` was over [`CONVERSATION_MAX_BYTES`].
+    too_large: bool,
     _element: std::marker::PhantomData<T>,
 }
 
@@ -334,7 +404,15 @@ where
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(element) = seq.next_element::<T>()? {
+        loop {
+            let before = self.read.get();
+            let Some(element) = seq.next_element::<T>()? else {
+                break;
+            };
+            if self.read.get() - before > CONVERSATION_MAX_BYTES {
+                self.too_large = true;
+                return Err(serde::de::Error::custom("a conversation is too large"));
+            }
             if !(self.each)(self.index, element) {
                 return Err(serde::de::Error::custom("the import stopped"));
             }
