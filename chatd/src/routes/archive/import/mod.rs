@@ -141,35 +141,11 @@ fn internal(error: std::io::Error) -> ApiError {
 /// JSON or JSON Lines; anything else could be posted by any web page without a CORS
 /// preflight, as `input::json_object` explains.
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let raw = headers.get(header::CONTENT_TYPE);
-    let essence = raw.and_then(|v| v.to_str().ok()).map(|v| {
-        v.split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
-    });
-    let accepted = essence.as_deref().is_some_and(|mime| {
-        matches!(
-            mime,
-            "application/json"
-                | "application/jsonl"
-                | "application/x-ndjson"
-                | "application/jsonlines"
-        ) || (mime.starts_with("application/") && mime.ends_with("+json"))
-    });
-    if accepted {
-        return Ok(());
-    }
-    let input = raw
-        .map(|v| Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .unwrap_or(Value::Null);
-    Err(ApiError::invalid(Invalid::new(
-        "content_type",
-        vec![json!("header"), json!("content-type")],
+    input::content_type_among(
+        headers,
+        &["application/jsonl", "application/x-ndjson", "application/jsonlines"],
         "Content-Type must be application/json or application/jsonl",
-        input,
-    )))
+    )
 }
 
 /// Writes the body to an anonymous temporary file as it arrives (on a blocking thread,
