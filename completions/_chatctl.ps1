@@ -32,9 +32,11 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Create or show users')
-            [CompletionResult]::new('conv', 'conv', [CompletionResultType]::ParameterValue, 'Create, list or show conversations')
+            [CompletionResult]::new('conv', 'conv', [CompletionResultType]::ParameterValue, 'Create, list, show, rename, configure or delete conversations')
             [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat interactively: history first, replies live, /help for commands')
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send one message and stream the reply to stdout')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Stop the reply being generated on a conversation (default: the current one)')
+            [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Start, stop or watch chatd: status, pid, log')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether the daemon answers, and its version, provider, model and database')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'List the models of every provider the daemon knows, and the default')
             [CompletionResult]::new('search', 'search', [CompletionResultType]::ParameterValue, 'Search your messages: words, "phrases", -excluded, role:, before:, after:')
@@ -106,8 +108,8 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('new', 'new', [CompletionResultType]::ParameterValue, 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the user''s conversations, oldest first')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a conversation with all its messages')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the user''s conversations, the most recently active first')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a conversation with all its messages (default: the current one)')
             [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a conversation')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete conversations with all their messages (asks first on a terminal)')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete the user''s conversations idle for longer than a duration')
@@ -133,6 +135,7 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'List every conversation (pages through all of them)')
+            [CompletionResult]::new('--oldest-first', '--oldest-first', [CompletionResultType]::ParameterName, 'The least recently active first (default: the most recently active first)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
             [CompletionResult]::new('--no-render', '--no-render', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
@@ -205,8 +208,8 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
         }
         'chatctl;conv;help' {
             [CompletionResult]::new('new', 'new', [CompletionResultType]::ParameterValue, 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the user''s conversations, oldest first')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a conversation with all its messages')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the user''s conversations, the most recently active first')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a conversation with all its messages (default: the current one)')
             [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a conversation')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete conversations with all their messages (asks first on a terminal)')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete the user''s conversations idle for longer than a duration')
@@ -267,6 +270,105 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;cancel' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-render', '--no-render', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;daemon' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-render', '--no-render', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start chatd in the background for --server (arguments after `--` go to chatd)')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop chatd: SIGTERM, then wait for it to store its replies and exit')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether chatd runs at --server, its pid, provider and log')
+            [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print the log of the chatd that chatctl started (-f follows it)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'chatctl;daemon;start' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-render', '--no-render', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;daemon;stop' {
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for chatd to store its replies and exit, in seconds')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-render', '--no-render', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;daemon;status' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-render', '--no-render', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;daemon;logs' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'How many of the last lines to print first (0: the whole log)')
+            [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'How many of the last lines to print first (0: the whole log)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing what chatd writes, until Ctrl-C')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing what chatd writes, until Ctrl-C')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-render', '--no-render', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;daemon;help' {
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start chatd in the background for --server (arguments after `--` go to chatd)')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop chatd: SIGTERM, then wait for it to store its replies and exit')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether chatd runs at --server, its pid, provider and log')
+            [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print the log of the chatd that chatctl started (-f follows it)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'chatctl;daemon;help;start' {
+            break
+        }
+        'chatctl;daemon;help;stop' {
+            break
+        }
+        'chatctl;daemon;help;status' {
+            break
+        }
+        'chatctl;daemon;help;logs' {
+            break
+        }
+        'chatctl;daemon;help;help' {
             break
         }
         'chatctl;status' {
@@ -343,9 +445,11 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
         }
         'chatctl;help' {
             [CompletionResult]::new('user', 'user', [CompletionResultType]::ParameterValue, 'Create or show users')
-            [CompletionResult]::new('conv', 'conv', [CompletionResultType]::ParameterValue, 'Create, list or show conversations')
+            [CompletionResult]::new('conv', 'conv', [CompletionResultType]::ParameterValue, 'Create, list, show, rename, configure or delete conversations')
             [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat interactively: history first, replies live, /help for commands')
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send one message and stream the reply to stdout')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Stop the reply being generated on a conversation (default: the current one)')
+            [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Start, stop or watch chatd: status, pid, log')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether the daemon answers, and its version, provider, model and database')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'List the models of every provider the daemon knows, and the default')
             [CompletionResult]::new('search', 'search', [CompletionResultType]::ParameterValue, 'Search your messages: words, "phrases", -excluded, role:, before:, after:')
@@ -368,8 +472,8 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
         }
         'chatctl;help;conv' {
             [CompletionResult]::new('new', 'new', [CompletionResultType]::ParameterValue, 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the user''s conversations, oldest first')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a conversation with all its messages')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the user''s conversations, the most recently active first')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a conversation with all its messages (default: the current one)')
             [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a conversation')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete conversations with all their messages (asks first on a terminal)')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete the user''s conversations idle for longer than a duration')
@@ -401,6 +505,28 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             break
         }
         'chatctl;help;send' {
+            break
+        }
+        'chatctl;help;cancel' {
+            break
+        }
+        'chatctl;help;daemon' {
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start chatd in the background for --server (arguments after `--` go to chatd)')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop chatd: SIGTERM, then wait for it to store its replies and exit')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether chatd runs at --server, its pid, provider and log')
+            [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print the log of the chatd that chatctl started (-f follows it)')
+            break
+        }
+        'chatctl;help;daemon;start' {
+            break
+        }
+        'chatctl;help;daemon;stop' {
+            break
+        }
+        'chatctl;help;daemon;status' {
+            break
+        }
+        'chatctl;help;daemon;logs' {
             break
         }
         'chatctl;help;status' {

@@ -16,6 +16,9 @@ _chatctl() {
             ",$1")
                 cmd="chatctl"
                 ;;
+            chatctl,cancel)
+                cmd="chatctl__subcmd__cancel"
+                ;;
             chatctl,chat)
                 cmd="chatctl__subcmd__chat"
                 ;;
@@ -24,6 +27,9 @@ _chatctl() {
                 ;;
             chatctl,conv)
                 cmd="chatctl__subcmd__conv"
+                ;;
+            chatctl,daemon)
+                cmd="chatctl__subcmd__daemon"
                 ;;
             chatctl,export)
                 cmd="chatctl__subcmd__export"
@@ -97,6 +103,39 @@ _chatctl() {
             chatctl__subcmd__conv__subcmd__help,show)
                 cmd="chatctl__subcmd__conv__subcmd__help__subcmd__show"
                 ;;
+            chatctl__subcmd__daemon,help)
+                cmd="chatctl__subcmd__daemon__subcmd__help"
+                ;;
+            chatctl__subcmd__daemon,logs)
+                cmd="chatctl__subcmd__daemon__subcmd__logs"
+                ;;
+            chatctl__subcmd__daemon,start)
+                cmd="chatctl__subcmd__daemon__subcmd__start"
+                ;;
+            chatctl__subcmd__daemon,status)
+                cmd="chatctl__subcmd__daemon__subcmd__status"
+                ;;
+            chatctl__subcmd__daemon,stop)
+                cmd="chatctl__subcmd__daemon__subcmd__stop"
+                ;;
+            chatctl__subcmd__daemon__subcmd__help,help)
+                cmd="chatctl__subcmd__daemon__subcmd__help__subcmd__help"
+                ;;
+            chatctl__subcmd__daemon__subcmd__help,logs)
+                cmd="chatctl__subcmd__daemon__subcmd__help__subcmd__logs"
+                ;;
+            chatctl__subcmd__daemon__subcmd__help,start)
+                cmd="chatctl__subcmd__daemon__subcmd__help__subcmd__start"
+                ;;
+            chatctl__subcmd__daemon__subcmd__help,status)
+                cmd="chatctl__subcmd__daemon__subcmd__help__subcmd__status"
+                ;;
+            chatctl__subcmd__daemon__subcmd__help,stop)
+                cmd="chatctl__subcmd__daemon__subcmd__help__subcmd__stop"
+                ;;
+            chatctl__subcmd__help,cancel)
+                cmd="chatctl__subcmd__help__subcmd__cancel"
+                ;;
             chatctl__subcmd__help,chat)
                 cmd="chatctl__subcmd__help__subcmd__chat"
                 ;;
@@ -105,6 +144,9 @@ _chatctl() {
                 ;;
             chatctl__subcmd__help,conv)
                 cmd="chatctl__subcmd__help__subcmd__conv"
+                ;;
+            chatctl__subcmd__help,daemon)
+                cmd="chatctl__subcmd__help__subcmd__daemon"
                 ;;
             chatctl__subcmd__help,export)
                 cmd="chatctl__subcmd__help__subcmd__export"
@@ -151,6 +193,18 @@ _chatctl() {
             chatctl__subcmd__help__subcmd__conv,show)
                 cmd="chatctl__subcmd__help__subcmd__conv__subcmd__show"
                 ;;
+            chatctl__subcmd__help__subcmd__daemon,logs)
+                cmd="chatctl__subcmd__help__subcmd__daemon__subcmd__logs"
+                ;;
+            chatctl__subcmd__help__subcmd__daemon,start)
+                cmd="chatctl__subcmd__help__subcmd__daemon__subcmd__start"
+                ;;
+            chatctl__subcmd__help__subcmd__daemon,status)
+                cmd="chatctl__subcmd__help__subcmd__daemon__subcmd__status"
+                ;;
+            chatctl__subcmd__help__subcmd__daemon,stop)
+                cmd="chatctl__subcmd__help__subcmd__daemon__subcmd__stop"
+                ;;
             chatctl__subcmd__help__subcmd__user,create)
                 cmd="chatctl__subcmd__help__subcmd__user__subcmd__create"
                 ;;
@@ -182,8 +236,30 @@ _chatctl() {
 
     case "${cmd}" in
         chatctl)
-            opts="-h -V --server --user --json --no-render --raw --no-autostart --help --version user conv chat send status models search export import completions help"
+            opts="-h -V --server --user --json --no-render --raw --no-autostart --help --version user conv chat send cancel daemon status models search export import completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__cancel)
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -396,7 +472,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__list)
-            opts="-h --skip --limit --all --server --user --json --no-render --raw --no-autostart --help"
+            opts="-h --skip --limit --all --oldest-first --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -581,6 +657,212 @@ _chatctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chatctl__subcmd__daemon)
+            opts="-h --server --user --json --no-render --raw --no-autostart --help start stop status logs help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__daemon__subcmd__help)
+            opts="start stop status logs help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__daemon__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__daemon__subcmd__help__subcmd__logs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__daemon__subcmd__help__subcmd__start)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__daemon__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__daemon__subcmd__help__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__daemon__subcmd__logs)
+            opts="-f -n -h --follow --lines --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__daemon__subcmd__start)
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__daemon__subcmd__status)
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__daemon__subcmd__stop)
+            opts="-h --timeout --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chatctl__subcmd__export)
             opts="-o -h --all --format --output --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -616,8 +898,22 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help)
-            opts="user conv chat send status models search export import completions help"
+            opts="user conv chat send cancel daemon status models search export import completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -756,6 +1052,76 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help__subcmd__conv__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__daemon)
+            opts="start stop status logs"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__daemon__subcmd__logs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__daemon__subcmd__start)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__daemon__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__daemon__subcmd__stop)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -29,9 +29,11 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand user 'Create or show users'
-            cand conv 'Create, list or show conversations'
+            cand conv 'Create, list, show, rename, configure or delete conversations'
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
+            cand cancel 'Stop the reply being generated on a conversation (default: the current one)'
+            cand daemon 'Start, stop or watch chatd: status, pid, log'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
             cand models 'List the models of every provider the daemon knows, and the default'
             cand search 'Search your messages: words, "phrases", -excluded, role:, before:, after:'
@@ -95,8 +97,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
-            cand list 'List the user''s conversations, oldest first'
-            cand show 'Show a conversation with all its messages'
+            cand list 'List the user''s conversations, the most recently active first'
+            cand show 'Show a conversation with all its messages (default: the current one)'
             cand rename 'Rename a conversation'
             cand rm 'Delete conversations with all their messages (asks first on a terminal)'
             cand prune 'Delete the user''s conversations idle for longer than a duration'
@@ -120,6 +122,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand --server 'Base URL of the chat API'
             cand --user 'Act as this user (remembered as the default for next time)'
             cand --all 'List every conversation (pages through all of them)'
+            cand --oldest-first 'The least recently active first (default: the most recently active first)'
             cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
             cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
             cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
@@ -186,8 +189,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         }
         &'chatctl;conv;help'= {
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
-            cand list 'List the user''s conversations, oldest first'
-            cand show 'Show a conversation with all its messages'
+            cand list 'List the user''s conversations, the most recently active first'
+            cand show 'Show a conversation with all its messages (default: the current one)'
             cand rename 'Rename a conversation'
             cand rm 'Delete conversations with all their messages (asks first on a terminal)'
             cand prune 'Delete the user''s conversations idle for longer than a duration'
@@ -238,6 +241,93 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
             cand -h 'Print help'
             cand --help 'Print help'
+        }
+        &'chatctl;cancel'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;daemon'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand start 'Start chatd in the background for --server (arguments after `--` go to chatd)'
+            cand stop 'Stop chatd: SIGTERM, then wait for it to store its replies and exit'
+            cand status 'Show whether chatd runs at --server, its pid, provider and log'
+            cand logs 'Print the log of the chatd that chatctl started (-f follows it)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'chatctl;daemon;start'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;daemon;stop'= {
+            cand --timeout 'How long to wait for chatd to store its replies and exit, in seconds'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;daemon;status'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;daemon;logs'= {
+            cand -n 'How many of the last lines to print first (0: the whole log)'
+            cand --lines 'How many of the last lines to print first (0: the whole log)'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand -f 'Keep printing what chatd writes, until Ctrl-C'
+            cand --follow 'Keep printing what chatd writes, until Ctrl-C'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;daemon;help'= {
+            cand start 'Start chatd in the background for --server (arguments after `--` go to chatd)'
+            cand stop 'Stop chatd: SIGTERM, then wait for it to store its replies and exit'
+            cand status 'Show whether chatd runs at --server, its pid, provider and log'
+            cand logs 'Print the log of the chatd that chatctl started (-f follows it)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'chatctl;daemon;help;start'= {
+        }
+        &'chatctl;daemon;help;stop'= {
+        }
+        &'chatctl;daemon;help;status'= {
+        }
+        &'chatctl;daemon;help;logs'= {
+        }
+        &'chatctl;daemon;help;help'= {
         }
         &'chatctl;status'= {
             cand --server 'Base URL of the chat API'
@@ -307,9 +397,11 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         }
         &'chatctl;help'= {
             cand user 'Create or show users'
-            cand conv 'Create, list or show conversations'
+            cand conv 'Create, list, show, rename, configure or delete conversations'
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
+            cand cancel 'Stop the reply being generated on a conversation (default: the current one)'
+            cand daemon 'Start, stop or watch chatd: status, pid, log'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
             cand models 'List the models of every provider the daemon knows, and the default'
             cand search 'Search your messages: words, "phrases", -excluded, role:, before:, after:'
@@ -328,8 +420,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         }
         &'chatctl;help;conv'= {
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
-            cand list 'List the user''s conversations, oldest first'
-            cand show 'Show a conversation with all its messages'
+            cand list 'List the user''s conversations, the most recently active first'
+            cand show 'Show a conversation with all its messages (default: the current one)'
             cand rename 'Rename a conversation'
             cand rm 'Delete conversations with all their messages (asks first on a terminal)'
             cand prune 'Delete the user''s conversations idle for longer than a duration'
@@ -352,6 +444,22 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;help;chat'= {
         }
         &'chatctl;help;send'= {
+        }
+        &'chatctl;help;cancel'= {
+        }
+        &'chatctl;help;daemon'= {
+            cand start 'Start chatd in the background for --server (arguments after `--` go to chatd)'
+            cand stop 'Stop chatd: SIGTERM, then wait for it to store its replies and exit'
+            cand status 'Show whether chatd runs at --server, its pid, provider and log'
+            cand logs 'Print the log of the chatd that chatctl started (-f follows it)'
+        }
+        &'chatctl;help;daemon;start'= {
+        }
+        &'chatctl;help;daemon;stop'= {
+        }
+        &'chatctl;help;daemon;status'= {
+        }
+        &'chatctl;help;daemon;logs'= {
         }
         &'chatctl;help;status'= {
         }

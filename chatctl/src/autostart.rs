@@ -51,18 +51,45 @@ fn find_chatd() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Starts chatd listening on `listen` and waits until it accepts connections.
-/// On failure the error says what to do, ready to follow "no daemon answered at …; ".
-pub async fn start(listen: &str, data_dir: Option<&Path>) -> Result<PathBuf, String> {
+/// The log of the chatd that chatctl starts, in chatctl's data directory.
+pub fn log_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("chatd.log")
+}
+
+/// Where the pid of the chatd that chatctl started is kept.
+pub fn pid_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("chatd.pid")
+}
+
+/// A chatd that chatctl started.
+#[derive(Debug)]
+pub struct Started {
+    pub pid: u32,
+    pub log: PathBuf,
+}
+
+/// Starts chatd listening on `listen` (with `extra` arguments) and waits until it
+/// accepts connections. On failure the error says what to do, ready to follow
+/// "no daemon answered at …; ".
+pub async fn start(
+    listen: &str,
+    extra: &[String],
+    data_dir: Option<&Path>,
+) -> Result<Started, String> {
     let listen = listen.to_string();
+    let extra = extra.to_vec();
     let data_dir = data_dir.map(Path::to_path_buf);
     // Spawning and polling a socket are blocking calls; keep them off the runtime.
-    tokio::task::spawn_blocking(move || start_blocking(&listen, data_dir.as_deref()))
+    tokio::task::spawn_blocking(move || start_blocking(&listen, &extra, data_dir.as_deref()))
         .await
         .map_err(|err| format!("starting chatd failed: {err}"))?
 }
 
-fn start_blocking(listen: &str, data_dir: Option<&Path>) -> Result<PathBuf, String> {
+fn start_blocking(
+    listen: &str,
+    extra: &[String],
+    data_dir: Option<&Path>,
+) -> Result<Started, String> {
     let chatd = find_chatd().ok_or_else(|| {
         "no chatd found next to chatctl or on PATH; install chatd or start it yourself".to_string()
     })?;
@@ -71,7 +98,7 @@ fn start_blocking(listen: &str, data_dir: Option<&Path>) -> Result<PathBuf, Stri
     })?;
     fs::create_dir_all(data_dir)
         .map_err(|err| format!("could not create {}: {err}", data_dir.display()))?;
-    let log_path = data_dir.join("chatd.log");
+    let log_path = log_path(data_dir);
     let log = fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -83,13 +110,15 @@ fn start_blocking(listen: &str, data_dir: Option<&Path>) -> Result<PathBuf, Stri
     let mut child = Command::new(&chatd)
         .arg("--listen")
         .arg(listen)
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err)
         .process_group(0)
         .spawn()
         .map_err(|err| format!("could not start {}: {err}", chatd.display()))?;
-    let _ = fs::write(data_dir.join("chatd.pid"), format!("{}\n", child.id()));
+    let pid = child.id();
+    let _ = fs::write(pid_path(data_dir), format!("{pid}\n"));
 
     let addrs: Vec<SocketAddr> = listen
         .to_socket_addrs()
@@ -109,7 +138,7 @@ fn start_blocking(listen: &str, data_dir: Option<&Path>) -> Result<PathBuf, Stri
             .iter()
             .any(|addr| TcpStream::connect_timeout(addr, POLL_INTERVAL).is_ok())
         {
-            return Ok(log_path);
+            return Ok(Started { pid, log: log_path });
         }
         if Instant::now() >= deadline {
             break;

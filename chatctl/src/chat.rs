@@ -1,8 +1,9 @@
 //! `chatctl chat`: the interactive session. The history is shown on entry, each reply
 //! streams in live, Ctrl-C stops a reply (the daemon is asked to cancel it) and leaves
-//! the session usable, and `/`-commands switch or start conversations. A reply that is
-//! still being generated (by another client, or left behind by `send | head`) is
-//! followed live instead of failing the next message with a 409.
+//! the session usable, and `/`-commands switch, start, rename, reconfigure (`manage.rs`)
+//! or delete conversations. A reply that is still being generated (by another client,
+//! or left behind by `send | head`) is followed live instead of failing the next
+//! message with a 409.
 //!
 //! On a terminal the prompt is a line editor (`prompt.rs`) and the commands come from
 //! one table (`commands.rs`); otherwise lines are read from stdin, one message each,
@@ -11,38 +12,49 @@
 
 mod commands;
 mod find;
+mod manage;
 mod prompt;
+mod transcript;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use common::{Conversation, ConversationWithMessages, MessageStatus, Role, User};
+use common::summaries::SummaryOrder;
+use common::{ConversationSettings, ConversationWithMessages, Role, User};
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
 use self::commands::{Action, Line};
 use self::prompt::{Candidates, Prompt, Read};
-use crate::client::Client;
+use self::transcript::{Render, report};
+use crate::client::{Autostart, Client};
 use crate::context::Ctx;
-use crate::conv::{print_conversation, print_list};
+use crate::conv::print_conversation;
 use crate::error::{self, ApiError, Coded, Interrupted};
 use crate::exit_codes::ExitCode;
-use crate::output::{MESSAGE_INDENT, Out, ReplyText, indent_continuation, note};
-use crate::reply::{self, ReplyEvent};
+use crate::listing::{self, Entry, MoreHint, Window};
+use crate::output::{indent_continuation, note};
+use crate::reply;
 
 /// How many messages of history to show on entry.
 const HISTORY_SHOWN: usize = 20;
-/// How many conversations the picker offers (most recent first).
-const PICKER_SIZE: usize = 50;
+/// How many conversations the picker offers (most recently active first).
+const PICKER_SIZE: u64 = 200;
+/// How many conversations `/list` shows without a number.
+const LIST_SIZE: u64 = 10;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The conversation to open (default: pick one on a terminal, else the last one used,
     /// else a new one).
-    #[arg(value_name = "ID", conflicts_with_all = ["new", "continue"])]
+    #[arg(
+        value_name = "ID",
+        conflicts_with_all = ["new", "continue"],
+        add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::conversations)
+    )]
     pub id: Option<i64>,
 
     /// Start a new conversation.
@@ -71,7 +83,11 @@ enum SessionEvent<'a> {
     /// On entry, and after `/new` or `/switch`: the conversation with its messages.
     Conversation(&'a ConversationWithMessages),
     /// After `/list`.
-    Conversations { conversations: &'a [Conversation] },
+    Conversations { conversations: &'a [Entry] },
+    /// After `/rename`, `/model` and `/system`: the conversation's settings as stored.
+    Settings(&'a ConversationSettings),
+    /// After `/rm`; the new conversation follows as a `conversation` line.
+    Deleted { conversation_id: i64 },
     /// After `/search`.
     Hits {
         hits: &'a [common::archive::SearchHit],
@@ -97,7 +113,11 @@ impl Args {
         let mut session = Session {
             input: if terminal {
                 let candidates = Arc::new(DaemonCandidates {
-                    client: Arc::new(Client::new(ctx.client.server(), false, None)?),
+                    client: Arc::new(Client::new(
+                        ctx.client.server(),
+                        Autostart::NotForThisCommand,
+                        None,
+                    )?),
                     user_id: user.as_ref().map(|u| u.id),
                     runtime: tokio::runtime::Handle::current(),
                 });
@@ -209,6 +229,7 @@ impl Session<'_> {
     /// The conversation to start with; `None` when the person left the picker.
     async fn first_conversation(&mut self, args: &Args) -> anyhow::Result<Option<i64>> {
         if let Some(id) = args.id {
+            self.ctx.own_conversation(id, self.user.as_ref()).await?;
             return Ok(Some(id));
         }
         let user = self.user()?.clone();
@@ -249,33 +270,26 @@ impl Session<'_> {
     /// Lets the person pick a conversation on the terminal (or a new one).
     async fn pick(&mut self, preferred: Option<i64>) -> anyhow::Result<Option<i64>> {
         let user = self.user()?.clone();
-        let mut conversations = self
-            .ctx
-            .client
-            .all_conversations(user.id)
+        let window = Window::Page {
+            skip: 0,
+            limit: PICKER_SIZE,
+        };
+        let conversations = listing::fetch(&self.ctx.client, user.id, window, SummaryOrder::Newest)
             .await
-            .context("could not list conversations")?;
+            .context("could not list conversations")?
+            .entries;
         if conversations.is_empty() {
             return Ok(Some(self.create(None).await?));
         }
-        conversations.reverse();
-        conversations.truncate(PICKER_SIZE);
         let mut items = vec!["+ new conversation".to_string()];
-        items.extend(conversations.iter().map(|c| {
-            format!(
-                "{:>4}  {}  {}",
-                c.id,
-                c.created_at.get(..16).unwrap_or(&c.created_at),
-                c.name.as_deref().unwrap_or("")
-            )
-        }));
+        items.extend(listing::picker_items(&conversations, preferred));
         let default = preferred
             .and_then(|id| conversations.iter().position(|c| c.id == id))
             .map_or(0, |i| i + 1);
         let color = self.color;
         let choice = blocking_prompt(move || {
-            dialoguer::Select::with_theme(theme(color).as_ref())
-                .with_prompt("Conversation")
+            dialoguer::FuzzySelect::with_theme(theme(color).as_ref())
+                .with_prompt("Conversation (type to filter)")
                 .items(&items)
                 .default(default)
                 .interact_opt()
@@ -306,7 +320,7 @@ impl Session<'_> {
         if out.json {
             out.json_line(&SessionEvent::Conversation(&conversation))?;
         } else {
-            print_conversation(out, &conversation, Some(HISTORY_SHOWN))?;
+            print_conversation(out, &conversation, Some(HISTORY_SHOWN), false)?;
         }
         // A reply still being generated belongs to the history: show it live.
         self.follow().await?;
@@ -344,7 +358,7 @@ impl Session<'_> {
     async fn read_line(&mut self) -> anyhow::Result<Option<String>> {
         match &mut self.input {
             Input::Lines(lines) => tokio::select! {
-                line = lines.next_line() => Ok(line.context("could not read stdin")?),
+                line = lines.next_line() => Ok(line.map_err(crate::stdin::line_error)?),
                 _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
             },
             Input::Terminal(prompt) => match prompt.read().await? {
@@ -383,25 +397,34 @@ impl Session<'_> {
                         }
                     }
                 };
-                if !self.belongs_to_user(id).await? {
-                    return Err(Coded {
-                        code: ExitCode::NotFound,
-                        message: format!("conversation {id} is not one of yours"),
-                    }
-                    .into());
-                }
+                self.ctx.own_conversation(id, self.user.as_ref()).await?;
                 self.open(id).await?;
             }
             Action::List => {
                 let user = self.user()?.clone();
-                let conversations = self.ctx.client.all_conversations(user.id).await?;
+                let window = match arg.unwrap_or("") {
+                    "" => Window::Page {
+                        skip: 0,
+                        limit: LIST_SIZE,
+                    },
+                    "all" => Window::All,
+                    n => Window::Page {
+                        skip: 0,
+                        limit: n.parse().map_err(|_| {
+                            Coded::usage(format!("/list takes a number or `all`, not {n:?}"))
+                        })?,
+                    },
+                };
+                let listing =
+                    listing::fetch(&self.ctx.client, user.id, window, SummaryOrder::Newest).await?;
                 let out = &self.ctx.out;
                 if out.json {
                     out.json_line(&SessionEvent::Conversations {
-                        conversations: &conversations,
+                        conversations: &listing.entries,
                     })?;
                 } else {
-                    print_list(out, &conversations)?;
+                    let current = Some(self.conversation_id);
+                    listing::print(out, &listing, current, MoreHint::Slash)?;
                 }
             }
             Action::History => {
@@ -409,6 +432,14 @@ impl Session<'_> {
                 self.open(id).await?;
             }
             Action::Search => self.search(arg.unwrap_or_default()).await?,
+            Action::Rename => {
+                if let Some(name) = arg {
+                    self.rename(name).await?;
+                }
+            }
+            Action::Model => self.model(arg).await?,
+            Action::System => self.system(arg).await?,
+            Action::Remove => return self.remove(arg).await,
         }
         Ok(Turn::Continue)
     }
@@ -472,82 +503,6 @@ impl Session<'_> {
 fn is_conflict(err: &anyhow::Error) -> bool {
     err.downcast_ref::<ApiError>()
         .is_some_and(|api| api.status() == Some(409))
-}
-
-/// Says on stderr how a reply ended, unless it completed, and what it took.
-fn report(outcome: &reply::Outcome, out: &Out) {
-    match (outcome.interrupted, outcome.end.status) {
-        (true, _) => note("[reply stopped; what was generated is stored]"),
-        (false, MessageStatus::Complete) if outcome.end.stored => {}
-        (false, status) => note(&format!(
-            "[reply {}]",
-            error::outcome(status, outcome.end.error.as_deref())
-        )),
-    }
-    crate::reply_details::show(&outcome.end, out);
-}
-
-/// Prints one reply as it streams: JSON lines, or `assistant: ` and the text (rendered
-/// below the label on a terminal, as written elsewhere).
-struct Render<'a> {
-    out: &'a Out,
-    text: ReplyText<'a>,
-    labelled: bool,
-    /// Print the reasoning (dimmed) as it streams.
-    show_reasoning: bool,
-    /// Reasoning was printed and its line is still open.
-    reasoning_open: bool,
-}
-
-impl<'a> Render<'a> {
-    fn new(out: &'a Out, show_reasoning: bool) -> Self {
-        Render {
-            out,
-            text: ReplyText::new(out, MESSAGE_INDENT),
-            labelled: false,
-            show_reasoning,
-            reasoning_open: false,
-        }
-    }
-
-    fn event(&mut self, event: ReplyEvent<'_>) -> std::io::Result<()> {
-        if self.out.json {
-            return self.out.json_line(&event);
-        }
-        if let ReplyEvent::Reasoning { content } = event
-            && self.show_reasoning
-            && !self.labelled
-        {
-            self.reasoning_open = !content.ends_with('\n');
-            self.out.text(&self.out.dim(content))?;
-        }
-        if let ReplyEvent::Token { content } = event {
-            if std::mem::take(&mut self.reasoning_open) {
-                self.out.text("\n")?;
-            }
-            // The label waits for the first token: until then the spinner owns the line,
-            // and clearing the spinner would wipe a label printed before it.
-            if !self.labelled {
-                self.labelled = true;
-                let label = self.out.role_label(Role::Assistant);
-                if self.text.is_rendered() {
-                    self.out.line(&format!("{label}:"))?;
-                } else {
-                    self.out.text(&format!("{label}: "))?;
-                }
-            }
-            self.text.push(content)?;
-        }
-        Ok(())
-    }
-
-    /// Ends the reply's line, if a reply was printed.
-    fn close_line(&mut self) -> std::io::Result<()> {
-        if self.labelled {
-            self.text.finish()?;
-        }
-        Ok(())
-    }
 }
 
 fn theme(color: bool) -> Box<dyn Theme> {

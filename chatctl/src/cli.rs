@@ -4,7 +4,10 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::client::DEFAULT_SERVER;
-use crate::{archive, chat, completions, conv, exit_codes, models, search, send, status, user};
+use crate::{
+    archive, cancel, chat, completions, conv, daemon, exit_codes, models, search, send, status,
+    user,
+};
 
 /// Talk to chatd, the local chat daemon: chat in the terminal, or script it with --json.
 #[derive(Debug, Parser)]
@@ -17,7 +20,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Shown after each subcommand's own options in its `--help`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Base URL of the chat API.
     #[arg(
@@ -36,7 +41,8 @@ pub struct GlobalArgs {
         global = true,
         env = "CHATCTL_USER",
         hide_env_values = true,
-        value_name = "NAME"
+        value_name = "NAME",
+        add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::usernames)
     )]
     pub user: Option<String>,
 
@@ -59,20 +65,32 @@ pub enum Command {
     #[command(subcommand)]
     User(user::Command),
 
-    /// Create, list or show conversations.
+    /// Create, list, show, rename, configure or delete conversations.
     #[command(subcommand)]
     Conv(conv::Command),
 
     /// Chat interactively: history first, replies live, /help for commands.
+    #[command(after_help = CHAT_EXAMPLES)]
     Chat(chat::Args),
 
     /// Send one message and stream the reply to stdout.
+    #[command(after_help = send::EXAMPLES)]
     Send(send::Args),
 
+    /// Stop the reply being generated on a conversation (default: the current one).
+    #[command(after_help = cancel::AFTER_HELP)]
+    Cancel(cancel::Args),
+
+    /// Start, stop or watch chatd: status, pid, log.
+    #[command(subcommand)]
+    Daemon(daemon::Command),
+
     /// Show whether the daemon answers, and its version, provider, model and database.
+    #[command(after_help = STATUS_EXAMPLES)]
     Status(status::Args),
 
     /// List the models of every provider the daemon knows, and the default.
+    #[command(after_help = models::EXAMPLES)]
     Models(models::Args),
 
     /// Search your messages: words, "phrases", -excluded, role:, before:, after:.
@@ -85,8 +103,26 @@ pub enum Command {
     Import(archive::ImportArgs),
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(completions::Args),
 }
+
+const CHAT_EXAMPLES: &str = "\
+Examples:
+  chatctl chat              pick a conversation (or a new one)
+  chatctl chat --continue   go on with the last one
+  chatctl chat 12           open conversation 12";
+
+const STATUS_EXAMPLES: &str = "\
+Examples:
+  chatctl status
+  chatctl --json status | jq .reachable";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  chatctl completions bash > ~/.local/share/bash-completion/completions/chatctl
+  chatctl completions zsh > ~/.zfunc/_chatctl
+  chatctl completions fish > ~/.config/fish/completions/chatctl.fish";
 
 #[cfg(test)]
 mod tests {

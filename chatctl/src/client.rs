@@ -2,20 +2,23 @@
 //! server's `{"detail": …}` turned into `ApiError::Status`, and a daemon started on
 //! demand when nothing answers at a local address.
 //!
-//! Only the documented endpoints are required; the extensions (`/status`, `/cancel`,
-//! `?events=true`) answer `None` on a 404 so that chatctl works against any server that
-//! implements API.md.
+//! Only the documented endpoints are required; the extensions (`extensions.rs`) answer
+//! `None` on a 404 so that chatctl works against any server that implements API.md.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::{
-    CancelResponse, ChatRequest, Conversation, ConversationWithMessages, CreateConversationRequest,
-    CreateUserRequest, ErrorBody, Message, ServerStatus, User,
+    ChatRequest, Conversation, ConversationWithMessages, CreateConversationRequest,
+    CreateUserRequest, ErrorBody, User,
 };
 use reqwest::{RequestBuilder, Response, Url};
 use serde::de::DeserializeOwned;
+
+mod extensions;
+
+pub use extensions::{Cancelled, unsupported_or};
 
 use crate::autostart;
 use crate::error::{ApiError, Coded};
@@ -26,6 +29,20 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000/api/v1";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bound for every request except the reply stream, which lasts as long as the reply.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The `detail` of a 404 for a path that is no route at all.
+pub const GENERIC_NOT_FOUND: &str = "Not Found";
+
+/// Whether a daemon may be started when nothing answers, and if not, why not (the hint
+/// of "no daemon answered" depends on it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Autostart {
+    /// Start chatd with these extra arguments (from the `[daemon]` table of the config).
+    Allowed(Vec<String>),
+    /// `--no-autostart` was given.
+    RefusedByFlag,
+    /// The command itself must not start one (`status`, `daemon stop`, ...).
+    NotForThisCommand,
+}
 
 pub struct Client {
     http: reqwest::Client,
@@ -34,6 +51,7 @@ pub struct Client {
     server: String,
     /// `host:port` to start chatd on when nothing answers; `None` when not allowed.
     autostart: Option<String>,
+    policy: Autostart,
     autostart_tried: AtomicBool,
     data_dir: Option<PathBuf>,
 }
@@ -41,7 +59,7 @@ pub struct Client {
 impl Client {
     pub fn new(
         server: &str,
-        allow_autostart: bool,
+        policy: Autostart,
         data_dir: Option<PathBuf>,
     ) -> Result<Client, Coded> {
         let bad = |why: &str| Coded::usage(format!("invalid --server {server:?}: {why}"));
@@ -62,7 +80,7 @@ impl Client {
             .user_agent(concat!("chatctl/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| bad(&err.to_string()))?;
-        let autostart = allow_autostart
+        let autostart = matches!(policy, Autostart::Allowed(_))
             .then(|| autostart::listen_address(&base))
             .flatten();
         Ok(Client {
@@ -70,9 +88,20 @@ impl Client {
             server: base.as_str().trim_end_matches('/').to_string(),
             base,
             autostart,
+            policy,
             autostart_tried: AtomicBool::new(false),
             data_dir,
         })
+    }
+
+    /// The parsed base URL.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The data directory for the started daemon's log and pid.
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.data_dir.as_deref()
     }
 
     /// The server's base URL, as given (without a trailing slash).
@@ -105,11 +134,15 @@ impl Client {
                 if self.autostart_tried.swap(true, Ordering::SeqCst) {
                     return Err(self.unreachable(None));
                 }
-                match autostart::start(listen, self.data_dir.as_deref()).await {
-                    Ok(log) => crate::output::note(&format!(
+                let extra = match &self.policy {
+                    Autostart::Allowed(extra) => extra.clone(),
+                    _ => Vec::new(),
+                };
+                match autostart::start(listen, &extra, self.data_dir.as_deref()).await {
+                    Ok(started) => crate::output::note(&format!(
                         "chatctl: started chatd in the background at {} (log: {})",
                         self.server,
-                        log.display()
+                        started.log.display()
                     )),
                     Err(why) => return Err(self.unreachable(Some(why))),
                 }
@@ -151,14 +184,47 @@ impl Client {
                 "chatd was started but does not answer; see chatd.log in chatctl's data directory"
                     .to_string()
             }
-            None if autostart::listen_address(&self.base).is_some() => {
-                "start it with `chatd` or drop `--no-autostart`".to_string()
-            }
+            None if autostart::listen_address(&self.base).is_some() => match self.policy {
+                Autostart::RefusedByFlag => {
+                    "start it with `chatctl daemon start` (or `chatd`), or drop `--no-autostart`"
+                        .to_string()
+                }
+                _ => "start it with `chatctl daemon start` (or `chatd`)".to_string(),
+            },
             None => "check --server (or CHATCTL_SERVER) and that the server runs".to_string(),
         };
         ApiError::Unreachable {
             server: self.server.clone(),
             hint,
+        }
+    }
+
+    /// A documented route answered with the generic 404 every unknown path gets (chatd's
+    /// and FastAPI's `{"detail": "Not Found"}`): the server answers, but the API is not
+    /// under the base URL's path (`--server http://localhost:8000` without `/api/v1`).
+    fn at_documented_route(&self, err: ApiError) -> ApiError {
+        match &err {
+            ApiError::Status {
+                status: 404,
+                detail,
+            } if detail == GENERIC_NOT_FOUND => {
+                let path = self.base.path().trim_end_matches('/');
+                let hint = if path.ends_with(common::API_BASE) {
+                    "check the path of --server (or CHATCTL_SERVER)".to_string()
+                } else {
+                    format!(
+                        "the API is usually under {}: --server {}{}",
+                        common::API_BASE,
+                        self.server,
+                        common::API_BASE
+                    )
+                };
+                ApiError::WrongBase {
+                    server: self.server.clone(),
+                    hint,
+                }
+            }
+            _ => err,
         }
     }
 
@@ -171,7 +237,7 @@ impl Client {
         }
         let body = response.text().await.unwrap_or_default();
         let detail = match serde_json::from_str::<ErrorBody>(&body) {
-            Ok(error) => error.summary(),
+            Ok(error) => crate::error::plain_detail(&error),
             Err(_) => {
                 let text: String = body.trim().chars().take(200).collect();
                 if text.is_empty() {
@@ -217,12 +283,16 @@ impl Client {
 
     /// `POST /users/`
     pub async fn create_user(&self, request: &CreateUserRequest) -> Result<User, ApiError> {
-        self.post(self.url(&["users", ""]), request).await
+        self.post(self.url(&["users", ""]), request)
+            .await
+            .map_err(|e| self.at_documented_route(e))
     }
 
     /// `GET /users/{username}`
     pub async fn user(&self, username: &str) -> Result<User, ApiError> {
-        self.get(&["users", username]).await
+        self.get(&["users", username])
+            .await
+            .map_err(|e| self.at_documented_route(e))
     }
 
     /// `POST /conversations/`
@@ -230,7 +300,9 @@ impl Client {
         &self,
         request: &CreateConversationRequest,
     ) -> Result<Conversation, ApiError> {
-        self.post(self.url(&["conversations", ""]), request).await
+        self.post(self.url(&["conversations", ""]), request)
+            .await
+            .map_err(|e| self.at_documented_route(e))
     }
 
     /// `GET /users/{user_id}/conversations?skip=&limit=`
@@ -247,7 +319,9 @@ impl Client {
         let response = self
             .send(|http| http.get(url.clone()).timeout(REQUEST_TIMEOUT))
             .await?;
-        self.json(response).await
+        self.json(response)
+            .await
+            .map_err(|e| self.at_documented_route(e))
     }
 
     /// Every conversation of a user, oldest first, a page of the largest allowed size at
@@ -269,47 +343,6 @@ impl Client {
         Ok(all)
     }
 
-    /// `GET /conversations/{id}`
-    pub async fn conversation(&self, id: i64) -> Result<ConversationWithMessages, ApiError> {
-        self.get(&["conversations", &id.to_string()]).await
-    }
-
-    /// Extension `GET /conversations/{id}/messages`: the messages with their `status`;
-    /// `None` when the server does not have the endpoint.
-    pub async fn messages(&self, id: i64) -> Result<Option<Vec<Message>>, ApiError> {
-        match self
-            .get(&["conversations", &id.to_string(), "messages"])
-            .await
-        {
-            Ok(messages) => Ok(Some(messages)),
-            Err(err) if err.is_not_found() => Ok(None),
-            Err(err) => Err(err),
-        }
-    }
-
-    /// A conversation for people to read: its messages carry their outcome when the
-    /// server can tell (the documented object has no `status`).
-    pub async fn conversation_with_statuses(
-        &self,
-        id: i64,
-    ) -> Result<ConversationWithMessages, ApiError> {
-        let mut conversation = self.conversation(id).await?;
-        // Only a nicety: a failure here costs the markers, not the command.
-        if let Ok(Some(messages)) = self.messages(id).await {
-            conversation.messages = messages;
-        }
-        Ok(conversation)
-    }
-
-    /// Extension `GET /models`; `None` when the server does not have it.
-    pub async fn models(&self) -> Result<Option<common::ModelsResponse>, ApiError> {
-        match self.get(&["models"]).await {
-            Ok(models) => Ok(Some(models)),
-            Err(err) if matches!(err.status(), Some(404 | 405)) => Ok(None),
-            Err(err) => Err(err),
-        }
-    }
-
     /// `POST /conversations/` with chatd's optional `model` (a server that does not
     /// know the field ignores it, as the original backend does with extra fields).
     pub async fn create_conversation_with_model(
@@ -322,30 +355,16 @@ impl Client {
             "name": request.name,
             "model": model,
         });
-        self.post(self.url(&["conversations", ""]), &body).await
+        self.post(self.url(&["conversations", ""]), &body)
+            .await
+            .map_err(|e| self.at_documented_route(e))
     }
 
-    /// Extension `GET /status`; `None` when the server does not have it.
-    pub async fn status(&self) -> Result<Option<ServerStatus>, ApiError> {
-        match self.get(&["status"]).await {
-            Ok(status) => Ok(Some(status)),
-            Err(err) if err.is_not_found() => Ok(None),
-            Err(err) => Err(err),
-        }
-    }
-
-    /// Extension `POST /conversations/{id}/cancel`; `None` when nothing was streaming or
-    /// the server does not have the endpoint.
-    pub async fn cancel(&self, id: i64) -> Result<Option<CancelResponse>, ApiError> {
-        let url = self.url(&["conversations", &id.to_string(), "cancel"]);
-        let response = self
-            .send(|http| http.post(url.clone()).timeout(REQUEST_TIMEOUT))
-            .await?;
-        match self.json(response).await {
-            Ok(answer) => Ok(Some(answer)),
-            Err(err) if err.is_not_found() => Ok(None),
-            Err(err) => Err(err),
-        }
+    /// `GET /conversations/{id}`
+    pub async fn conversation(&self, id: i64) -> Result<ConversationWithMessages, ApiError> {
+        self.get(&["conversations", &id.to_string()])
+            .await
+            .map_err(|e| self.at_documented_route(e))
     }
 
     /// `POST /chat?events=true`: the reply as an SSE response (checked for an error
@@ -360,26 +379,9 @@ impl Client {
                     .json(request)
             })
             .await?;
-        Self::check(response).await
-    }
-
-    /// Extension `GET /conversations/{id}/reply?events=true`: the reply in flight as
-    /// SSE; `None` when there is none or the server does not have the endpoint.
-    pub async fn attach(&self, id: i64) -> Result<Option<Response>, ApiError> {
-        let mut url = self.url(&["conversations", &id.to_string(), "reply"]);
-        url.query_pairs_mut().append_pair("events", "true");
-        let response = self
-            .send(|http| {
-                http.get(url.clone())
-                    .header(reqwest::header::ACCEPT, "text/event-stream")
-            })
-            .await?;
-        match Self::check(response).await {
-            Ok(response) => Ok(Some(response)),
-            // 405 too: a server without the extension may route the path elsewhere.
-            Err(err) if matches!(err.status(), Some(404 | 405)) => Ok(None),
-            Err(err) => Err(err),
-        }
+        Self::check(response)
+            .await
+            .map_err(|e| self.at_documented_route(e))
     }
 
     pub fn transport_error(&self, err: reqwest::Error) -> ApiError {
@@ -420,7 +422,7 @@ mod tests {
     use super::*;
 
     fn client(server: &str) -> Client {
-        Client::new(server, false, None).unwrap()
+        Client::new(server, Autostart::RefusedByFlag, None).unwrap()
     }
 
     #[test]
@@ -453,7 +455,10 @@ mod tests {
     #[test]
     fn bad_servers_are_usage_errors() {
         for server in ["not a url", "ftp://x/api/v1", "mailto:a@b"] {
-            assert!(Client::new(server, false, None).is_err(), "{server}");
+            assert!(
+                Client::new(server, Autostart::RefusedByFlag, None).is_err(),
+                "{server}"
+            );
         }
     }
 }

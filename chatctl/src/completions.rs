@@ -1,6 +1,10 @@
-//! `chatctl completions SHELL`: the shell completion scripts, generated from the clap
-//! definition. The same scripts are committed under `completions/`; a test fails when
-//! they are stale (regenerate them with `chatctl completions SHELL > completions/FILE`).
+//! `chatctl completions SHELL`: the static shell completion scripts, generated from the
+//! clap definition. The same scripts are committed under `completions/`; a test fails
+//! when they are stale (regenerate them with `chatctl completions SHELL >
+//! completions/FILE`). `dynamic.rs` completes values that only the daemon knows, for
+//! shells set up with `COMPLETE=$SHELL chatctl`.
+
+pub mod dynamic;
 
 use std::io::Write;
 

@@ -1,6 +1,7 @@
 //! What `chatctl` remembers between runs: the default user and the last conversation per
 //! server and user, in `config.toml` in the user's config directory
-//! (`$XDG_CONFIG_HOME/chatctl/` on Linux), plus where autostarted daemons log.
+//! (`$XDG_CONFIG_HOME/chatctl/` on Linux), the `[daemon]` settings chatd is started
+//! with, plus where started daemons log.
 //!
 //! Remembering is a convenience: a missing, unreadable or corrupt file never stops a
 //! command, it only costs the defaults (with a warning on stderr).
@@ -21,6 +22,51 @@ pub struct Remembered {
     /// The conversation last used, per server and user.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub last_conversation: Vec<LastConversation>,
+    /// How chatctl starts chatd (`daemon start`, and when nothing answers).
+    #[serde(default, skip_serializing_if = "DaemonSettings::is_empty")]
+    pub daemon: DaemonSettings,
+}
+
+/// The `[daemon]` table: what the chatd that chatctl starts runs with, so that
+/// `chatctl` alone is the whole product for one person:
+///
+/// ```toml
+/// [daemon]
+/// provider = "openai"
+/// model = "llama3.2"
+/// args = ["--openai-base-url", "http://127.0.0.1:11434/v1"]
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSettings {
+    /// chatd's `--provider`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// chatd's `--model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Any other chatd arguments, as given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+}
+
+impl DaemonSettings {
+    fn is_empty(&self) -> bool {
+        *self == DaemonSettings::default()
+    }
+
+    /// The chatd arguments these settings stand for (after `--listen`).
+    pub fn chatd_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(provider) = &self.provider {
+            args.extend(["--provider".to_string(), provider.clone()]);
+        }
+        if let Some(model) = &self.model {
+            args.extend(["--model".to_string(), model.clone()]);
+        }
+        args.extend(self.args.iter().cloned());
+        args
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +113,8 @@ pub struct Store {
 }
 
 const HEADER: &str = "# chatctl remembers the default user and the last conversation here.\n\
-# Safe to edit or delete; `--user` and CHATCTL_USER override `user`.\n";
+# Safe to edit or delete; `--user` and CHATCTL_USER override `user`.\n\
+# A [daemon] table (provider, model, args) sets what the chatd chatctl starts runs with.\n";
 
 impl Store {
     /// Loads the state from the user's config directory (none when there is no home).
@@ -155,11 +202,17 @@ mod tests {
         assert!(!remembered.set_last_conversation("http://a/api/v1", "张三", 3));
         assert!(remembered.set_last_conversation("http://a/api/v1", "张三", 4));
         remembered.set_last_conversation("http://b/api/v1", "张三", 9);
+        remembered.daemon.model = Some("llama3.2".into());
+        remembered.daemon.args = vec!["--echo-delay-ms".into(), "5".into()];
         write(&path, &remembered).unwrap();
         let back = read(&path);
         assert_eq!(back, remembered);
         assert_eq!(back.last_conversation("http://a/api/v1", "张三"), Some(4));
         assert_eq!(back.last_conversation("http://a/api/v1", "bob"), None);
+        assert_eq!(
+            back.daemon.chatd_args(),
+            ["--model", "llama3.2", "--echo-delay-ms", "5"]
+        );
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! remembered defaults, plus resolving "which user" and "which conversation".
 
 use anyhow::Context as _;
-use common::User;
+use common::{ConversationWithMessages, User};
 
 use crate::client::Client;
 use crate::config::Store;
 use crate::error::{ApiError, Coded};
+use crate::exit_codes::ExitCode;
 use crate::output::Out;
 
 pub struct Ctx {
@@ -58,6 +59,51 @@ impl Ctx {
         Ok(user)
     }
 
+    /// The user to act as when one is given or remembered; `None` when none is.
+    pub async fn known_user(&mut self) -> anyhow::Result<Option<User>> {
+        match self.user_name() {
+            Ok(_) => Ok(Some(self.user().await?)),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The one rule for a conversation named by id (`chat ID`, `send -c ID`,
+    /// `/switch ID`, `cancel ID`): it must exist ("not found" otherwise) and, when
+    /// chatctl knows whom it acts as, belong to them. The API itself does not check
+    /// owners, so without this one user could write into another's conversation.
+    pub async fn own_conversation(
+        &self,
+        id: i64,
+        user: Option<&User>,
+    ) -> anyhow::Result<ConversationWithMessages> {
+        let conversation = self
+            .client
+            .conversation(id)
+            .await
+            .with_context(|| format!("could not open conversation {id}"))?;
+        if let Some(user) = user
+            && conversation.user_id != user.id
+        {
+            return Err(not_theirs(id, user));
+        }
+        Ok(conversation)
+    }
+
+    /// The owner half of the rule, for commands whose own request answers "not found"
+    /// (`conv rename`, `set`, `rm`): refuses another user's conversation, lets the rest
+    /// through.
+    pub async fn refuse_if_not_theirs(&self, id: i64, user: Option<&User>) -> anyhow::Result<()> {
+        let Some(user) = user else {
+            return Ok(());
+        };
+        match self.client.conversation(id).await {
+            Ok(conversation) if conversation.user_id != user.id => Err(not_theirs(id, user)),
+            Ok(_) => Ok(()),
+            Err(err) if err.is_not_found() => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
     pub fn remember_user(&mut self, name: &str) {
         if self.store.remembered.user.as_deref() != Some(name) {
             self.store.remembered.user = Some(name.to_string());
@@ -99,4 +145,17 @@ impl Ctx {
         self.remember_conversation(&user.username, conversation.id);
         Ok(conversation)
     }
+}
+
+/// The refusal of another user's conversation, the same wherever it is named.
+fn not_theirs(id: i64, user: &User) -> anyhow::Error {
+    Coded {
+        code: ExitCode::NotFound,
+        message: format!(
+            "conversation {id} belongs to another user; chatctl works only on the \
+             conversations of the user it acts as ({}, see --user)",
+            user.username
+        ),
+    }
+    .into()
 }

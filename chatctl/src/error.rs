@@ -19,6 +19,9 @@ pub enum ApiError {
     /// Nothing answered at the address.
     #[error("no daemon answered at {server}; {hint}")]
     Unreachable { server: String, hint: String },
+    /// Something answers at the address, but the API is not under its path.
+    #[error("{server} answers, but the chat API is not there; {hint}")]
+    WrongBase { server: String, hint: String },
     /// The connection failed some other way (timeout, reset, TLS).
     #[error("could not talk to {server}")]
     Transport {
@@ -41,6 +44,63 @@ impl ApiError {
 
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
+    }
+}
+
+/// The server's error body in plain words: a validation list (FastAPI's 422 shape)
+/// becomes one clause per problem naming the argument as chatctl's user knows it
+/// ("the message", "--name"), without pydantic's `Value error, ` prefix.
+pub fn plain_detail(body: &common::ErrorBody) -> String {
+    let serde_json::Value::Array(items) = &body.detail else {
+        return body.summary();
+    };
+    let clauses: Vec<String> = items
+        .iter()
+        .map(|item| {
+            let field = item
+                .get("loc")
+                .and_then(|loc| loc.as_array())
+                .and_then(|loc| loc.last())
+                .and_then(|last| last.as_str())
+                .unwrap_or("");
+            let msg = item
+                .get("msg")
+                .and_then(|m| m.as_str())
+                .unwrap_or("is not valid");
+            let msg = msg.strip_prefix("Value error, ").unwrap_or(msg);
+            format!("{}: {}", argument_name(field), lowercase_first(msg))
+        })
+        .collect();
+    if clauses.is_empty() {
+        return body.summary();
+    }
+    format!("invalid {}", clauses.join("; "))
+}
+
+/// What the API's field is called on chatctl's command line.
+fn argument_name(field: &str) -> String {
+    match field {
+        "message" => "message".into(),
+        "username" => "username".into(),
+        "email" => "--email".into(),
+        "name" => "conversation name (--name)".into(),
+        "conversation_id" => "conversation id".into(),
+        "user_id" => "user id".into(),
+        "skip" => "--skip".into(),
+        "limit" => "--limit".into(),
+        "" => "input".into(),
+        other => other.replace('_', " "),
+    }
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        // Keep acronyms and names ("NUL", "JSON") as they are.
+        Some(first) if chars.clone().next().is_some_and(char::is_lowercase) => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => text.to_string(),
     }
 }
 
@@ -130,7 +190,7 @@ pub fn classify(err: &anyhow::Error) -> Verdict {
                     502..=504 => ExitCode::Provider,
                     _ => ExitCode::Failure,
                 },
-                ApiError::Unreachable { .. } => ExitCode::Unreachable,
+                ApiError::Unreachable { .. } | ApiError::WrongBase { .. } => ExitCode::Unreachable,
                 ApiError::Transport { .. } | ApiError::Protocol(_) => ExitCode::Failure,
             });
         }
@@ -187,6 +247,25 @@ mod tests {
             "could not look up user \"bob\": User not found"
         );
         assert_eq!(classify(&err).code, ExitCode::NotFound);
+    }
+
+    #[test]
+    fn validation_lists_read_as_plain_words_naming_the_argument() {
+        let body: common::ErrorBody = serde_json::from_str(
+            r#"{"detail":[{"type":"value_error","loc":["body","message"],
+                "msg":"Value error, text must not contain NUL characters","input":"a"},
+               {"type":"string_too_long","loc":["body","name"],
+                "msg":"String should have at most 200 characters","input":"n"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            plain_detail(&body),
+            "invalid message: text must not contain NUL characters; \
+             conversation name (--name): string should have at most 200 characters"
+        );
+        let body: common::ErrorBody =
+            serde_json::from_str(r#"{"detail":"User not found"}"#).unwrap();
+        assert_eq!(plain_detail(&body), "User not found");
     }
 
     #[test]

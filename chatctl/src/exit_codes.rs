@@ -16,12 +16,14 @@ pub enum ExitCode {
     /// 2: the command line was wrong, or the server rejected the input as invalid
     /// (400/413/422).
     Usage,
-    /// 3: the user, the conversation or the endpoint does not exist (404).
+    /// 3: the user, the conversation or the endpoint does not exist (404), the
+    /// conversation is another user's, or there is no reply to cancel.
     NotFound,
     /// 4: a conflict: the username is taken, or a reply is already streaming on that
     /// conversation (409).
     Conflict,
-    /// 5: no daemon answered at the server address (and it could not be started).
+    /// 5: no daemon answered at the server address (and it could not be started), or
+    /// something answered there that is not the chat API (a wrong path in --server).
     Unreachable,
     /// 6: the LLM provider failed (502/503/504), or the reply ended failed, interrupted
     /// or truncated (cut at the model's token limit).
@@ -57,9 +59,10 @@ Exit codes:
   0    success (also when stdout is closed early, e.g. by `head`)
   1    other failure (unexpected answer, local I/O error, reply cancelled elsewhere)
   2    usage error, or the server rejected the input (400/413/422)
-  3    not found: user, conversation or endpoint (404)
+  3    not found: user, conversation or endpoint (404); another user's conversation;
+       no reply in progress to cancel
   4    conflict: username taken, or a reply already streaming (409)
-  5    daemon unreachable
+  5    daemon unreachable, or no chat API at --server's path
   6    LLM provider failure (502/503/504, or the reply ended failed/interrupted/truncated)
   130  interrupted by Ctrl-C (the reply was cancelled)";
 

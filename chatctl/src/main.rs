@@ -3,6 +3,7 @@
 
 mod archive;
 mod autostart;
+mod cancel;
 mod chat;
 mod cli;
 mod client;
@@ -10,8 +11,10 @@ mod completions;
 mod config;
 mod context;
 mod conv;
+mod daemon;
 mod error;
 mod exit_codes;
+mod listing;
 mod models;
 mod output;
 mod render;
@@ -20,6 +23,7 @@ mod reply_details;
 mod search;
 mod send;
 mod status;
+mod stdin;
 mod user;
 
 use std::io::Write;
@@ -27,12 +31,14 @@ use std::io::Write;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::client::Client;
+use crate::client::{Autostart, Client};
 use crate::config::Store;
 use crate::context::Ctx;
 use crate::output::Out;
 
 fn main() -> std::process::ExitCode {
+    // `COMPLETE=$SHELL chatctl …` is the shell asking for completions: answer, exit.
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command).complete();
     let cli = Cli::parse();
     let outcome = run(cli);
     let code = match &outcome {
@@ -66,7 +72,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let store = Store::load();
     // `status` answers "is the daemon up?", so it must not start one.
-    let autostart = !cli.global.no_autostart && !matches!(cli.command, Command::Status(_));
+    // Nor do the daemon commands: `daemon start` starts one itself, with its own arguments.
+    let autostart = if matches!(cli.command, Command::Status(_) | Command::Daemon(_)) {
+        Autostart::NotForThisCommand
+    } else if cli.global.no_autostart {
+        Autostart::RefusedByFlag
+    } else {
+        Autostart::Allowed(store.remembered.daemon.chatd_args())
+    };
     let client = Client::new(
         &cli.global.server,
         autostart,
@@ -79,6 +92,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Conv(command) => command.run(&mut ctx).await,
         Command::Chat(args) => args.run(&mut ctx).await,
         Command::Send(args) => args.run(&mut ctx).await,
+        Command::Cancel(args) => args.run(&mut ctx).await,
+        Command::Daemon(command) => command.run(&mut ctx).await,
         Command::Status(args) => args.run(&mut ctx).await,
         Command::Models(args) => args.run(&mut ctx).await,
         Command::Search(args) => args.run(&mut ctx).await,

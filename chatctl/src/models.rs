@@ -8,20 +8,18 @@ use crate::context::Ctx;
 use crate::error::Coded;
 use crate::exit_codes::ExitCode;
 
+pub const EXAMPLES: &str = "\
+Examples:
+  chatctl models
+  chatctl --json models | jq -r '.providers[].models[]'";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
 impl Args {
     pub async fn run(self, ctx: &mut Ctx) -> anyhow::Result<()> {
         let Some(models) = ctx.client.models().await? else {
-            return Err(Coded {
-                code: ExitCode::NotFound,
-                message: format!(
-                    "the server at {} does not support listing models (it has no GET /models)",
-                    ctx.client.server()
-                ),
-            }
-            .into());
+            return Err(unsupported(ctx.client.server()));
         };
         if ctx.out.json {
             return Ok(ctx.out.json(&models)?);
@@ -36,6 +34,17 @@ impl Args {
         }
         Ok(())
     }
+}
+
+/// The one line for a server without `GET /models` (exit 3).
+pub fn unsupported(server: &str) -> anyhow::Error {
+    Coded {
+        code: ExitCode::NotFound,
+        message: format!(
+            "the server at {server} does not support listing models (it has no GET /models)"
+        ),
+    }
+    .into()
 }
 
 /// The table's rows: a model (padded to the widest) and what to say of it.

@@ -39,6 +39,8 @@ pub fn note(message: &str) {
 #[derive(Debug, Clone)]
 pub struct Out {
     pub json: bool,
+    /// Whether stdout is a terminal (people read it, not scripts).
+    terminal: bool,
     color: bool,
     stderr_color: bool,
     /// Whether replies are rendered as Markdown (a terminal, and no `--raw`).
@@ -47,16 +49,18 @@ pub struct Out {
 
 impl Out {
     pub fn new(json: bool, raw: bool) -> Out {
-        let color = !no_color() && io::stdout().is_terminal();
+        let terminal = io::stdout().is_terminal();
+        let color = !no_color() && terminal;
         let stderr_color = !no_color() && io::stderr().is_terminal();
         // dialoguer and indicatif draw through `console`, which has its own switch.
         dialoguer::console::set_colors_enabled(color);
         dialoguer::console::set_colors_enabled_stderr(stderr_color);
         Out {
             json,
+            terminal,
             color,
             stderr_color,
-            markdown: !json && !raw && io::stdout().is_terminal(),
+            markdown: !json && !raw && terminal,
         }
     }
 
@@ -73,6 +77,10 @@ impl Out {
             columns.saturating_sub(indent),
             self.color,
         ))
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        self.terminal
     }
 
     pub fn stderr_color(&self) -> bool {
@@ -280,13 +288,6 @@ impl Spinner {
 
     pub fn is_running(&self) -> bool {
         self.0.is_some()
-    }
-
-    /// Changes what the spinner says, if it still spins.
-    pub fn say(&self, message: &str) {
-        if let Some(bar) = &self.0 {
-            bar.set_message(message.to_string());
-        }
     }
 
     /// Removes the spinner (idempotent).

@@ -48,7 +48,7 @@ pub struct Outcome {
 /// `on_event`. An error from `on_event` (a closed stdout) stops at once and is returned;
 /// the daemon still finishes and stores the reply.
 /// With `show_reasoning` the caller prints the reasoning, so the spinner goes at its
-/// first piece; without, the spinner says the model is thinking.
+/// first piece; without, the spinner says the model is thinking until the first token.
 pub async fn stream(
     client: &Client,
     conversation_id: i64,
@@ -56,7 +56,7 @@ pub async fn stream(
     show_reasoning: bool,
     mut on_event: impl FnMut(ReplyEvent<'_>) -> std::io::Result<()>,
 ) -> anyhow::Result<Outcome> {
-    let mut spinner = Spinner::start("waiting for the reply…");
+    let mut spinner = Spinner::start(waiting(show_reasoning));
     let request = ChatRequest {
         conversation_id,
         message: message.to_string(),
@@ -102,7 +102,7 @@ pub async fn follow(
     let Some(response) = client.attach(conversation_id).await? else {
         return Ok(None);
     };
-    let spinner = Spinner::start("waiting for the reply…");
+    let spinner = Spinner::start(waiting(show_reasoning));
     consume(
         client,
         conversation_id,
@@ -112,6 +112,16 @@ pub async fn follow(
     )
     .await
     .map(Some)
+}
+
+/// What the spinner says until the first token: a model reasoning unseen is thinking;
+/// one whose reasoning is shown will show what it thinks.
+fn waiting(show_reasoning: bool) -> &'static str {
+    if show_reasoning {
+        "waiting for the reply…"
+    } else {
+        "thinking…"
+    }
 }
 
 /// Reads one reply's event stream to its end, handing events to `on_event`; Ctrl-C asks
@@ -168,10 +178,9 @@ async fn consume(
             }
             "reasoning" => {
                 let content: String = parse(&event.data, "reasoning")?;
+                // Unseen reasoning keeps the spinner saying "thinking".
                 if show_reasoning {
                     spinner.stop();
-                } else {
-                    spinner.say("thinking…");
                 }
                 if !interrupted {
                     on_event(ReplyEvent::Reasoning { content: &content })?;

@@ -69,6 +69,14 @@ pub fn summary(message: &Message) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
+/// What `conv show` says under a stored reply: its summary and its status
+/// (`echo/echo · 5 + 3 tokens · complete`); `None` for a server that keeps neither.
+pub fn stored(message: &Message) -> Option<String> {
+    let status = message.status.map(|status| status.as_str().to_string());
+    let parts: Vec<String> = summary(message).into_iter().chain(status).collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
 #[cfg(test)]
 mod tests {
     use common::{Role, Usage};
@@ -113,5 +121,14 @@ mod tests {
             ..message()
         };
         assert_eq!(summary(&quick).as_deref(), Some("echo/echo · 3 tokens"));
+        assert_eq!(stored(&message()), None);
+        let cancelled = Message {
+            status: Some(common::MessageStatus::Cancelled),
+            ..quick
+        };
+        assert_eq!(
+            stored(&cancelled).as_deref(),
+            Some("echo/echo · 3 tokens · cancelled")
+        );
     }
 }

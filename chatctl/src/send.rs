@@ -2,7 +2,7 @@
 //! `--json` prints the stored assistant message with its outcome, `--json --stream`
 //! prints one JSON object per event.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 
 use common::MessageStatus;
 
@@ -18,7 +18,8 @@ pub struct Args {
         short = 'c',
         long = "conversation",
         value_name = "ID",
-        conflicts_with = "new"
+        conflicts_with = "new",
+        add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::conversations)
     )]
     pub conversation: Option<i64>,
 
@@ -31,22 +32,41 @@ pub struct Args {
     pub stream: bool,
 
     /// Start a new conversation on this model (PROVIDER/MODEL, see `chatctl models`).
-    #[arg(long, value_name = "MODEL", conflicts_with = "conversation")]
+    #[arg(
+        long,
+        value_name = "MODEL",
+        conflicts_with = "conversation",
+        add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::models)
+    )]
     pub model: Option<String>,
 
     /// Show the model's reasoning, dimmed on stderr, while it streams.
     #[arg(long)]
     pub show_reasoning: bool,
 
-    /// The message (several words are joined by spaces); `-` reads it from stdin.
-    #[arg(required = true, num_args = 1.., value_name = "MESSAGE|-")]
+    /// The message (several words are joined by spaces); `-`, or no message with stdin
+    /// not a terminal, reads it from stdin.
+    #[arg(num_args = 0.., value_name = "MESSAGE|-")]
     pub message: Vec<String>,
 }
 
+pub const EXAMPLES: &str = "\
+Examples:
+  chatctl send what is a monad
+  git diff | chatctl send --new
+  chatctl --json send -c 4 summarise this | jq -r .message.content";
+
 impl Args {
     pub async fn run(self, ctx: &mut Ctx) -> anyhow::Result<()> {
-        let message = if self.message.len() == 1 && self.message[0] == "-" {
-            read_stdin().await?
+        let from_stdin = (self.message.len() == 1 && self.message[0] == "-")
+            || (self.message.is_empty() && crate::stdin::is_piped());
+        let message = if from_stdin {
+            crate::stdin::read_message().await?
+        } else if self.message.is_empty() {
+            return Err(Coded::usage(
+                "no message given; pass it as words, or `-` to type it (or pipe it in)",
+            )
+            .into());
         } else {
             self.message.join(" ")
         };
@@ -85,7 +105,8 @@ impl Args {
                 _ => Ok(()),
             },
         )
-        .await?;
+        .await
+        .map_err(|err| crate::cancel::with_cancel_hint(err, conversation_id))?;
         if !out.json {
             text.finish()?;
         }
@@ -112,8 +133,11 @@ impl Args {
     /// exists), else a new one.
     async fn pick_conversation(&self, ctx: &mut Ctx) -> anyhow::Result<i64> {
         if let Some(id) = self.conversation {
-            if let Ok(user) = ctx.user_name() {
-                ctx.remember_conversation(&user, id);
+            let user = ctx.known_user().await?;
+            ctx.own_conversation(id, user.as_ref()).await?;
+            // Remembered only once the server has confirmed it exists.
+            if let Some(user) = user {
+                ctx.remember_conversation(&user.username, id);
             }
             return Ok(id);
         }
@@ -151,41 +175,5 @@ impl Args {
             crate::output::note(&format!("(new conversation {})", conversation.id));
         }
         Ok(conversation.id)
-    }
-}
-
-/// The whole of stdin, less one final line break (what `echo` adds).
-async fn read_stdin() -> anyhow::Result<String> {
-    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-        crate::output::note("Type the message, then Ctrl-D on a line of its own.");
-    }
-    let text = tokio::task::spawn_blocking(|| {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map(|_| text)
-    })
-    .await??;
-    Ok(strip_final_newline(text))
-}
-
-fn strip_final_newline(mut text: String) -> String {
-    if text.ends_with('\n') {
-        text.pop();
-        if text.ends_with('\r') {
-            text.pop();
-        }
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_one_final_newline_goes() {
-        assert_eq!(strip_final_newline("hi\n".into()), "hi");
-        assert_eq!(strip_final_newline("hi\r\n".into()), "hi");
-        assert_eq!(strip_final_newline("a\n\nb\n\n".into()), "a\n\nb\n");
-        assert_eq!(strip_final_newline("hi".into()), "hi");
     }
 }

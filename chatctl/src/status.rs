@@ -43,28 +43,45 @@ impl Args {
         if ctx.out.json {
             return Ok(());
         }
-        let out = &ctx.out;
-        let row = |label: &str, value: &str| out.line(&format!("{}  {value}", out.dim(label)));
-        row("server   ", &format!("{server} (reachable)"))?;
-        match status {
-            Some(status) => {
-                row("daemon   ", &format!("{} {}", status.name, status.version))?;
-                row("provider ", &status.provider)?;
-                row("model    ", &status.model)?;
-                row(
-                    "database ",
-                    &format!("{} {}", status.database_backend, status.database),
-                )?;
-                row(
-                    "replies  ",
-                    &format!("{} in progress", status.replies_in_flight),
-                )?;
-            }
-            None => row(
-                "daemon   ",
-                "unknown (the server has no /status endpoint; not chatd?)",
-            )?,
-        }
-        Ok(())
+        print_rows(&ctx.out, &server, status.as_ref(), None, None)
     }
+}
+
+/// The lines of `status` (and `daemon status`, which adds the process and its log).
+pub fn print_rows(
+    out: &crate::output::Out,
+    server: &str,
+    status: Option<&ServerStatus>,
+    process: Option<&str>,
+    log: Option<&str>,
+) -> anyhow::Result<()> {
+    let row = |label: &str, value: &str| out.line(&format!("{}  {value}", out.dim(label)));
+    row("server   ", &format!("{server} (reachable)"))?;
+    match status {
+        Some(status) => {
+            let process = process.map(|p| format!(" ({p})")).unwrap_or_default();
+            row(
+                "daemon   ",
+                &format!("{} {}{process}", status.name, status.version),
+            )?;
+            row("provider ", &status.provider)?;
+            row("model    ", &status.model)?;
+            row(
+                "database ",
+                &format!("{} {}", status.database_backend, status.database),
+            )?;
+            row(
+                "replies  ",
+                &format!("{} in progress", status.replies_in_flight),
+            )?;
+        }
+        None => row(
+            "daemon   ",
+            "unknown (the server has no /status endpoint; not chatd?)",
+        )?,
+    }
+    if let Some(log) = log {
+        row("log      ", log)?;
+    }
+    Ok(())
 }

@@ -10,10 +10,24 @@ use crate::exit_codes::ExitCode;
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Create a user (and make it the default user).
+    #[command(after_help = CREATE_EXAMPLES)]
     Create(CreateArgs),
     /// Show a user (default: the current user).
+    #[command(after_help = SHOW_EXAMPLES)]
     Show(ShowArgs),
 }
+
+const CREATE_EXAMPLES: &str = "\
+Examples:
+  chatctl user create alice
+  chatctl user create 张三 --email zhang@example.com
+  chatctl --json user create bob | jq .id";
+
+const SHOW_EXAMPLES: &str = "\
+Examples:
+  chatctl user show
+  chatctl user show alice
+  chatctl --json user show alice | jq .created_at";
 
 #[derive(Debug, clap::Args)]
 pub struct CreateArgs {

@@ -11,6 +11,7 @@
 pub mod archive;
 pub mod loopback;
 pub mod sse;
+pub mod summaries;
 
 use serde::{Deserialize, Serialize};
 
@@ -367,6 +368,10 @@ pub struct ServerStatus {
     /// write; chatd retries). Older servers omit it.
     #[serde(default)]
     pub replies_unstored: usize,
+    /// The daemon's process id, so that a client on the same machine can stop it.
+    /// Older servers omit it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
     /// The default model as `PROVIDER/MODEL`. Older servers omit it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_model: Option<String>,

@@ -10,6 +10,10 @@ pub enum Action {
     List,
     History,
     Search,
+    Rename,
+    Model,
+    System,
+    Remove,
     Help,
     Quit,
 }
@@ -24,7 +28,6 @@ pub enum ArgKind {
     /// A conversation id; completed with the user's conversations and their names.
     Conversation,
     /// A model name; completed from the models the daemon offers.
-    #[allow(dead_code, reason = "no command takes a model yet; `/model` will")]
     Model,
 }
 
@@ -64,10 +67,10 @@ pub const COMMANDS: &[Spec] = &[
     Spec {
         name: "list",
         aliases: &["ls"],
-        arg: ArgKind::None,
+        arg: ArgKind::Text,
         arg_optional: true,
-        arg_label: "",
-        help: "list your conversations",
+        arg_label: "N|all",
+        help: "list your conversations, the most recently active first",
         action: Action::List,
     },
     Spec {
@@ -87,6 +90,42 @@ pub const COMMANDS: &[Spec] = &[
         arg_label: "QUERY",
         help: "search your messages, then open a hit",
         action: Action::Search,
+    },
+    Spec {
+        name: "rename",
+        aliases: &[],
+        arg: ArgKind::Text,
+        arg_optional: false,
+        arg_label: "NAME",
+        help: "rename this conversation",
+        action: Action::Rename,
+    },
+    Spec {
+        name: "model",
+        aliases: &[],
+        arg: ArgKind::Model,
+        arg_optional: true,
+        arg_label: "NAME",
+        help: "answer with another model (pick one when no NAME is given)",
+        action: Action::Model,
+    },
+    Spec {
+        name: "system",
+        aliases: &[],
+        arg: ArgKind::Text,
+        arg_optional: true,
+        arg_label: "TEXT",
+        help: "show or set the system prompt (--clear: chatd's default)",
+        action: Action::System,
+    },
+    Spec {
+        name: "rm",
+        aliases: &[],
+        arg: ArgKind::Text,
+        arg_optional: true,
+        arg_label: "--yes",
+        help: "delete this conversation and go on in a new one (asks first)",
+        action: Action::Remove,
     },
     Spec {
         name: "help",
@@ -234,8 +273,8 @@ mod tests {
             Err(ParseError::NotAnId("twelve".into()))
         );
         assert_eq!(
-            parse("/list everything"),
-            Err(ParseError::NoArgument { name: "list" })
+            parse("/history everything"),
+            Err(ParseError::NoArgument { name: "history" })
         );
     }
 

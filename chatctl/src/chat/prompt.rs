@@ -367,7 +367,9 @@ mod tests {
     #[test]
     fn commands_complete_by_prefix() {
         assert_eq!(replacements("/sw"), (0, vec!["/switch ".to_string()]));
-        assert_eq!(replacements("/l"), (0, vec!["/list".to_string()]));
+        // A command that takes an argument is completed with the space before it.
+        assert_eq!(replacements("/l"), (0, vec!["/list ".to_string()]));
+        assert_eq!(replacements("/qu"), (0, vec!["/quit".to_string()]));
         assert_eq!(replacements("/zz").1, Vec::<String>::new());
         assert_eq!(replacements("hello /sw").1, Vec::<String>::new());
     }

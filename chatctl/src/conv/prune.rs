@@ -4,9 +4,14 @@
 
 use std::time::Duration;
 
-use super::api::unsupported_or;
+use crate::client::unsupported_or;
 use crate::context::Ctx;
 use crate::error::Coded;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  chatctl conv prune --older-than 30d
+  chatctl --json conv prune --older-than 2w | jq .deleted";
 
 /// Exits 0 (also when nothing was old enough), 2 for a duration it cannot read, 3 when
 /// the user does not exist or the server does not support pruning.

@@ -6,10 +6,15 @@ use std::io::IsTerminal;
 
 use serde::Serialize;
 
-use super::api::unsupported_or;
+use crate::client::unsupported_or;
 use crate::context::Ctx;
 use crate::error::{Coded, Interrupted};
 use crate::exit_codes::ExitCode;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  chatctl conv rm 12
+  chatctl conv rm --yes 12 13 14";
 
 /// Exits 0 once every conversation is deleted, 1 when the question on the terminal is
 /// answered no, 2 without a terminal to ask on and without `--yes`, 3 at the first
@@ -18,7 +23,11 @@ use crate::exit_codes::ExitCode;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The ids of the conversations to delete.
-    #[arg(required = true, num_args = 1..)]
+    #[arg(
+        required = true,
+        num_args = 1..,
+        add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::conversations)
+    )]
     pub ids: Vec<i64>,
     /// Delete without asking (needed when stdin is not a terminal).
     #[arg(long, short = 'y')]
@@ -36,8 +45,15 @@ impl Args {
         if !self.yes {
             confirm(&self.ids).await?;
         }
+        let user = ctx.known_user().await?;
         let mut deleted = Vec::with_capacity(self.ids.len());
         for &id in &self.ids {
+            if let Err(err) = ctx.refuse_if_not_theirs(id, user.as_ref()).await {
+                if !ctx.out.json {
+                    report(ctx, &deleted)?;
+                }
+                return Err(err);
+            }
             let result = ctx.client.delete_conversation(id).await;
             if let Err(err) = result {
                 if !ctx.out.json {

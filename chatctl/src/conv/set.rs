@@ -7,10 +7,16 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use common::{ConversationSettings, UpdateConversationRequest};
 
-use super::api::unsupported_or;
+use crate::client::unsupported_or;
 use crate::context::Ctx;
 use crate::error::Coded;
 use crate::output::Out;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  chatctl conv set 12 --model ollama/llama3.2
+  chatctl conv set 12 --system-prompt 'Answer in French.' --temperature 0.2
+  chatctl conv set 12 --system-prompt-file prompt.txt";
 
 /// Exits 0 once changed, 2 when nothing is given to change or the server refuses a
 /// value (an unknown model, a temperature outside 0-2), 3 when the conversation does
@@ -18,9 +24,14 @@ use crate::output::Out;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The conversation's id.
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::conversations))]
     pub id: i64,
     /// The model to answer it: PROVIDER/MODEL, or a model of the default provider.
-    #[arg(long, value_name = "M")]
+    #[arg(
+        long,
+        value_name = "M",
+        add = clap_complete::ArgValueCandidates::new(crate::completions::dynamic::models)
+    )]
     pub model: Option<String>,
     /// Its system prompt, sent before its history instead of chatd's.
     #[arg(long, value_name = "TEXT", conflicts_with = "system_prompt_file")]
@@ -35,6 +46,8 @@ pub struct Args {
 
 impl Args {
     pub async fn run(self, ctx: &mut Ctx) -> anyhow::Result<()> {
+        let user = ctx.known_user().await?;
+        ctx.refuse_if_not_theirs(self.id, user.as_ref()).await?;
         let server = ctx.client.server().to_string();
         let unsupported = |err| unsupported_or(err, &server, "conversation settings");
         let system_prompt = match (self.system_prompt, &self.system_prompt_file) {

@@ -1,23 +1,6 @@
 //! Autostart: nothing answers at a local address, so chatctl starts chatd there.
 
-use std::path::Path;
-
-use crate::support::{Chatctl, chatd_bin, closed_port};
-
-/// Kills the daemon chatctl started, whatever the test's outcome.
-struct KillPidFile<'a>(&'a Path);
-
-impl Drop for KillPidFile<'_> {
-    fn drop(&mut self) {
-        if let Some(pid) = std::fs::read_to_string(self.0)
-            .ok()
-            .and_then(|pid| pid.trim().parse().ok())
-            .and_then(rustix::process::Pid::from_raw)
-        {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-        }
-    }
-}
+use crate::support::{Chatctl, KillPidFile, chatd_bin, closed_port};
 
 #[test]
 fn a_local_server_that_is_down_gets_started() {

@@ -6,7 +6,7 @@ use crate::support::{Daemon, stored_messages, with_user};
 fn conversations(daemon: &Daemon) -> Vec<serde_json::Value> {
     daemon
         .chatctl()
-        .args(["--json", "conv", "list", "--all"])
+        .args(["--json", "conv", "list", "--all", "--oldest-first"])
         .run()
         .success()
         .json()

@@ -2,19 +2,7 @@
 //! chatd: what each prints, its exit codes, and what the server holds afterwards.
 
 use crate::pty::{Pty, wait_exit};
-use crate::support::{Daemon, chatctl_bin, with_user};
-
-/// A new conversation of the remembered user; returns its id.
-fn new_conversation(daemon: &Daemon) -> i64 {
-    daemon
-        .chatctl()
-        .args(["--json", "conv", "new"])
-        .run()
-        .success()
-        .json()["id"]
-        .as_i64()
-        .expect("id")
-}
+use crate::support::{Daemon, chatctl_bin, new_conversation, with_user};
 
 fn exists(daemon: &Daemon, id: i64) -> bool {
     let run = daemon

@@ -13,7 +13,11 @@ fn an_unreachable_server_says_how_to_start_the_daemon() {
     assert_eq!(run.stdout, "");
     let line = run.error_line();
     assert!(line.contains(&server), "{run:#?}");
-    assert!(line.contains("start it with `chatd`"), "{run:#?}");
+    assert!(
+        line.contains("start it with `chatctl daemon start`"),
+        "{run:#?}"
+    );
+    assert!(line.contains("drop `--no-autostart`"), "{run:#?}");
 }
 
 #[test]

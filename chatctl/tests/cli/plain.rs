@@ -211,3 +211,50 @@ fn models_says_in_one_line_that_the_server_does_not_support_it() {
         assert_eq!(run.stderr.lines().count(), 1);
     }
 }
+
+#[test]
+fn session_commands_that_change_the_conversation_are_unsupported_in_one_line() {
+    let server = PlainServer::start();
+    let home = tempfile::tempdir().expect("temp dir");
+    for line in [
+        "/rename new name",
+        "/model m",
+        "/system",
+        "/system Be brief.",
+        "/system --clear",
+        "/rm --yes",
+    ] {
+        let run = server
+            .chatctl(home.path())
+            .args(["chat", "1"])
+            .run_with_stdin(&format!("{line}\n"))
+            .code(3);
+        assert!(
+            run.error_line().contains("does not support"),
+            "{line:?}: {run:#?}"
+        );
+    }
+}
+
+#[test]
+fn show_has_no_reply_details_without_the_messages_extension() {
+    let server = PlainServer::start();
+    let home = tempfile::tempdir().expect("temp dir");
+    server
+        .chatctl(home.path())
+        .args(["send", "-c", "1", "hi"])
+        .run()
+        .success();
+    let run = server
+        .chatctl(home.path())
+        .args(["conv", "show", "1"])
+        .run()
+        .success();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines[1..],
+        ["you: hi", "assistant: Hello there", "  friend"],
+        "{run:#?}"
+    );
+    assert_eq!(run.stderr, "", "{run:#?}");
+}

@@ -7,7 +7,7 @@ use crate::support::{Daemon, stored_messages, with_user};
 fn last_conversation(daemon: &Daemon) -> i64 {
     let list = daemon
         .chatctl()
-        .args(["--json", "conv", "list", "--all"])
+        .args(["--json", "conv", "list", "--all", "--oldest-first"])
         .run()
         .success()
         .json();
@@ -176,7 +176,13 @@ fn a_second_message_while_a_reply_streams_is_a_conflict() {
         .run()
         .code(4);
     assert_eq!(second.stdout, "");
-    second.error_line();
+    // The conflict points at the way out.
+    assert!(
+        second
+            .error_line()
+            .contains(&format!("`chatctl cancel {id}`")),
+        "{second:#?}"
+    );
     first.interrupt();
     assert_eq!(first.finish().code, 130);
 }
@@ -205,4 +211,19 @@ fn an_empty_message_is_a_usage_error() {
         .args(["send", "-"])
         .run_with_stdin("\n")
         .code(2);
+}
+
+#[test]
+fn no_message_with_a_piped_stdin_reads_stdin() {
+    let daemon = Daemon::start();
+    with_user(&daemon, "olaf");
+    daemon
+        .chatctl()
+        .args(["send", "--new"])
+        .run_with_stdin("hi from a pipe\n")
+        .success();
+    let stored = stored_messages(&daemon, last_conversation(&daemon));
+    assert_eq!(stored[0]["content"], "hi from a pipe");
+    // An empty pipe is an empty message, not a hang.
+    daemon.chatctl().args(["send"]).run().code(2).error_line();
 }

@@ -223,7 +223,12 @@ impl Chatctl {
     }
 
     /// Runs to the end with `stdin` as input.
-    pub fn run_with_stdin(mut self, stdin: &str) -> Run {
+    pub fn run_with_stdin(self, stdin: &str) -> Run {
+        self.run_with_stdin_bytes(stdin.as_bytes())
+    }
+
+    /// Runs to the end with `stdin` as input, which need not be text.
+    pub fn run_with_stdin_bytes(mut self, stdin: &[u8]) -> Run {
         let mut child = self
             .command
             .stdin(Stdio::piped())
@@ -232,9 +237,9 @@ impl Chatctl {
             .spawn()
             .expect("start chatctl");
         let mut input = child.stdin.take().expect("stdin");
-        let text = stdin.to_string();
+        let bytes = stdin.to_vec();
         thread::spawn(move || {
-            let _ = input.write_all(text.as_bytes());
+            let _ = input.write_all(&bytes);
         });
         let stdout = reader(child.stdout.take().expect("stdout"));
         let stderr = reader(child.stderr.take().expect("stderr"));
@@ -450,4 +455,40 @@ pub fn read_request(stream: std::net::TcpStream) -> Option<(String, Vec<u8>, std
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
     Some((request_line, body, reader.into_inner()))
+}
+
+/// Kills the daemon whose pid chatctl recorded in this file, whatever the test's outcome.
+pub struct KillPidFile<'a>(pub &'a std::path::Path);
+
+impl Drop for KillPidFile<'_> {
+    fn drop(&mut self) {
+        if let Some(pid) = std::fs::read_to_string(self.0)
+            .ok()
+            .and_then(|pid| pid.trim().parse().ok())
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+    }
+}
+
+/// A new conversation of the remembered user; returns its id.
+pub fn new_conversation(daemon: &Daemon) -> i64 {
+    daemon
+        .chatctl()
+        .args(["--json", "conv", "new"])
+        .run()
+        .success()
+        .json()["id"]
+        .as_i64()
+        .expect("conversation id")
+}
+
+/// The ids of a JSON list of conversations, in order.
+pub fn ids(list: &serde_json::Value) -> Vec<i64> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|c| c["id"].as_i64().expect("id"))
+        .collect()
 }

@@ -71,7 +71,31 @@ pub enum Command {
 impl Cli {
     /// The `chatd` command, its flags and their help.
     pub fn command() -> clap::Command {
-        Cli::augment_args(clap::Command::new("chatd").version(env!("CARGO_PKG_VERSION")))
+        let command =
+            Cli::augment_args(clap::Command::new("chatd").version(env!("CARGO_PKG_VERSION")))
+                // Without this clap shows `[env: CHATD_LISTEN=]` for a variable that is not
+                // set, and the value of one that is (an API key, a database password).
+                .mut_args(|arg| arg.hide_env_values(true));
+        // The help names the real places on this machine, not "the user's directory".
+        let command = match default_config_path() {
+            Some(path) => command.mut_arg("config", |arg| {
+                arg.help(format!(
+                    "Configuration file [default: {}, if present]",
+                    path.display()
+                ))
+            }),
+            None => command,
+        };
+        match default_database_path() {
+            Some(path) => command.mut_arg("database", |arg| {
+                arg.help(format!(
+                    "Database: a SQLite file (a path or sqlite:// URL) or a postgres:// URL \
+                     [default: {}]",
+                    path.display()
+                ))
+            }),
+            None => command,
+        }
     }
 
     /// Parses the process's arguments and `CHATD_*` variables; on a bad value prints

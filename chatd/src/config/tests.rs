@@ -117,6 +117,11 @@ fn the_help_shows_the_real_defaults() {
     }
     assert!(checked >= 14, "only {checked} defaults were checked");
     assert!(help.contains("[default: echo]"));
+    assert!(help.contains("[env: CHATD_LISTEN]"), "{help}");
+    assert!(!help.contains("CHATD_LISTEN="), "{help}");
+    if let Some(path) = super::default_config_path() {
+        assert!(help.contains(&path.display().to_string()), "{help}");
+    }
     assert!(help.contains("[default: 127.0.0.1:8000]"));
 }
 

@@ -13,6 +13,7 @@ mod rendered;
 mod search;
 mod settings;
 mod stream;
+mod summaries;
 mod views;
 
 use std::convert::Infallible;
@@ -120,6 +121,7 @@ enum Route<'p> {
     ExportUser(&'p str),
     /// Extension: `POST` conversations from chatd's or ChatGPT's export.
     Import(&'p str),
+    ConversationSummaries(&'p str),
     CreateConversation,
     /// `GET`; extensions: `PATCH`, `DELETE`.
     Conversation(&'p str),
@@ -147,6 +149,9 @@ impl<'p> Route<'p> {
             ["users", id, "search"] if !id.is_empty() => Route::Search(id),
             ["users", id, "export"] if !id.is_empty() => Route::ExportUser(id),
             ["users", id, "import"] if !id.is_empty() => Route::Import(id),
+            ["users", id, "conversations", "summaries"] if !id.is_empty() => {
+                Route::ConversationSummaries(id)
+            }
             ["conversations"] => Route::CreateConversation,
             ["conversations", id] if !id.is_empty() => Route::Conversation(id),
             ["conversations", id, "settings"] if !id.is_empty() => Route::ConversationSettings(id),
@@ -247,6 +252,7 @@ where
         Route::Search(id) => search::search(app, id, query).await,
         Route::ExportUser(id) => archive::export_user(app, id).await,
         Route::Import(id) => archive::import(app, id, query, headers, body).await,
+        Route::ConversationSummaries(id) => summaries::list_summaries(app, id, query).await,
         Route::CreateConversation => create_conversation(app, headers, body).await,
         Route::Conversation(id) if deleting => manage::delete_conversation(app, id).await,
         Route::Conversation(id) if method == Method::PATCH => {
@@ -345,15 +351,8 @@ async fn get_user(app: &App, raw_name: &str) -> Result<Response, ApiError> {
 /// GET /users/{user_id}/conversations?skip=0&limit=10
 async fn list_conversations(app: &App, raw_id: &str, query: &str) -> Result<Response, ApiError> {
     let mut problems = Vec::new();
-    let user_id = path_id_or_problems("user_id", raw_id, &mut problems)?;
-    let pairs = input::query_pairs(query);
-    let skip = input::query_int(&pairs, "skip", 0, 0, None)
-        .map_err(|item| problems.push(*item))
-        .ok();
-    let limit = input::query_int(&pairs, "limit", LIMIT_DEFAULT, 0, Some(LIMIT_MAX))
-        .map_err(|item| problems.push(*item))
-        .ok();
-    let (Some(user_id), Some(skip), Some(limit)) = (user_id, skip, limit) else {
+    let page = summaries::user_page(raw_id, &input::query_pairs(query), &mut problems)?;
+    let Some((user_id, skip, limit)) = page else {
         return Err(ApiError::Invalid(problems));
     };
     let rows = app
@@ -562,6 +561,7 @@ fn status(app: &App) -> Response {
             database: app.store.location().to_string(),
             replies_in_flight: app.replies.in_flight(),
             replies_unstored: app.replies.unstored(),
+            pid: Some(std::process::id()),
             default_model: Some(default.qualified()),
             providers: app.providers.names(),
         },
@@ -583,6 +583,10 @@ mod tests {
         assert_eq!(
             Route::parse("/api/v1/users/7/conversations"),
             Some(Route::UserConversations("7"))
+        );
+        assert_eq!(
+            Route::parse("/api/v1/users/7/conversations/summaries"),
+            Some(Route::ConversationSummaries("7"))
         );
         assert_eq!(Route::parse("/api/v1/chat"), Some(Route::Chat));
         assert_eq!(Route::parse("/api/v1/models/"), Some(Route::Models));

@@ -20,6 +20,7 @@
 //! | `location.rs` | `--database` parsed, and shown without a password |
 //! | `rows.rs` | the rows read and written, the outcomes of calls |
 //! | `users.rs`, `conversations.rs`, `messages.rs` | the queries of each table |
+//! | `summaries.rs` | a user's conversations with message counts and last activity |
 //! | `deletes.rs` | deleting a conversation, a user's old conversations, a user |
 //! | `archive.rs` | export (a conversation whole, a user's a page at a time) and import |
 //! | `search.rs` | full-text search: one statement per backend, every term bound |
@@ -45,6 +46,7 @@ mod search;
 mod sqlite;
 #[cfg(test)]
 mod story;
+mod summaries;
 mod users;
 
 use std::path::Path;
@@ -72,6 +74,7 @@ pub use rows::{
     TitleInputs, UserRow,
 };
 pub use search::SearchHitRow;
+pub use summaries::SummaryRow;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");

@@ -275,6 +275,7 @@ async fn status_reports_the_provider_and_database() {
     assert_eq!(body["database_backend"], backend);
     assert_eq!(body["database"], chatd.database_shown());
     assert_eq!(body["replies_in_flight"], 0);
+    assert_eq!(body["pid"].as_u64(), chatd.pid().map(u64::from));
 }
 
 crate::on_both_backends!(

@@ -17,6 +17,7 @@ mod search;
 mod security;
 mod settings;
 mod storage;
+mod summaries;
 mod support;
 mod titles;
 mod users;

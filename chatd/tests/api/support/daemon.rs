@@ -225,6 +225,11 @@ impl Daemon {
         }
     }
 
+    /// The chatd process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
     }

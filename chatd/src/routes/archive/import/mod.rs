@@ -143,7 +143,11 @@ fn internal(error: std::io::Error) -> ApiError {
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     input::content_type_among(
         headers,
-        &["application/jsonl", "application/x-ndjson", "application/jsonlines"],
+        &[
+            "application/jsonl",
+            "application/x-ndjson",
+            "application/jsonlines",
+        ],
         "Content-Type must be application/json or application/jsonl",
     )
 }
