@@ -354,7 +354,7 @@ pub async fn measure(
     let mut connection = load::connect(chatd.addr).await?;
     for (kind, query) in queries(&word) {
         let path = format!(
-            "/users/{BENCH_USER_ID}/search?q={}&limit=20",
+            "/api/v1/users/{BENCH_USER_ID}/search?q={}&limit=20",
             encode(&query)
         );
         let mut samples = Samples::default();

@@ -62,11 +62,6 @@ impl Daemon {
         Daemon::spawn(dir, args, env, None).await
     }
 
-    /// The process id of this chatd, while it runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
-    }
-
     /// The URL of this chatd's PostgreSQL database, `None` on SQLite.
     pub fn postgres_url(&self) -> Option<&str> {
         self.pg.as_ref().map(|db| db.url.as_str())
