@@ -94,18 +94,37 @@ pub enum Command {
     Models(models::Args),
 
     /// Search your messages: words, "phrases", -excluded, role:, before:, after:.
+    #[command(after_help = SEARCH_EXAMPLES)]
     Search(search::Args),
 
     /// Write a conversation (JSON or Markdown), or all of yours (JSON Lines), to a file.
+    #[command(after_help = EXPORT_EXAMPLES)]
     Export(archive::ExportArgs),
 
     /// Import conversations from chatd's JSON or ChatGPT's conversations.json.
+    #[command(after_help = IMPORT_EXAMPLES)]
     Import(archive::ImportArgs),
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(completions::Args),
 }
+
+const SEARCH_EXAMPLES: &str = "\
+Examples:
+  chatctl search kyoto temple
+  chatctl search '\"exact phrase\" -excluded role:user after:2026-01-01'
+  chatctl --json search --limit 5 数据库 | jq '.[].conversation_id'";
+
+const EXPORT_EXAMPLES: &str = "\
+Examples:
+  chatctl export 7 --format md -o kyoto.md
+  chatctl export --all -o backup.jsonl";
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  chatctl import ~/Downloads/conversations.json
+  chatctl --json import --from chatd backup.jsonl";
 
 const CHAT_EXAMPLES: &str = "\
 Examples:
