@@ -360,6 +360,8 @@ pub async fn measure(
         let mut samples = Samples::default();
         let mut hits = 0;
         for round in 0..WARMUP + ROUNDS {
+            // hyper's connection takes the next request only once it says it is ready.
+            connection.ready().await?;
             let started = Instant::now();
             let response = tokio::time::timeout(
                 Duration::from_secs(30),
