@@ -321,6 +321,7 @@ fn announce(config: &Config, providers: &Providers, store: &Store, local: std::n
         common::API_BASE
     );
     let _ = stdout.flush();
+    tracing::info!("web chat: http://{local}/");
     tracing::info!(
         "database: {} ({})",
         store.location(),

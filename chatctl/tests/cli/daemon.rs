@@ -178,3 +178,26 @@ fn the_autostarted_daemon_takes_the_daemon_settings_of_the_config() {
         "{stopped:#?}"
     );
 }
+
+#[test]
+fn logs_follow_prints_what_is_appended_until_ctrl_c() {
+    let setup = Setup::new();
+    std::fs::create_dir_all(setup.data_dir()).expect("data dir");
+    let log = setup.data_dir().join("chatd.log");
+    std::fs::write(&log, "one\ntwo\nthree\n").expect("a log");
+    let mut live = setup
+        .chatctl()
+        .args(["daemon", "logs", "-f", "-n", "2"])
+        .spawn();
+    live.read_until(|t| t == "two\nthree\n");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .expect("open the log");
+    std::io::Write::write_all(&mut file, b"four\n").expect("append");
+    live.read_until(|t| t == "two\nthree\nfour\n");
+    live.interrupt();
+    let run = live.finish();
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.stdout, "two\nthree\nfour\n");
+}

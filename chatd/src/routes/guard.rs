@@ -75,9 +75,10 @@ impl Guard {
         let allowed_origin = match origin {
             None => None,
             Some(value) => {
-                let allowed = value
-                    .to_str()
-                    .is_ok_and(|text| self.cors_origins.iter().any(|p| p.matches(text)));
+                let allowed = value.to_str().is_ok_and(|text| {
+                    self.cors_origins.iter().any(|p| p.matches(text))
+                        || (self.allowed_hosts.is_some() && is_same_origin(text, headers))
+                });
                 if !allowed {
                     return Verdict::Answer(
                         ApiError::detail(StatusCode::FORBIDDEN, "Origin not allowed")
@@ -191,6 +192,21 @@ fn is_allowed_host(authority: &str, extra: &[String]) -> bool {
     // loopback itself.
     common::loopback::loopback_host(host).is_some()
         || extra.iter().any(|name| name.eq_ignore_ascii_case(host))
+}
+
+/// Whether `origin` is the origin of this very server, as the request's `Host` (already
+/// checked) names it: `http://<Host>`. chatd's own page sends that `Origin` on every
+/// `POST`, and a page chatd served is no stranger, even when `--cors-origin` lists only
+/// other origins. Only on a loopback bind, where a page elsewhere cannot forge it: its
+/// `Host` names loopback only if it really is on this address and port (a rebound name
+/// fails the `Host` check first).
+fn is_same_origin(origin: &str, headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    origin
+        .strip_prefix("http://")
+        .is_some_and(|rest| rest.eq_ignore_ascii_case(host))
 }
 
 fn preflight(origin: &HeaderValue, route_allow: &str) -> Response {
@@ -327,6 +343,33 @@ mod tests {
         }
         assert!(ok("http://localhost:65535"));
         assert!(ok("http://localhost:1"));
+    }
+
+    #[test]
+    fn chatds_own_origin_passes_whatever_the_allow_list() {
+        let mut guard = guard();
+        guard.cors_origins = vec![OriginPattern::parse("https://chat.example.com").unwrap()];
+        let own = headers(&[
+            ("host", "127.0.0.1:8000"),
+            ("origin", "http://127.0.0.1:8000"),
+        ]);
+        assert_eq!(
+            status(guard.check(&Method::POST, None, &own, Some("POST"))),
+            None
+        );
+        for (host, origin) in [
+            ("127.0.0.1:8000", "http://127.0.0.1:8001"),
+            ("127.0.0.1:8000", "https://127.0.0.1:8000"),
+            ("127.0.0.1:8000", "http://localhost:8000"),
+            ("127.0.0.1:8000", "http://127.0.0.1:8000/x"),
+        ] {
+            let request = headers(&[("host", host), ("origin", origin)]);
+            assert_eq!(
+                status(guard.check(&Method::POST, None, &request, Some("POST"))),
+                Some(StatusCode::FORBIDDEN),
+                "{origin}"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod settings;
 mod stream;
 mod summaries;
 mod views;
+pub mod web;
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -207,16 +208,27 @@ where
         headers,
     } = request;
     let route = Route::parse(path);
-    let allowed_origin =
-        match app
-            .guard
-            .check(method, target, headers, route.as_ref().map(Route::allow))
-        {
-            guard::Verdict::Pass { allowed_origin } => allowed_origin,
-            guard::Verdict::Answer(response) => return response,
-        };
+    // The web page's files, outside the API's prefix, pass the same guard.
+    let page = match route {
+        None => web::find(path),
+        Some(_) => None,
+    };
+    let route_allow = route
+        .as_ref()
+        .map(Route::allow)
+        .or(page.map(|_| web::ALLOW));
+    let allowed_origin = match app.guard.check(method, target, headers, route_allow) {
+        guard::Verdict::Pass { allowed_origin } => allowed_origin,
+        guard::Verdict::Answer(response) => return response,
+    };
     let mut response = match route {
-        None => ApiError::not_found("Not Found").into_response(),
+        None => match page {
+            Some(asset) if method == Method::GET || method == Method::HEAD => {
+                asset.respond(method, headers)
+            }
+            Some(_) => ApiError::MethodNotAllowed(web::ALLOW).into_response(),
+            None => ApiError::not_found("Not Found").into_response(),
+        },
         Some(route) if !route.allows(method) => {
             ApiError::MethodNotAllowed(route.allow()).into_response()
         }

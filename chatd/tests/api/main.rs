@@ -21,3 +21,4 @@ mod summaries;
 mod support;
 mod titles;
 mod users;
+mod web;
