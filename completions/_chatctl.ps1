@@ -39,6 +39,9 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Start, stop or watch chatd: status, pid, log')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether the daemon answers, and its version, provider, model and database')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'List the models of every provider the daemon knows, and the default')
+            [CompletionResult]::new('search', 'search', [CompletionResultType]::ParameterValue, 'Search your messages: words, "phrases", -excluded, role:, before:, after:')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write a conversation (JSON or Markdown), or all of yours (JSON Lines), to a file')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Import conversations from chatd''s JSON or ChatGPT''s conversations.json')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -390,6 +393,45 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'chatctl;search' {
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most this many hits (1 to 100), best first')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-render', '--no-render', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'chatctl;export' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The format of one conversation')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to FILE instead of stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to FILE instead of stdout')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every conversation of the user, as JSON Lines (one conversation per line)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-render', '--no-render', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'chatctl;import' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'What the file is (default: told apart by its shape)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-render', '--no-render', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'chatctl;completions' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
@@ -410,6 +452,9 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Start, stop or watch chatd: status, pid, log')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether the daemon answers, and its version, provider, model and database')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'List the models of every provider the daemon knows, and the default')
+            [CompletionResult]::new('search', 'search', [CompletionResultType]::ParameterValue, 'Search your messages: words, "phrases", -excluded, role:, before:, after:')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write a conversation (JSON or Markdown), or all of yours (JSON Lines), to a file')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Import conversations from chatd''s JSON or ChatGPT''s conversations.json')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -488,6 +533,15 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             break
         }
         'chatctl;help;models' {
+            break
+        }
+        'chatctl;help;search' {
+            break
+        }
+        'chatctl;help;export' {
+            break
+        }
+        'chatctl;help;import' {
             break
         }
         'chatctl;help;completions' {

@@ -36,6 +36,9 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand daemon 'Start, stop or watch chatd: status, pid, log'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
             cand models 'List the models of every provider the daemon knows, and the default'
+            cand search 'Search your messages: words, "phrases", -excluded, role:, before:, after:'
+            cand export 'Write a conversation (JSON or Markdown), or all of yours (JSON Lines), to a file'
+            cand import 'Import conversations from chatd''s JSON or ChatGPT''s conversations.json'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -346,6 +349,42 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'chatctl;search'= {
+            cand --limit 'Show at most this many hits (1 to 100), best first'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;export'= {
+            cand --format 'The format of one conversation'
+            cand -o 'Write to FILE instead of stdout'
+            cand --output 'Write to FILE instead of stdout'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --all 'Every conversation of the user, as JSON Lines (one conversation per line)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'chatctl;import'= {
+            cand --from 'What the file is (default: told apart by its shape)'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'chatctl;completions'= {
             cand --server 'Base URL of the chat API'
             cand --user 'Act as this user (remembered as the default for next time)'
@@ -365,6 +404,9 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand daemon 'Start, stop or watch chatd: status, pid, log'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
             cand models 'List the models of every provider the daemon knows, and the default'
+            cand search 'Search your messages: words, "phrases", -excluded, role:, before:, after:'
+            cand export 'Write a conversation (JSON or Markdown), or all of yours (JSON Lines), to a file'
+            cand import 'Import conversations from chatd''s JSON or ChatGPT''s conversations.json'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -422,6 +464,12 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;help;status'= {
         }
         &'chatctl;help;models'= {
+        }
+        &'chatctl;help;search'= {
+        }
+        &'chatctl;help;export'= {
+        }
+        &'chatctl;help;import'= {
         }
         &'chatctl;help;completions'= {
         }

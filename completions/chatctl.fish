@@ -39,6 +39,9 @@ complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "cancel" -d 'Stop th
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "daemon" -d 'Start, stop or watch chatd: status, pid, log'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "status" -d 'Show whether the daemon answers, and its version, provider, model and database'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "models" -d 'List the models of every provider the daemon knows, and the default'
+complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "search" -d 'Search your messages: words, "phrases", -excluded, role:, before:, after:'
+complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "export" -d 'Write a conversation (JSON or Markdown), or all of yours (JSON Lines), to a file'
+complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "import" -d 'Import conversations from chatd\'s JSON or ChatGPT\'s conversations.json'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c chatctl -n "__fish_chatctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and not __fish_seen_subcommand_from create show help" -l server -d 'Base URL of the chat API' -r
@@ -222,22 +225,50 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l json -d 'Prin
 complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand models" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand models" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand search" -l limit -d 'Show at most this many hits (1 to 100), best first' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand search" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand search" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand search" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand search" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand search" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand search" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand export" -l format -d 'The format of one conversation' -r -f -a "json\t'chatd\'s own versioned JSON, which `chatctl import` reads back'
+md\t'Markdown for people: front matter, a section per message, reasoning folded'"
+complete -c chatctl -n "__fish_chatctl_using_subcommand export" -s o -l output -d 'Write to FILE instead of stdout' -r -F
+complete -c chatctl -n "__fish_chatctl_using_subcommand export" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand export" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand export" -l all -d 'Every conversation of the user, as JSON Lines (one conversation per line)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand export" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand export" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand export" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chatctl -n "__fish_chatctl_using_subcommand import" -l from -d 'What the file is (default: told apart by its shape)' -r -f -a "chatd\t'chatd\'s own JSON: one conversation, or JSON Lines of many (`chatctl export`)'
+chatgpt\t'ChatGPT\'s `conversations.json` (Settings → Data controls → Export data)'"
+complete -c chatctl -n "__fish_chatctl_using_subcommand import" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand import" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand import" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand import" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand import" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l user -d 'Act as this user (remembered as the default for next time)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "user" -d 'Create or show users'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "conv" -d 'Create, list, show, rename, configure or delete conversations'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "chat" -d 'Chat interactively: history first, replies live, /help for commands'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "send" -d 'Send one message and stream the reply to stdout'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "cancel" -d 'Stop the reply being generated on a conversation (default: the current one)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "daemon" -d 'Start, stop or watch chatd: status, pid, log'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "status" -d 'Show whether the daemon answers, and its version, provider, model and database'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "models" -d 'List the models of every provider the daemon knows, and the default'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models search export import completions help" -f -a "user" -d 'Create or show users'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models search export import completions help" -f -a "conv" -d 'Create, list, show, rename, configure or delete conversations'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models search export import completions help" -f -a "chat" -d 'Chat interactively: history first, replies live, /help for commands'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models search export import completions help" -f -a "send" -d 'Send one message and stream the reply to stdout'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models search export import completions help" -f -a "cancel" -d 'Stop the reply being generated on a conversation (default: the current one)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models search export import completions help" -f -a "daemon" -d 'Start, stop or watch chatd: status, pid, log'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models search export import completions help" -f -a "status" -d 'Show whether the daemon answers, and its version, provider, model and database'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models search export import completions help" -f -a "models" -d 'List the models of every provider the daemon knows, and the default'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models search export import completions help" -f -a "search" -d 'Search your messages: words, "phrases", -excluded, role:, before:, after:'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models search export import completions help" -f -a "export" -d 'Write a conversation (JSON or Markdown), or all of yours (JSON Lines), to a file'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models search export import completions help" -f -a "import" -d 'Import conversations from chatd\'s JSON or ChatGPT\'s conversations.json'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models search export import completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and not __fish_seen_subcommand_from user conv chat send cancel daemon status models search export import completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "create" -d 'Create a user (and make it the default user)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "show" -d 'Show a user (default: the current user)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'

@@ -64,3 +64,25 @@ pub async fn streams(addr: SocketAddr, n: i64, ramp_ms: u64) -> anyhow::Result<(
     );
     Ok(())
 }
+
+/// `search [--postgres URL] [--messages-each N]`: the search scenario alone, with chatd
+/// built and started by the harness as in a full run.
+pub async fn search(postgres: Option<String>, messages_each: i64) -> anyhow::Result<()> {
+    crate::harness::started();
+    let release = crate::harness::build_binaries()?;
+    let temp = tempfile::Builder::new().prefix("chatd-bench").tempdir()?;
+    let env = crate::harness::Env {
+        chatd: release.join("chatd"),
+        chatctl: release.join("chatctl"),
+        dir: temp.path().to_path_buf(),
+    };
+    let backend = match postgres {
+        Some(url) => scenarios::search::Backend::Postgres(url),
+        None => scenarios::search::Backend::Sqlite(env.dir.join("search.db")),
+    };
+    let mut table = crate::report::Table::default();
+    scenarios::search::measure(&env, backend, messages_each, &mut table).await?;
+    println!("\nchatd-bench: {}\n", crate::harness::machine());
+    println!("{}", table.render());
+    Ok(())
+}

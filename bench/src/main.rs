@@ -9,7 +9,7 @@
 //! process like chatd: `chatd-bench upstream TOKENS DELAY_MS` (the fake OpenAI-compatible
 //! provider) and `chatd-bench reference DIR` (the in-memory warp server). The `seed`,
 //! `rest` and `streams` subcommands run one scenario against a chatd started by hand,
-//! for profiling.
+//! for profiling; `search` runs the search scenario alone (on SQLite or PostgreSQL).
 //!
 //! This file is the command line; `scenarios/` holds what is measured, `harness` the
 //! surroundings of a run (building, the machine, progress lines).
@@ -92,6 +92,17 @@ enum Command {
     /// The in-memory warp reference serving the answers kept in DIR (prints
     /// `listening PORT`).
     Reference { dir: PathBuf },
+    /// The search scenario alone: seeds a million messages, searches them, prints the
+    /// table.
+    Search {
+        /// Run it on this PostgreSQL server (a database of its own is created and
+        /// dropped there) instead of a temporary SQLite file.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        /// Messages in each of the 10,000 conversations.
+        #[arg(long, default_value_t = 100)]
+        messages_each: i64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -117,6 +128,10 @@ fn main() -> ExitCode {
             path,
             seconds,
         }) => runtime(0).and_then(|rt| rt.block_on(by_hand::rest(addr, &path, seconds))),
+        Some(Command::Search {
+            postgres,
+            messages_each,
+        }) => runtime(0).and_then(|rt| rt.block_on(by_hand::search(postgres, messages_each))),
         Some(Command::Streams {
             addr,
             streams,

@@ -11,6 +11,7 @@
 //! stdout, everything about the session itself to stderr.
 
 mod commands;
+mod find;
 mod manage;
 mod prompt;
 mod transcript;
@@ -87,6 +88,10 @@ enum SessionEvent<'a> {
     Settings(&'a ConversationSettings),
     /// After `/rm`; the new conversation follows as a `conversation` line.
     Deleted { conversation_id: i64 },
+    /// After `/search`.
+    Hits {
+        hits: &'a [common::archive::SearchHit],
+    },
 }
 
 impl Args {
@@ -426,6 +431,7 @@ impl Session<'_> {
                 let id = self.conversation_id;
                 self.open(id).await?;
             }
+            Action::Search => self.search(arg.unwrap_or_default()).await?,
             Action::Rename => {
                 if let Some(name) = arg {
                     self.rename(name).await?;

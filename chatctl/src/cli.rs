@@ -4,7 +4,10 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::client::DEFAULT_SERVER;
-use crate::{cancel, chat, completions, conv, daemon, exit_codes, models, send, status, user};
+use crate::{
+    archive, cancel, chat, completions, conv, daemon, exit_codes, models, search, send, status,
+    user,
+};
 
 /// Talk to chatd, the local chat daemon: chat in the terminal, or script it with --json.
 #[derive(Debug, Parser)]
@@ -90,10 +93,38 @@ pub enum Command {
     #[command(after_help = models::EXAMPLES)]
     Models(models::Args),
 
+    /// Search your messages: words, "phrases", -excluded, role:, before:, after:.
+    #[command(after_help = SEARCH_EXAMPLES)]
+    Search(search::Args),
+
+    /// Write a conversation (JSON or Markdown), or all of yours (JSON Lines), to a file.
+    #[command(after_help = EXPORT_EXAMPLES)]
+    Export(archive::ExportArgs),
+
+    /// Import conversations from chatd's JSON or ChatGPT's conversations.json.
+    #[command(after_help = IMPORT_EXAMPLES)]
+    Import(archive::ImportArgs),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(completions::Args),
 }
+
+const SEARCH_EXAMPLES: &str = "\
+Examples:
+  chatctl search kyoto temple
+  chatctl search '\"exact phrase\" -excluded role:user after:2026-01-01'
+  chatctl --json search --limit 5 数据库 | jq '.[].conversation_id'";
+
+const EXPORT_EXAMPLES: &str = "\
+Examples:
+  chatctl export 7 --format md -o kyoto.md
+  chatctl export --all -o backup.jsonl";
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  chatctl import ~/Downloads/conversations.json
+  chatctl --json import --from chatd backup.jsonl";
 
 const CHAT_EXAMPLES: &str = "\
 Examples:
@@ -133,12 +164,34 @@ mod tests {
     }
 
     #[test]
+    fn a_search_takes_excluded_words_and_still_its_options() {
+        let cli = Cli::try_parse_from(["chatctl", "search", "fox -lazy", "--limit", "3"]).unwrap();
+        let Command::Search(args) = cli.command else {
+            panic!("not search")
+        };
+        assert_eq!(args.query, ["fox -lazy"]);
+        assert_eq!(args.limit, 3);
+        let cli = Cli::try_parse_from(["chatctl", "search", "--limit", "3", "--", "-lazy", "fox"])
+            .unwrap();
+        let Command::Search(args) = cli.command else {
+            panic!("not search")
+        };
+        assert_eq!(args.query, ["-lazy", "fox"]);
+    }
+
+    #[test]
     fn conflicting_choices_are_usage_errors() {
         for line in [
             &["chatctl", "send", "-c", "3", "--new", "hi"][..],
             &["chatctl", "conv", "list", "--all", "--limit", "3"],
             &["chatctl", "chat", "4", "--new"],
             &["chatctl", "chat", "--new", "--continue"],
+            &["chatctl", "export"],
+            &["chatctl", "export", "3", "--all"],
+            &["chatctl", "export", "--all", "--format", "md"],
+            &["chatctl", "search"],
+            &["chatctl", "search", "x", "--limit", "0"],
+            &["chatctl", "import", "f.json", "--from", "excel"],
         ] {
             let err = Cli::try_parse_from(line).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{line:?}");

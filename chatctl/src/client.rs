@@ -155,6 +155,18 @@ impl Client {
         }
     }
 
+    /// Sends a request whose body can be sent only once (a file streamed from disk): no
+    /// daemon is started for it, so a caller makes an ordinary request first.
+    pub(crate) async fn send_once(
+        &self,
+        build: impl FnOnce(&reqwest::Client) -> RequestBuilder,
+    ) -> Result<Response, ApiError> {
+        build(&self.http)
+            .send()
+            .await
+            .map_err(|err| self.transport(err))
+    }
+
     fn transport(&self, err: reqwest::Error) -> ApiError {
         if err.is_connect() {
             return self.unreachable(None);

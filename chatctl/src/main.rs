@@ -1,6 +1,7 @@
 //! `chatctl`, the terminal client of chatd: parse the command line, run the command,
 //! map the outcome to a documented exit code (see `exit_codes.rs`).
 
+mod archive;
 mod autostart;
 mod cancel;
 mod chat;
@@ -19,6 +20,7 @@ mod output;
 mod render;
 mod reply;
 mod reply_details;
+mod search;
 mod send;
 mod status;
 mod stdin;
@@ -94,6 +96,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Daemon(command) => command.run(&mut ctx).await,
         Command::Status(args) => args.run(&mut ctx).await,
         Command::Models(args) => args.run(&mut ctx).await,
+        Command::Search(args) => args.run(&mut ctx).await,
+        Command::Export(args) => args.run(&mut ctx).await,
+        Command::Import(args) => args.run(&mut ctx).await,
         Command::Completions(args) => args.run(),
     }
 }

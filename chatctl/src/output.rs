@@ -127,6 +127,11 @@ impl Out {
         paint(self.color, Style::new().bold(), text)
     }
 
+    /// A search match, when stdout takes colour (on a pipe the text is left as is).
+    pub fn highlight(&self, text: &str) -> String {
+        paint(self.color, Style::new().bold().yellow(), text)
+    }
+
     /// The label of a message's author, coloured by role.
     pub fn role_label(&self, role: common::Role) -> String {
         let (label, style) = match role {

@@ -6,6 +6,7 @@ pub mod config;
 pub mod providers;
 pub mod replies;
 pub mod routes;
+pub mod search;
 pub mod server;
 pub mod store;
 pub mod titles;

@@ -8,6 +8,7 @@
 //! It also holds the little both sides judge alike: which hosts are loopback
 //! ([`loopback`]).
 
+pub mod archive;
 pub mod loopback;
 pub mod sse;
 pub mod summaries;

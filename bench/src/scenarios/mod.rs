@@ -1,14 +1,16 @@
 //! What a full run measures, in the order of the table: start-up (`startup`), REST on a
 //! small and on a large database against the in-memory reference (`rest`, with
 //! `chatctl` end to end in between), `POST /chat` throughput (`chat`) and concurrent
-//! streams (`streams`), then the OpenAI front door's history match at a million
-//! messages (`front_door`, also runnable alone). `run` seeds the databases, calls each in turn and prints the
+//! streams (`streams`), the OpenAI front door's history match at a million messages
+//! (`front_door`, also runnable alone) and full-text search over a million messages
+//! (`search`). `run` seeds the databases, calls each in turn and prints the
 //! table; `Plan` says how long and how large each part is.
 
 pub mod chat;
 pub mod chatctl;
 pub mod front_door;
 pub mod rest;
+pub mod search;
 pub mod startup;
 pub mod streams;
 
@@ -36,6 +38,8 @@ pub struct Plan {
     pub bulk_messages_each: i64,
     pub startups: usize,
     pub chatctl_runs: usize,
+    /// Messages in each of the search scenario's 10,000 conversations.
+    pub search_messages_each: i64,
 }
 
 /// The goals' run: `cargo run --release -p chatd-bench`.
@@ -52,6 +56,7 @@ pub const FULL: Plan = Plan {
     bulk_messages_each: 100,
     startups: 7,
     chatctl_runs: 21,
+    search_messages_each: 100,
 };
 
 /// `--quick`: the same scenarios, shorter and smaller.
@@ -68,6 +73,7 @@ pub const QUICK: Plan = Plan {
     bulk_messages_each: 10,
     startups: 3,
     chatctl_runs: 5,
+    search_messages_each: 10,
 };
 
 /// Content chunks in every answer of the fake upstream.
@@ -122,6 +128,8 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
     chat::throughput(&env, &chat_db, plan, &mut table).await?;
     streams::concurrent(&env, &chat_db, plan, files, &mut table).await?;
     front_door::history_match(&env, &mut table).await?;
+    let search_db = search::Backend::Sqlite(env.dir.join("search.db"));
+    search::measure(&env, search_db, plan.search_messages_each, &mut table).await?;
 
     let load_after = load_average();
     println!("\nchatd-bench: {}", machine());

@@ -9,6 +9,7 @@ pub enum Action {
     Switch,
     List,
     History,
+    Search,
     Rename,
     Model,
     System,
@@ -80,6 +81,15 @@ pub const COMMANDS: &[Spec] = &[
         arg_label: "",
         help: "show this conversation again",
         action: Action::History,
+    },
+    Spec {
+        name: "search",
+        aliases: &["find"],
+        arg: ArgKind::Text,
+        arg_optional: false,
+        arg_label: "QUERY",
+        help: "search your messages, then open a hit",
+        action: Action::Search,
     },
     Spec {
         name: "rename",

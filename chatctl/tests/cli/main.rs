@@ -1,6 +1,7 @@
 //! chatctl's integration tests: the real binary against a real chatd (echo provider) on
 //! an ephemeral port, asserting on stdout, stderr and exit codes.
 
+mod archive;
 mod autostart;
 mod chat;
 mod completions;

@@ -85,7 +85,7 @@ where
 
 /// Reads and drops what is left of a refused body, within bounds, so the client sees
 /// the 413 instead of a connection reset while it is still sending.
-async fn discard<S, E>(body: &mut S)
+pub async fn discard<S, E>(body: &mut S)
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
 {
@@ -103,6 +103,16 @@ where
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    content_type_among(headers, &[], "Content-Type must be application/json")
+}
+
+/// Passes a JSON media type (`application/json`, `application/*+json`) or one of
+/// `extra`; anything else is a 422 on the header saying `message`.
+pub fn content_type_among(
+    headers: &HeaderMap,
+    extra: &[&str],
+    message: &str,
+) -> Result<(), ApiError> {
     let raw = headers.get(header::CONTENT_TYPE);
     let essence = raw.and_then(|v| v.to_str().ok()).map(|v| {
         v.split(';')
@@ -112,7 +122,9 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
             .to_ascii_lowercase()
     });
     let is_json = essence.as_deref().is_some_and(|mime| {
-        mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+        mime == "application/json"
+            || extra.contains(&mime)
+            || (mime.starts_with("application/") && mime.ends_with("+json"))
     });
     if is_json {
         return Ok(());
@@ -123,7 +135,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     Err(ApiError::invalid(Invalid::new(
         "content_type",
         vec![json!("header"), json!("content-type")],
-        "Content-Type must be application/json",
+        message,
         input,
     )))
 }

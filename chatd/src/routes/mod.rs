@@ -4,12 +4,14 @@
 //! `docs/API.md` and nothing falls through to warp's plain-text rejections (why warp is
 //! kept for so little: `docs/ARCHITECTURE.md`, "Why warp is here").
 
+mod archive;
 pub(crate) mod error;
 pub mod guard;
 pub(crate) mod input;
 mod manage;
 pub mod openai;
 mod rendered;
+mod search;
 mod settings;
 mod stream;
 mod summaries;
@@ -118,11 +120,19 @@ enum Route<'p> {
     User(&'p str),
     /// `GET` lists; extension: `DELETE` prunes.
     UserConversations(&'p str),
+    /// Extension: full-text search of a user's messages.
+    Search(&'p str),
+    /// Extension: all of a user's conversations as JSON Lines.
+    ExportUser(&'p str),
+    /// Extension: `POST` conversations from chatd's or ChatGPT's export.
+    Import(&'p str),
     ConversationSummaries(&'p str),
     CreateConversation,
     /// `GET`; extensions: `PATCH`, `DELETE`.
     Conversation(&'p str),
     ConversationSettings(&'p str),
+    /// Extension: a conversation as chatd JSON or Markdown.
+    ExportConversation(&'p str),
     ListMessages(&'p str),
     CancelReply(&'p str),
     AttachReply(&'p str),
@@ -141,12 +151,16 @@ impl<'p> Route<'p> {
             ["users"] => Route::CreateUser,
             ["users", name] if !name.is_empty() => Route::User(name),
             ["users", id, "conversations"] if !id.is_empty() => Route::UserConversations(id),
+            ["users", id, "search"] if !id.is_empty() => Route::Search(id),
+            ["users", id, "export"] if !id.is_empty() => Route::ExportUser(id),
+            ["users", id, "import"] if !id.is_empty() => Route::Import(id),
             ["users", id, "conversations", "summaries"] if !id.is_empty() => {
                 Route::ConversationSummaries(id)
             }
             ["conversations"] => Route::CreateConversation,
             ["conversations", id] if !id.is_empty() => Route::Conversation(id),
             ["conversations", id, "settings"] if !id.is_empty() => Route::ConversationSettings(id),
+            ["conversations", id, "export"] if !id.is_empty() => Route::ExportConversation(id),
             ["conversations", id, "messages"] if !id.is_empty() => Route::ListMessages(id),
             ["conversations", id, "cancel"] if !id.is_empty() => Route::CancelReply(id),
             ["conversations", id, "reply"] if !id.is_empty() => Route::AttachReply(id),
@@ -160,9 +174,11 @@ impl<'p> Route<'p> {
     /// The methods a route answers, as the `Allow` header lists them.
     fn allow(&self) -> &'static str {
         match self {
-            Route::CreateUser | Route::CreateConversation | Route::Chat | Route::CancelReply(_) => {
-                "POST"
-            }
+            Route::CreateUser
+            | Route::CreateConversation
+            | Route::Chat
+            | Route::CancelReply(_)
+            | Route::Import(_) => "POST",
             Route::User(_) | Route::UserConversations(_) => "GET, HEAD, DELETE",
             Route::Conversation(_) => "GET, HEAD, PATCH, DELETE",
             _ => "GET, HEAD",
@@ -265,6 +281,9 @@ where
             manage::prune_conversations(app, id, query).await
         }
         Route::UserConversations(id) => list_conversations(app, id, query).await,
+        Route::Search(id) => search::search(app, id, query).await,
+        Route::ExportUser(id) => archive::export_user(app, id).await,
+        Route::Import(id) => archive::import(app, id, query, headers, body).await,
         Route::ConversationSummaries(id) => summaries::list_summaries(app, id, query).await,
         Route::CreateConversation => create_conversation(app, headers, body).await,
         Route::Conversation(id) if deleting => manage::delete_conversation(app, id).await,
@@ -273,6 +292,7 @@ where
         }
         Route::Conversation(id) => get_conversation(app, id).await,
         Route::ConversationSettings(id) => manage::get_settings(app, id).await,
+        Route::ExportConversation(id) => archive::export_conversation(app, id, query).await,
         Route::ListMessages(id) => list_messages(app, id).await,
         Route::CancelReply(id) => cancel_reply(app, id).await,
         Route::AttachReply(id) => attach_reply(app, id, query).await,

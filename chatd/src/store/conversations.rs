@@ -72,7 +72,7 @@ pub(crate) fn settings(
 pub const TITLE_BY_USER: &str = "user";
 
 /// A conversation's row and settings together.
-fn with_settings(
+pub(crate) fn with_settings(
     conn: &mut Conn,
     conversation_id: i64,
 ) -> QueryResult<Option<(ConversationRow, ConversationSettingsRow)>> {

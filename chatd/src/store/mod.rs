@@ -23,12 +23,15 @@
 //! | `paths.rs` | the path hashes that find the conversation a client resends |
 //! | `summaries.rs` | a user's conversations with message counts and last activity |
 //! | `deletes.rs` | deleting a conversation, a user's old conversations, a user |
+//! | `archive.rs` | export (a conversation whole, a user's a page at a time) and import |
+//! | `search.rs` | full-text search: one statement per backend, every term bound |
 //! | `lease.rs` | the reply lease rows: take, take over, refresh, release |
 //! | `copy.rs` | `migrate-data`: tables exported and imported in batches |
 //! | `sqlite.rs` | SQLite's inline readers and group-commit writer |
 //! | `fault.rs` | which errors are storage faults, with their answers |
 //! | `columns.rs` | columns read the cheap way |
 
+mod archive;
 pub mod columns;
 mod connection_errors;
 mod conversations;
@@ -41,6 +44,7 @@ mod messages;
 pub mod paths;
 mod rows;
 pub mod schema;
+mod search;
 mod sqlite;
 #[cfg(test)]
 mod story;
@@ -60,6 +64,7 @@ use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+pub use archive::{ConversationArchive, ImportedConversation, ImportedMessage};
 pub use conversations::TITLE_BY_USER;
 pub use copy::{ExportBatch, Table};
 pub use deletes::TurnDelete;
@@ -71,6 +76,7 @@ pub use rows::{
     FinishedReply, KnownOrRow, LeaseRow, MessageDetails, MessageRow, SettingsChange, StoredReply,
     TitleInputs, UserRow, UserTurn,
 };
+pub use search::SearchHitRow;
 pub use summaries::SummaryRow;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");

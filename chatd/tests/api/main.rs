@@ -1,6 +1,7 @@
 //! Integration tests of chatd: the real binary, real HTTP on a loopback port, a real
 //! SQLite file, and a fake OpenAI-compatible upstream. One test binary, a module per area.
 
+mod archive;
 mod chat;
 mod conversation_settings;
 mod conversations;
@@ -16,6 +17,7 @@ mod property;
 mod provider;
 mod providers;
 mod scale;
+mod search;
 mod security;
 mod settings;
 mod storage;

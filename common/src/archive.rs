@@ -1,0 +1,78 @@
+//! Extension bodies of search, export and import (`docs/API.md` §3.11–3.13).
+
+use serde::{Deserialize, Serialize};
+
+/// One hit of `GET /users/{id}/search`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub conversation_id: i64,
+    pub conversation_name: Option<String>,
+    pub message_id: i64,
+    pub role: crate::Role,
+    pub created_at: String,
+    /// An excerpt of the message around its first match, on one line, with `…` where
+    /// it was cut.
+    pub snippet: String,
+    /// Where the query's terms are in `snippet`, in characters (Unicode scalar values).
+    pub highlights: Vec<Highlight>,
+}
+
+/// Characters `start..end` of a snippet (`end` excluded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Highlight {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The answer of `POST /users/{id}/import`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    /// Conversations stored.
+    pub imported: u64,
+    /// Conversations of the document that were not stored, and why.
+    pub skipped: Vec<SkippedConversation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedConversation {
+    /// Its position in the document, from 0.
+    pub index: u64,
+    pub reason: String,
+}
+
+/// The `format` of chatd's own export of one conversation.
+pub const CONVERSATION_FORMAT: &str = "chatd.conversation";
+/// Its `version`: a change that an older reader would misread gets a new one.
+pub const CONVERSATION_VERSION: u32 = 1;
+
+/// A conversation as `GET /conversations/{id}/export?format=json` gives it, and as
+/// `POST /users/{id}/import` takes it back (one document, or one per line).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationExport {
+    /// Always [`CONVERSATION_FORMAT`].
+    pub format: String,
+    /// [`CONVERSATION_VERSION`] when written by this chatd.
+    pub version: u32,
+    pub conversation: ExportedConversation,
+    /// Every message, oldest first, with its status and, for replies, how it was made.
+    pub messages: Vec<crate::Message>,
+}
+
+/// The conversation of an export, with its own settings (each `null` where it uses
+/// chatd's default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedConversation {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: Option<String>,
+    pub created_at: String,
+    /// Where the name came from: `user`, `first_line` or `model`.
+    #[serde(default)]
+    pub title_source: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub system_prompt: Option<String>,
+    #[serde(default)]
+    pub params: Option<crate::ChatParams>,
+}
