@@ -109,7 +109,11 @@ fn import(
         ))
         .returning(conversations::id)
         .get_result(c))?;
+    // The running path hash (`paths.rs`), so a front-door client that resends an
+    // imported history continues it, without a look-up per message.
+    let mut path_hash = super::paths::start(settings.system_prompt.as_deref());
     for message in &imported.messages {
+        path_hash = super::paths::next(&path_hash, message.role, &message.content);
         messages::insert(
             conn,
             &NewMessage {
@@ -120,6 +124,7 @@ fn import(
                 status: message.status.as_str(),
                 created_at: message.created_at,
                 details: message.details.clone(),
+                path_hash: Some(path_hash.clone()),
             },
         )?;
     }

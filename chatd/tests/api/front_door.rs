@@ -1,5 +1,5 @@
 //! The OpenAI-compatible front door (`/v1`) driven by the official `openai` SDKs for
-//! Python and JavaScript (pinned; installed by `.ci/run`), running the committed
+//! Python and JavaScript (pinned; installed by `.ci/setup`), running the committed
 //! scripts of `chatd/tests/sdk/` against the real chatd and the fake upstream, then
 //! reading what they did back through `/api/v1`. What a provider failure, a client
 //! gone mid-stream and a `kill -9` leave stored is in `front_door_lifecycle.rs`.
@@ -15,7 +15,7 @@ pub fn sdk_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk")
 }
 
-/// Where `.ci/run` puts the SDK's virtualenv: `$CHATD_TEST_OPENAI_PYTHON`, else under
+/// Where `.ci/setup` puts the SDK's virtualenv: `$CHATD_TEST_OPENAI_PYTHON`, else under
 /// the target directory.
 pub fn python() -> Option<PathBuf> {
     let python = match std::env::var_os("CHATD_TEST_OPENAI_PYTHON") {
@@ -44,7 +44,7 @@ fn present_or_skip(path: PathBuf, what: &str) -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
     }
-    let hint = "run .ci/run (or its SDK install lines) to install it";
+    let hint = "run `bash .ci/test` (its `.ci/setup` installs it)";
     assert!(
         std::env::var_os("CI").is_none(),
         "{what} is missing at {}: {hint}",

@@ -4,7 +4,7 @@
 //! the chatd started here, and this side restarts chatd when the script asks.
 //!
 //! The browser test needs `node`, `npm ci` run in `chatd/tests/web/`, and chromium
-//! (`/usr/bin/chromium`, or `CHROMIUM`); `.ci/run` installs them. Without them it fails,
+//! (`/usr/bin/chromium`, or `CHROMIUM`); `.ci/setup` installs them. Without them it fails,
 //! saying what is missing, rather than passing without having run.
 
 use std::path::{Path, PathBuf};
@@ -210,7 +210,7 @@ fn browser_prerequisites() -> Result<(), String> {
 #[tokio::test]
 async fn the_page_works_end_to_end_in_a_browser() {
     if let Err(missing) = browser_prerequisites() {
-        panic!("the browser test cannot run: {missing} (.ci/run installs everything)");
+        panic!("the browser test cannot run: {missing} (`bash .ci/test` installs everything first)");
     }
     let broken = FakeUpstream::start(Upstream::Status {
         code: 503,
