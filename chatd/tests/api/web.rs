@@ -210,7 +210,9 @@ fn browser_prerequisites() -> Result<(), String> {
 #[tokio::test]
 async fn the_page_works_end_to_end_in_a_browser() {
     if let Err(missing) = browser_prerequisites() {
-        panic!("the browser test cannot run: {missing} (`bash .ci/test` installs everything first)");
+        panic!(
+            "the browser test cannot run: {missing} (`bash .ci/test` installs everything first)"
+        );
     }
     let broken = FakeUpstream::start(Upstream::Status {
         code: 503,
