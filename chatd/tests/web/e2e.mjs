@@ -206,11 +206,19 @@ assert.equal((await api(`/conversations/${chatId}/settings`)).body.name, 'Rename
 const order = await page.locator('#conversations li').evaluateAll((items) => items.map((li) => Number(li.dataset.id)));
 assert.deepEqual(order, [...order].sort((a, b) => b - a), 'newest first');
 
-step('search (by title where chatd has no search route)');
+step('search: titles, and message text through chatd\'s search');
 await page.keyboard.press('Control+K');
 await page.keyboard.type('名前');
 await page.waitForFunction(() => document.querySelectorAll('#conversations li').length === 1, null, { timeout: WAIT });
 assert.equal(await page.locator('#conversations li .name').textContent(), 'Renamed — 名前');
+await page.locator('#search').fill('');
+await page.keyboard.type('Zeile zwei');
+await page.waitForFunction(
+  (id) => [...document.querySelectorAll('#conversations li')].some((li) => Number(li.dataset.id) === id)
+    && document.querySelectorAll('#conversations li').length < 3,
+  chatId,
+  { timeout: WAIT },
+);
 await page.locator('#search').press('Escape');
 await page.waitForFunction(() => document.querySelectorAll('#conversations li').length === 3, null, { timeout: WAIT });
 

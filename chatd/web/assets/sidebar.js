@@ -98,7 +98,7 @@ export class Sidebar {
         const hits = await get(`/users/${this.user.id}/search?q=${encodeURIComponent(query)}&limit=50`);
         if (run !== this.searchRun) return;
         this.serverSearch = true;
-        this.drawHits(hits);
+        this.drawHits(this.titled(query), hits);
         return;
       } catch (error) {
         if (run !== this.searchRun) return;
@@ -114,8 +114,7 @@ export class Sidebar {
         }
       }
     }
-    const needle = query.toLocaleLowerCase();
-    const matches = this.conversations.filter((c) => title(c).toLocaleLowerCase().includes(needle));
+    const matches = this.titled(query);
     this.draw(matches.map((c) => ({ conversation: c })));
     if (matches.length === 0 && this.note.hidden) {
       this.note.textContent = 'No conversation title contains this.';
@@ -123,8 +122,19 @@ export class Sidebar {
     }
   }
 
-  drawHits(hits) {
+  /** The conversations whose title contains `query`, whatever its case. */
+  titled(query) {
+    const needle = query.toLocaleLowerCase();
+    return this.conversations.filter((c) => title(c).toLocaleLowerCase().includes(needle));
+  }
+
+  /**
+   * Conversations whose title matches first, then those of the server's hits (chatd
+   * searches message text, not titles, and people search for both).
+   */
+  drawHits(titled, hits) {
     const seen = new Map();
+    for (const conversation of titled) seen.set(conversation.id, { conversation });
     for (const hit of hits) {
       if (seen.has(hit.conversation_id)) continue;
       const known = this.find(hit.conversation_id);
@@ -133,7 +143,7 @@ export class Sidebar {
     }
     this.draw([...seen.values()]);
     if (seen.size === 0) {
-      this.note.textContent = 'No message matches.';
+      this.note.textContent = 'No title or message matches.';
       this.note.hidden = false;
     }
   }
