@@ -1,10 +1,12 @@
 //! Export and import on both backends: a conversation as chatd JSON and as Markdown, a
 //! user's conversations as JSON Lines, the round trip into a fresh database, ChatGPT's
 //! `conversations.json` (a branching conversation, hidden and non-text nodes), malformed
-//! documents, and a 50 MB import read as a stream (its peak memory measured).
+//! documents (fixed cases, and seeded mutations of valid ones), and a 50 MB import read
+//! as a stream (its peak memory measured).
 
 use serde_json::{Value, json};
 
+use crate::property::Rng;
 use crate::support::{Daemon, read_events, read_json, unique};
 
 async fn import(
@@ -437,6 +439,150 @@ async fn a_large_import_is_read_as_a_stream() {
     assert_eq!(list[0]["name"], "big 1499");
 }
 
+/// How many conversations `user` has now.
+async fn conversation_count(chatd: &Daemon, user: i64) -> usize {
+    let (_, list) = chatd
+        .get(&format!("/users/{user}/conversations?limit=1000"))
+        .await;
+    list.as_array().map_or(0, Vec::len)
+}
+
+/// Values that have the wrong type or shape wherever they land in a document.
+const HOSTILE_VALUES: &[&str] = &[
+    "null",
+    "0",
+    "-1",
+    "1e308",
+    "18446744073709551616",
+    "\"\"",
+    "\"\\u0000\"",
+    "[]",
+    "{}",
+    "true",
+    "\"2025-13-45T99:99:99Z\"",
+    "[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]",
+    "{\"mapping\": null}",
+    "\"tool\"",
+];
+
+/// `value` with one node (picked by `rng`) replaced by a hostile value or removed.
+fn mutate_value(value: &mut Value, rng: &mut Rng) {
+    let children = match value {
+        Value::Object(map) => map.len(),
+        Value::Array(items) => items.len(),
+        _ => 0,
+    };
+    // Go deeper most of the time, so mutations reach the messages and the mapping.
+    if children > 0 && rng.below(4) != 0 {
+        let at = rng.below(children as u64) as usize;
+        if rng.below(6) == 0 {
+            match value {
+                Value::Object(map) => {
+                    if let Some(key) = map.keys().nth(at).cloned() {
+                        map.remove(&key);
+                    }
+                }
+                Value::Array(items) => {
+                    items.remove(at);
+                }
+                _ => {}
+            }
+            return;
+        }
+        let child = match value {
+            Value::Object(map) => map.values_mut().nth(at),
+            Value::Array(items) => items.get_mut(at),
+            _ => None,
+        };
+        if let Some(child) = child {
+            mutate_value(child, rng);
+        }
+        return;
+    }
+    let hostile = HOSTILE_VALUES[rng.below(HOSTILE_VALUES.len() as u64) as usize];
+    *value = serde_json::from_str(hostile).expect("the hostile values are JSON");
+}
+
+/// A body made from valid documents by `rng`: structural mutations, or the bytes cut,
+/// doubled or spliced.
+fn mutated_body(rng: &mut Rng) -> Vec<u8> {
+    let mut document = if rng.below(2) == 0 {
+        rich_document()
+    } else {
+        chatgpt_export()
+    };
+    for _ in 0..1 + rng.below(3) {
+        mutate_value(&mut document, rng);
+    }
+    let mut bytes = document.to_string().into_bytes();
+    match rng.below(5) {
+        0 => bytes.truncate(rng.below(bytes.len() as u64 + 1) as usize),
+        1 => {
+            let at = rng.below(bytes.len() as u64 + 1) as usize;
+            let piece: &[u8] = [
+                &b"\n"[..],
+                b"\"",
+                b"}",
+                b"]",
+                b",",
+                b"\xff\xfe",
+                b"\0",
+                b"\\u",
+            ][rng.below(8) as usize];
+            bytes.splice(at..at, piece.iter().copied());
+        }
+        2 => {
+            let line = bytes.clone();
+            bytes.push(b'\n');
+            bytes.extend_from_slice(&line);
+        }
+        _ => {}
+    }
+    bytes
+}
+
+/// Seeded mutations of valid chatd and ChatGPT documents: every answer is a 200 that
+/// imported what it says, or a 4xx that imported nothing; never a 5xx.
+async fn mutated_documents_are_imported_whole_or_refused_whole() {
+    let chatd = Daemon::start().await;
+    let user = chatd.create_user(&format!("fuzz-{}", unique())).await;
+    let mut imported_so_far = 0;
+    let (mut accepted, mut refused) = (0, 0);
+    for seed in 1..=60u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let body = mutated_body(&mut rng);
+        let (status, answer) = import(&chatd, user, "", body.clone()).await;
+        let now = conversation_count(&chatd, user).await;
+        let shown = String::from_utf8_lossy(&body);
+        assert!(
+            status == 200 || (400..500).contains(&status),
+            "seed {seed}: {status} {answer} for {shown}"
+        );
+        if status == 200 {
+            accepted += 1;
+            let imported = answer["imported"].as_u64().expect("imported") as usize;
+            assert_eq!(now, imported_so_far + imported, "seed {seed}: {answer}");
+        } else {
+            refused += 1;
+            assert!(
+                answer["detail"].is_array() || answer["detail"].is_string(),
+                "seed {seed}: {answer}"
+            );
+            assert_eq!(
+                now, imported_so_far,
+                "seed {seed}: a refused import stored nothing"
+            );
+        }
+        imported_so_far = now;
+    }
+    eprintln!("mutated imports: {accepted} answered 200, {refused} refused");
+    // Both outcomes occur, so the mutations reach past the first check.
+    assert!(
+        accepted > 0 && refused > 0,
+        "{accepted} accepted, {refused} refused"
+    );
+}
+
 crate::on_both_backends!(
     a_conversation_exports_as_json_and_markdown,
     export_then_import_into_a_fresh_database_gives_the_same_document,
@@ -444,4 +590,5 @@ crate::on_both_backends!(
     a_malformed_document_is_a_422_naming_where_and_imports_nothing,
     a_conversation_too_large_to_hold_is_a_422_and_imports_nothing,
     a_large_import_is_read_as_a_stream,
+    mutated_documents_are_imported_whole_or_refused_whole,
 );

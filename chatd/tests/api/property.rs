@@ -5,18 +5,19 @@
 
 use crate::support::{FakeUpstream, Upstream, daemon_for, read_events, reply_text};
 
-/// A small xorshift generator: deterministic, no dependency.
-struct Rng(u64);
+/// A small xorshift generator: deterministic, no dependency (the import fuzzing of
+/// `archive.rs` uses it too).
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
