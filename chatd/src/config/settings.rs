@@ -231,7 +231,7 @@ pub struct Settings {
     #[arg(long, env = "CHATD_FRONT_DOOR", value_enum, default_value_t = Switch::On)]
     pub front_door: Switch,
 
-    /// The user that front-door requests naming no user are stored under; created on first use
+    /// The user that front-door and AI SDK (`/api/v1/ui/chat`) requests naming no user are stored under; created on first use
     #[arg(
         long,
         env = "CHATD_DEFAULT_USER",

@@ -170,7 +170,7 @@ pub async fn delete_user(app: &App, raw_id: &str) -> Result<Response, ApiError> 
     Ok(no_content())
 }
 
-fn no_content() -> Response {
+pub(crate) fn no_content() -> Response {
     let mut response = Response::new(Default::default());
     *response.status_mut() = StatusCode::NO_CONTENT;
     response

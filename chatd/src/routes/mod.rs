@@ -4,6 +4,7 @@
 //! `docs/API.md` and nothing falls through to warp's plain-text rejections (why warp is
 //! kept for so little: `docs/ARCHITECTURE.md`, "Why warp is here").
 
+mod acting_user;
 mod archive;
 pub(crate) mod error;
 pub mod guard;
@@ -15,6 +16,7 @@ mod search;
 mod settings;
 mod stream;
 mod summaries;
+mod ui_chat;
 mod views;
 pub mod web;
 
@@ -53,6 +55,8 @@ pub struct App {
     pub rendered: Arc<rendered::RenderedMessages>,
     /// The OpenAI-compatible front door at `/v1`; `None` when switched off.
     pub front_door: Option<FrontDoor>,
+    /// The user of the AI SDK routes' requests that name none (`--default-user`).
+    pub default_user: String,
 }
 
 const USERNAME_MAX_BYTES_LOOKED_UP: usize = 64 * 4;
@@ -139,6 +143,11 @@ enum Route<'p> {
     Chat,
     Status,
     Models,
+    /// Extension: the AI SDK's UI message stream (`ui_chat/`).
+    UiChat,
+    UiChatStream(&'p str),
+    UiChatStop(&'p str),
+    UiChatMessages(&'p str),
 }
 
 impl<'p> Route<'p> {
@@ -167,6 +176,10 @@ impl<'p> Route<'p> {
             ["chat"] => Route::Chat,
             ["status"] => Route::Status,
             ["models"] => Route::Models,
+            ["ui", "chat"] => Route::UiChat,
+            ["ui", "chat", id, "stream"] if !id.is_empty() => Route::UiChatStream(id),
+            ["ui", "chat", id, "stop"] if !id.is_empty() => Route::UiChatStop(id),
+            ["ui", "chat", id, "messages"] if !id.is_empty() => Route::UiChatMessages(id),
             _ => return None,
         })
     }
@@ -178,7 +191,9 @@ impl<'p> Route<'p> {
             | Route::CreateConversation
             | Route::Chat
             | Route::CancelReply(_)
-            | Route::Import(_) => "POST",
+            | Route::Import(_)
+            | Route::UiChat
+            | Route::UiChatStop(_) => "POST",
             Route::User(_) | Route::UserConversations(_) => "GET, HEAD, DELETE",
             Route::Conversation(_) => "GET, HEAD, PATCH, DELETE",
             _ => "GET, HEAD",
@@ -299,6 +314,10 @@ where
         Route::Chat => chat(app, query, headers, body).await,
         Route::Status => Ok(status(app)),
         Route::Models => Ok(json_response(StatusCode::OK, &app.providers.models().await)),
+        Route::UiChat => ui_chat::chat(app, headers, body).await,
+        Route::UiChatStream(id) => ui_chat::resume(app, headers, id).await,
+        Route::UiChatStop(id) => ui_chat::stop(app, headers, id).await,
+        Route::UiChatMessages(id) => ui_chat::messages(app, headers, id).await,
     };
     result.unwrap_or_else(ApiError::into_response)
 }
@@ -546,8 +565,23 @@ pub(crate) fn begin_error(error: BeginError) -> ApiError {
 /// stopped and what it generated is stored.
 async fn cancel_reply(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let id = path_id("conversation_id", raw_id)?;
-    let Some(reply) = app.replies.cancel(id) else {
+    if !stop_reply(app, id).await {
         return Err(ApiError::not_found("No reply in progress"));
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &CancelResponse {
+            conversation_id: id,
+            cancelled: true,
+        },
+    ))
+}
+
+/// Cancels the reply in flight on a conversation and waits (10 s at most) until it has
+/// stopped and what it generated is stored; `false` when nothing was streaming.
+pub(crate) async fn stop_reply(app: &App, id: i64) -> bool {
+    let Some(reply) = app.replies.cancel(id) else {
+        return false;
     };
     let mut listener = reply.subscribe();
     let ended = tokio::time::timeout(
@@ -561,13 +595,7 @@ async fn cancel_reply(app: &App, raw_id: &str) -> Result<Response, ApiError> {
             "a cancelled reply took over 10 s to stop"
         );
     }
-    Ok(json_response(
-        StatusCode::OK,
-        &CancelResponse {
-            conversation_id: id,
-            cancelled: true,
-        },
-    ))
+    true
 }
 
 /// Extension: GET /conversations/{conversation_id}/reply: the reply in flight from its

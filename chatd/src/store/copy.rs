@@ -22,8 +22,9 @@ pub enum Table {
 #[derive(Debug, Default)]
 pub struct ExportBatch {
     pub users: Vec<UserRow>,
-    /// Each conversation with its own settings and title source.
-    pub conversations: Vec<(ConversationRow, ConversationSettingsRow)>,
+    /// Each conversation with its own settings and title source, and its client's chat
+    /// id (`chat_keys.rs`).
+    pub conversations: Vec<(ConversationRow, ConversationSettingsRow, Option<String>)>,
     /// Each message with its path hash, copied as it is (`paths.rs`).
     pub messages: Vec<(MessageRow, Option<String>)>,
 }
@@ -42,7 +43,7 @@ impl ExportBatch {
         self.users
             .iter()
             .map(|r| r.id)
-            .chain(self.conversations.iter().map(|(r, _)| r.id))
+            .chain(self.conversations.iter().map(|(r, _, _)| r.id))
             .chain(self.messages.iter().map(|(r, _)| r.id))
             .max()
     }
@@ -64,7 +65,11 @@ fn export(conn: &mut Conn, table: Table, after_id: i64, batch: i64) -> QueryResu
                 .filter(conversations::id.gt(after_id))
                 .order(conversations::id.asc())
                 .limit(batch)
-                .select((ConversationRow::as_select(), ConversationSettingsRow::as_select()))
+                .select((
+                    ConversationRow::as_select(),
+                    ConversationSettingsRow::as_select(),
+                    conversations::chat_key,
+                ))
                 .load(c)?;
         }
         Table::Messages => {
@@ -98,7 +103,7 @@ fn import(conn: &mut Conn, rows: &ExportBatch) -> QueryResult<()> {
             ))
             .execute(c))?;
     }
-    for (conversation, settings) in &rows.conversations {
+    for (conversation, settings, chat_key) in &rows.conversations {
         on_conn!(&mut *conn, c => diesel::insert_into(conversations::table)
             .values((
                 conversations::id.eq(conversation.id),
@@ -109,6 +114,7 @@ fn import(conn: &mut Conn, rows: &ExportBatch) -> QueryResult<()> {
                 conversations::system_prompt.eq(&settings.system_prompt),
                 conversations::params.eq(&settings.params),
                 conversations::title_source.eq(&settings.title_source),
+                conversations::chat_key.eq(chat_key),
             ))
             .execute(c))?;
     }

@@ -1,5 +1,6 @@
 //! Deleting: a conversation, a user's conversations older than a date, a user, and the
-//! last turn of a conversation (a Responses API response). Each is
+//! last turn of a conversation (a Responses API response, a turn an AI SDK client
+//! regenerates). Each is
 //! one transaction that deletes the children before their parents (reply leases,
 //! messages, conversations, the user), so nothing is left behind even on a connection
 //! that somehow lacks `foreign_keys=ON`; the schema's `ON DELETE CASCADE` says the same.
@@ -129,8 +130,13 @@ pub enum TurnDelete {
     Missing,
 }
 
-/// See [`Store::delete_last_turn`]; runs inside one transaction.
-fn delete_last_turn(conn: &mut Conn, user_message_id: i64) -> QueryResult<TurnDelete> {
+/// See [`Store::delete_last_turn`]; runs inside one transaction. `keep_empty` keeps the
+/// conversation even when nothing is left in it.
+fn delete_last_turn(
+    conn: &mut Conn,
+    user_message_id: i64,
+    keep_empty: bool,
+) -> QueryResult<TurnDelete> {
     let found: Option<(i64, String)> = on_conn!(conn, c => messages::table
         .find(user_message_id)
         .select((messages::conversation_id, messages::role))
@@ -185,7 +191,7 @@ fn delete_last_turn(conn: &mut Conn, user_message_id: i64) -> QueryResult<TurnDe
         .execute(c)?;
         messages::table.filter(of_conversation).count().get_result(c)?
     });
-    let conversation_deleted = remaining == 0;
+    let conversation_deleted = remaining == 0 && !keep_empty;
     if conversation_deleted {
         delete_listed(conn, &[conversation_id])?;
     }
@@ -199,7 +205,14 @@ impl Store {
     /// it, and their reply), when it is its conversation's last; a conversation left
     /// empty goes too. A reply still running on it is the caller's to stop first.
     pub async fn delete_last_turn(&self, user_message_id: i64) -> Result<TurnDelete, StoreError> {
-        self.write_transaction(move |conn| delete_last_turn(conn, user_message_id))
+        self.write_transaction(move |conn| delete_last_turn(conn, user_message_id, false))
+            .await
+    }
+
+    /// [`Store::delete_last_turn`] for a turn about to be sent again (an AI SDK
+    /// regenerate): the conversation stays, with its settings and title, even if empty.
+    pub async fn clear_last_turn(&self, user_message_id: i64) -> Result<TurnDelete, StoreError> {
+        self.write_transaction(move |conn| delete_last_turn(conn, user_message_id, true))
             .await
     }
 

@@ -32,6 +32,7 @@
 //! | `columns.rs` | columns read the cheap way |
 
 mod archive;
+mod chat_keys;
 pub mod columns;
 mod connection_errors;
 mod conversations;
@@ -65,6 +66,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use archive::{ConversationArchive, ImportedConversation, ImportedMessage};
+pub use chat_keys::ChatKeyed;
 pub use conversations::TITLE_BY_USER;
 pub use copy::{ExportBatch, Table};
 pub use deletes::TurnDelete;

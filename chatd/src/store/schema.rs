@@ -20,6 +20,7 @@ diesel::table! {
         system_prompt -> Nullable<Text>,
         params -> Nullable<Text>,
         title_source -> Nullable<Text>,
+        chat_key -> Nullable<Text>,
     }
 }
 

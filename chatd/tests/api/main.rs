@@ -24,5 +24,6 @@ mod storage;
 mod summaries;
 mod support;
 mod titles;
+mod ui_chat;
 mod users;
 mod web;

@@ -10,11 +10,11 @@ use warp::http::{HeaderMap, StatusCode};
 
 use super::error::OpenAiError;
 use super::request::CompletionRequest;
-use crate::routes::{App, input};
-use crate::store::{ConversationSettingsRow, CreateUserOutcome, UserTurn, paths};
+use crate::routes::App;
+use crate::routes::acting_user::{UserChoiceError, acting_user};
+use crate::store::{ConversationSettingsRow, UserTurn, paths};
 
 pub const CONVERSATION_HEADER: &str = "x-chatd-conversation";
-pub const USER_HEADER: &str = "x-chatd-user";
 
 /// The conversation to chat on, the turn to store on it, and whether the conversation
 /// then holds the request's whole history (not so for a named one, whose client may
@@ -109,32 +109,13 @@ pub async fn user_id(
     user: Option<&str>,
     default_user: &str,
 ) -> Result<i64, OpenAiError> {
-    let (param, raw) = match headers.get(USER_HEADER) {
-        Some(value) => (
-            "X-Chatd-User",
-            value
-                .to_str()
-                .map(str::to_string)
-                .map_err(|_| OpenAiError::invalid("X-Chatd-User", "X-Chatd-User must be text"))?,
-        ),
-        None => ("user", user.unwrap_or(default_user).to_string()),
-    };
-    let name = input::normalize_username(&raw);
-    if let Some(problem) = input::username_problem(&name) {
-        return Err(OpenAiError::invalid(param, &problem.msg));
-    }
-    if let Some(user) = app.store.user_by_name(name.clone()).await? {
-        return Ok(user.id);
-    }
-    match app.store.create_user(name.clone(), None).await? {
-        CreateUserOutcome::Created(user) => Ok(user.id),
-        // Registered by a request that ran at the same time.
-        CreateUserOutcome::UsernameTaken => match app.store.user_by_name(name).await? {
-            Some(user) => Ok(user.id),
-            None => Err(OpenAiError::new(
-                StatusCode::CONFLICT,
-                "the user was deleted while it was being looked up; send the request again",
-            )),
-        },
-    }
+    acting_user(app, headers, user, default_user)
+        .await
+        .map_err(|error| match error {
+            UserChoiceError::Invalid {
+                from_header,
+                message,
+            } => OpenAiError::invalid(if from_header { "X-Chatd-User" } else { "user" }, &message),
+            UserChoiceError::Failed(error) => error.into(),
+        })
 }

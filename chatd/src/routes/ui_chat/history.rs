@@ -1,0 +1,200 @@
+//! UI messages, the AI SDK's `UIMessage` (`{id, role, metadata?, parts}`), both ways: a
+//! request's messages read into roles and text (chatd keeps text: of a message it reads
+//! the `text` parts), checked against the conversation chatd stored, and the stored
+//! conversation rendered as `UIMessage[]`.
+
+use common::{MessageStatus, Role};
+use serde_json::{Value, json};
+use warp::http::StatusCode;
+
+use super::chunks::{reply_message_id, usage, user_message_id};
+use crate::routes::error::{ApiError, Invalid};
+use crate::routes::views;
+use crate::store::MessageRow;
+
+/// Who says a message of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Speaker {
+    /// A system message: chatd keeps it as the conversation's system prompt.
+    System,
+    Chat(Role),
+}
+
+impl Speaker {
+    fn name(self) -> &'static str {
+        match self {
+            Speaker::System => "system",
+            Speaker::Chat(role) => role.as_str(),
+        }
+    }
+}
+
+/// One message of a request, as chatd reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    pub role: Speaker,
+    pub text: String,
+    /// Whether it has parts chatd does not keep (files, tool calls).
+    pub has_other_parts: bool,
+}
+
+/// Reads `messages[index]`; 422 items for what is wrong with it.
+pub fn read_message(index: usize, value: &Value, problems: &mut Vec<Invalid>) -> Option<Said> {
+    let loc = |field: &str| vec![json!("body"), json!("messages"), json!(index), json!(field)];
+    let Some(message) = value.as_object() else {
+        problems.push(Invalid::new(
+            "model_type",
+            vec![json!("body"), json!("messages"), json!(index)],
+            "Input should be an object (a UIMessage)",
+            value.clone(),
+        ));
+        return None;
+    };
+    let role = match message.get("role").and_then(Value::as_str) {
+        Some("user") => Speaker::Chat(Role::User),
+        Some("assistant") => Speaker::Chat(Role::Assistant),
+        Some("system") => Speaker::System,
+        _ => {
+            problems.push(Invalid::new(
+                "literal_error",
+                loc("role"),
+                "Input should be 'system', 'user' or 'assistant'",
+                message.get("role").cloned().unwrap_or(Value::Null),
+            ));
+            return None;
+        }
+    };
+    let Some(parts) = message.get("parts").and_then(Value::as_array) else {
+        problems.push(Invalid::new(
+            "list_type",
+            loc("parts"),
+            "Input should be a valid list (the message's parts)",
+            message.get("parts").cloned().unwrap_or(Value::Null),
+        ));
+        return None;
+    };
+    let mut text = String::new();
+    let mut has_other_parts = false;
+    for part in parts {
+        match part.get("type").and_then(Value::as_str) {
+            Some("text") => match part.get("text").and_then(Value::as_str) {
+                Some(piece) => text.push_str(piece),
+                None => {
+                    problems.push(Invalid::new(
+                        "string_type",
+                        loc("parts"),
+                        "A text part's text should be a valid string",
+                        part.clone(),
+                    ));
+                    return None;
+                }
+            },
+            // What a reply carries besides its text, which chatd keeps elsewhere or
+            // makes itself.
+            Some("reasoning" | "step-start" | "source-url" | "source-document") => {}
+            Some(kind) if kind.starts_with("data-") => {}
+            _ => has_other_parts = true,
+        }
+    }
+    Some(Said {
+        role,
+        text,
+        has_other_parts,
+    })
+}
+
+/// Checks that `history` (a request's messages before its new one, after its system
+/// messages) is what chatd stored: the same messages, in order, with the same text. A reply
+/// that did not end complete may have been stored with more text than the client saw
+/// (it was cancelled after the client stopped reading), so there the client's text may
+/// be the start of the stored one. Assistant messages without text are left out on both
+/// sides: a reply that failed before its first token is not stored.
+pub fn check(history: &[Said], stored: &[MessageRow]) -> Result<(), ApiError> {
+    let said: Vec<&Said> = history
+        .iter()
+        .filter(|said| !(said.role == Speaker::Chat(Role::Assistant) && said.text.is_empty()))
+        .collect();
+    let kept: Vec<&MessageRow> = stored
+        .iter()
+        .filter(|row| !(row.role == Role::Assistant && row.content.is_empty()))
+        .collect();
+    if said.len() != kept.len() {
+        return Err(mismatch(format!(
+            "the request's history has {} messages with text before its new one, chatd \
+             stored {} for this chat",
+            said.len(),
+            kept.len()
+        )));
+    }
+    for (index, (said, row)) in said.iter().zip(&kept).enumerate() {
+        let same_text = said.text == row.content
+            || (row.role == Role::Assistant
+                && row.status != MessageStatus::Complete
+                && row.content.starts_with(&said.text));
+        if said.role != Speaker::Chat(row.role) || !same_text {
+            return Err(mismatch(format!(
+                "message {index} of the history ({}) is not the one chatd stored ({} message \
+                 {})",
+                said.role.name(),
+                row.role.as_str(),
+                row.id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The 409 of a history that is not the stored one; `what` says where they part.
+pub fn mismatch(what: String) -> ApiError {
+    ApiError::detail(
+        StatusCode::CONFLICT,
+        format!(
+            "The chat's history does not match what chatd stored: {what}. Reload the chat's \
+             messages (GET /api/v1/ui/chat/{{id}}/messages) and send the new message again"
+        ),
+    )
+}
+
+/// A conversation's stored messages as the AI SDK's `UIMessage[]`: each with chatd's
+/// data in `metadata`, an assistant message with its reasoning before its text.
+pub fn render(conversation_id: i64, stored: &[MessageRow]) -> Value {
+    let mut answering = None;
+    let messages: Vec<Value> = stored
+        .iter()
+        .map(|row| {
+            let mut metadata = json!({
+                "conversation_id": conversation_id,
+                "message_id": row.id,
+                "status": row.status.as_str(),
+                "created_at": views::timestamp(&row.created_at),
+            });
+            let mut parts = Vec::new();
+            let id = if row.role == Role::Assistant {
+                let details = &row.details;
+                metadata["model"] = details.model.clone().into();
+                metadata["finish_reason"] = details.finish_reason.clone().into();
+                metadata["usage"] = usage(details);
+                parts.push(json!({"type": "step-start"}));
+                if let Some(reasoning) = details.reasoning.as_ref().filter(|text| !text.is_empty())
+                {
+                    parts.push(json!({"type": "reasoning", "text": reasoning, "state": "done"}));
+                }
+                // The reply's id in the stream it came in, when its user message is known.
+                answering.map_or_else(|| user_message_id(row.id), reply_message_id)
+            } else {
+                answering = Some(row.id);
+                user_message_id(row.id)
+            };
+            if !row.content.is_empty() {
+                parts.push(json!({"type": "text", "text": row.content, "state": "done"}));
+            }
+            json!({
+                "id": id,
+                "role": row.role.as_str(),
+                "metadata": metadata,
+                "parts": parts,
+            })
+        })
+        .collect();
+    Value::Array(messages)
+}

@@ -1,0 +1,402 @@
+//! The AI SDK's UI message stream routes, so that a `useChat` app talks to chatd
+//! unchanged (`api: "http://127.0.0.1:8000/api/v1/ui/chat"`): `POST /ui/chat` takes the
+//! body its `DefaultChatTransport` sends (`{id, messages, trigger, messageId}`) and
+//! answers the reply as the UI message stream (`chunks.rs`);
+//! `GET /ui/chat/{id}/stream` resumes the reply in flight (204 when none);
+//! `POST /ui/chat/{id}/stop` is chatd's cancel (the SDK's own stop only drops the
+//! connection, and the reply goes on); `GET /ui/chat/{id}/messages` is the stored
+//! conversation as `UIMessage[]` (`history.rs`).
+//!
+//! The client's chat id names a conversation of the request's user (`X-Chatd-User`, else
+//! `--default-user`), made on first sight (`store/chat_keys.rs`). chatd keeps the
+//! history, so of the messages sent only the last, a user message, is new: the ones
+//! before it must be what chatd stored (else 409), or be left out altogether.
+
+mod chunks;
+mod history;
+
+use bytes::Bytes;
+use common::{CancelResponse, Role};
+use futures_util::Stream;
+use serde_json::{Map, Value, json};
+use warp::http::{HeaderMap, StatusCode};
+use warp::reply::Response;
+
+use super::acting_user::{UserChoiceError, acting_user};
+use super::error::{ApiError, Invalid, json_response};
+use super::{App, MESSAGE_MAX_CHARS, begin_error, decode_segment, input, manage, stop_reply};
+use crate::replies::ChatOverrides;
+use crate::store::{
+    ChatKeyed, ConversationSettingsRow, KnownOrRow, MessageRow, TurnDelete, UserTurn,
+};
+use history::{Said, Speaker};
+
+/// The longest chat id kept: the AI SDK's own are 16 characters, UUIDs 36.
+const CHAT_KEY_MAX_CHARS: usize = 256;
+
+/// What a `POST /ui/chat` asks for.
+struct ChatRequest {
+    key: String,
+    /// The system messages' text, if any were sent.
+    system_prompt: Option<String>,
+    /// The messages before the new one, after the system messages.
+    history: Vec<Said>,
+    new_message: String,
+    /// `trigger: "regenerate-message"`: the last message is the stored one whose reply
+    /// is made again.
+    regenerate: bool,
+}
+
+fn field_loc(name: &str) -> Vec<Value> {
+    vec![json!("body"), json!(name)]
+}
+
+fn check_key(key: &str, loc: Vec<Value>) -> Result<(), ApiError> {
+    if key.is_empty() || key.chars().count() > CHAT_KEY_MAX_CHARS {
+        return Err(ApiError::invalid(Invalid::new(
+            "string_too_long",
+            loc,
+            format!("The chat id should have 1 to {CHAT_KEY_MAX_CHARS} characters"),
+            json!(key),
+        )));
+    }
+    Ok(())
+}
+
+fn read_request(body: &Map<String, Value>) -> Result<ChatRequest, ApiError> {
+    let key = match body.get("id") {
+        Some(Value::String(key)) => key.clone(),
+        other => {
+            return Err(ApiError::invalid(Invalid::new(
+                "string_type",
+                field_loc("id"),
+                "Input should be a valid string (the chat id)",
+                other.cloned().unwrap_or(Value::Null),
+            )));
+        }
+    };
+    check_key(&key, field_loc("id"))?;
+    let regenerate = match body.get("trigger").and_then(Value::as_str) {
+        None | Some("submit-message") => false,
+        Some("regenerate-message") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(Invalid::new(
+                "literal_error",
+                field_loc("trigger"),
+                "Input should be 'submit-message' or 'regenerate-message'",
+                json!(other),
+            )));
+        }
+    };
+    let Some(values) = body.get("messages").and_then(Value::as_array) else {
+        return Err(ApiError::invalid(Invalid::new(
+            "list_type",
+            field_loc("messages"),
+            "Input should be a valid list (of UIMessages)",
+            body.get("messages").cloned().unwrap_or(Value::Null),
+        )));
+    };
+    let mut problems = Vec::new();
+    let mut messages: Vec<Said> = values
+        .iter()
+        .enumerate()
+        .filter_map(|(index, value)| history::read_message(index, value, &mut problems))
+        .collect();
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(problems));
+    }
+    let last_loc = vec![
+        json!("body"),
+        json!("messages"),
+        json!(values.len().saturating_sub(1)),
+    ];
+    let new_message = match messages.pop() {
+        Some(Said {
+            role: Speaker::Chat(Role::User),
+            text,
+            has_other_parts: false,
+        }) if !text.trim().is_empty() && text.chars().count() <= MESSAGE_MAX_CHARS => text,
+        Some(Said {
+            role: Speaker::Chat(Role::User),
+            has_other_parts: true,
+            ..
+        }) => {
+            return Err(ApiError::invalid(Invalid::new(
+                "value_error",
+                last_loc,
+                "chatd keeps text only: send the message without files or tool parts",
+                Value::Null,
+            )));
+        }
+        Some(Said {
+            role: Speaker::Chat(Role::User),
+            text,
+            ..
+        }) => {
+            return Err(ApiError::invalid(Invalid::new(
+                "value_error",
+                last_loc,
+                format!(
+                    "The new message's text must not be blank, and have at most \
+                     {MESSAGE_MAX_CHARS} characters"
+                ),
+                json!(text.chars().count()),
+            )));
+        }
+        _ => {
+            return Err(ApiError::invalid(Invalid::new(
+                "value_error",
+                last_loc,
+                "The last message must be the user's (its new one, or the one whose reply is \
+                 regenerated)",
+                Value::Null,
+            )));
+        }
+    };
+    let system_count = messages
+        .iter()
+        .take_while(|said| said.role == Speaker::System)
+        .count();
+    let history = messages.split_off(system_count);
+    if history.iter().any(|said| said.role == Speaker::System) {
+        return Err(ApiError::invalid(Invalid::new(
+            "value_error",
+            field_loc("messages"),
+            "System messages must come first: chatd keeps them as the conversation's system \
+             prompt",
+            Value::Null,
+        )));
+    }
+    let system: Vec<String> = messages.into_iter().map(|said| said.text).collect();
+    Ok(ChatRequest {
+        key,
+        system_prompt: (!system.is_empty()).then(|| system.join("\n\n")),
+        history,
+        new_message,
+        regenerate,
+    })
+}
+
+/// The id of the request's user (`X-Chatd-User`, else chatd's default user).
+async fn user_of(app: &App, headers: &HeaderMap) -> Result<i64, ApiError> {
+    acting_user(app, headers, None, &app.default_user)
+        .await
+        .map_err(|error| match error {
+            UserChoiceError::Invalid {
+                from_header: true,
+                message,
+            } => ApiError::invalid(Invalid::new(
+                "value_error",
+                vec![json!("header"), json!("x-chatd-user")],
+                message,
+                headers
+                    .get(super::acting_user::USER_HEADER)
+                    .and_then(|value| value.to_str().ok())
+                    .map_or(Value::Null, |text| json!(text)),
+            )),
+            UserChoiceError::Invalid {
+                from_header: false,
+                message,
+            } => ApiError::Internal(format!("the configured default user is invalid: {message}")),
+            UserChoiceError::Failed(error) => error,
+        })
+}
+
+/// The conversation the path's chat id names for the request's user, if there is one.
+async fn find(app: &App, headers: &HeaderMap, raw_key: &str) -> Result<Option<i64>, ApiError> {
+    let key = decode_segment("id", raw_key)?;
+    check_key(&key, vec![json!("path"), json!("id")])?;
+    let user_id = user_of(app, headers).await?;
+    Ok(app.store.conversation_by_chat_key(user_id, key).await?)
+}
+
+fn chat_not_found() -> ApiError {
+    ApiError::not_found("Chat not found")
+}
+
+/// A conversation's messages, oldest first.
+async fn stored_messages(app: &App, conversation_id: i64) -> Result<Vec<MessageRow>, ApiError> {
+    let (_, parts) = app
+        .store
+        .conversation_with_known_messages(conversation_id, |ids| {
+            ids.iter().map(|_| None::<()>).collect()
+        })
+        .await?
+        .ok_or_else(chat_not_found)?;
+    Ok(parts
+        .into_iter()
+        .filter_map(|part| match part {
+            KnownOrRow::Row(row) => Some(row),
+            KnownOrRow::Known(()) => None,
+        })
+        .collect())
+}
+
+/// POST /ui/chat
+pub async fn chat<S>(app: &App, headers: &HeaderMap, body: S) -> Result<Response, ApiError>
+where
+    S: Stream<Item = Result<Bytes, warp::Error>> + Unpin,
+{
+    let object = input::json_object(headers, body).await?;
+    let request = read_request(&object)?;
+    let user_id = user_of(app, headers).await?;
+    let settings = ConversationSettingsRow {
+        system_prompt: request.system_prompt.clone(),
+        ..ConversationSettingsRow::default()
+    };
+    let conversation_id = match app
+        .store
+        .conversation_for_chat_key(user_id, request.key.clone(), settings)
+        .await?
+    {
+        ChatKeyed::Found(id) => {
+            if request.system_prompt.is_some() {
+                let stored = app.store.conversation_settings(id).await?;
+                let prompt = stored.and_then(|(_, settings)| settings.system_prompt);
+                if prompt != request.system_prompt {
+                    return Err(ApiError::detail(
+                        StatusCode::CONFLICT,
+                        "The chat's system message is not the conversation's system prompt; \
+                         send the same, none, or change it with PATCH \
+                         /api/v1/conversations/{id}",
+                    ));
+                }
+            }
+            id
+        }
+        ChatKeyed::Created(id) => id,
+        ChatKeyed::NoUser => {
+            return Err(ApiError::detail(
+                StatusCode::CONFLICT,
+                "the user was deleted while the chat was being made; send it again",
+            ));
+        }
+    };
+    let stored = stored_messages(app, conversation_id).await?;
+    let turn = if request.regenerate {
+        turn_again(app, request, &stored).await?
+    } else {
+        // A request of the new message alone continues whatever is stored (the AI
+        // SDK's way to send less); any history sent must be the stored one.
+        if request.whole_history_sent() {
+            history::check(&request.history, &stored)?;
+        }
+        UserTurn {
+            contents: vec![request.new_message],
+            after: Some(stored.last().map(|row| row.id)),
+        }
+    };
+    let reply = app
+        .replies
+        .begin_at_once(conversation_id, turn, ChatOverrides::default())
+        .await
+        .map_err(begin_error)?;
+    Ok(chunks::ui_stream(reply))
+}
+
+impl ChatRequest {
+    /// Whether the request carries the chat's history, not only its last message.
+    fn whole_history_sent(&self) -> bool {
+        !(self.history.is_empty() && self.system_prompt.is_none())
+    }
+}
+
+fn cannot_regenerate(why: &str) -> ApiError {
+    ApiError::detail(
+        StatusCode::CONFLICT,
+        format!("The reply cannot be regenerated: {why}"),
+    )
+}
+
+/// A regenerate: the request's messages, up to its last user message, must be the
+/// conversation as stored without its last reply. That turn (the user messages since
+/// the reply before, and their reply, if stored) is deleted, and its user messages are
+/// what the new reply answers, stored again.
+async fn turn_again(
+    app: &App,
+    request: ChatRequest,
+    stored: &[MessageRow],
+) -> Result<UserTurn, ApiError> {
+    let asked = match stored.split_last() {
+        Some((last, before)) if last.role == Role::Assistant => before,
+        _ => stored,
+    };
+    let Some(last_user) = asked.last().filter(|row| row.role == Role::User) else {
+        return Err(cannot_regenerate("the chat has no message to answer again"));
+    };
+    if request.whole_history_sent() {
+        let mut sent = request.history;
+        sent.push(Said {
+            role: Speaker::Chat(Role::User),
+            text: request.new_message,
+            has_other_parts: false,
+        });
+        history::check(&sent, asked)?;
+    } else if last_user.content != request.new_message {
+        return Err(history::mismatch(
+            "the message to answer again is not the last one chatd stored".into(),
+        ));
+    }
+    let turn_start = asked
+        .iter()
+        .rposition(|row| row.role == Role::Assistant)
+        .map_or(0, |at| at + 1);
+    let contents = asked[turn_start..]
+        .iter()
+        .map(|row| row.content.clone())
+        .collect();
+    let after = turn_start.checked_sub(1).map(|at| asked[at].id);
+    match app.store.clear_last_turn(last_user.id).await? {
+        TurnDelete::Deleted { .. } => Ok(UserTurn {
+            contents,
+            after: Some(after),
+        }),
+        TurnDelete::Busy => Err(cannot_regenerate(
+            "a reply is being generated for this chat; stop it or wait for it to end",
+        )),
+        TurnDelete::NotLast | TurnDelete::Missing => Err(cannot_regenerate(
+            "the chat was changed by another request; reload its messages",
+        )),
+    }
+}
+
+/// GET /ui/chat/{id}/stream: the reply in flight from its `start` chunk, live; 204 when
+/// nothing streams.
+pub async fn resume(app: &App, headers: &HeaderMap, raw_key: &str) -> Result<Response, ApiError> {
+    let streaming = find(app, headers, raw_key)
+        .await?
+        .and_then(|id| app.replies.attach(id))
+        .filter(|reply| reply.subscribe().borrow().end.is_none());
+    Ok(match streaming {
+        Some(reply) => chunks::ui_stream(reply),
+        None => manage::no_content(),
+    })
+}
+
+/// POST /ui/chat/{id}/stop: cancels the reply in flight, answering once it is stored;
+/// `cancelled: false` when nothing was streaming.
+pub async fn stop(app: &App, headers: &HeaderMap, raw_key: &str) -> Result<Response, ApiError> {
+    let conversation_id = find(app, headers, raw_key)
+        .await?
+        .ok_or_else(chat_not_found)?;
+    let cancelled = stop_reply(app, conversation_id).await;
+    Ok(json_response(
+        StatusCode::OK,
+        &CancelResponse {
+            conversation_id,
+            cancelled,
+        },
+    ))
+}
+
+/// GET /ui/chat/{id}/messages: the stored conversation as `UIMessage[]`.
+pub async fn messages(app: &App, headers: &HeaderMap, raw_key: &str) -> Result<Response, ApiError> {
+    let conversation_id = find(app, headers, raw_key)
+        .await?
+        .ok_or_else(chat_not_found)?;
+    let stored = stored_messages(app, conversation_id).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &history::render(conversation_id, &stored),
+    ))
+}

@@ -1,0 +1,322 @@
+//! The AI SDK's UI message stream routes (`/api/v1/ui/chat`) driven by the real `ai`
+//! npm package (pinned in `chatd/tests/sdk/js`, installed by `.ci/setup`): its Chat class
+//! over `DefaultChatTransport`, and its stream reader, running `usechat.mjs` against the
+//! real chatd and the fake upstream; then what they did is read back through `/api/v1`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::front_door::{present_or_skip, sdk_dir};
+use crate::support::{Daemon, FakeUpstream, Upstream, daemon_for};
+
+fn ai_package() -> Option<PathBuf> {
+    let dir = sdk_dir().join("js");
+    present_or_skip(
+        dir.join("node_modules/ai/package.json"),
+        "the ai npm package",
+    )?;
+    Some(dir)
+}
+
+/// Runs one scenario of `usechat.mjs` on the chat `chat_id`; its last line is JSON.
+async fn scenario(chatd: &Daemon, name: &str, chat_id: &str) -> Option<Value> {
+    let dir = ai_package()?;
+    let run = tokio::process::Command::new("node")
+        .arg(dir.join("usechat.mjs"))
+        .arg(chatd.url(""))
+        .arg(name)
+        .arg(chat_id)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the script finished in time")
+        .expect("the script ran");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "usechat.mjs {name} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    Some(serde_json::from_str(last).unwrap_or_else(|_| panic!("not JSON: {stdout}")))
+}
+
+/// The conversation of `user` whose messages the script left, found through `/api/v1`.
+async fn only_conversation_of(chatd: &Daemon, user: &str) -> Vec<Value> {
+    let (status, found) = chatd.get(&format!("/users/{user}")).await;
+    assert_eq!(status, 200, "{found}");
+    let user_id = found["id"].as_i64().unwrap();
+    let (_, conversations) = chatd.get(&format!("/users/{user_id}/conversations")).await;
+    let conversations = conversations.as_array().unwrap();
+    assert_eq!(conversations.len(), 1, "{conversations:?}");
+    chatd
+        .messages(conversations[0]["id"].as_i64().unwrap())
+        .await
+}
+
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {value}"))
+        .iter()
+        .map(|item| item.as_str().unwrap_or_default())
+        .collect()
+}
+
+/// Multi-byte characters split across deltas: an accent, Chinese, an emoji joined by a
+/// ZWJ in the next delta.
+const TOKENS: [&str; 5] = ["Hé", "llo 你", "好 👩", "\u{200d}💻", " ∑\nend"];
+
+async fn a_reply_with_reasoning_and_unicode_reaches_the_chat() {
+    let upstream = FakeUpstream::start(Upstream::Thinking {
+        delay: Duration::ZERO,
+        model: "fake-model".into(),
+        reasoning_field: "reasoning_content",
+        reasoning: vec!["let me ".into(), "think 🤔".into()],
+        tokens: TOKENS.iter().map(|t| t.to_string()).collect(),
+        finish_reason: "stop",
+        prompt_tokens: 21,
+        completion_tokens: 9,
+    })
+    .await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let Some(out) = scenario(&chatd, "reply", "chat-ü/1").await else {
+        return;
+    };
+    let reply = TOKENS.concat();
+    let user = ["héllo 你好", "and again"];
+    assert_eq!(
+        strings(&out["texts"]),
+        [user[0], &reply, user[1], &reply],
+        "{out}"
+    );
+    assert_eq!(out["reasoning"], "let me think 🤔");
+    assert_eq!(
+        strings(&out["parts"]),
+        ["step-start", "reasoning", "text"],
+        "{out}"
+    );
+    let metadata = &out["metadata"];
+    assert_eq!(metadata["status"], "complete", "{metadata}");
+    assert_eq!(metadata["stored"], true);
+    assert_eq!(metadata["usage"]["prompt_tokens"], 21);
+    assert_eq!(metadata["usage"]["completion_tokens"], 9);
+    assert_eq!(metadata["model"], "openai/fake-model");
+    let finishes = out["finishes"].as_array().unwrap();
+    assert_eq!(finishes.len(), 2);
+    assert!(
+        finishes
+            .iter()
+            .all(|f| f["finishReason"] == "stop" && f["isError"] == false),
+        "{finishes:?}"
+    );
+    // GET .../messages gives the same chat, with the reply ids the stream gave.
+    assert_eq!(out["storedTexts"], out["texts"]);
+    assert_eq!(out["storedReasoning"], "let me think 🤔");
+    let (stored_ids, live_ids) = (strings(&out["storedIds"]), strings(&out["liveIds"]));
+    assert_eq!(stored_ids[1], live_ids[1]);
+    assert_eq!(stored_ids[3], live_ids[3]);
+    // A Chat opened with the stored messages continues the same conversation.
+    assert_eq!(
+        strings(&out["reopenedTexts"]),
+        [user[0], &reply, user[1], &reply, "third", &reply]
+    );
+    // All of it is one conversation of the header's user, as chatd stores it.
+    let messages = only_conversation_of(&chatd, "ui-tester").await;
+    let contents: Vec<&str> = messages
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        contents,
+        [user[0], &reply, user[1], &reply, "third", &reply]
+    );
+    assert_eq!(messages[1]["reasoning"], "let me think 🤔");
+}
+
+/// 40 tokens 40 ms apart: long enough to leave, resume and stop mid-reply.
+async fn slow_upstream() -> FakeUpstream {
+    FakeUpstream::start(Upstream::Stream {
+        tokens: (0..40).map(|i| format!("w{i} ")).collect(),
+        delay: Duration::from_millis(40),
+        finish_reason: Some("stop"),
+        done: true,
+    })
+    .await
+}
+
+fn slow_reply() -> String {
+    (0..40).map(|i| format!("w{i} ")).collect()
+}
+
+async fn a_chat_that_went_away_resumes_the_reply_from_its_start() {
+    let upstream = slow_upstream().await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let Some(out) = scenario(&chatd, "resume", "resumed").await else {
+        return;
+    };
+    let whole = slow_reply();
+    let seen = out["seenBeforeLeaving"].as_str().unwrap();
+    assert!(!seen.is_empty() && seen.len() < whole.len(), "{out}");
+    assert_eq!(out["readerText"], whole.as_str(), "{out}");
+    assert_eq!(
+        strings(&out["chunkTypes"]),
+        [
+            "start",
+            "start-step",
+            "text-start",
+            "text-delta",
+            "text-end",
+            "finish-step",
+            "finish"
+        ]
+    );
+    assert_eq!(out["finish"]["finishReason"], "stop");
+    assert_eq!(out["finish"]["messageMetadata"]["status"], "complete");
+    // Once the reply is stored, a resume finds nothing streaming (204).
+    assert_eq!(out["resumedAfterEnd"], 1);
+    assert_eq!(out["resumedStatus"], "ready");
+    assert_eq!(out["nothingStreaming"], Value::Null);
+    // The default user's conversation holds the whole reply.
+    let messages = only_conversation_of(&chatd, "local").await;
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[1]["content"], whole.as_str());
+    assert_eq!(messages[1]["status"], "complete");
+}
+
+async fn stop_cancels_the_reply_and_the_chat_goes_on() {
+    let upstream = slow_upstream().await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let Some(out) = scenario(&chatd, "stop", "stopped").await else {
+        return;
+    };
+    assert_eq!(out["stop"]["status"], 200, "{out}");
+    assert_eq!(out["stop"]["body"]["cancelled"], true);
+    assert_eq!(out["stopAgain"]["body"]["cancelled"], false);
+    // A listener still reading hears the abort.
+    let heard = strings(&out["listenerChunks"]);
+    assert_eq!(heard.last(), Some(&"abort"), "{heard:?}");
+    assert!(heard.contains(&"message-metadata"), "{heard:?}");
+    let messages = only_conversation_of(&chatd, "local").await;
+    let cancelled = &messages[1];
+    assert_eq!(cancelled["status"], "cancelled", "{messages:?}");
+    let kept = cancelled["content"].as_str().unwrap();
+    let shown = out["shown"].as_str().unwrap();
+    // chatd kept at least what the chat showed, and no more than the listener heard.
+    assert!(kept.starts_with(shown), "{kept:?} {shown:?}");
+    assert_eq!(out["listenerText"], kept);
+    assert!(kept.len() < slow_reply().len());
+    // The next message was accepted although the chat saw less of the stopped reply
+    // than chatd stored.
+    let texts = strings(&out["texts"]);
+    assert_eq!(texts[2..], ["next", &slow_reply()]);
+    assert_eq!(messages.len(), 4);
+    assert_eq!(messages[3]["status"], "complete");
+}
+
+async fn a_provider_failing_before_its_first_token_shows_its_reason() {
+    let upstream = FakeUpstream::start(Upstream::Status {
+        code: 401,
+        body: json!({"error": {"message": "Incorrect API key provided"}}),
+        retry_after: None,
+    })
+    .await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let Some(out) = scenario(&chatd, "error", "failing").await else {
+        return;
+    };
+    assert_eq!(out["status"], "error", "{out}");
+    let error = out["error"].as_str().unwrap();
+    assert!(error.contains("Incorrect API key provided"), "{error}");
+    assert_eq!(out["finishes"][0]["isError"], true);
+    // The user's message is stored, and no empty reply.
+    let messages = only_conversation_of(&chatd, "local").await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+}
+
+async fn regenerate_makes_the_reply_again_and_a_stale_history_is_a_409() {
+    let upstream = FakeUpstream::start(Upstream::tokens(&["fine"])).await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let Some(out) = scenario(&chatd, "conflict", "conflicting").await else {
+        return;
+    };
+    assert_eq!(strings(&out["regenerated"]), ["first", "fine"], "{out}");
+    // The turn was stored again: new ids, in the same (only) conversation.
+    let (before, after) = (strings(&out["before"]), strings(&out["after"]));
+    assert_eq!((before.len(), after.len()), (2, 2), "{out}");
+    assert_ne!(before, after);
+    let messages = only_conversation_of(&chatd, "local").await;
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(messages[0]["content"], "first");
+    assert_eq!(messages[1]["status"], "complete");
+    for refused in ["conflict", "staleRegenerate"] {
+        assert_eq!(out[refused]["status"], "error", "{out}");
+        let body: Value =
+            serde_json::from_str(out[refused]["error"].as_str().unwrap()).expect("the 409's body");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("does not match what chatd stored"),
+            "{detail}"
+        );
+    }
+    // Neither touched the stored chat.
+    assert_eq!(out["storedCount"], 2);
+}
+
+/// The stream on the wire: its content type, protocol header and `[DONE]`.
+async fn the_stream_is_the_protocol_v1() {
+    let upstream = FakeUpstream::start(Upstream::tokens(&["hi"])).await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let body = json!({
+        "id": "wire",
+        "trigger": "submit-message",
+        "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": "hello"}]}],
+    });
+    let response = chatd
+        .client
+        .post(chatd.url("/ui/chat"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/event-stream",
+        "{response:?}"
+    );
+    assert_eq!(response.headers()["x-vercel-ai-ui-message-stream"], "v1");
+    let text = response.text().await.unwrap();
+    assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+    // Bad bodies are the usual 4xx.
+    for (bad, status) in [
+        (json!({"messages": []}), 422),
+        (json!({"id": "wire", "messages": []}), 422),
+        (
+            json!({"id": "wire", "messages": [{"role": "assistant", "parts": []}]}),
+            422,
+        ),
+        (
+            json!({"id": "wire", "messages": [{"role": "user", "parts": [{"type": "text", "text": " "}]}]}),
+            422,
+        ),
+    ] {
+        let (got, answer) = chatd.post("/ui/chat", bad.clone()).await;
+        assert_eq!(got, status, "{bad} → {answer}");
+    }
+    let (status, answer) = chatd.get("/ui/chat/nobody/messages").await;
+    assert_eq!(status, 404, "{answer}");
+    assert_eq!(answer["detail"], "Chat not found");
+}
+
+crate::on_both_backends!(
+    a_reply_with_reasoning_and_unicode_reaches_the_chat,
+    a_chat_that_went_away_resumes_the_reply_from_its_start,
+    stop_cancels_the_reply_and_the_chat_goes_on,
+    a_provider_failing_before_its_first_token_shows_its_reason,
+    regenerate_makes_the_reply_again_and_a_stale_history_is_a_409,
+    the_stream_is_the_protocol_v1,
+);
