@@ -29,14 +29,13 @@ impl From<crate::store::StoreError> for UserChoiceError {
     }
 }
 
-/// The id of the request's user: the header's name, else `named` (a name the body
-/// gave), else `default_user`; registered when it is new.
-pub async fn acting_user(
-    app: &App,
+/// The name of the request's user: the header's, else `named` (a name the body gave),
+/// else `default_user`; normalised and checked as a username.
+pub fn acting_user_name(
     headers: &HeaderMap,
     named: Option<&str>,
     default_user: &str,
-) -> Result<i64, UserChoiceError> {
+) -> Result<String, UserChoiceError> {
     let (from_header, raw) = match headers.get(USER_HEADER) {
         Some(value) => (
             true,
@@ -51,12 +50,23 @@ pub async fn acting_user(
         None => (false, named.unwrap_or(default_user).to_string()),
     };
     let name = input::normalize_username(&raw);
-    if let Some(problem) = input::username_problem(&name) {
-        return Err(UserChoiceError::Invalid {
+    match input::username_problem(&name) {
+        Some(problem) => Err(UserChoiceError::Invalid {
             from_header,
             message: problem.msg,
-        });
+        }),
+        None => Ok(name),
     }
+}
+
+/// The id of the request's user ([`acting_user_name`]), registered when it is new.
+pub async fn acting_user(
+    app: &App,
+    headers: &HeaderMap,
+    named: Option<&str>,
+    default_user: &str,
+) -> Result<i64, UserChoiceError> {
+    let name = acting_user_name(headers, named, default_user)?;
     if let Some(user) = app.store.user_by_name(name.clone()).await? {
         return Ok(user.id);
     }

@@ -220,7 +220,9 @@ fn preflight(origin: &HeaderValue, route_allow: &str) -> Response {
     }
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("content-type, authorization, accept, last-event-id"),
+        HeaderValue::from_static(
+            "content-type, authorization, accept, last-event-id, x-chatd-user",
+        ),
     );
     headers.insert(
         header::ACCESS_CONTROL_MAX_AGE,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::front_door::{present_or_skip, sdk_dir};
-use crate::support::{Daemon, FakeUpstream, Upstream, daemon_for};
+use crate::support::{Daemon, FakeUpstream, Upstream, daemon_for, read_json};
 
 fn ai_package() -> Option<PathBuf> {
     let dir = sdk_dir().join("js");
@@ -237,6 +237,26 @@ async fn a_provider_failing_before_its_first_token_shows_its_reason() {
     assert_eq!(messages.len(), 1, "{messages:?}");
 }
 
+async fn a_provider_failing_mid_reply_keeps_the_text_and_shows_its_reason() {
+    let upstream = FakeUpstream::start(Upstream::ErrorAfter {
+        tokens: vec!["partial ".into(), "answer".into()],
+        message: "the GPU caught fire".into(),
+    })
+    .await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let Some(out) = scenario(&chatd, "error", "failing-late").await else {
+        return;
+    };
+    assert_eq!(out["status"], "error", "{out}");
+    let error = out["error"].as_str().unwrap();
+    assert!(error.contains("the GPU caught fire"), "{error}");
+    assert_eq!(strings(&out["texts"]), ["fail please", "partial answer"]);
+    assert_eq!(out["metadata"]["status"], "failed", "{out}");
+    let messages = only_conversation_of(&chatd, "local").await;
+    assert_eq!(messages[1]["status"], "failed", "{messages:?}");
+    assert_eq!(messages[1]["content"], "partial answer");
+}
+
 async fn regenerate_makes_the_reply_again_and_a_stale_history_is_a_409() {
     let upstream = FakeUpstream::start(Upstream::tokens(&["fine"])).await;
     let chatd = daemon_for(&upstream, &[]).await;
@@ -310,6 +330,58 @@ async fn the_stream_is_the_protocol_v1() {
     let (status, answer) = chatd.get("/ui/chat/nobody/messages").await;
     assert_eq!(status, 404, "{answer}");
     assert_eq!(answer["detail"], "Chat not found");
+    // A useChat app served from another allowed origin may name its user.
+    let origin = "http://localhost:3000";
+    let preflight = chatd
+        .client
+        .request(reqwest::Method::OPTIONS, chatd.url("/ui/chat"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type, x-chatd-user",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
+    assert!(allowed.contains("x-chatd-user"), "{allowed}");
+    let (status, messages) = read_json(
+        chatd
+            .client
+            .get(chatd.url("/ui/chat/wire/messages"))
+            .header("origin", origin)
+            .header("x-chatd-user", "local")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{messages}");
+    assert_eq!(messages[0]["parts"][0]["text"], "hello");
+    assert_eq!(messages[1]["id"], "chatd-reply-1");
+    // Another user has no chat of that id.
+    let response = chatd
+        .client
+        .get(chatd.url("/ui/chat/wire/messages"))
+        .header("x-chatd-user", "someone-else")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let (status, _) = chatd.get("/users/someone-else").await;
+    assert_eq!(status, 404, "looking does not register a user");
+    let response = chatd
+        .client
+        .get(chatd.url("/ui/chat/wire/messages"))
+        .header("x-chatd-user", "no/slash")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
 }
 
 crate::on_both_backends!(
@@ -317,6 +389,7 @@ crate::on_both_backends!(
     a_chat_that_went_away_resumes_the_reply_from_its_start,
     stop_cancels_the_reply_and_the_chat_goes_on,
     a_provider_failing_before_its_first_token_shows_its_reason,
+    a_provider_failing_mid_reply_keeps_the_text_and_shows_its_reason,
     regenerate_makes_the_reply_again_and_a_stale_history_is_a_409,
     the_stream_is_the_protocol_v1,
 );

@@ -2,9 +2,10 @@
 //! `data:` event, `start`, `start-step`, text and reasoning parts (`text-start`,
 //! `text-delta`, `text-end`, and the same for `reasoning-*`), in the order they came,
 //! then how the reply ended: `finish-step` and `finish` (`finishReason` `stop` or
-//! `length`) for a reply the provider finished, `abort` for a cancelled one, `error`
-//! (its `errorText` is what the client shows) and `finish` with `finishReason: "error"`
-//! for a failed or interrupted one; then `data: [DONE]`. chatd's own data (ids, status,
+//! `length`) for a reply the provider finished, `message-metadata` and `abort` for a
+//! cancelled one, `message-metadata`, `error` (its `errorText` is what the client shows)
+//! and `finish` with `finishReason: "error"` for a failed or interrupted one; then
+//! `data: [DONE]`. chatd's own data (ids, status,
 //! model, usage) goes only in `messageMetadata`, since the client refuses chunks it
 //! does not know. Every field is one of those the `ai` package's `uiMessageChunkSchema`
 //! names. Like every stream of chatd, it is only a listener of the reply.
@@ -208,6 +209,11 @@ impl Listening {
                 let text = end.error.clone().unwrap_or_else(|| {
                     "the reply was interrupted: chatd stopped before it was finished".into()
                 });
+                // The Chat class stops reading at `error`: its metadata goes first.
+                push_chunk(
+                    frame,
+                    &json!({"type": "message-metadata", "messageMetadata": metadata}),
+                );
                 push_chunk(frame, &json!({"type": "error", "errorText": text}));
                 push_chunk(
                     frame,

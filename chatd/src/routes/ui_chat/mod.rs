@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 use warp::http::{HeaderMap, StatusCode};
 use warp::reply::Response;
 
-use super::acting_user::{UserChoiceError, acting_user};
+use super::acting_user::{USER_HEADER, UserChoiceError, acting_user, acting_user_name};
 use super::error::{ApiError, Invalid, json_response};
 use super::{App, MESSAGE_MAX_CHARS, begin_error, decode_segment, input, manage, stop_reply};
 use crate::replies::ChatOverrides;
@@ -177,37 +177,48 @@ fn read_request(body: &Map<String, Value>) -> Result<ChatRequest, ApiError> {
     })
 }
 
-/// The id of the request's user (`X-Chatd-User`, else chatd's default user).
+/// A user choice's error as this API answers it: a bad header is a 422 like any input.
+fn user_error(headers: &HeaderMap, error: UserChoiceError) -> ApiError {
+    match error {
+        UserChoiceError::Invalid {
+            from_header: true,
+            message,
+        } => ApiError::invalid(Invalid::new(
+            "value_error",
+            vec![json!("header"), json!(USER_HEADER)],
+            message,
+            headers
+                .get(USER_HEADER)
+                .and_then(|value| value.to_str().ok())
+                .map_or(Value::Null, |text| json!(text)),
+        )),
+        UserChoiceError::Invalid {
+            from_header: false,
+            message,
+        } => ApiError::Internal(format!("the configured default user is invalid: {message}")),
+        UserChoiceError::Failed(error) => error,
+    }
+}
+
+/// The id of the request's user (`X-Chatd-User`, else chatd's default user), registered
+/// on first use.
 async fn user_of(app: &App, headers: &HeaderMap) -> Result<i64, ApiError> {
     acting_user(app, headers, None, &app.default_user)
         .await
-        .map_err(|error| match error {
-            UserChoiceError::Invalid {
-                from_header: true,
-                message,
-            } => ApiError::invalid(Invalid::new(
-                "value_error",
-                vec![json!("header"), json!("x-chatd-user")],
-                message,
-                headers
-                    .get(super::acting_user::USER_HEADER)
-                    .and_then(|value| value.to_str().ok())
-                    .map_or(Value::Null, |text| json!(text)),
-            )),
-            UserChoiceError::Invalid {
-                from_header: false,
-                message,
-            } => ApiError::Internal(format!("the configured default user is invalid: {message}")),
-            UserChoiceError::Failed(error) => error,
-        })
+        .map_err(|error| user_error(headers, error))
 }
 
-/// The conversation the path's chat id names for the request's user, if there is one.
+/// The conversation the path's chat id names for the request's user, if there is one
+/// (a user never seen has none, and is not registered by looking).
 async fn find(app: &App, headers: &HeaderMap, raw_key: &str) -> Result<Option<i64>, ApiError> {
     let key = decode_segment("id", raw_key)?;
     check_key(&key, vec![json!("path"), json!("id")])?;
-    let user_id = user_of(app, headers).await?;
-    Ok(app.store.conversation_by_chat_key(user_id, key).await?)
+    let name = acting_user_name(headers, None, &app.default_user)
+        .map_err(|error| user_error(headers, error))?;
+    let Some(user) = app.store.user_by_name(name).await? else {
+        return Ok(None);
+    };
+    Ok(app.store.conversation_by_chat_key(user.id, key).await?)
 }
 
 fn chat_not_found() -> ApiError {

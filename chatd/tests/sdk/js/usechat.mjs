@@ -159,12 +159,14 @@ if (scenario === "reply") {
   out.texts = chat.messages.map((message) => text(message));
   out.finishes = finishes;
 } else if (scenario === "error") {
-  // The provider fails before its first token: the chat shows chatd's reason.
+  // The provider fails (before its first token, or after some): the chat shows why.
   const chat = new Chat({ onFinish });
   await chat.sendMessage({ text: "fail please" });
   out.status = chat.status;
   out.error = chat.error?.message;
   out.finishes = finishes;
+  out.texts = chat.messages.map((message) => text(message));
+  out.metadata = chat.messages.at(-1).metadata;
 } else if (scenario === "conflict") {
   // Regenerate makes the last reply again; a history that is not the stored one is
   // refused in words, for a new message as for a regenerate.
