@@ -82,11 +82,16 @@ pub fn front_door(chatd: &Daemon) -> String {
     chatd.url("").replace("/api/v1", "/v1")
 }
 
-/// Runs an SDK script; its last line of output is JSON.
+/// Runs an SDK script against the front door; its last line of output is JSON.
 pub async fn run_script(program: &Path, script: &Path, chatd: &Daemon) -> Value {
+    run_script_with(program, script, &[&front_door(chatd)]).await
+}
+
+/// Runs an SDK script with these arguments; its last line of output is JSON.
+pub async fn run_script_with(program: &Path, script: &Path, args: &[&str]) -> Value {
     let run = tokio::process::Command::new(program)
         .arg(script)
-        .arg(front_door(chatd))
+        .args(args)
         .kill_on_drop(true)
         .output();
     let output = tokio::time::timeout(Duration::from_secs(120), run)
@@ -201,7 +206,7 @@ async fn the_javascript_sdk_keeps_its_conversations() {
 
 /// A slow fake model: 40 tokens, 40 ms apart, so a response runs long enough to be
 /// read in part, resumed and cancelled.
-async fn slow_upstream() -> FakeUpstream {
+pub async fn slow_upstream() -> FakeUpstream {
     FakeUpstream::start(Upstream::Stream {
         tokens: (0..40).map(|i| format!("w{i} ")).collect(),
         delay: Duration::from_millis(40),

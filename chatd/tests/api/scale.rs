@@ -86,6 +86,24 @@ async fn migrate_data_copies_a_sqlite_database_exactly() {
             conversations.push(id);
         }
     }
+    // An AI SDK chat keeps its chat id (`conversations.chat_key`).
+    let ui_chat = json!({
+        "id": "ui-1",
+        "messages": [{"id": "m", "role": "user", "parts": [{"type": "text", "text": "hi ui"}]}],
+    });
+    let streamed = source
+        .client
+        .post(source.url("/ui/chat"))
+        .header("x-chatd-user", "ada")
+        .json(&ui_chat)
+        .send()
+        .await
+        .expect("POST /ui/chat");
+    assert!(streamed.text().await.unwrap().ends_with("data: [DONE]\n\n"));
+    let (_, listed) = source
+        .get(&format!("/users/{}/conversations", users[0]))
+        .await;
+    conversations.push(listed[1]["id"].as_i64().unwrap());
     // Settings and titles are copied too: one conversation has its own settings, and
     // every title is written before the snapshot.
     let tuned = source
@@ -133,7 +151,7 @@ async fn migrate_data_copies_a_sqlite_database_exactly() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("copied 3 users, 6 conversations and 12 messages"),
+        stdout.contains("copied 3 users, 7 conversations and 14 messages"),
         "{stdout}"
     );
 
@@ -167,6 +185,14 @@ async fn answers(daemon: &Daemon, users: &[i64], conversations: &[i64]) -> Vec<V
     for name in ["ada", "%E5%BC%A0%E4%B8%89", "Zo%C3%AB%20%F0%9F%98%80"] {
         all.push(daemon.get(&format!("/users/{name}")).await.1);
     }
+    let ui_chat = daemon
+        .client
+        .get(daemon.url("/ui/chat/ui-1/messages"))
+        .header("x-chatd-user", "ada")
+        .send()
+        .await
+        .expect("GET /ui/chat/ui-1/messages");
+    all.push(crate::support::read_json(ui_chat).await.1);
     for user in users {
         all.push(
             daemon

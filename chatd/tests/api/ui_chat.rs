@@ -3,12 +3,12 @@
 //! over `DefaultChatTransport`, and its stream reader, running `usechat.mjs` against the
 //! real chatd and the fake upstream; then what they did is read back through `/api/v1`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::front_door::{present_or_skip, sdk_dir};
+use crate::front_door::{present_or_skip, run_script_with, sdk_dir, slow_upstream};
 use crate::support::{Daemon, FakeUpstream, Upstream, daemon_for, read_json};
 
 fn ai_package() -> Option<PathBuf> {
@@ -20,28 +20,13 @@ fn ai_package() -> Option<PathBuf> {
     Some(dir)
 }
 
-/// Runs one scenario of `usechat.mjs` on the chat `chat_id`; its last line is JSON.
+/// Runs one scenario of `usechat.mjs` on the chat `chat_id`; `None` when the package is
+/// missing (and the test skipped, outside CI).
 async fn scenario(chatd: &Daemon, name: &str, chat_id: &str) -> Option<Value> {
     let dir = ai_package()?;
-    let run = tokio::process::Command::new("node")
-        .arg(dir.join("usechat.mjs"))
-        .arg(chatd.url(""))
-        .arg(name)
-        .arg(chat_id)
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("the script finished in time")
-        .expect("the script ran");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "usechat.mjs {name} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let last = stdout.lines().last().unwrap_or_default();
-    Some(serde_json::from_str(last).unwrap_or_else(|_| panic!("not JSON: {stdout}")))
+    let script = dir.join("usechat.mjs");
+    let base = chatd.url("");
+    Some(run_script_with(Path::new("node"), &script, &[&base, name, chat_id]).await)
 }
 
 /// The conversation of `user` whose messages the script left, found through `/api/v1`.
@@ -137,17 +122,8 @@ async fn a_reply_with_reasoning_and_unicode_reaches_the_chat() {
     assert_eq!(messages[1]["reasoning"], "let me think 🤔");
 }
 
-/// 40 tokens 40 ms apart: long enough to leave, resume and stop mid-reply.
-async fn slow_upstream() -> FakeUpstream {
-    FakeUpstream::start(Upstream::Stream {
-        tokens: (0..40).map(|i| format!("w{i} ")).collect(),
-        delay: Duration::from_millis(40),
-        finish_reason: Some("stop"),
-        done: true,
-    })
-    .await
-}
-
+/// The whole reply of the front door's slow upstream (40 tokens 40 ms apart: long
+/// enough to leave, resume and stop mid-reply).
 fn slow_reply() -> String {
     (0..40).map(|i| format!("w{i} ")).collect()
 }
