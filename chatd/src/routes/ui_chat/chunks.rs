@@ -260,3 +260,64 @@ impl Listening {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunks(frame: &str) -> Vec<Value> {
+        frame
+            .split("\n\n")
+            .filter_map(|event| event.strip_prefix("data: "))
+            .map(|data| serde_json::from_str(data).expect("a JSON chunk"))
+            .collect()
+    }
+
+    #[test]
+    fn reasoning_and_text_come_as_parts_in_their_order_across_reads() {
+        let early = ReplyState {
+            deltas: vec!["A".into()],
+            reasoning: vec![(0, "think".into()), (1, "more".into())],
+            ..ReplyState::default()
+        };
+        let late = ReplyState {
+            deltas: vec!["A".into(), "B".into(), "C".into()],
+            reasoning: vec![(0, "think".into()), (1, "more".into())],
+            ..ReplyState::default()
+        };
+        let mut place = Place::default();
+        let mut frame = String::new();
+        place.push_new(&mut frame, &early);
+        place.push_new(&mut frame, &late);
+        place.push_new(&mut frame, &late);
+        place.close_part(&mut frame);
+        let said: Vec<(String, String)> = chunks(&frame)
+            .iter()
+            .map(|chunk| {
+                let kind = chunk["type"].as_str().unwrap_or_default().to_string();
+                let what = chunk["delta"].as_str().or(chunk["id"].as_str());
+                (kind, what.unwrap_or_default().to_string())
+            })
+            .collect();
+        let expected = [
+            ("reasoning-start", "reasoning-0"),
+            ("reasoning-delta", "think"),
+            ("reasoning-end", "reasoning-0"),
+            ("text-start", "text-1"),
+            ("text-delta", "A"),
+            ("text-end", "text-1"),
+            ("reasoning-start", "reasoning-2"),
+            ("reasoning-delta", "more"),
+            ("reasoning-end", "reasoning-2"),
+            ("text-start", "text-3"),
+            ("text-delta", "B"),
+            ("text-delta", "C"),
+            ("text-end", "text-3"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(kind, what)| (kind.to_string(), what.to_string()))
+            .collect();
+        assert_eq!(said, expected);
+    }
+}

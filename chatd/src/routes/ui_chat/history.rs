@@ -198,3 +198,88 @@ pub fn render(conversation_id: i64, stored: &[MessageRow]) -> Value {
         .collect();
     Value::Array(messages)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MessageDetails;
+
+    fn row(id: i64, role: Role, content: &str, status: MessageStatus) -> MessageRow {
+        MessageRow {
+            id,
+            conversation_id: 1,
+            role,
+            content: content.into(),
+            status,
+            created_at: chrono::NaiveDateTime::default(),
+            details: MessageDetails::NONE,
+        }
+    }
+
+    fn said(role: Role, text: &str) -> Said {
+        Said {
+            role: Speaker::Chat(role),
+            text: text.into(),
+            has_other_parts: false,
+        }
+    }
+
+    #[test]
+    fn a_history_matches_by_role_and_text_with_the_two_leniencies() {
+        use MessageStatus::{Cancelled, Complete};
+        let stored = [
+            row(1, Role::User, "hi", Complete),
+            row(2, Role::Assistant, "hello there", Complete),
+            row(3, Role::User, "stop soon", Complete),
+            row(4, Role::Assistant, "one two three", Cancelled),
+            row(5, Role::User, "failed before a token", Complete),
+        ];
+        let mut history = vec![
+            said(Role::User, "hi"),
+            said(Role::Assistant, "hello there"),
+            said(Role::User, "stop soon"),
+            // The client stopped reading before chatd stopped the reply.
+            said(Role::Assistant, "one two"),
+            said(Role::User, "failed before a token"),
+            // The client keeps an empty reply that chatd did not store.
+            said(Role::Assistant, ""),
+        ];
+        assert!(check(&history, &stored).is_ok());
+        // Only a reply that did not end complete may be shorter.
+        history[1] = said(Role::Assistant, "hello");
+        assert!(check(&history, &stored).is_err());
+        history[1] = said(Role::Assistant, "hello there");
+        history[3] = said(Role::Assistant, "one two four");
+        assert!(check(&history, &stored).is_err());
+        history[3] = said(Role::Assistant, "one two");
+        history.remove(0);
+        assert!(check(&history, &stored).is_err(), "a message left out");
+        let roles_swapped = [said(Role::Assistant, "hi")];
+        assert!(check(&roles_swapped, &stored[..1]).is_err());
+    }
+
+    #[test]
+    fn a_request_message_reads_its_text_parts_only() {
+        let mut problems = Vec::new();
+        let message = json!({"id": "x", "role": "assistant", "parts": [
+            {"type": "step-start"},
+            {"type": "reasoning", "text": "hmm"},
+            {"type": "text", "text": "one "},
+            {"type": "data-chatd-note", "data": {}},
+            {"type": "text", "text": "two"},
+        ]});
+        let read = read_message(0, &message, &mut problems);
+        assert_eq!(read, Some(said(Role::Assistant, "one two")));
+        let with_file = json!({"role": "user", "parts": [{"type": "file", "url": "data:,x"}]});
+        let read = read_message(1, &with_file, &mut problems);
+        assert!(read.is_some_and(|said| said.has_other_parts));
+        assert!(problems.is_empty());
+        let no_parts = json!({"role": "user"});
+        assert_eq!(read_message(2, &no_parts, &mut problems), None);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(
+            problems[0].loc,
+            vec![json!("body"), json!("messages"), json!(2), json!("parts")]
+        );
+    }
+}
