@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::front_door::{present_or_skip, run_script_with, sdk_dir, slow_upstream};
-use crate::support::{Daemon, FakeUpstream, Upstream, daemon_for, read_json};
+use crate::support::{Daemon, FakeUpstream, Upstream, daemon_for, read_events, read_json};
 
 fn ai_package() -> Option<PathBuf> {
     let dir = sdk_dir().join("js");
@@ -262,6 +262,49 @@ async fn regenerate_makes_the_reply_again_and_a_stale_history_is_a_409() {
     assert_eq!(out["storedCount"], 2);
 }
 
+/// A reply chatd stops at shutdown ends the stream with an `error` saying so, then
+/// `finish` with `finishReason: "error"`.
+async fn a_reply_interrupted_by_shutdown_ends_in_an_error_chunk() {
+    let mut chatd =
+        Daemon::start_with(&["--echo-delay-ms", "200", "--shutdown-grace-secs", "1"]).await;
+    let words: Vec<String> = (0..200).map(|i| format!("w{i}")).collect();
+    let body = json!({
+        "id": "shut-down",
+        "messages": [{"id": "u", "role": "user", "parts": [{"type": "text", "text": words.join(" ")}]}],
+    });
+    let response = chatd
+        .client
+        .post(chatd.url("/ui/chat"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let reader = tokio::spawn(read_events(response));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(chatd.terminate().await, "clean exit");
+    let events = reader.await.unwrap();
+    let (done, chunks) = events.split_last().expect("events");
+    assert_eq!(done.data, "[DONE]");
+    let chunks: Vec<Value> = chunks
+        .iter()
+        .map(|event| serde_json::from_str(&event.data).expect("a JSON chunk"))
+        .collect();
+    let tail: Vec<&str> = chunks[chunks.len() - 4..]
+        .iter()
+        .map(|chunk| chunk["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(tail, ["text-end", "message-metadata", "error", "finish"]);
+    let error = &chunks[chunks.len() - 2];
+    assert!(
+        error["errorText"].as_str().unwrap().contains("interrupted"),
+        "{error}"
+    );
+    let finish = &chunks[chunks.len() - 1];
+    assert_eq!(finish["finishReason"], "error");
+    assert_eq!(finish["messageMetadata"]["status"], "interrupted");
+}
+
 /// The stream on the wire: its content type, protocol header and `[DONE]`.
 async fn the_stream_is_the_protocol_v1() {
     let upstream = FakeUpstream::start(Upstream::tokens(&["hi"])).await;
@@ -367,5 +410,6 @@ crate::on_both_backends!(
     a_provider_failing_before_its_first_token_shows_its_reason,
     a_provider_failing_mid_reply_keeps_the_text_and_shows_its_reason,
     regenerate_makes_the_reply_again_and_a_stale_history_is_a_409,
+    a_reply_interrupted_by_shutdown_ends_in_an_error_chunk,
     the_stream_is_the_protocol_v1,
 );
