@@ -9,7 +9,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::front_door::{present_or_skip, run_script_with, sdk_dir, slow_upstream};
-use crate::support::{Daemon, FakeUpstream, Upstream, daemon_for, read_events, read_json};
+use crate::support::{
+    Daemon, FakeUpstream, Upstream, daemon_for, is_title_request, read_events, read_json,
+};
 
 fn ai_package() -> Option<PathBuf> {
     let dir = sdk_dir().join("js");
@@ -193,42 +195,49 @@ async fn stop_cancels_the_reply_and_the_chat_goes_on() {
     assert_eq!(messages[3]["status"], "complete");
 }
 
+/// Runs the `error` scenario against an upstream that fails as `upstream` says: the
+/// chat ends in error, showing a text that holds `reason`; what chatd stored.
+async fn failing_chat(
+    upstream: Upstream,
+    chat_id: &str,
+    reason: &str,
+) -> Option<(Value, Vec<Value>)> {
+    let upstream = FakeUpstream::start(upstream).await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let out = scenario(&chatd, "error", chat_id).await?;
+    assert_eq!(out["status"], "error", "{out}");
+    let error = out["error"].as_str().unwrap();
+    assert!(error.contains(reason), "{error}");
+    assert_eq!(out["finishes"][0]["isError"], true);
+    let messages = only_conversation_of(&chatd, "local").await;
+    Some((out, messages))
+}
+
 async fn a_provider_failing_before_its_first_token_shows_its_reason() {
-    let upstream = FakeUpstream::start(Upstream::Status {
+    let upstream = Upstream::Status {
         code: 401,
         body: json!({"error": {"message": "Incorrect API key provided"}}),
         retry_after: None,
-    })
-    .await;
-    let chatd = daemon_for(&upstream, &[]).await;
-    let Some(out) = scenario(&chatd, "error", "failing").await else {
+    };
+    let Some((_, messages)) = failing_chat(upstream, "failing", "Incorrect API key provided").await
+    else {
         return;
     };
-    assert_eq!(out["status"], "error", "{out}");
-    let error = out["error"].as_str().unwrap();
-    assert!(error.contains("Incorrect API key provided"), "{error}");
-    assert_eq!(out["finishes"][0]["isError"], true);
     // The user's message is stored, and no empty reply.
-    let messages = only_conversation_of(&chatd, "local").await;
     assert_eq!(messages.len(), 1, "{messages:?}");
 }
 
 async fn a_provider_failing_mid_reply_keeps_the_text_and_shows_its_reason() {
-    let upstream = FakeUpstream::start(Upstream::ErrorAfter {
+    let upstream = Upstream::ErrorAfter {
         tokens: vec!["partial ".into(), "answer".into()],
         message: "the GPU caught fire".into(),
-    })
-    .await;
-    let chatd = daemon_for(&upstream, &[]).await;
-    let Some(out) = scenario(&chatd, "error", "failing-late").await else {
+    };
+    let Some((out, messages)) = failing_chat(upstream, "failing-late", "the GPU caught fire").await
+    else {
         return;
     };
-    assert_eq!(out["status"], "error", "{out}");
-    let error = out["error"].as_str().unwrap();
-    assert!(error.contains("the GPU caught fire"), "{error}");
     assert_eq!(strings(&out["texts"]), ["fail please", "partial answer"]);
     assert_eq!(out["metadata"]["status"], "failed", "{out}");
-    let messages = only_conversation_of(&chatd, "local").await;
     assert_eq!(messages[1]["status"], "failed", "{messages:?}");
     assert_eq!(messages[1]["content"], "partial answer");
 }
@@ -262,23 +271,48 @@ async fn regenerate_makes_the_reply_again_and_a_stale_history_is_a_409() {
     assert_eq!(out["storedCount"], 2);
 }
 
+async fn a_chat_new_to_chatd_brings_its_history() {
+    let upstream = FakeUpstream::start(Upstream::tokens(&["ok"])).await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let Some(out) = scenario(&chatd, "elsewhere", "from-elsewhere").await else {
+        return;
+    };
+    let all = ["earlier question", "earlier answer", "now this", "ok"];
+    assert_eq!(strings(&out["texts"]), all, "{out}");
+    assert_eq!(strings(&out["storedTexts"]), all);
+    // The model was given the whole history.
+    let sent = upstream.bodies();
+    let asked = sent
+        .iter()
+        .rfind(|body| !is_title_request(body))
+        .expect("a chat request upstream");
+    let contents: Vec<&str> = asked["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(contents, all[..3]);
+}
+
+/// `POST /ui/chat` of one new message, as the transport sends it.
+async fn post_chat(chatd: &Daemon, chat_id: &str, text: &str) -> reqwest::Response {
+    let body = json!({
+        "id": chat_id,
+        "trigger": "submit-message",
+        "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": text}]}],
+    });
+    let request = chatd.client.post(chatd.url("/ui/chat")).json(&body);
+    request.send().await.expect("POST /ui/chat")
+}
+
 /// A reply chatd stops at shutdown ends the stream with an `error` saying so, then
 /// `finish` with `finishReason: "error"`.
 async fn a_reply_interrupted_by_shutdown_ends_in_an_error_chunk() {
     let mut chatd =
         Daemon::start_with(&["--echo-delay-ms", "200", "--shutdown-grace-secs", "1"]).await;
     let words: Vec<String> = (0..200).map(|i| format!("w{i}")).collect();
-    let body = json!({
-        "id": "shut-down",
-        "messages": [{"id": "u", "role": "user", "parts": [{"type": "text", "text": words.join(" ")}]}],
-    });
-    let response = chatd
-        .client
-        .post(chatd.url("/ui/chat"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let response = post_chat(&chatd, "shut-down", &words.join(" ")).await;
     assert_eq!(response.status(), 200);
     let reader = tokio::spawn(read_events(response));
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -309,18 +343,7 @@ async fn a_reply_interrupted_by_shutdown_ends_in_an_error_chunk() {
 async fn the_stream_is_the_protocol_v1() {
     let upstream = FakeUpstream::start(Upstream::tokens(&["hi"])).await;
     let chatd = daemon_for(&upstream, &[]).await;
-    let body = json!({
-        "id": "wire",
-        "trigger": "submit-message",
-        "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": "hello"}]}],
-    });
-    let response = chatd
-        .client
-        .post(chatd.url("/ui/chat"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let response = post_chat(&chatd, "wire", "hello").await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"],
@@ -410,6 +433,7 @@ crate::on_both_backends!(
     a_provider_failing_before_its_first_token_shows_its_reason,
     a_provider_failing_mid_reply_keeps_the_text_and_shows_its_reason,
     regenerate_makes_the_reply_again_and_a_stale_history_is_a_409,
+    a_chat_new_to_chatd_brings_its_history,
     a_reply_interrupted_by_shutdown_ends_in_an_error_chunk,
     the_stream_is_the_protocol_v1,
 );

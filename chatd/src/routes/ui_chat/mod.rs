@@ -255,7 +255,7 @@ where
         system_prompt: request.system_prompt.clone(),
         ..ConversationSettingsRow::default()
     };
-    let conversation_id = match app
+    let (conversation_id, created) = match app
         .store
         .conversation_for_chat_key(user_id, request.key.clone(), settings)
         .await?
@@ -273,9 +273,9 @@ where
                     ));
                 }
             }
-            id
+            (id, false)
         }
-        ChatKeyed::Created(id) => id,
+        ChatKeyed::Created(id) => (id, true),
         ChatKeyed::NoUser => {
             return Err(ApiError::detail(
                 StatusCode::CONFLICT,
@@ -283,19 +283,10 @@ where
             ));
         }
     };
-    let stored = stored_messages(app, conversation_id).await?;
-    let turn = if request.regenerate {
-        turn_again(app, request, &stored).await?
+    let turn = if created {
+        first_turn(app, conversation_id, request).await?
     } else {
-        // A request of the new message alone continues whatever is stored (the AI
-        // SDK's way to send less); any history sent must be the stored one.
-        if request.whole_history_sent() {
-            history::check(&request.history, &stored)?;
-        }
-        UserTurn {
-            contents: vec![request.new_message],
-            after: Some(stored.last().map(|row| row.id)),
-        }
+        continued_turn(app, conversation_id, request).await?
     };
     let reply = app
         .replies
@@ -303,6 +294,56 @@ where
         .await
         .map_err(begin_error)?;
     Ok(chunks::ui_stream(reply))
+}
+
+/// The turn of a chat chatd has just made the conversation of. A history sent with it
+/// (a chat kept elsewhere until now) is stored first, as the front door does, so that
+/// the conversation holds what the model is given; its last user message is answered,
+/// whether sent or regenerated.
+async fn first_turn(
+    app: &App,
+    conversation_id: i64,
+    request: ChatRequest,
+) -> Result<UserTurn, ApiError> {
+    let earlier: Vec<(Role, String)> = request
+        .history
+        .into_iter()
+        .filter_map(|said| match said.role {
+            Speaker::Chat(role) if !said.text.is_empty() => Some((role, said.text)),
+            _ => None,
+        })
+        .collect();
+    let seeded = !earlier.is_empty();
+    if seeded {
+        app.store.seed_messages(conversation_id, earlier).await?;
+    }
+    Ok(UserTurn {
+        contents: vec![request.new_message],
+        // Nothing to compare against but what was just seeded.
+        after: (!seeded).then_some(None),
+    })
+}
+
+/// The turn of a chat on a conversation chatd already has: a new message after the
+/// stored history, or a regenerate of the last reply.
+async fn continued_turn(
+    app: &App,
+    conversation_id: i64,
+    request: ChatRequest,
+) -> Result<UserTurn, ApiError> {
+    let stored = stored_messages(app, conversation_id).await?;
+    if request.regenerate {
+        return turn_again(app, request, &stored).await;
+    }
+    // A request of the new message alone continues whatever is stored (the AI SDK's
+    // way to send less); any history sent must be the stored one.
+    if request.whole_history_sent() {
+        history::check(&request.history, &stored)?;
+    }
+    Ok(UserTurn {
+        contents: vec![request.new_message],
+        after: Some(stored.last().map(|row| row.id)),
+    })
 }
 
 impl ChatRequest {

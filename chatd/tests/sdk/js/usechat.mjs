@@ -187,6 +187,16 @@ if (scenario === "reply") {
   await stale.regenerate();
   out.staleRegenerate = { status: stale.status, error: stale.error?.message };
   out.storedCount = (await storedMessages()).length;
+} else if (scenario === "elsewhere") {
+  // A chat kept elsewhere until now comes to chatd with its history.
+  const said = (id, role, words) => ({ id, role, parts: [{ type: "text", text: words }] });
+  const chat = new Chat({
+    messages: [said("a", "user", "earlier question"), said("b", "assistant", "earlier answer")],
+  });
+  await chat.sendMessage({ text: "now this" });
+  assert.equal(chat.status, "ready", String(chat.error));
+  out.texts = chat.messages.map((message) => text(message));
+  out.storedTexts = (await storedMessages()).map((message) => text(message));
 } else {
   throw new Error(`unknown scenario ${scenario}`);
 }
