@@ -271,7 +271,7 @@ async fn regenerate_makes_the_reply_again_and_a_stale_history_is_a_409() {
     assert_eq!(out["storedCount"], 2);
 }
 
-async fn a_chat_new_to_chatd_brings_its_history() {
+async fn a_chat_new_to_chatd_brings_its_history_and_its_model() {
     let upstream = FakeUpstream::start(Upstream::tokens(&["ok"])).await;
     let chatd = daemon_for(&upstream, &[]).await;
     let Some(out) = scenario(&chatd, "elsewhere", "from-elsewhere").await else {
@@ -293,6 +293,18 @@ async fn a_chat_new_to_chatd_brings_its_history() {
         .map(|m| m["content"].as_str().unwrap_or_default())
         .collect();
     assert_eq!(contents, all[..3]);
+    // The body's model is the reply's, and the new conversation's.
+    assert_eq!(asked["model"], "other-model");
+    // The reply's metadata names the model as the provider reported it.
+    assert_eq!(out["model"], "openai/fake");
+    let (_, user) = chatd.get("/users/local").await;
+    let (_, listed) = chatd
+        .get(&format!("/users/{}/conversations", user["id"]))
+        .await;
+    let (_, settings) = chatd
+        .get(&format!("/conversations/{}/settings", listed[0]["id"]))
+        .await;
+    assert_eq!(settings["model"], "openai/other-model", "{settings}");
 }
 
 /// `POST /ui/chat` of one new message, as the transport sends it.
@@ -365,6 +377,14 @@ async fn the_stream_is_the_protocol_v1() {
             json!({"id": "wire", "messages": [{"role": "user", "parts": [{"type": "text", "text": " "}]}]}),
             422,
         ),
+        (
+            json!({"id": "wire", "model": 7, "messages": [{"role": "user", "parts": [{"type": "text", "text": "x"}]}]}),
+            422,
+        ),
+        (
+            json!({"id": "wire", "model": "nowhere/x", "messages": [{"role": "user", "parts": [{"type": "text", "text": "x"}]}]}),
+            422,
+        ),
     ] {
         let (got, answer) = chatd.post("/ui/chat", bad.clone()).await;
         assert_eq!(got, status, "{bad} → {answer}");
@@ -433,7 +453,7 @@ crate::on_both_backends!(
     a_provider_failing_before_its_first_token_shows_its_reason,
     a_provider_failing_mid_reply_keeps_the_text_and_shows_its_reason,
     regenerate_makes_the_reply_again_and_a_stale_history_is_a_409,
-    a_chat_new_to_chatd_brings_its_history,
+    a_chat_new_to_chatd_brings_its_history_and_its_model,
     a_reply_interrupted_by_shutdown_ends_in_an_error_chunk,
     the_stream_is_the_protocol_v1,
 );

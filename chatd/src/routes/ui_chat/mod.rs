@@ -24,7 +24,9 @@ use warp::reply::Response;
 
 use super::acting_user::{USER_HEADER, UserChoiceError, acting_user, acting_user_name};
 use super::error::{ApiError, Invalid, json_response};
-use super::{App, MESSAGE_MAX_CHARS, begin_error, decode_segment, input, manage, stop_reply};
+use super::{
+    App, MESSAGE_MAX_CHARS, begin_error, decode_segment, input, manage, settings, stop_reply,
+};
 use crate::replies::ChatOverrides;
 use crate::store::{
     ChatKeyed, ConversationSettingsRow, KnownOrRow, MessageRow, TurnDelete, UserTurn,
@@ -45,6 +47,9 @@ struct ChatRequest {
     /// `trigger: "regenerate-message"`: the last message is the stored one whose reply
     /// is made again.
     regenerate: bool,
+    /// The body's `model` (an app's `body: {model}`): this reply's model, and a new
+    /// conversation's.
+    model: Option<String>,
 }
 
 fn field_loc(name: &str) -> Vec<Value> {
@@ -85,6 +90,18 @@ fn read_request(body: &Map<String, Value>) -> Result<ChatRequest, ApiError> {
                 field_loc("trigger"),
                 "Input should be 'submit-message' or 'regenerate-message'",
                 json!(other),
+            )));
+        }
+    };
+    let model = match body.get("model") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(model)) => Some(model.clone()),
+        Some(other) => {
+            return Err(ApiError::invalid(Invalid::new(
+                "string_type",
+                field_loc("model"),
+                "Input should be a valid string (PROVIDER/MODEL)",
+                other.clone(),
             )));
         }
     };
@@ -174,6 +191,7 @@ fn read_request(body: &Map<String, Value>) -> Result<ChatRequest, ApiError> {
         history,
         new_message,
         regenerate,
+        model,
     })
 }
 
@@ -250,8 +268,14 @@ where
 {
     let object = input::json_object(headers, body).await?;
     let request = read_request(&object)?;
+    if let Some(model) = &request.model {
+        settings::check_model(app, model)
+            .await
+            .map_err(ApiError::invalid)?;
+    }
     let user_id = user_of(app, headers).await?;
     let settings = ConversationSettingsRow {
+        model: request.model.clone(),
         system_prompt: request.system_prompt.clone(),
         ..ConversationSettingsRow::default()
     };
@@ -283,6 +307,10 @@ where
             ));
         }
     };
+    let overrides = ChatOverrides {
+        model: request.model.clone(),
+        ..ChatOverrides::default()
+    };
     let turn = if created {
         first_turn(app, conversation_id, request).await?
     } else {
@@ -290,7 +318,7 @@ where
     };
     let reply = app
         .replies
-        .begin_at_once(conversation_id, turn, ChatOverrides::default())
+        .begin_at_once(conversation_id, turn, overrides)
         .await
         .map_err(begin_error)?;
     Ok(chunks::ui_stream(reply))

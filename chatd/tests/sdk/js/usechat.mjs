@@ -188,13 +188,15 @@ if (scenario === "reply") {
   out.staleRegenerate = { status: stale.status, error: stale.error?.message };
   out.storedCount = (await storedMessages()).length;
 } else if (scenario === "elsewhere") {
-  // A chat kept elsewhere until now comes to chatd with its history.
+  // A chat kept elsewhere until now comes to chatd with its history, and a model.
   const said = (id, role, words) => ({ id, role, parts: [{ type: "text", text: words }] });
   const chat = new Chat({
     messages: [said("a", "user", "earlier question"), said("b", "assistant", "earlier answer")],
   });
-  await chat.sendMessage({ text: "now this" });
+  // An app's own body field: the model of this chat.
+  await chat.sendMessage({ text: "now this" }, { body: { model: "openai/other-model" } });
   assert.equal(chat.status, "ready", String(chat.error));
+  out.model = chat.messages.at(-1).metadata.model;
   out.texts = chat.messages.map((message) => text(message));
   out.storedTexts = (await storedMessages()).map((message) => text(message));
 } else {
