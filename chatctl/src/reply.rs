@@ -91,15 +91,17 @@ pub async fn stream(
 }
 
 /// Follows the reply already being generated on `conversation_id` (chatd's
-/// `GET /conversations/{id}/reply` extension) from its first token on; `None` when no
-/// reply is in flight or the server cannot tell.
+/// `GET /conversations/{id}/reply` extension) from its first token on, or from the
+/// event after `after` (a cursor: `{user message}:end` skips a reply already shown);
+/// `None` when no reply is in flight or the server cannot tell.
 pub async fn follow(
     client: &Client,
     conversation_id: i64,
+    after: Option<&str>,
     show_reasoning: bool,
     on_event: impl FnMut(ReplyEvent<'_>) -> std::io::Result<()>,
 ) -> anyhow::Result<Option<Outcome>> {
-    let Some(response) = client.attach(conversation_id).await? else {
+    let Some(response) = client.attach(conversation_id, after).await? else {
         return Ok(None);
     };
     let spinner = Spinner::start(waiting(show_reasoning));

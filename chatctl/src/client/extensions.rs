@@ -132,10 +132,14 @@ impl Client {
     }
 
     /// Extension `GET /conversations/{id}/reply?events=true`: the reply in flight as
-    /// SSE; `None` when there is none or the server does not have the endpoint.
-    pub async fn attach(&self, id: i64) -> Result<Option<Response>, ApiError> {
+    /// SSE, or, with `after` (an event id chatd sent), what came after that event;
+    /// `None` when there is none or the server does not have the endpoint.
+    pub async fn attach(&self, id: i64, after: Option<&str>) -> Result<Option<Response>, ApiError> {
         let mut url = self.url(&["conversations", &id.to_string(), "reply"]);
         url.query_pairs_mut().append_pair("events", "true");
+        if let Some(after) = after {
+            url.query_pairs_mut().append_pair("after", after);
+        }
         let response = self
             .send(|http| {
                 http.get(url.clone())

@@ -24,9 +24,11 @@
 //! 400 lines) because they are one state machine, read together. `lease.rs`: the
 //! database lease and the checkpointer; `making.rs`: the parameters and the details
 //! of a reply; `unstored.rs`: retries of a failed final write and the recovery file;
-//! `stop.rs`: stopping the replies of what a delete removes; `tests.rs`: the state
-//! machine driven end to end.
+//! `stop.rs`: stopping the replies of what a delete removes; `cursor.rs`: the place of
+//! a listener in a reply, as event ids carry it; `tests.rs`: the state machine driven
+//! end to end.
 
+pub mod cursor;
 pub mod lease;
 mod making;
 mod stop;
@@ -143,6 +145,8 @@ pub struct Replies {
     recovery: RecoveryFile,
     /// Names conversations without a name after their first complete reply.
     titles: Option<Titles>,
+    /// Counts the replies started, so a listener can wait for the next one.
+    starts: watch::Sender<u64>,
 }
 
 /// What one chat uses instead of its conversation's settings; `None` keeps them.
@@ -222,6 +226,7 @@ impl Replies {
             history_limit,
             recovery,
             titles: None,
+            starts: watch::Sender::new(0),
         }
     }
 
@@ -249,6 +254,7 @@ impl Replies {
         self.registry()
             .in_flight
             .insert(conversation_id, Some(reply.clone()));
+        self.starts.send_modify(|count| *count += 1);
         reply
     }
 
@@ -372,6 +378,31 @@ impl Replies {
             .in_flight
             .get(&conversation_id)
             .and_then(Clone::clone)
+    }
+
+    /// The reply on a conversation that answers a user message later than `after` (any
+    /// reply without it), waiting up to `within` for one to start; `None` when none did.
+    pub async fn next_reply(
+        &self,
+        conversation_id: i64,
+        after: Option<i64>,
+        within: Duration,
+    ) -> Option<Arc<Reply>> {
+        // Subscribed before looking, so a start between the look and the wait is seen.
+        let mut starts = self.starts.subscribe();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let found = self
+                .attach(conversation_id)
+                .filter(|reply| after.is_none_or(|after| reply.user_message.id > after));
+            if found.is_some() {
+                return found;
+            }
+            match tokio::time::timeout_at(deadline, starts.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return None,
+            }
+        }
     }
 
     /// Replies being generated (or about to be).

@@ -5,6 +5,7 @@
 //! kept for so little: `docs/ARCHITECTURE.md`, "Why warp is here").
 
 mod archive;
+mod attach;
 pub(crate) mod error;
 pub mod guard;
 pub(crate) mod input;
@@ -295,7 +296,7 @@ where
         Route::ExportConversation(id) => archive::export_conversation(app, id, query).await,
         Route::ListMessages(id) => list_messages(app, id).await,
         Route::CancelReply(id) => cancel_reply(app, id).await,
-        Route::AttachReply(id) => attach_reply(app, id, query).await,
+        Route::AttachReply(id) => attach::attach_reply(app, id, query, headers).await,
         Route::Chat => chat(app, query, headers, body).await,
         Route::Status => Ok(status(app)),
         Route::Models => Ok(json_response(StatusCode::OK, &app.providers.models().await)),
@@ -505,8 +506,11 @@ where
         .begin(conversation_id, message)
         .await
         .map_err(begin_error)?;
-    let listener = reply.subscribe();
-    Ok(stream::sse_response(reply, listener, with_events))
+    Ok(stream::sse_response(
+        reply,
+        stream::Framing::of_chat(with_events),
+        None,
+    ))
 }
 
 /// The answer to a chat that could not begin.
@@ -568,18 +572,6 @@ async fn cancel_reply(app: &App, raw_id: &str) -> Result<Response, ApiError> {
             cancelled: true,
         },
     ))
-}
-
-/// Extension: GET /conversations/{conversation_id}/reply: the reply in flight from its
-/// first delta on, then live.
-async fn attach_reply(app: &App, raw_id: &str, query: &str) -> Result<Response, ApiError> {
-    let id = path_id("conversation_id", raw_id)?;
-    let with_events = input::query_bool(&input::query_pairs(query), "events")?;
-    let Some(reply) = app.replies.attach(id) else {
-        return Err(ApiError::not_found("No reply in progress"));
-    };
-    let listener = reply.subscribe();
-    Ok(stream::sse_response(reply, listener, with_events))
 }
 
 /// Extension: GET /status. `provider` and `model` are the default provider's kind and

@@ -255,6 +255,28 @@ impl Store {
             .await
     }
 
+    /// A conversation's last turn when it ends with an answer: the user message and the
+    /// assistant message after it.
+    pub async fn last_answered_turn(
+        &self,
+        conversation_id: i64,
+    ) -> Result<Option<(MessageRow, MessageRow)>, StoreError> {
+        self.read(move |conn| {
+            let mut last = latest(conn, conversation_id, 2)?;
+            let answer = last.pop();
+            let question = last.pop();
+            Ok(match (question, answer) {
+                (Some(question), Some(answer))
+                    if question.role == Role::User && answer.role == Role::Assistant =>
+                {
+                    Some((question, answer))
+                }
+                _ => None,
+            })
+        })
+        .await
+    }
+
     /// Stores messages that were said elsewhere (the earlier turns of a history an
     /// OpenAI client brought) on a conversation, oldest first, in one transaction.
     pub async fn seed_messages(

@@ -16,6 +16,7 @@ mod lifecycle;
 mod property;
 mod provider;
 mod providers;
+mod resume;
 mod scale;
 mod search;
 mod security;
