@@ -50,6 +50,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::providers::registry::Resolved;
 use crate::providers::{Delta, FinishReason, Providers, Relayed, ReplyRequest, Turn, tools};
+use crate::store::idempotency::KeyLookup;
 use crate::store::{
     BeginChat, ChatStart, FinishedReply, MessageRow, Store, StoreError, StoredReply, UserTurn,
 };
@@ -182,6 +183,13 @@ pub enum BeginError {
     /// The conversation's last message is no longer the one the turn expected (409).
     #[error("the conversation was continued by another request")]
     Moved,
+    /// The chat's idempotency key was used before with the same body: the chat of
+    /// this user message answers it.
+    #[error("this request was sent before")]
+    Repeat(i64),
+    /// The chat's idempotency key was used before with another body (422).
+    #[error("the idempotency key was used with another request")]
+    KeyReused,
     /// The provider failed before its first delta (502); its reason is given.
     #[error("the provider failed: {0}")]
     ProviderFailed(String),
@@ -317,6 +325,14 @@ impl Replies {
         if self.is_closed() {
             return Err(BeginError::ShuttingDown);
         }
+        // A repeat must not be refused as busy by its own first request's reply: the
+        // key is looked up before the conversation is reserved (and again in the
+        // transaction that stores the turn, for a repeat racing its first).
+        if let Some(key) = &turn.key
+            && let Some(seen) = seen_before(self.store.look_up_key(key.clone()).await?)
+        {
+            return Err(seen);
+        }
         let slot = self.reserve(conversation_id)?;
         let mut started = match self
             .lease
@@ -328,6 +344,8 @@ impl Replies {
             // Another chatd process on the same database is generating it.
             BeginChat::Busy => return Err(BeginError::Busy),
             BeginChat::Moved => return Err(BeginError::Moved),
+            // Never `New`: the store answers `Seen` only for a key it found.
+            BeginChat::Seen(seen) => return Err(seen_before(seen).unwrap_or(BeginError::Moved)),
         };
         if let Some(model) = overrides.model {
             started.settings.model = Some(model);
@@ -741,6 +759,18 @@ impl Replies {
     /// True once `drain` has begun: no new reply may start.
     pub fn is_closed(&self) -> bool {
         self.tasks.is_closed()
+    }
+}
+
+/// The error that answers a chat whose key was seen before; `None` for a new key.
+fn seen_before(lookup: KeyLookup) -> Option<BeginError> {
+    match lookup {
+        KeyLookup::New => None,
+        KeyLookup::OtherBody => Some(BeginError::KeyReused),
+        KeyLookup::Repeat(answer) => Some(match answer.user_message_id {
+            Some(id) => BeginError::Repeat(id),
+            None => BeginError::KeyReused,
+        }),
     }
 }
 

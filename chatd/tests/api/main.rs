@@ -12,6 +12,7 @@ mod front_door_lifecycle;
 mod front_door_rules;
 mod front_door_tools;
 mod hostile;
+mod idempotency;
 mod lifecycle;
 mod property;
 mod provider;
