@@ -136,12 +136,13 @@ fn the_only_conversation(daemon: &Daemon) -> i64 {
     list[0]["id"].as_i64().expect("an id")
 }
 
-#[test]
-fn send_sends_again_with_its_key_when_the_connection_drops_before_the_answer() {
-    let daemon = Daemon::start_with(&["--echo-delay-ms", "20"]);
-    with_user(&daemon, "retry");
-    let proxy = CuttingProxy::start(port_of(&daemon.url), Cut::BeforeTheAnswer);
-    let text = message(12);
+/// `send` through a proxy that cuts its connection once, at `cut`: the reply printed
+/// whole and once, one message stored.
+fn send_survives(cut: Cut, user: &str, echo_delay_ms: &str, words: usize) {
+    let daemon = Daemon::start_with(&["--echo-delay-ms", echo_delay_ms]);
+    with_user(&daemon, user);
+    let proxy = CuttingProxy::start(port_of(&daemon.url), cut);
+    let text = message(words);
     let run = daemon
         .chatctl()
         .env("CHATCTL_SERVER", proxy.server(&daemon.url))
@@ -162,21 +163,13 @@ fn send_sends_again_with_its_key_when_the_connection_drops_before_the_answer() {
 }
 
 #[test]
+fn send_sends_again_with_its_key_when_the_connection_drops_before_the_answer() {
+    send_survives(Cut::BeforeTheAnswer, "retry", "20", 12);
+}
+
+#[test]
 fn send_resumes_a_stream_that_breaks_mid_reply_without_repeating_it() {
-    let daemon = Daemon::start_with(&["--echo-delay-ms", "30"]);
-    with_user(&daemon, "resume");
-    let proxy = CuttingProxy::start(port_of(&daemon.url), Cut::AfterTheFirstEvent);
-    let text = message(20);
-    let run = daemon
-        .chatctl()
-        .env("CHATCTL_SERVER", proxy.server(&daemon.url))
-        .args(["send", &text])
-        .run()
-        .success();
-    assert!(proxy.cut_done.load(Ordering::SeqCst), "the stream was cut");
-    assert_eq!(run.stdout, format!("{text}\n"), "every word once: {run:#?}");
-    let messages = stored_messages(&daemon, the_only_conversation(&daemon));
-    assert_eq!(messages.len(), 2);
+    send_survives(Cut::AfterTheFirstEvent, "resume", "30", 20);
 }
 
 #[test]

@@ -55,17 +55,8 @@ impl Framing {
 /// `resume` (and then without the `start` event, which came before).
 pub fn sse_response(reply: Arc<Reply>, framing: Framing, resume: Option<Offsets>) -> Response {
     let listener = reply.subscribe();
-    let listening = Listening {
-        conversation_id: reply.conversation_id,
-        user_message: reply.user_message.clone(),
-        _reply: Some(reply),
-        listener,
-        framing,
-        position: Position::new(resume),
-        started: resume.is_some(),
-        finished: false,
-    };
-    listening.into_response()
+    let user_message = reply.user_message.clone();
+    Listening::new(user_message, Some(reply), listener, framing, resume).into_response()
 }
 
 /// The stream of a reply that has ended and is stored (`answer`, or `None` when it
@@ -104,17 +95,7 @@ pub fn stored_sse_response(
     // The sender may go at once: a receiver still reads the last state, and an ended
     // reply is never waited on.
     let (_, listener) = watch::channel(state);
-    let listening = Listening {
-        conversation_id: user_message.conversation_id,
-        user_message,
-        _reply: None,
-        listener,
-        framing,
-        position: Position::new(resume),
-        started: resume.is_some(),
-        finished: false,
-    };
-    listening.into_response()
+    Listening::new(user_message, None, listener, framing, resume).into_response()
 }
 
 /// A `text/event-stream` response whose body is the frames `next` makes from `state`,
@@ -162,6 +143,26 @@ struct Listening {
 }
 
 impl Listening {
+    /// A listener from the start, or past `resume` (whose `start` event came before).
+    fn new(
+        user_message: MessageRow,
+        reply: Option<Arc<Reply>>,
+        listener: watch::Receiver<ReplyState>,
+        framing: Framing,
+        resume: Option<Offsets>,
+    ) -> Listening {
+        Listening {
+            conversation_id: user_message.conversation_id,
+            user_message,
+            _reply: reply,
+            listener,
+            framing,
+            position: Position::new(resume),
+            started: resume.is_some(),
+            finished: false,
+        }
+    }
+
     fn into_response(self) -> Response {
         event_stream(self, |mut listening| async move {
             let frame = listening.next_frame().await?;
