@@ -9,11 +9,12 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::on_both_backends;
-use crate::support::{Daemon, WAIT, read_json};
+use crate::support::{Daemon, FakeUpstream, Upstream, WAIT, daemon_for, read_json};
 
 on_both_backends!(
     seeded_disconnects_of_200_replies_resume_to_the_stored_text,
     a_reply_interrupted_by_a_restart_is_answered_as_stored,
+    reasoning_and_content_resume_alike_from_every_event,
 );
 
 /// One event as a conforming client reads it, with its id.
@@ -331,4 +332,62 @@ async fn bad_cursors_get_a_detail_and_never_a_guess() {
     // An empty Last-Event-ID is no cursor (EventSource resets it with one).
     let (status, _) = read_json(attach(&chatd, id, "", Some("")).await).await;
     assert_eq!(status, 404);
+}
+
+async fn reasoning_and_content_resume_alike_from_every_event() {
+    let reasoning: Vec<String> = ["Let me", " think", " about", " it.\n", "Sure", "."]
+        .map(String::from)
+        .to_vec();
+    let tokens: Vec<String> = ["The", " answer", " is", " forty", "-two", "."]
+        .map(String::from)
+        .to_vec();
+    let upstream = FakeUpstream::start(Upstream::Thinking {
+        delay: std::time::Duration::from_millis(15),
+        model: "thinker".into(),
+        reasoning_field: "reasoning_content",
+        reasoning: reasoning.clone(),
+        tokens: tokens.clone(),
+        finish_reason: "stop",
+        prompt_tokens: 1,
+        completion_tokens: 1,
+    })
+    .await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let id = chatd.conversation().await;
+    // start, the reasoning, the content, end: cut after each in turn, and resume once
+    // live and once after the reply has ended.
+    let events = 2 + reasoning.len() + tokens.len();
+    let mut turns = 0;
+    for cut in 1..events {
+        for after_the_end in [false, true] {
+            let first = chatd.chat_with_events(id, "why?").await;
+            let mut seen = read_some(first, Some(cut)).await;
+            turns += 1;
+            if after_the_end {
+                // Stored: the rest comes from the stored message.
+                chatd.wait_for_messages(id, 2 * turns).await;
+            }
+            let last = seen.last().expect("an event").id.clone();
+            seen.extend(read_some(attach(&chatd, id, "", Some(&last)).await, None).await);
+            let thought: String = seen
+                .iter()
+                .filter(|e| e.event == "reasoning")
+                .map(|e| serde_json::from_str::<String>(&e.data).expect("a JSON string"))
+                .collect();
+            let end: Value = serde_json::from_str(&seen.last().expect("end").data).unwrap();
+            assert_eq!(end["status"], "complete", "cut {cut}");
+            assert_eq!(
+                thought,
+                reasoning.concat(),
+                "cut {cut}, after the end {after_the_end}"
+            );
+            assert_eq!(
+                text_of(&seen),
+                tokens.concat(),
+                "cut {cut}, after the end {after_the_end}"
+            );
+            assert_eq!(end["message"]["reasoning"], reasoning.concat());
+            assert_eq!(end["message"]["content"], tokens.concat());
+        }
+    }
 }
