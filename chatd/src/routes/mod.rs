@@ -6,8 +6,11 @@
 
 mod acting_user;
 mod archive;
+mod attach;
+mod chat_answers;
 pub(crate) mod error;
 pub mod guard;
+pub mod idempotency;
 pub(crate) mod input;
 mod manage;
 pub mod openai;
@@ -41,8 +44,10 @@ pub use openai::FrontDoor;
 pub use rendered::RenderedMessages;
 
 use crate::providers::Providers;
-use crate::replies::{BeginError, Replies};
-use crate::store::{CreateUserOutcome, KnownOrRow, Store};
+use crate::replies::{BeginError, ChatOverrides, Replies};
+use crate::store::idempotency::{KeptAnswer, KeyLookup, Keyed};
+use crate::store::{ConversationRow, CreateUserOutcome, KnownOrRow, Store, UserRow, UserTurn};
+use chat_answers::ChatAnswer;
 
 /// Everything a request handler needs.
 #[derive(Debug, Clone)]
@@ -55,6 +60,8 @@ pub struct App {
     pub rendered: Arc<rendered::RenderedMessages>,
     /// The OpenAI-compatible front door at `/v1`; `None` when switched off.
     pub front_door: Option<FrontDoor>,
+    /// Requests with the same `Idempotency-Key` take turns.
+    pub keys: Arc<idempotency::KeyGate>,
     /// The user of the AI SDK routes' requests that name none (`--default-user`).
     pub default_user: String,
 }
@@ -310,7 +317,7 @@ where
         Route::ExportConversation(id) => archive::export_conversation(app, id, query).await,
         Route::ListMessages(id) => list_messages(app, id).await,
         Route::CancelReply(id) => cancel_reply(app, id).await,
-        Route::AttachReply(id) => attach_reply(app, id, query).await,
+        Route::AttachReply(id) => attach::attach_reply(app, id, query, headers).await,
         Route::Chat => chat(app, query, headers, body).await,
         Route::Status => Ok(status(app)),
         Route::Models => Ok(json_response(StatusCode::OK, &app.providers.models().await)),
@@ -377,12 +384,43 @@ where
     });
     let email = fields.optional_string("email", EMAIL_MAX_CHARS);
     let (username, email) = fields.finish(username, email)?;
-    match app.store.create_user(username, email).await? {
+    let outcome = match idempotency::read_key(headers, "users", &object)? {
+        None => app.store.create_user(username, email).await?,
+        Some(key) => {
+            let _turn = app.keys.turn(&key).await;
+            let render = |row: &UserRow| views::to_json(&views::user(row.clone()));
+            match app
+                .store
+                .create_user_once(username, email, key, render)
+                .await?
+            {
+                Keyed::Fresh(outcome) => outcome,
+                Keyed::Seen(seen) => return kept_answer(seen),
+            }
+        }
+    };
+    match outcome {
         CreateUserOutcome::Created(row) => Ok(json_response(StatusCode::OK, &views::user(row))),
         CreateUserOutcome::UsernameTaken => Err(ApiError::detail(
             StatusCode::BAD_REQUEST,
             "Username already registered",
         )),
+    }
+}
+
+/// The answer kept for a request's key, as the first request with it was answered.
+fn kept_answer(seen: KeyLookup) -> Result<Response, ApiError> {
+    match seen {
+        KeyLookup::Repeat(KeptAnswer {
+            status,
+            body: Some(body),
+            ..
+        }) => {
+            let mut response = json_bytes_response(Bytes::from(body));
+            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            Ok(response)
+        }
+        _ => Err(idempotency::key_reused()),
     }
 }
 
@@ -429,11 +467,26 @@ where
     let name = fields.optional_string("name", CONVERSATION_NAME_MAX_CHARS);
     let own = settings::read(app, &mut fields).await;
     let (user_id, name) = fields.finish(user_id, name)?;
-    match app
-        .store
-        .create_conversation_with(user_id, name, own.into_row())
-        .await?
-    {
+    let created = match idempotency::read_key(headers, "conversations", &object)? {
+        None => {
+            app.store
+                .create_conversation_with(user_id, name, own.into_row())
+                .await?
+        }
+        Some(key) => {
+            let _turn = app.keys.turn(&key).await;
+            let render = |row: &ConversationRow| views::to_json(&views::conversation(row.clone()));
+            match app
+                .store
+                .create_conversation_once(user_id, name, own.into_row(), key, render)
+                .await?
+            {
+                Keyed::Fresh(created) => created,
+                Keyed::Seen(seen) => return kept_answer(seen),
+            }
+        }
+    };
+    match created {
         Some(row) => Ok(json_response(StatusCode::OK, &views::conversation(row))),
         None => Err(ApiError::not_found("User not found")),
     }
@@ -507,8 +560,15 @@ async fn chat<S>(app: &App, query: &str, headers: &HeaderMap, body: S) -> Result
 where
     S: Stream<Item = Result<Bytes, warp::Error>> + Unpin,
 {
-    let with_events = input::query_bool(&input::query_pairs(query), "events")?;
+    let pairs = input::query_pairs(query);
+    let with_events = input::query_bool(&pairs, "events")?;
+    let answer = if input::query_bool(&pairs, "detach")? {
+        ChatAnswer::Detached
+    } else {
+        ChatAnswer::Stream(stream::Framing::of_chat(with_events))
+    };
     let object = input::json_object(headers, body).await?;
+    let key = idempotency::read_key(headers, "chat", &object)?;
     let mut fields = Fields::new(&object);
     let conversation_id = fields.id("conversation_id");
     let message = fields.string("message", MESSAGE_MAX_CHARS);
@@ -519,13 +579,38 @@ where
     }
     let (conversation_id, message) = fields.finish(conversation_id, message)?;
 
-    let reply = app
-        .replies
-        .begin(conversation_id, message)
-        .await
-        .map_err(begin_error)?;
-    let listener = reply.subscribe();
-    Ok(stream::sse_response(reply, listener, with_events))
+    // A repeat waits for its first request to have stored its message, and finds it.
+    let _turn = match &key {
+        Some(key) => Some(app.keys.turn(key).await),
+        None => None,
+    };
+    let turn = UserTurn {
+        contents: vec![message],
+        after: None,
+        key,
+    };
+    let overrides = ChatOverrides::default();
+    let begun = match answer {
+        // Answered once the message is stored: a provider that fails at once is told
+        // by the reply's end, not by a 502.
+        ChatAnswer::Detached => {
+            app.replies
+                .begin_at_once(conversation_id, turn, overrides)
+                .await
+        }
+        ChatAnswer::Stream(_) => {
+            app.replies
+                .begin_with(conversation_id, turn, overrides)
+                .await
+        }
+    };
+    match begun {
+        Ok(reply) => Ok(chat_answers::live(reply, answer)),
+        Err(BeginError::Repeat(user_message_id)) => {
+            chat_answers::again(app, conversation_id, user_message_id, answer).await
+        }
+        Err(error) => Err(begin_error(error)),
+    }
 }
 
 /// The answer to a chat that could not begin.
@@ -557,6 +642,12 @@ pub(crate) fn begin_error(error: BeginError) -> ApiError {
             "The conversation was continued by another request; send the message again",
         ),
         BeginError::ProviderFailed(cause) => ApiError::detail(StatusCode::BAD_GATEWAY, cause),
+        // Only `POST /chat` sends keys, and it answers a repeat itself.
+        BeginError::Repeat(_) => ApiError::detail(
+            StatusCode::CONFLICT,
+            "This request was sent before with the same Idempotency-Key",
+        ),
+        BeginError::KeyReused => idempotency::key_reused(),
         BeginError::Store(error) => error.into(),
     }
 }
@@ -596,18 +687,6 @@ pub(crate) async fn stop_reply(app: &App, id: i64) -> bool {
         );
     }
     true
-}
-
-/// Extension: GET /conversations/{conversation_id}/reply: the reply in flight from its
-/// first delta on, then live.
-async fn attach_reply(app: &App, raw_id: &str, query: &str) -> Result<Response, ApiError> {
-    let id = path_id("conversation_id", raw_id)?;
-    let with_events = input::query_bool(&input::query_pairs(query), "events")?;
-    let Some(reply) = app.replies.attach(id) else {
-        return Err(ApiError::not_found("No reply in progress"));
-    };
-    let listener = reply.subscribe();
-    Ok(stream::sse_response(reply, listener, with_events))
 }
 
 /// Extension: GET /status. `provider` and `model` are the default provider's kind and

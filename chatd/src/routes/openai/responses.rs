@@ -280,6 +280,7 @@ where
         }
     };
     let turn = UserTurn {
+        key: None,
         contents: asked.new_messages,
         after,
     };

@@ -349,6 +349,7 @@ async fn first_turn(
         contents: vec![request.new_message],
         // Nothing to compare against but what was just seeded.
         after: (!seeded).then_some(None),
+        key: None,
     })
 }
 
@@ -371,6 +372,7 @@ async fn continued_turn(
     Ok(UserTurn {
         contents: vec![request.new_message],
         after: Some(stored.last().map(|row| row.id)),
+        key: None,
     })
 }
 
@@ -430,6 +432,7 @@ async fn turn_again(
         TurnDelete::Deleted { .. } => Ok(UserTurn {
             contents,
             after: Some(after),
+            key: None,
         }),
         TurnDelete::Busy => Err(cannot_regenerate(
             "a reply is being generated for this chat; stop it or wait for it to end",
