@@ -10,6 +10,7 @@ pub mod guard;
 pub(crate) mod input;
 mod manage;
 pub mod openai;
+pub mod openapi;
 mod rendered;
 mod search;
 mod settings;
@@ -37,6 +38,9 @@ use error::{Invalid, json_bytes_response, json_response};
 use input::Fields;
 pub use openai::FrontDoor;
 pub use rendered::RenderedMessages;
+
+use common::{ChatRequest, Conversation, CreateUserRequest, Message, ModelsResponse, User};
+use openapi::schemas::{Detail, NewConversation, ValidationError};
 
 use crate::providers::Providers;
 use crate::replies::{BeginError, Replies};
@@ -139,6 +143,8 @@ enum Route<'p> {
     Chat,
     Status,
     Models,
+    /// Extension: the OpenAPI document of all of these.
+    OpenApi,
 }
 
 impl<'p> Route<'p> {
@@ -167,6 +173,7 @@ impl<'p> Route<'p> {
             ["chat"] => Route::Chat,
             ["status"] => Route::Status,
             ["models"] => Route::Models,
+            ["openapi.json"] => Route::OpenApi,
             _ => return None,
         })
     }
@@ -298,7 +305,8 @@ where
         Route::AttachReply(id) => attach_reply(app, id, query).await,
         Route::Chat => chat(app, query, headers, body).await,
         Route::Status => Ok(status(app)),
-        Route::Models => Ok(json_response(StatusCode::OK, &app.providers.models().await)),
+        Route::Models => Ok(models(app).await),
+        Route::OpenApi => Ok(openapi::openapi_json()),
     };
     result.unwrap_or_else(ApiError::into_response)
 }
@@ -339,6 +347,16 @@ fn path_id_or_problems(
     }
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/users/", tag = "users",
+    request_body = CreateUserRequest,
+    responses(
+        (status = 200, description = "The new user", body = User),
+        (status = 400, description = "`Username already registered`", body = Detail),
+        (status = 413, description = "The body is over 1 MiB", body = Detail),
+        (status = 422, description = "Invalid body or username (docs/API.md §6)", body = ValidationError),
+    )
+)]
 /// POST /users/
 async fn create_user<S>(app: &App, headers: &HeaderMap, body: S) -> Result<Response, ApiError>
 where
@@ -367,6 +385,15 @@ where
     }
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/users/{username}", tag = "users",
+    params(("username" = String, Path, description = "Percent-encoded; matched after NFC normalisation and case folding")),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 404, description = "`User not found`", body = Detail),
+        (status = 422, description = "The path segment is not UTF-8", body = ValidationError),
+    )
+)]
 /// GET /users/{username}
 async fn get_user(app: &App, raw_name: &str) -> Result<Response, ApiError> {
     let name = input::normalize_username(&decode_segment("username", raw_name)?);
@@ -380,6 +407,18 @@ async fn get_user(app: &App, raw_name: &str) -> Result<Response, ApiError> {
     }
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/users/{user_id}/conversations", tag = "conversations",
+    params(
+        ("user_id" = i64, Path),
+        ("skip" = Option<i64>, Query, minimum = 0, description = "Conversations to skip (default 0)"),
+        ("limit" = Option<i64>, Query, minimum = 0, maximum = 1000, description = "At most this many (default 10)"),
+    ),
+    responses(
+        (status = 200, description = "The user's conversations, oldest first; an unknown user has none", body = Vec<Conversation>),
+        (status = 422, description = "A bad id, `skip` or `limit`", body = ValidationError),
+    )
+)]
 /// GET /users/{user_id}/conversations?skip=0&limit=10
 async fn list_conversations(app: &App, raw_id: &str, query: &str) -> Result<Response, ApiError> {
     let mut problems = Vec::new();
@@ -395,6 +434,16 @@ async fn list_conversations(app: &App, raw_id: &str, query: &str) -> Result<Resp
     Ok(json_response(StatusCode::OK, &list))
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/conversations/", tag = "conversations",
+    request_body = NewConversation,
+    responses(
+        (status = 200, description = "The new conversation", body = Conversation),
+        (status = 404, description = "`User not found`", body = Detail),
+        (status = 413, description = "The body is over 1 MiB", body = Detail),
+        (status = 422, description = "Invalid body, an unknown model, bad params", body = ValidationError),
+    )
+)]
 /// POST /conversations/; extension: the optional `model`, `system_prompt` and `params`.
 async fn create_conversation<S>(
     app: &App,
@@ -420,6 +469,15 @@ where
     }
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{conversation_id}", tag = "conversations",
+    params(("conversation_id" = i64, Path)),
+    responses(
+        (status = 200, description = "The conversation with all its messages, oldest first (the documented objects, without extension fields)", body = common::ConversationWithMessages),
+        (status = 404, description = "`Conversation not found`", body = Detail),
+        (status = 422, description = "A bad id", body = ValidationError),
+    )
+)]
 /// GET /conversations/{conversation_id}
 async fn get_conversation(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let id = path_id("conversation_id", raw_id)?;
@@ -446,6 +504,15 @@ async fn get_conversation(app: &App, raw_id: &str) -> Result<Response, ApiError>
     Ok(json_bytes_response(body.freeze()))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{conversation_id}/messages", tag = "conversations",
+    params(("conversation_id" = i64, Path)),
+    responses(
+        (status = 200, description = "Its messages, oldest first, each with `status` and, for replies, how they were made", body = Vec<Message>),
+        (status = 404, description = "`Conversation not found`", body = Detail),
+        (status = 422, description = "A bad id", body = ValidationError),
+    )
+)]
 /// Extension: GET /conversations/{conversation_id}/messages, each with its `status`.
 async fn list_messages(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let id = path_id("conversation_id", raw_id)?;
@@ -483,6 +550,19 @@ fn parts_size(parts: &Parts) -> usize {
         .sum()
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/chat", tag = "chat",
+    request_body = ChatRequest,
+    params(("events" = Option<bool>, Query, description = "Extension: open the stream with a `start` event and close it with an `end` event (docs/API.md §3.1)")),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = String, description = "The reply as Server-Sent Events. Every token is an unnamed event, `data: <token>` (a token with line breaks is one `data:` line per line). With `?events=true` the stream also has named events: `start` (data: a StreamStart, the stored user message), `reasoning` (data: a JSON string, a piece of the model's reasoning, only for models that reason) and, last, `end` (data: a StreamEnd: how the reply ended, the stored assistant message, the error, whether it is stored). The user message is stored at once, the reply when it ends (docs/API.md §1.6, §5)."),
+        (status = 404, description = "`Conversation not found`; nothing is stored", body = Detail),
+        (status = 409, description = "A reply is already being generated for this conversation, or it was continued by another request", body = Detail),
+        (status = 413, description = "The body is over 1 MiB", body = Detail),
+        (status = 422, description = "Invalid body, a blank or too long message, a bad `events`", body = ValidationError),
+        (status = 502, description = "The provider failed before the first token; the user message stays stored", body = Detail),
+    )
+)]
 /// POST /chat
 async fn chat<S>(app: &App, query: &str, headers: &HeaderMap, body: S) -> Result<Response, ApiError>
 where
@@ -542,6 +622,15 @@ pub(crate) fn begin_error(error: BeginError) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/conversations/{conversation_id}/cancel", tag = "chat",
+    params(("conversation_id" = i64, Path)),
+    responses(
+        (status = 200, description = "The reply stopped; what it generated is stored as `cancelled`", body = common::CancelResponse),
+        (status = 404, description = "`No reply in progress`", body = Detail),
+        (status = 422, description = "A bad id", body = ValidationError),
+    )
+)]
 /// Extension: POST /conversations/{conversation_id}/cancel. Answers once the reply has
 /// stopped and what it generated is stored.
 async fn cancel_reply(app: &App, raw_id: &str) -> Result<Response, ApiError> {
@@ -570,6 +659,18 @@ async fn cancel_reply(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     ))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{conversation_id}/reply", tag = "chat",
+    params(
+        ("conversation_id" = i64, Path),
+        ("events" = Option<bool>, Query, description = "As for `POST /chat`"),
+    ),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = String, description = "The reply in flight as Server-Sent Events, from its first token on, then live: unnamed token events as for `POST /chat`, and with `?events=true` the named events `start` (a StreamStart), `reasoning` (a JSON string) and `end` (a StreamEnd) (docs/API.md §3.4)."),
+        (status = 404, description = "`No reply in progress`", body = Detail),
+        (status = 422, description = "A bad id or `events`", body = ValidationError),
+    )
+)]
 /// Extension: GET /conversations/{conversation_id}/reply: the reply in flight from its
 /// first delta on, then live.
 async fn attach_reply(app: &App, raw_id: &str, query: &str) -> Result<Response, ApiError> {
@@ -582,6 +683,19 @@ async fn attach_reply(app: &App, raw_id: &str, query: &str) -> Result<Response, 
     Ok(stream::sse_response(reply, listener, with_events))
 }
 
+/// Extension: GET /models
+#[utoipa::path(
+    get, path = "/api/v1/models", tag = "daemon",
+    responses((status = 200, description = "Every configured provider's models", body = ModelsResponse))
+)]
+async fn models(app: &App) -> Response {
+    json_response(StatusCode::OK, &app.providers.models().await)
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/status", tag = "daemon",
+    responses((status = 200, description = "The daemon", body = common::ServerStatus))
+)]
 /// Extension: GET /status. `provider` and `model` are the default provider's kind and
 /// the default model's name on it, as before chatd had several providers.
 fn status(app: &App) -> Response {

@@ -1,0 +1,173 @@
+//! The OpenAPI schemas of the OpenAI-compatible front door (`/v1`, `docs/API.md` §11):
+//! OpenAI's shapes as `routes/openai/` reads and writes them with `serde_json`, at the
+//! level a client needs (the fields chatd reads and always writes; OpenAI's other
+//! request fields are relayed to the provider, so every request object stays open).
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Every front-door error: OpenAI's `{"error": {...}}`, so OpenAI's SDKs raise it as
+/// their own exception types.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"error": {"message": "you must provide a model parameter",
+    "type": "invalid_request_error", "param": "model", "code": null}}))]
+pub struct OpenAiErrorBody {
+    pub error: OpenAiErrorObject,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OpenAiErrorObject {
+    pub message: String,
+    /// `invalid_request_error`, `authentication_error`, `service_unavailable_error` or
+    /// `api_error`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The request field that is wrong, if one is.
+    pub param: Option<String>,
+    /// `model_not_found`, `unknown_url`, `provider_failed`, ... when there is one.
+    pub code: Option<String>,
+}
+
+/// One message of a chat completion request. `content` is a string or a list of
+/// content parts; chatd stores text parts as they are and any other part as a note of
+/// what was there (§11.5).
+#[derive(Serialize, ToSchema)]
+pub struct ChatCompletionMessage {
+    /// `system`, `developer`, `user`, `assistant` or `tool`.
+    pub role: String,
+    pub content: serde_json::Value,
+}
+
+/// `POST /v1/chat/completions` body. Fields besides these (`tools`, ...) go to the
+/// provider unchanged.
+#[derive(Serialize, ToSchema)]
+pub struct ChatCompletionRequest {
+    /// `PROVIDER/MODEL`, or a bare name on the default provider.
+    #[schema(min_length = 1)]
+    pub model: String,
+    #[schema(min_items = 1)]
+    pub messages: Vec<ChatCompletionMessage>,
+    /// Answer as `text/event-stream` `chat.completion.chunk`s.
+    pub stream: Option<bool>,
+    /// `{"include_usage": true}` adds a last chunk with `usage`.
+    #[schema(value_type = Option<Object>)]
+    pub stream_options: Option<serde_json::Value>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub max_completion_tokens: Option<u32>,
+    pub seed: Option<i64>,
+    /// The chatd user whose conversation this is (else the front door's default user).
+    pub user: Option<String>,
+    /// `{"chatd_conversation_id": "N"}` continues conversation N.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// A whole `chat.completion`.
+#[derive(Serialize, ToSchema)]
+pub struct ChatCompletion {
+    /// `chatcmpl-N`, N the stored reply's message id.
+    pub id: String,
+    /// `chat.completion`.
+    pub object: String,
+    pub created: i64,
+    pub model: String,
+    pub choices: Vec<ChatCompletionChoice>,
+    pub usage: Option<TokenUsage>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChatCompletionChoice {
+    pub index: u32,
+    /// `{"role": "assistant", "content": ..., "refusal": null}`, with `tool_calls` when
+    /// the model called tools.
+    #[schema(value_type = Object)]
+    pub message: serde_json::Value,
+    /// `stop`, `length`, `tool_calls`, ...
+    pub finish_reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenUsage {
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub total_tokens: i64,
+}
+
+/// `GET /v1/models`: every provider's models as OpenAI lists them.
+#[derive(Serialize, ToSchema)]
+pub struct ModelList {
+    /// `list`.
+    pub object: String,
+    pub data: Vec<ModelEntry>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ModelEntry {
+    /// `PROVIDER/MODEL`.
+    pub id: String,
+    /// `model`.
+    pub object: String,
+    pub created: i64,
+    /// The provider's name.
+    pub owned_by: String,
+}
+
+/// `POST /v1/responses` body. `previous_response_id` chains a response onto the
+/// conversation of an earlier one; `conversation`, `prompt` and `store: false` are
+/// refused (§11.6).
+#[derive(Serialize, ToSchema)]
+pub struct CreateResponseRequest {
+    #[schema(min_length = 1)]
+    pub model: String,
+    /// A string, or a list of input items (messages).
+    pub input: serde_json::Value,
+    pub instructions: Option<String>,
+    /// `resp_N`.
+    pub previous_response_id: Option<String>,
+    pub stream: Option<bool>,
+    /// Answer at once with `status: "queued"`; the reply runs on without the client.
+    pub background: Option<bool>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub max_output_tokens: Option<u32>,
+    pub user: Option<String>,
+}
+
+/// A `response` object.
+#[derive(Serialize, ToSchema)]
+pub struct ResponseObject {
+    /// `resp_N`, N the reply's message id.
+    pub id: String,
+    /// `response`.
+    pub object: String,
+    pub created_at: i64,
+    /// `queued`, `in_progress`, `completed`, `cancelled`, `failed` or `incomplete`.
+    pub status: String,
+    pub model: String,
+    pub instructions: Option<String>,
+    pub previous_response_id: Option<String>,
+    /// The reply as one `message` item with an `output_text` part.
+    #[schema(value_type = Vec<Object>)]
+    pub output: Vec<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub usage: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub error: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub incomplete_details: Option<serde_json::Value>,
+    pub background: bool,
+    /// `{"chatd_conversation_id": "N"}`.
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+}
+
+/// The answer of `DELETE /v1/responses/{id}`.
+#[derive(Serialize, ToSchema)]
+pub struct DeletedResponse {
+    pub id: String,
+    /// `response`.
+    pub object: String,
+    pub deleted: bool,
+}
