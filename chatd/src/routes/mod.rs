@@ -40,7 +40,7 @@ pub use openai::FrontDoor;
 pub use rendered::RenderedMessages;
 
 use common::{ChatRequest, Conversation, CreateUserRequest, Message, ModelsResponse, User};
-use openapi::schemas::{Detail, NewConversation, ValidationError};
+use openapi::schemas::{Detail, NewConversation, ReplyEvent, ValidationError};
 
 use crate::providers::Providers;
 use crate::replies::{BeginError, Replies};
@@ -555,7 +555,7 @@ fn parts_size(parts: &Parts) -> usize {
     request_body = ChatRequest,
     params(("events" = Option<bool>, Query, description = "Extension: open the stream with a `start` event and close it with an `end` event (docs/API.md §3.1)")),
     responses(
-        (status = 200, content_type = "text/event-stream", body = String, description = "The reply as Server-Sent Events. Every token is an unnamed event, `data: <token>` (a token with line breaks is one `data:` line per line). With `?events=true` the stream also has named events: `start` (data: a StreamStart, the stored user message), `reasoning` (data: a JSON string, a piece of the model's reasoning, only for models that reason) and, last, `end` (data: a StreamEnd: how the reply ended, the stored assistant message, the error, whether it is stored). The user message is stored at once, the reply when it ends (docs/API.md §1.6, §5)."),
+        (status = 200, content_type = "text/event-stream", body = ReplyEvent, description = "The reply as Server-Sent Events. Every token is an unnamed event, `data: <token>` (a token with line breaks is one `data:` line per line). With `?events=true` the stream also has named events: `start` (data: a StreamStart, the stored user message), `reasoning` (data: a JSON string, a piece of the model's reasoning, only for models that reason) and, last, `end` (data: a StreamEnd: how the reply ended, the stored assistant message, the error, whether it is stored). The user message is stored at once, the reply when it ends (docs/API.md §1.6, §5)."),
         (status = 404, description = "`Conversation not found`; nothing is stored", body = Detail),
         (status = 409, description = "A reply is already being generated for this conversation, or it was continued by another request", body = Detail),
         (status = 413, description = "The body is over 1 MiB", body = Detail),
@@ -666,7 +666,7 @@ async fn cancel_reply(app: &App, raw_id: &str) -> Result<Response, ApiError> {
         ("events" = Option<bool>, Query, description = "As for `POST /chat`"),
     ),
     responses(
-        (status = 200, content_type = "text/event-stream", body = String, description = "The reply in flight as Server-Sent Events, from its first token on, then live: unnamed token events as for `POST /chat`, and with `?events=true` the named events `start` (a StreamStart), `reasoning` (a JSON string) and `end` (a StreamEnd) (docs/API.md §3.4)."),
+        (status = 200, content_type = "text/event-stream", body = ReplyEvent, description = "The reply in flight as Server-Sent Events, from its first token on, then live: unnamed token events as for `POST /chat`, and with `?events=true` the named events `start` (a StreamStart), `reasoning` (a JSON string) and `end` (a StreamEnd) (docs/API.md §3.4)."),
         (status = 404, description = "`No reply in progress`", body = Detail),
         (status = 422, description = "A bad id or `events`", body = ValidationError),
     )

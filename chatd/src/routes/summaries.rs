@@ -62,7 +62,7 @@ fn order(pairs: &[(String, String)]) -> Result<SummaryOrder, Box<Invalid>> {
         ("user_id" = i64, Path),
         ("skip" = Option<i64>, Query, minimum = 0),
         ("limit" = Option<i64>, Query, minimum = 0, maximum = 1000, description = "Default 10"),
-        ("order" = Option<String>, Query, description = "`newest` (the default) or `oldest`, by last activity"),
+        ("order" = Option<super::openapi::schemas::SummaryOrder>, Query, description = "`newest` (the default) or `oldest`, by last activity"),
     ),
     responses(
         (status = 200, description = "A page of summaries and the total", body = ConversationSummaries),

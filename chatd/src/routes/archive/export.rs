@@ -11,7 +11,7 @@ use warp::reply::Response;
 
 use super::markdown;
 use crate::routes::error::{Invalid, json_response};
-use crate::routes::openapi::schemas::{Detail, ValidationError};
+use crate::routes::openapi::schemas::{Detail, ExportFormat, ValidationError};
 use crate::routes::{ApiError, App, input, path_id, views};
 use crate::store::ConversationArchive;
 
@@ -57,7 +57,7 @@ pub fn document(archive: ConversationArchive) -> ConversationExport {
     get, path = "/api/v1/conversations/{conversation_id}/export", tag = "archive",
     params(
         ("conversation_id" = i64, Path),
-        ("format" = Option<String>, Query, description = "`json` (the default), `markdown` or `md`"),
+        ("format" = Option<ExportFormat>, Query, description = "`json` (the default), `markdown` or `md`"),
     ),
     responses(
         (status = 200, description = "The conversation as chatd's JSON document, or as Markdown", content(

@@ -28,7 +28,7 @@ use super::error::json_response;
 use super::{App, input};
 use crate::replies::ChatOverrides;
 use crate::routes::openapi::front_door::{
-    ChatCompletion, ChatCompletionRequest, ModelList, OpenAiErrorBody,
+    ChatCompletion, ChatCompletionRequest, ModelList, OpenAiErrorBody, ServerSentEvent,
 };
 use error::OpenAiError;
 
@@ -173,7 +173,7 @@ async fn check_model(app: &App, model: &str) -> Result<(), OpenAiError> {
     responses(
         (status = 200, description = "A `chat.completion`; with `stream: true`, Server-Sent Events: unnamed events whose data is a `chat.completion.chunk` (the first with the role, then content deltas, the last with `finish_reason`; with `stream_options.include_usage` one more with `usage` and no choices), an `error` object if the provider fails mid-reply, then `data: [DONE]`. The `x-chatd-conversation-id` header names the chatd conversation (docs/API.md §11)", content(
             (ChatCompletion = "application/json"),
-            (String = "text/event-stream"),
+            (ServerSentEvent = "text/event-stream"),
         )),
         (status = 400, description = "A field chatd cannot take, named by `param`", body = OpenAiErrorBody),
         (status = 404, description = "An unknown model (`model_not_found`), user or conversation", body = OpenAiErrorBody),

@@ -5,7 +5,9 @@
 //! reply in flight in the registry or the stored message, chatd's cancel (what was
 //! generated is stored as `cancelled`), and a delete of the conversation's last turn.
 
-use crate::routes::openapi::front_door::{DeletedResponse, OpenAiErrorBody, ResponseObject};
+use crate::routes::openapi::front_door::{
+    DeletedResponse, OpenAiErrorBody, ResponseObject, ServerSentEvent,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -96,14 +98,14 @@ impl Found {
 #[utoipa::path(
     get, path = "/v1/responses/{id}", tag = "openai",
     params(
-        ("id" = String, Path, description = "`resp_N`"),
+        ("id" = String, Path, pattern = r"^resp_[0-9]+$", description = "`resp_N`"),
         ("stream" = Option<bool>, Query, description = "Answer with the response's events, as `POST /v1/responses` streams them"),
-        ("starting_after" = Option<i64>, Query, description = "With `stream`: only the events after this `sequence_number`"),
+        ("starting_after" = Option<u64>, Query, description = "With `stream`: only the events after this `sequence_number`"),
     ),
     responses(
         (status = 200, description = "The response as it is now; with `stream=true`, its events (Server-Sent Events)", content(
             (ResponseObject = "application/json"),
-            (String = "text/event-stream"),
+            (ServerSentEvent = "text/event-stream"),
         )),
         (status = 400, description = "A bad `stream` or `starting_after`", body = OpenAiErrorBody),
         (status = 404, description = "No such response", body = OpenAiErrorBody),
@@ -150,7 +152,7 @@ pub async fn retrieve(app: &App, raw_id: &str, query: &str) -> Result<Response, 
 
 #[utoipa::path(
     post, path = "/v1/responses/{id}/cancel", tag = "openai",
-    params(("id" = String, Path, description = "`resp_N`")),
+    params(("id" = String, Path, pattern = r"^resp_[0-9]+$", description = "`resp_N`")),
     responses(
         (status = 200, description = "The response, `cancelled`", body = ResponseObject),
         (status = 400, description = "The response ended otherwise", body = OpenAiErrorBody),
@@ -205,7 +207,7 @@ pub async fn cancel(app: &App, raw_id: &str) -> Result<Response, OpenAiError> {
 
 #[utoipa::path(
     delete, path = "/v1/responses/{id}", tag = "openai",
-    params(("id" = String, Path, description = "`resp_N`")),
+    params(("id" = String, Path, pattern = r"^resp_[0-9]+$", description = "`resp_N`")),
     responses(
         (status = 200, description = "Deleted", body = DeletedResponse),
         (status = 404, description = "No such response", body = OpenAiErrorBody),

@@ -18,7 +18,9 @@ use super::error::OpenAiError;
 use super::response_object::{Answer, Rendered, Source};
 use super::{FrontDoor, request};
 use crate::replies::ChatOverrides;
-use crate::routes::openapi::front_door::{CreateResponseRequest, OpenAiErrorBody, ResponseObject};
+use crate::routes::openapi::front_door::{
+    CreateResponseRequest, OpenAiErrorBody, ResponseObject, ServerSentEvent,
+};
 use crate::routes::{App, input};
 use crate::store::{ConversationSettingsRow, UserTurn};
 use common::Role;
@@ -229,7 +231,7 @@ fn unknown_previous(id: &str) -> OpenAiError {
     responses(
         (status = 200, description = "A `response` (`queued` with `background: true`); with `stream: true`, Server-Sent Events named by their `type` (`response.created`, `response.in_progress`, `response.output_item.added`, `response.content_part.added`, `response.output_text.delta`, `response.output_text.done`, `response.content_part.done`, `response.output_item.done`, then `response.completed`, `response.incomplete` or `response.failed`), each with its `sequence_number` (docs/API.md §11.6)", content(
             (ResponseObject = "application/json"),
-            (String = "text/event-stream"),
+            (ServerSentEvent = "text/event-stream"),
         )),
         (status = 400, description = "A field chatd cannot take, named by `param`", body = OpenAiErrorBody),
         (status = 404, description = "An unknown model (`model_not_found`), user or conversation", body = OpenAiErrorBody),

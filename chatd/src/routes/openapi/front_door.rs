@@ -33,9 +33,36 @@ pub struct OpenAiErrorObject {
 /// what was there (§11.5).
 #[derive(Serialize, ToSchema)]
 pub struct ChatCompletionMessage {
-    /// `system`, `developer`, `user`, `assistant` or `tool`.
-    pub role: String,
-    pub content: serde_json::Value,
+    pub role: MessageRole,
+    pub content: MessageContent,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageRole {
+    System,
+    Developer,
+    User,
+    Assistant,
+    Tool,
+}
+
+/// A message's text, or its content parts.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum MessageContent {
+    Text(String),
+    Parts(Vec<ContentPart>),
+}
+
+/// A content part: `{"type": "text", "text": ...}`, or an image, audio or file part
+/// (stored as a note of what was there).
+#[derive(Serialize, ToSchema)]
+pub struct ContentPart {
+    /// `text` (`input_text` in the Responses API), `image_url`, `input_audio`, `file`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: Option<String>,
 }
 
 /// `POST /v1/chat/completions` body. Fields besides these (`tools`, ...) go to the
@@ -49,19 +76,32 @@ pub struct ChatCompletionRequest {
     pub messages: Vec<ChatCompletionMessage>,
     /// Answer as `text/event-stream` `chat.completion.chunk`s.
     pub stream: Option<bool>,
-    /// `{"include_usage": true}` adds a last chunk with `usage`.
-    #[schema(value_type = Option<Object>)]
-    pub stream_options: Option<serde_json::Value>,
+    pub stream_options: Option<StreamOptions>,
+    #[schema(minimum = 0, maximum = 2)]
     pub temperature: Option<f64>,
+    #[schema(minimum = 0, maximum = 1)]
     pub top_p: Option<f64>,
+    #[schema(minimum = 1)]
     pub max_tokens: Option<u32>,
+    #[schema(minimum = 1)]
     pub max_completion_tokens: Option<u32>,
     pub seed: Option<i64>,
     /// The chatd user whose conversation this is (else the front door's default user).
     pub user: Option<String>,
-    /// `{"chatd_conversation_id": "N"}` continues conversation N.
-    #[schema(value_type = Option<Object>)]
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<RequestMetadata>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StreamOptions {
+    /// Adds a last chunk with `usage`.
+    pub include_usage: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RequestMetadata {
+    /// Continues chatd conversation N (`"N"`).
+    #[schema(pattern = "^[0-9]+$")]
+    pub chatd_conversation_id: Option<String>,
 }
 
 /// A whole `chat.completion`.
@@ -122,17 +162,29 @@ pub struct CreateResponseRequest {
     #[schema(min_length = 1)]
     pub model: String,
     /// A string, or a list of input items (messages).
-    pub input: serde_json::Value,
+    pub input: ResponseInput,
     pub instructions: Option<String>,
     /// `resp_N`.
+    #[schema(pattern = r"^resp_[0-9]+$")]
     pub previous_response_id: Option<String>,
     pub stream: Option<bool>,
     /// Answer at once with `status: "queued"`; the reply runs on without the client.
     pub background: Option<bool>,
+    #[schema(minimum = 0, maximum = 2)]
     pub temperature: Option<f64>,
+    #[schema(minimum = 0, maximum = 1)]
     pub top_p: Option<f64>,
+    #[schema(minimum = 1)]
     pub max_output_tokens: Option<u32>,
     pub user: Option<String>,
+}
+
+/// What `POST /v1/responses` answers: a text, or messages.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ResponseInput {
+    Text(String),
+    Items(Vec<ChatCompletionMessage>),
 }
 
 /// A `response` object.
@@ -157,7 +209,7 @@ pub struct ResponseObject {
     pub error: Option<serde_json::Value>,
     #[schema(value_type = Option<Object>)]
     pub incomplete_details: Option<serde_json::Value>,
-    pub background: bool,
+    pub background: Option<bool>,
     /// `{"chatd_conversation_id": "N"}`.
     #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
@@ -170,4 +222,14 @@ pub struct DeletedResponse {
     /// `response`.
     pub object: String,
     pub deleted: bool,
+}
+
+/// One Server-Sent Event of a front-door stream: unnamed (`message`) events whose
+/// `data` is a JSON chunk, and the last `data: [DONE]` (Chat Completions); events named
+/// by their `type` (Responses).
+#[derive(Serialize, ToSchema)]
+pub struct ServerSentEvent {
+    pub event: Option<String>,
+    pub data: String,
+    pub id: Option<String>,
 }

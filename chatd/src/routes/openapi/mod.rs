@@ -73,7 +73,15 @@ const WITHOUT_STORAGE: [&str; 4] = [
         super::openai::response_by_id::delete,
         super::openai::response_by_id::cancel,
     ),
-    components(schemas(schemas::ValidationError, Detail, front_door::OpenAiErrorBody)),
+    // Schemas that only parameters or the modifier name, which utoipa does not collect.
+    components(schemas(
+        schemas::ValidationError,
+        Detail,
+        front_door::OpenAiErrorBody,
+        schemas::ExportFormat,
+        schemas::SummaryOrder,
+        schemas::ImportSource,
+    )),
     modifiers(&EveryRouteMayAnswer),
     tags(
         (name = "users", description = "Users (documented) and deleting them (extension)"),

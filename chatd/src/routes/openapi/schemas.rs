@@ -37,7 +37,6 @@ pub struct ValidationItem {
     /// The problem in words.
     pub msg: String,
     /// The value that was refused (`null` for a missing one).
-    #[schema(value_type = Object)]
     pub input: serde_json::Value,
     /// Details of some types (`max_length`, `error`, `expected`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,10 +64,59 @@ pub struct NewConversation {
     /// Extension: `PROVIDER/MODEL` or a bare model name on the default provider (up to
     /// 200 characters); one chatd cannot reach is a 422. `null` or left out: chatd's
     /// default.
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200)]
     pub model: Option<String>,
     /// Extension: the conversation's system prompt; `null` or left out: chatd's default.
     pub system_prompt: Option<String>,
     /// Extension: sampling parameters; `null`, `{}` or left out: the provider's defaults.
     pub params: Option<common::ChatParams>,
+}
+
+/// `format` of `GET /conversations/{id}/export`, as `archive::export` matches it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Json,
+    Markdown,
+    /// The same as `markdown`.
+    Md,
+}
+
+/// `order` of `GET /users/{id}/conversations/summaries` (`common::summaries::SummaryOrder`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SummaryOrder {
+    Newest,
+    Oldest,
+}
+
+/// `from` of `POST /users/{id}/import`, as `archive::import` matches it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportSource {
+    /// Told by the document.
+    Auto,
+    Chatd,
+    Chatgpt,
+}
+
+/// One Server-Sent Event of a reply stream (`POST /chat`, `GET
+/// /conversations/{id}/reply`).
+#[derive(Serialize, ToSchema)]
+pub struct ReplyEvent {
+    /// `message` (unnamed) for a token; with `?events=true` also `start`, `reasoning`
+    /// and `end`.
+    pub event: ReplyEventName,
+    /// A token as it is (unnamed events); a StreamStart (`start`), a JSON string
+    /// (`reasoning`) or a StreamEnd (`end`) as JSON.
+    pub data: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplyEventName {
+    Message,
+    Start,
+    Reasoning,
+    End,
 }

@@ -28,7 +28,7 @@ use warp::http::{HeaderMap, StatusCode, header};
 use warp::reply::Response;
 
 use crate::routes::error::{Invalid, json_response};
-use crate::routes::openapi::schemas::{Detail, ValidationError};
+use crate::routes::openapi::schemas::{Detail, ImportSource, ValidationError};
 use crate::routes::{ApiError, App, CONVERSATION_NAME_MAX_CHARS, input, path_id};
 use crate::store::{self, ImportedConversation};
 
@@ -55,7 +55,7 @@ enum Source {
     post, path = "/api/v1/users/{user_id}/import", tag = "archive",
     params(
         ("user_id" = i64, Path),
-        ("from" = Option<String>, Query, description = "`auto` (the default: told by the document), `chatd` or `chatgpt`"),
+        ("from" = Option<ImportSource>, Query, description = "`auto` (the default: told by the document), `chatd` or `chatgpt`"),
     ),
     request_body(description = "chatd's export (one ConversationExport, a list of them, or JSON Lines of them) or ChatGPT's `conversations.json`; up to 1 GiB", content(
         (Object = "application/json"),
