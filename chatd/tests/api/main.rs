@@ -17,6 +17,7 @@ mod property;
 mod provider;
 mod providers;
 mod scale;
+mod schemathesis;
 mod search;
 mod security;
 mod settings;
