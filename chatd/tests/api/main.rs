@@ -6,6 +6,7 @@ mod chat;
 mod conversation_settings;
 mod conversations;
 mod deletes;
+mod docs_page;
 mod errors;
 mod front_door;
 mod front_door_lifecycle;
