@@ -18,7 +18,7 @@ use crate::support::Daemon;
 /// The longest the whole schemathesis run may take.
 const RUN_LIMIT: Duration = Duration::from_secs(150);
 /// Generated requests per operation and phase.
-const EXAMPLES: &str = "50";
+const EXAMPLES: &str = "100";
 
 /// `$CHATD_TEST_SCHEMATHESIS`, else where `.ci/setup` installs it.
 fn schemathesis() -> Option<PathBuf> {
@@ -94,7 +94,7 @@ async fn every_operation_answers_as_the_openapi_document_says() {
         .arg("run")
         .arg(format!("{}/openapi.json", chatd.base))
         .args(["--max-examples", EXAMPLES])
-        .args(["--phases", "examples,coverage,fuzzing"])
+        .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--workers", "2"])
         .args(["--seed", "16"])
         // chatd refuses NUL in text (PostgreSQL cannot store it), which the document's

@@ -81,10 +81,10 @@ pub struct ChatCompletionRequest {
     pub temperature: Option<f64>,
     #[schema(minimum = 0, maximum = 1)]
     pub top_p: Option<f64>,
-    #[schema(minimum = 1)]
-    pub max_tokens: Option<u32>,
-    #[schema(minimum = 1)]
-    pub max_completion_tokens: Option<u32>,
+    #[schema(minimum = 1, maximum = 4_294_967_295_i64)]
+    pub max_tokens: Option<i64>,
+    #[schema(minimum = 1, maximum = 4_294_967_295_i64)]
+    pub max_completion_tokens: Option<i64>,
     pub seed: Option<i64>,
     /// The chatd user whose conversation this is (else the front door's default user).
     pub user: Option<String>,
@@ -174,8 +174,8 @@ pub struct CreateResponseRequest {
     pub temperature: Option<f64>,
     #[schema(minimum = 0, maximum = 1)]
     pub top_p: Option<f64>,
-    #[schema(minimum = 1)]
-    pub max_output_tokens: Option<u32>,
+    #[schema(minimum = 1, maximum = 4_294_967_295_i64)]
+    pub max_output_tokens: Option<i64>,
     pub user: Option<String>,
 }
 

@@ -179,13 +179,52 @@ fn error_response(description: &str, body: &str) -> DocResponse {
 /// The document as JSON, made once.
 pub fn document() -> &'static Bytes {
     static DOCUMENT: OnceLock<Bytes> = OnceLock::new();
-    DOCUMENT.get_or_init(|| match ChatdApi::openapi().to_json() {
-        Ok(json) => Bytes::from(json),
-        // Serialising utoipa's own types does not fail; should it, say so in the body.
-        Err(e) => Bytes::from(format!(
-            r#"{{"detail":"the OpenAPI document failed: {e}"}}"#
-        )),
+    DOCUMENT.get_or_init(|| {
+        let written = serde_json::to_value(ChatdApi::openapi()).and_then(|mut document| {
+            spell_links_as_openapi_does(&mut document);
+            serde_json::to_vec(&document)
+        });
+        match written {
+            Ok(json) => Bytes::from(json),
+            // Serialising utoipa's own types does not fail; should it, say so in the body.
+            Err(e) => Bytes::from(format!(
+                r#"{{"detail":"the OpenAPI document failed: {e}"}}"#
+            )),
+        }
     })
+}
+
+/// utoipa 5 writes a Link object's fields in snake case (`operation_id`,
+/// `request_body`); OpenAPI's are camel case, and clients that follow links (such as
+/// schemathesis's stateful tests) read only those.
+fn spell_links_as_openapi_does(document: &mut serde_json::Value) {
+    let Some(paths) = document.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    let operations = paths
+        .values_mut()
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut());
+    let responses = operations
+        .filter_map(|operation| operation.get_mut("responses"))
+        .filter_map(|responses| responses.as_object_mut())
+        .flat_map(|responses| responses.values_mut());
+    let links = responses
+        .filter_map(|response| response.get_mut("links"))
+        .filter_map(|links| links.as_object_mut())
+        .flat_map(|links| links.values_mut())
+        .filter_map(|link| link.as_object_mut());
+    for link in links {
+        for (snake, camel) in [
+            ("operation_id", "operationId"),
+            ("operation_ref", "operationRef"),
+            ("request_body", "requestBody"),
+        ] {
+            if let Some(value) = link.remove(snake) {
+                link.insert(camel.to_string(), value);
+            }
+        }
+    }
 }
 
 /// Extension: GET /api/v1/openapi.json
