@@ -64,13 +64,19 @@ const fn etag_bytes(hash: u64) -> [u8; 18] {
 
 macro_rules! asset {
     ($file:literal, $type:expr) => {
+        asset!(
+            $file,
+            $type,
+            fingerprint(include_bytes!(concat!("../../web/", $file)))
+        )
+    };
+    ($file:literal, $type:expr, $fingerprint:expr) => {
         Asset {
             path: concat!("/", $file),
             content_type: $type,
             bytes: include_bytes!(concat!("../../web/", $file)),
             etag: {
-                const TAG: [u8; 18] =
-                    etag_bytes(fingerprint(include_bytes!(concat!("../../web/", $file))));
+                const TAG: [u8; 18] = etag_bytes($fingerprint);
                 match std::str::from_utf8(&TAG) {
                     Ok(text) => text,
                     Err(_) => panic!("an ETag is ASCII"),
@@ -85,21 +91,12 @@ macro_rules! asset {
 /// named by the library's version and its bytes never change, so that names it as well.
 macro_rules! large_vendored_asset {
     ($file:literal, $type:expr) => {
-        Asset {
-            path: concat!("/", $file),
-            content_type: $type,
-            bytes: include_bytes!(concat!("../../web/", $file)),
-            etag: {
-                const TAG: [u8; 18] = etag_bytes(
-                    fingerprint($file.as_bytes())
-                        ^ include_bytes!(concat!("../../web/", $file)).len() as u64,
-                );
-                match std::str::from_utf8(&TAG) {
-                    Ok(text) => text,
-                    Err(_) => panic!("an ETag is ASCII"),
-                }
-            },
-        }
+        asset!(
+            $file,
+            $type,
+            fingerprint($file.as_bytes())
+                ^ include_bytes!(concat!("../../web/", $file)).len() as u64
+        )
     };
 }
 

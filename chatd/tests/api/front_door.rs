@@ -40,7 +40,7 @@ fn node_package() -> Option<PathBuf> {
 }
 
 /// A missing SDK fails the test in CI, and skips it loudly elsewhere.
-fn present_or_skip(path: PathBuf, what: &str) -> Option<PathBuf> {
+pub(crate) fn present_or_skip(path: PathBuf, what: &str) -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
     }

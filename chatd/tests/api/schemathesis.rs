@@ -31,20 +31,7 @@ fn schemathesis() -> Option<PathBuf> {
             target.join("schemathesis-venv/bin/schemathesis")
         }
     };
-    if program.exists() {
-        return Some(program);
-    }
-    let hint = "run `bash .ci/test` (its `.ci/setup` installs it)";
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "schemathesis is missing at {}: {hint}",
-        program.display()
-    );
-    eprintln!(
-        "\n!!! SKIPPED: schemathesis is missing at {}; {hint} !!!\n",
-        program.display()
-    );
-    None
+    crate::front_door::present_or_skip(program, "schemathesis")
 }
 
 #[tokio::test]
@@ -55,26 +42,23 @@ async fn every_operation_answers_as_the_openapi_document_says() {
     let chatd = Daemon::start_sqlite(&[]).await;
     // Something to find: a user with a conversation and a reply, so reads that name
     // small ids reach stored rows, not only 404s.
-    let user: serde_json::Value = chatd
-        .client
-        .post(format!("{}/users/", chatd.base))
-        .json(&json!({"username": "schemathesis"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let conversation: serde_json::Value = chatd
-        .client
-        .post(format!("{}/conversations/", chatd.base))
-        .json(&json!({"user_id": user["id"], "name": "seeded"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = |path: &str, body: serde_json::Value| {
+        let request = chatd
+            .client
+            .post(format!("{}{path}", chatd.base))
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let user = created("/users/", json!({"username": "schemathesis"})).await;
+    let conversation = created(
+        "/conversations/",
+        json!({"user_id": user["id"], "name": "seeded"}),
+    )
+    .await;
     let reply = chatd
         .client
         .post(format!("{}/chat", chatd.base))

@@ -28,7 +28,7 @@ use super::error::json_response;
 use super::{App, input};
 use crate::replies::ChatOverrides;
 use crate::routes::openapi::front_door::{
-    ChatCompletion, ChatCompletionRequest, ModelList, OpenAiErrorBody, ServerSentEvent,
+    ChatCompletion, ChatCompletionRequest, ChatErrors, ModelList, ServerSentEvent,
 };
 use error::OpenAiError;
 
@@ -175,12 +175,7 @@ async fn check_model(app: &App, model: &str) -> Result<(), OpenAiError> {
             (ChatCompletion = "application/json"),
             (ServerSentEvent = "text/event-stream"),
         )),
-        (status = 400, description = "A field chatd cannot take, named by `param`", body = OpenAiErrorBody),
-        (status = 404, description = "An unknown model (`model_not_found`), user or conversation", body = OpenAiErrorBody),
-        (status = 409, description = "A reply is already being generated for this conversation", body = OpenAiErrorBody),
-        (status = 413, description = "The body is over 1 MiB", body = OpenAiErrorBody),
-        (status = 502, description = "The provider failed (`provider_failed`)", body = OpenAiErrorBody),
-        (status = 503, description = "chatd is shutting down, too many replies are in flight, or storage is unavailable", body = OpenAiErrorBody),
+        ChatErrors,
     )
 )]
 /// POST /v1/chat/completions

@@ -19,7 +19,7 @@ use super::response_object::{Answer, Rendered, Source};
 use super::{FrontDoor, request};
 use crate::replies::ChatOverrides;
 use crate::routes::openapi::front_door::{
-    CreateResponseRequest, OpenAiErrorBody, ResponseObject, ServerSentEvent,
+    ChatErrors, CreateResponseRequest, ResponseObject, ServerSentEvent,
 };
 use crate::routes::{App, input};
 use crate::store::{ConversationSettingsRow, UserTurn};
@@ -233,12 +233,7 @@ fn unknown_previous(id: &str) -> OpenAiError {
             (ResponseObject = "application/json"),
             (ServerSentEvent = "text/event-stream"),
         )),
-        (status = 400, description = "A field chatd cannot take, named by `param`", body = OpenAiErrorBody),
-        (status = 404, description = "An unknown model (`model_not_found`), user or conversation", body = OpenAiErrorBody),
-        (status = 409, description = "A reply is already being generated for this conversation", body = OpenAiErrorBody),
-        (status = 413, description = "The body is over 1 MiB", body = OpenAiErrorBody),
-        (status = 502, description = "The provider failed (`provider_failed`)", body = OpenAiErrorBody),
-        (status = 503, description = "chatd is shutting down, too many replies are in flight, or storage is unavailable", body = OpenAiErrorBody),
+        ChatErrors,
     )
 )]
 /// POST /v1/responses

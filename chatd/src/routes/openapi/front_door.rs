@@ -4,7 +4,7 @@
 //! request fields are relayed to the provider, so every request object stays open).
 
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{IntoResponses, ToSchema};
 
 /// Every front-door error: OpenAI's `{"error": {...}}`, so OpenAI's SDKs raise it as
 /// their own exception types.
@@ -232,4 +232,28 @@ pub struct ServerSentEvent {
     pub event: Option<String>,
     pub data: String,
     pub id: Option<String>,
+}
+
+/// The errors of the front door's two chat routes (`POST /v1/chat/completions`,
+/// `POST /v1/responses`).
+#[derive(IntoResponses)]
+pub enum ChatErrors {
+    /// A field chatd cannot take, named by `param`
+    #[response(status = 400)]
+    BadRequest(OpenAiErrorBody),
+    /// An unknown model (`model_not_found`), user, conversation or previous response
+    #[response(status = 404)]
+    NotFound(OpenAiErrorBody),
+    /// A reply is already being generated for this conversation
+    #[response(status = 409)]
+    Conflict(OpenAiErrorBody),
+    /// The body is over 1 MiB
+    #[response(status = 413)]
+    TooLarge(OpenAiErrorBody),
+    /// The provider failed (`provider_failed`)
+    #[response(status = 502)]
+    ProviderFailed(OpenAiErrorBody),
+    /// chatd is shutting down, too many replies are in flight, or storage is unavailable
+    #[response(status = 503)]
+    Unavailable(OpenAiErrorBody),
 }

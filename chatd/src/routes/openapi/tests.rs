@@ -36,6 +36,27 @@ fn api_route_number(route: &Route<'_>) -> usize {
     }
 }
 const API_ROUTES: usize = 18;
+/// Their names, for the failure message.
+const API_ROUTE_NAMES: [&str; API_ROUTES] = [
+    "CreateUser",
+    "User",
+    "UserConversations",
+    "Search",
+    "ExportUser",
+    "Import",
+    "ConversationSummaries",
+    "CreateConversation",
+    "Conversation",
+    "ConversationSettings",
+    "ExportConversation",
+    "ListMessages",
+    "CancelReply",
+    "AttachReply",
+    "Chat",
+    "Status",
+    "Models",
+    "OpenApi",
+];
 
 /// The same for the front door; `Unknown` (any other path under `/v1`) is no route.
 fn front_door_route_number(route: &openai::Route) -> Option<usize> {
@@ -49,6 +70,13 @@ fn front_door_route_number(route: &openai::Route) -> Option<usize> {
     }
 }
 const FRONT_DOOR_ROUTES: usize = 5;
+const FRONT_DOOR_ROUTE_NAMES: [&str; FRONT_DOOR_ROUTES] = [
+    "ChatCompletions",
+    "Models",
+    "Responses",
+    "Response",
+    "CancelResponse",
+];
 
 fn parsed() -> Value {
     serde_json::from_slice(document()).expect("the document is JSON")
