@@ -16,6 +16,9 @@ _chatctl() {
             ",$1")
                 cmd="chatctl"
                 ;;
+            chatctl,attach)
+                cmd="chatctl__subcmd__attach"
+                ;;
             chatctl,cancel)
                 cmd="chatctl__subcmd__cancel"
                 ;;
@@ -54,6 +57,9 @@ _chatctl() {
                 ;;
             chatctl,user)
                 cmd="chatctl__subcmd__user"
+                ;;
+            chatctl,wait)
+                cmd="chatctl__subcmd__wait"
                 ;;
             chatctl__subcmd__conv,help)
                 cmd="chatctl__subcmd__conv__subcmd__help"
@@ -133,6 +139,9 @@ _chatctl() {
             chatctl__subcmd__daemon__subcmd__help,stop)
                 cmd="chatctl__subcmd__daemon__subcmd__help__subcmd__stop"
                 ;;
+            chatctl__subcmd__help,attach)
+                cmd="chatctl__subcmd__help__subcmd__attach"
+                ;;
             chatctl__subcmd__help,cancel)
                 cmd="chatctl__subcmd__help__subcmd__cancel"
                 ;;
@@ -171,6 +180,9 @@ _chatctl() {
                 ;;
             chatctl__subcmd__help,user)
                 cmd="chatctl__subcmd__help__subcmd__user"
+                ;;
+            chatctl__subcmd__help,wait)
+                cmd="chatctl__subcmd__help__subcmd__wait"
                 ;;
             chatctl__subcmd__help__subcmd__conv,list)
                 cmd="chatctl__subcmd__help__subcmd__conv__subcmd__list"
@@ -236,12 +248,38 @@ _chatctl() {
 
     case "${cmd}" in
         chatctl)
-            opts="-h -V --server --user --json --no-render --raw --no-autostart --help --version user conv chat send cancel daemon status models search export import completions help"
+            opts="-h -V --server --user --json --no-render --raw --no-autostart --help --version user conv chat send attach wait cancel daemon status models search export import completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__attach)
+            opts="-h --after --stream --show-reasoning --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -898,8 +936,22 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help)
-            opts="user conv chat send cancel daemon status models search export import completions help"
+            opts="user conv chat send attach wait cancel daemon status models search export import completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__attach)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1275,6 +1327,20 @@ _chatctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chatctl__subcmd__help__subcmd__wait)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chatctl__subcmd__import)
             opts="-h --from --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1350,7 +1416,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__send)
-            opts="-c -h --conversation --new --stream --model --show-reasoning --server --user --json --no-render --raw --no-autostart --help"
+            opts="-c -h --conversation --new --detach --stream --model --show-reasoning --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1516,6 +1582,32 @@ _chatctl() {
                 return 0
             fi
             case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__wait)
+            opts="-h --timeout --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

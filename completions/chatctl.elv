@@ -32,6 +32,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand conv 'Create, list, show, rename, configure or delete conversations'
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
+            cand attach 'Print the reply being generated on a conversation live, from its start or a cursor'
+            cand wait 'Wait for the reply in flight on a conversation to end; print how it ended'
             cand cancel 'Stop the reply being generated on a conversation (default: the current one)'
             cand daemon 'Start, stop or watch chatd: status, pid, log'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
@@ -233,8 +235,33 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand --server 'Base URL of the chat API'
             cand --user 'Act as this user (remembered as the default for next time)'
             cand --new 'Start a new conversation for this message'
+            cand --detach 'Return once the message is stored, printing the conversation id (the object with --json); the reply runs on: follow it with `chatctl attach` or `chatctl wait`'
             cand --stream 'With --json: print each event as it arrives, one JSON object per line'
             cand --show-reasoning 'Show the model''s reasoning, dimmed on stderr, while it streams'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;attach'= {
+            cand --after 'Start after this event id (a reply cursor such as `12:40`) instead of the start'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --stream 'With --json: print each event as it arrives, one JSON object per line'
+            cand --show-reasoning 'Show the model''s reasoning, dimmed on stderr, while it streams'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;wait'= {
+            cand --timeout 'Give up after this many seconds (exit code 1); the reply goes on'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
             cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
             cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
             cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
@@ -400,6 +427,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand conv 'Create, list, show, rename, configure or delete conversations'
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
+            cand attach 'Print the reply being generated on a conversation live, from its start or a cursor'
+            cand wait 'Wait for the reply in flight on a conversation to end; print how it ended'
             cand cancel 'Stop the reply being generated on a conversation (default: the current one)'
             cand daemon 'Start, stop or watch chatd: status, pid, log'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
@@ -444,6 +473,10 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;help;chat'= {
         }
         &'chatctl;help;send'= {
+        }
+        &'chatctl;help;attach'= {
+        }
+        &'chatctl;help;wait'= {
         }
         &'chatctl;help;cancel'= {
         }

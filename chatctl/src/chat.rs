@@ -322,8 +322,11 @@ impl Session<'_> {
         } else {
             print_conversation(out, &conversation, Some(HISTORY_SHOWN), false)?;
         }
-        // A reply still being generated belongs to the history: show it live.
-        self.follow().await?;
+        // A reply still being generated belongs to the history: show it live. When the
+        // history ends with an answer, only a later reply is (an interrupted one would
+        // be shown again).
+        let shown = shown_reply_end(&conversation.messages);
+        self.follow(shown.as_deref()).await?;
         Ok(())
     }
 
@@ -466,7 +469,7 @@ impl Session<'_> {
             Err(err) if is_conflict(&err) => {
                 note("[a reply is still being generated here; following it first]");
                 // When it has ended meanwhile there is nothing to follow; retry anyway.
-                self.follow().await?;
+                self.follow(None).await?;
                 let mut render = Render::new(&out, show);
                 let result =
                     reply::stream(&self.ctx.client, id, message, show, |e| render.event(e)).await;
@@ -481,11 +484,11 @@ impl Session<'_> {
 
     /// Shows the reply in flight on the current conversation, if there is one; returns
     /// whether there was.
-    async fn follow(&mut self) -> anyhow::Result<bool> {
+    async fn follow(&mut self, after: Option<&str>) -> anyhow::Result<bool> {
         let out = self.ctx.out.clone();
         let show = self.show_reasoning;
         let mut render = Render::new(&out, show);
-        let result = reply::follow(&self.ctx.client, self.conversation_id, show, |e| {
+        let result = reply::follow(&self.ctx.client, self.conversation_id, after, show, |e| {
             render.event(e)
         })
         .await;
@@ -523,5 +526,16 @@ async fn blocking_prompt<T: Send + 'static>(
             Err(Interrupted.into())
         }
         Err(err) => Err(anyhow::Error::new(err).context("the prompt failed")),
+    }
+}
+
+/// The cursor at the end of the history's last reply (`{user message}:end`), when the
+/// history ends with an answer to a user message.
+fn shown_reply_end(messages: &[common::Message]) -> Option<String> {
+    match messages {
+        [.., question, answer] if question.role == Role::User && answer.role == Role::Assistant => {
+            Some(format!("{}:end", question.id))
+        }
+        _ => None,
     }
 }

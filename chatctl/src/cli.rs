@@ -5,8 +5,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::client::DEFAULT_SERVER;
 use crate::{
-    archive, cancel, chat, completions, conv, daemon, exit_codes, models, search, send, status,
-    user,
+    archive, attach, cancel, chat, completions, conv, daemon, exit_codes, models, search, send,
+    status, user, wait,
 };
 
 /// Talk to chatd, the local chat daemon: chat in the terminal, or script it with --json.
@@ -76,6 +76,14 @@ pub enum Command {
     /// Send one message and stream the reply to stdout.
     #[command(after_help = send::EXAMPLES)]
     Send(send::Args),
+
+    /// Print the reply being generated on a conversation live, from its start or a cursor.
+    #[command(after_help = attach::AFTER_HELP)]
+    Attach(attach::Args),
+
+    /// Wait for the reply in flight on a conversation to end; print how it ended.
+    #[command(after_help = wait::AFTER_HELP)]
+    Wait(wait::Args),
 
     /// Stop the reply being generated on a conversation (default: the current one).
     #[command(after_help = cancel::AFTER_HELP)]

@@ -27,6 +27,9 @@ use crate::error::{ApiError, Coded};
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8000/api/v1";
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The header that makes a repeated `POST` answer as the first did (chatd's extension).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
 /// Bound for every request except the reply stream, which lasts as long as the reply.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The `detail` of a 404 for a path that is no route at all.
@@ -369,14 +372,26 @@ impl Client {
 
     /// `POST /chat?events=true`: the reply as an SSE response (checked for an error
     /// status). Servers without the extension ignore the query and send plain tokens.
-    pub async fn chat(&self, request: &ChatRequest) -> Result<Response, ApiError> {
+    ///
+    /// With `key` it is sent as the `Idempotency-Key`, so that the same request sent
+    /// again (a retry after a dropped connection) is answered with the same reply.
+    pub async fn chat(
+        &self,
+        request: &ChatRequest,
+        key: Option<&str>,
+    ) -> Result<Response, ApiError> {
         let mut url = self.url(&["chat"]);
         url.query_pairs_mut().append_pair("events", "true");
         let response = self
             .send(|http| {
-                http.post(url.clone())
+                let builder = http
+                    .post(url.clone())
                     .header(reqwest::header::ACCEPT, "text/event-stream")
-                    .json(request)
+                    .json(request);
+                match key {
+                    Some(key) => builder.header(IDEMPOTENCY_KEY, key),
+                    None => builder,
+                }
             })
             .await?;
         Self::check(response)

@@ -2,6 +2,7 @@
 //! map the outcome to a documented exit code (see `exit_codes.rs`).
 
 mod archive;
+mod attach;
 mod autostart;
 mod cancel;
 mod chat;
@@ -17,6 +18,7 @@ mod exit_codes;
 mod listing;
 mod models;
 mod output;
+mod reconnect;
 mod render;
 mod reply;
 mod reply_details;
@@ -25,6 +27,7 @@ mod send;
 mod status;
 mod stdin;
 mod user;
+mod wait;
 
 use std::io::Write;
 
@@ -93,6 +96,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Chat(args) => args.run(&mut ctx).await,
         Command::Send(args) => args.run(&mut ctx).await,
         Command::Cancel(args) => args.run(&mut ctx).await,
+        Command::Attach(args) => args.run(&mut ctx).await,
+        Command::Wait(args) => args.run(&mut ctx).await,
         Command::Daemon(command) => command.run(&mut ctx).await,
         Command::Status(args) => args.run(&mut ctx).await,
         Command::Models(args) => args.run(&mut ctx).await,

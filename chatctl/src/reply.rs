@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::client::Client;
 use crate::error::ApiError;
 use crate::output::Spinner;
+use crate::reconnect::{self, Again};
 
 /// How long to wait for the `end` event after asking the daemon to cancel.
 const CANCEL_GRACE: Duration = Duration::from_secs(5);
@@ -61,9 +62,17 @@ pub async fn stream(
         conversation_id,
         message: message.to_string(),
     };
+    let key = reconnect::fresh_key();
+    let again = Again::Chat {
+        request: &request,
+        key: &key,
+    };
 
     let response = tokio::select! {
-        response = client.chat(&request) => response?,
+        response = again.first(client, conversation_id) => match response? {
+            Some(response) => response,
+            None => return Err(ApiError::Protocol("no stream for the chat".into()).into()),
+        },
         _ = tokio::signal::ctrl_c() => {
             spinner.stop();
             // The daemon may already have stored the message and begun the reply.
@@ -82,7 +91,7 @@ pub async fn stream(
 
     consume(
         client,
-        conversation_id,
+        (conversation_id, again),
         response,
         (spinner, show_reasoning),
         on_event,
@@ -91,21 +100,24 @@ pub async fn stream(
 }
 
 /// Follows the reply already being generated on `conversation_id` (chatd's
-/// `GET /conversations/{id}/reply` extension) from its first token on; `None` when no
-/// reply is in flight or the server cannot tell.
+/// `GET /conversations/{id}/reply` extension) from its first token on, or from the
+/// event after `after` (a cursor: `{user message}:end` skips a reply already shown);
+/// `None` when no reply is in flight or the server cannot tell.
 pub async fn follow(
     client: &Client,
     conversation_id: i64,
+    after: Option<&str>,
     show_reasoning: bool,
     on_event: impl FnMut(ReplyEvent<'_>) -> std::io::Result<()>,
 ) -> anyhow::Result<Option<Outcome>> {
-    let Some(response) = client.attach(conversation_id).await? else {
+    let again = Again::Attach { after };
+    let Some(response) = again.first(client, conversation_id).await? else {
         return Ok(None);
     };
     let spinner = Spinner::start(waiting(show_reasoning));
     consume(
         client,
-        conversation_id,
+        (conversation_id, again),
         response,
         (spinner, show_reasoning),
         on_event,
@@ -125,10 +137,11 @@ fn waiting(show_reasoning: bool) -> &'static str {
 }
 
 /// Reads one reply's event stream to its end, handing events to `on_event`; Ctrl-C asks
-/// the daemon to cancel the reply and waits (boundedly) for it to confirm.
+/// the daemon to cancel the reply and waits (boundedly) for it to confirm. A stream
+/// that breaks before the end is opened `again`, after the last event seen.
 async fn consume(
     client: &Client,
-    conversation_id: i64,
+    (conversation_id, again): (i64, Again<'_>),
     response: reqwest::Response,
     (mut spinner, show_reasoning): (Spinner, bool),
     mut on_event: impl FnMut(ReplyEvent<'_>) -> std::io::Result<()>,
@@ -139,6 +152,8 @@ async fn consume(
     let mut end: Option<StreamEnd> = None;
     let mut interrupted = false;
     let mut cancel_deadline: Option<tokio::time::Instant> = None;
+    // The id of the last event read: where a broken stream is resumed.
+    let mut last_id: Option<String> = None;
 
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -161,11 +176,39 @@ async fn consume(
             // After a cancel, a server that never ends the stream must not hang us.
             _ = sleep_until(cancel_deadline) => break,
         };
-        let Some(event) = next else { break };
-        let event = event.map_err(|err| match err {
-            eventsource_stream::EventStreamError::Transport(err) => client.transport_error(err),
-            other => ApiError::Protocol(other.to_string()),
-        })?;
+        let event = match next {
+            Some(Ok(event)) => event,
+            // Broken, or closed before the end: resumed after the last event seen.
+            Some(Err(eventsource_stream::EventStreamError::Transport(_))) | None
+                if !interrupted && (started || last_id.is_some()) =>
+            {
+                match again
+                    .resume(client, conversation_id, last_id.as_deref())
+                    .await
+                {
+                    Ok(Some(response)) => {
+                        events = response.bytes_stream().eventsource();
+                        continue;
+                    }
+                    // Nothing to resume: the outcome is read back below.
+                    Ok(None) => break,
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            None => break,
+            Some(Err(err)) => {
+                return Err(match err {
+                    eventsource_stream::EventStreamError::Transport(err) => {
+                        client.transport_error(err)
+                    }
+                    other => ApiError::Protocol(other.to_string()),
+                }
+                .into());
+            }
+        };
+        if !event.id.is_empty() {
+            last_id = Some(event.id.clone());
+        }
         match event.event.as_str() {
             "start" => {
                 let start: StreamStart = parse(&event.data, "start")?;

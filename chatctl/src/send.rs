@@ -1,15 +1,18 @@
 //! `chatctl send`: one message, its reply streamed to stdout as it arrives. For scripts:
 //! `--json` prints the stored assistant message with its outcome, `--json --stream`
-//! prints one JSON object per event.
+//! prints one JSON object per event, `--detach` returns once the message is stored.
+//! [`Printer`] and [`verdict`] print a reply and end by how it ended, for `attach` and
+//! `wait` too.
 
 use std::io::{IsTerminal, Write};
 
-use common::MessageStatus;
+use common::{ChatRequest, MessageStatus};
 
 use crate::context::Ctx;
-use crate::error::{Coded, Interrupted, ReplyIncomplete};
-use crate::output::ReplyText;
-use crate::reply::{self, ReplyEvent};
+use crate::error::{ApiError, Coded, Interrupted, ReplyIncomplete};
+use crate::output::{Out, ReplyText};
+use crate::reconnect;
+use crate::reply::{self, Outcome, ReplyEvent};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,6 +29,11 @@ pub struct Args {
     /// Start a new conversation for this message.
     #[arg(long)]
     pub new: bool,
+
+    /// Return once the message is stored, printing the conversation id (the object
+    /// with --json); the reply runs on: follow it with `chatctl attach` or `chatctl wait`.
+    #[arg(long, conflicts_with_all = ["stream", "show_reasoning"])]
+    pub detach: bool,
 
     /// With --json: print each event as it arrives, one JSON object per line.
     #[arg(long)]
@@ -51,10 +59,13 @@ pub struct Args {
 }
 
 pub const EXAMPLES: &str = "\
+A connection that drops is retried with the same Idempotency-Key (the message is
+stored once), and a stream that breaks is resumed where it broke.
+
 Examples:
   chatctl send what is a monad
   git diff | chatctl send --new
-  chatctl --json send -c 4 summarise this | jq -r .message.content";
+  id=$(chatctl send --detach write a long story); chatctl wait \"$id\"";
 
 impl Args {
     pub async fn run(self, ctx: &mut Ctx) -> anyhow::Result<()> {
@@ -75,58 +86,22 @@ impl Args {
         }
         let conversation_id = self.pick_conversation(ctx).await?;
 
+        if self.detach {
+            return detach(ctx, conversation_id, message).await;
+        }
+
         let out = ctx.out.clone();
-        let stream_json = out.json && self.stream;
-        // Rendered as Markdown on a terminal, as written on a pipe or with --raw.
-        let mut text = ReplyText::new(&out, "");
-        let show_reasoning = self.show_reasoning && !out.json;
-        let mut reasoning_open = false;
+        let mut printer = Printer::new(&out, self.stream, self.show_reasoning);
         let outcome = reply::stream(
             &ctx.client,
             conversation_id,
             &message,
-            show_reasoning,
-            |event| match (&event, out.json) {
-                _ if stream_json => out.json_line(&event),
-                (ReplyEvent::Reasoning { content }, false) if show_reasoning => {
-                    reasoning_open = !content.ends_with('\n');
-                    let dimmed = crate::reply_details::dim_for_stderr(content, &out);
-                    // A stderr that cannot be written to is not worth failing the reply.
-                    let _ = write!(std::io::stderr().lock(), "{dimmed}");
-                    Ok(())
-                }
-                (ReplyEvent::Token { content }, false) => {
-                    if std::mem::take(&mut reasoning_open) {
-                        let _ = writeln!(std::io::stderr().lock());
-                    }
-                    text.push(content)
-                }
-                (ReplyEvent::End(end), true) => out.json(end),
-                _ => Ok(()),
-            },
+            printer.show_reasoning,
+            |event| printer.event(event),
         )
         .await
         .map_err(|err| crate::cancel::with_cancel_hint(err, conversation_id))?;
-        if !out.json {
-            text.finish()?;
-        }
-        crate::reply_details::show(&outcome.end, &out);
-        if outcome.interrupted {
-            return Err(Interrupted.into());
-        }
-        match outcome.end.status {
-            MessageStatus::Complete if !outcome.end.stored => Err(ReplyIncomplete {
-                status: MessageStatus::Complete,
-                error: outcome.end.error,
-            }
-            .into()),
-            MessageStatus::Complete => Ok(()),
-            status => Err(ReplyIncomplete {
-                status,
-                error: outcome.end.error,
-            }
-            .into()),
-        }
+        printer.finish(outcome)
     }
 
     /// `-c ID`, a new conversation for `--new`, else the last one used (if it still
@@ -175,5 +150,106 @@ impl Args {
             crate::output::note(&format!("(new conversation {})", conversation.id));
         }
         Ok(conversation.id)
+    }
+}
+
+/// `send --detach`: the message stored and its reply started, nothing waited for.
+async fn detach(ctx: &mut Ctx, conversation_id: i64, message: String) -> anyhow::Result<()> {
+    let request = ChatRequest {
+        conversation_id,
+        message,
+    };
+    let key = reconnect::fresh_key();
+    let mut attempt = 0;
+    let detached = loop {
+        match ctx.client.chat_detached(&request, &key).await {
+            // Sent again with the same key: chatd stores the message once.
+            Err(ApiError::Transport { .. }) if attempt < reconnect::RETRIES => {
+                tokio::time::sleep(reconnect::pause(attempt)).await;
+                attempt += 1;
+            }
+            other => break other?,
+        }
+    };
+    if ctx.out.json {
+        ctx.out.json(&detached)?;
+    } else {
+        ctx.out.line(&detached.conversation_id.to_string())?;
+    }
+    Ok(())
+}
+
+/// Prints a reply as `send` does: tokens on stdout as they come (rendered on a
+/// terminal), reasoning dimmed on stderr when asked for, one JSON object per event with
+/// `--json --stream`, the stored message with `--json`; then how it ended.
+pub struct Printer<'o> {
+    out: &'o Out,
+    text: ReplyText<'o>,
+    stream_json: bool,
+    pub show_reasoning: bool,
+    reasoning_open: bool,
+}
+
+impl<'o> Printer<'o> {
+    pub fn new(out: &'o Out, stream: bool, show_reasoning: bool) -> Printer<'o> {
+        Printer {
+            out,
+            // Rendered as Markdown on a terminal, as written on a pipe or with --raw.
+            text: ReplyText::new(out, ""),
+            stream_json: out.json && stream,
+            show_reasoning: show_reasoning && !out.json,
+            reasoning_open: false,
+        }
+    }
+
+    pub fn event(&mut self, event: ReplyEvent<'_>) -> std::io::Result<()> {
+        let out = self.out;
+        match (&event, out.json) {
+            _ if self.stream_json => out.json_line(&event),
+            (ReplyEvent::Reasoning { content }, false) if self.show_reasoning => {
+                self.reasoning_open = !content.ends_with('\n');
+                let dimmed = crate::reply_details::dim_for_stderr(content, out);
+                // A stderr that cannot be written to is not worth failing the reply.
+                let _ = write!(std::io::stderr().lock(), "{dimmed}");
+                Ok(())
+            }
+            (ReplyEvent::Token { content }, false) => {
+                if std::mem::take(&mut self.reasoning_open) {
+                    let _ = writeln!(std::io::stderr().lock());
+                }
+                self.text.push(content)
+            }
+            (ReplyEvent::End(end), true) => out.json(end),
+            _ => Ok(()),
+        }
+    }
+
+    /// Ends the printed reply; the error carries the exit code of how it ended.
+    pub fn finish(mut self, outcome: Outcome) -> anyhow::Result<()> {
+        if !self.out.json {
+            self.text.finish()?;
+        }
+        crate::reply_details::show(&outcome.end, self.out);
+        verdict(outcome)
+    }
+}
+
+/// How a reply's end maps to chatctl's exit: complete and stored is success.
+pub fn verdict(outcome: Outcome) -> anyhow::Result<()> {
+    if outcome.interrupted {
+        return Err(Interrupted.into());
+    }
+    match outcome.end.status {
+        MessageStatus::Complete if !outcome.end.stored => Err(ReplyIncomplete {
+            status: MessageStatus::Complete,
+            error: outcome.end.error,
+        }
+        .into()),
+        MessageStatus::Complete => Ok(()),
+        status => Err(ReplyIncomplete {
+            status,
+            error: outcome.end.error,
+        }
+        .into()),
     }
 }

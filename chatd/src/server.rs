@@ -260,6 +260,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         front_door: (settings.front_door == Switch::On).then(|| FrontDoor {
             default_user: settings.default_user.clone(),
         }),
+        keys: Arc::default(),
     };
 
     let listener = bind_listener(settings.listen).map_err(|source| ServeError::Bind {

@@ -446,6 +446,31 @@ pub struct StreamStart {
     pub user_message: Message,
 }
 
+/// Extension: the answer (202) of `POST /chat?detach=true`, given as soon as the user
+/// message is stored; the reply runs on without a listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DetachedChat {
+    pub conversation_id: i64,
+    /// The stored user message the reply answers.
+    pub user_message: Message,
+    pub reply: DetachedReply,
+}
+
+/// Extension: the reply of a detached chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DetachedReply {
+    /// `in_progress` while it runs; how it ended (a message status) once it has, as a
+    /// repeat of the request with its `Idempotency-Key` can find it.
+    pub status: String,
+    /// The cursor before the reply's first token: attach with it
+    /// (`GET /conversations/{id}/reply?after=`) to read the reply from its start.
+    pub cursor: String,
+    /// The stored assistant message, once there is one.
+    pub message: Option<Message>,
+}
+
 /// Extension: data of the `end` event of a stream opened with `?events=true`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

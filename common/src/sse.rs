@@ -24,6 +24,13 @@ pub fn push_named_event(out: &mut String, name: &str, data: &str) {
     out.push('\n');
 }
 
+/// Appends the `id:` field of the event pushed next (ids carry no line break).
+pub fn push_event_id(out: &mut String, id: &str) {
+    out.push_str("id: ");
+    out.push_str(id);
+    out.push('\n');
+}
+
 /// The frame of one default event, as a new string.
 pub fn data_event(content: &str) -> String {
     let mut out = String::with_capacity(content.len() + 8);

@@ -6,8 +6,8 @@
 
 use common::summaries::{ConversationSummaries, SummaryOrder};
 use common::{
-    CancelResponse, ConversationSettings, ConversationWithMessages, DeletedConversations, Message,
-    ServerStatus, UpdateConversationRequest,
+    CancelResponse, ChatRequest, ConversationSettings, ConversationWithMessages,
+    DeletedConversations, DetachedChat, Message, ServerStatus, UpdateConversationRequest,
 };
 use reqwest::Response;
 
@@ -132,10 +132,14 @@ impl Client {
     }
 
     /// Extension `GET /conversations/{id}/reply?events=true`: the reply in flight as
-    /// SSE; `None` when there is none or the server does not have the endpoint.
-    pub async fn attach(&self, id: i64) -> Result<Option<Response>, ApiError> {
+    /// SSE, or, with `after` (an event id chatd sent), what came after that event;
+    /// `None` when there is none or the server does not have the endpoint.
+    pub async fn attach(&self, id: i64, after: Option<&str>) -> Result<Option<Response>, ApiError> {
         let mut url = self.url(&["conversations", &id.to_string(), "reply"]);
         url.query_pairs_mut().append_pair("events", "true");
+        if let Some(after) = after {
+            url.query_pairs_mut().append_pair("after", after);
+        }
         let response = self
             .send(|http| {
                 http.get(url.clone())
@@ -148,6 +152,36 @@ impl Client {
             Err(err) if matches!(err.status(), Some(404 | 405)) => Ok(None),
             Err(err) => Err(err),
         }
+    }
+
+    /// Extension `POST /chat?detach=true`: the message stored and its reply started,
+    /// answered without waiting for the reply.
+    pub async fn chat_detached(
+        &self,
+        request: &ChatRequest,
+        key: &str,
+    ) -> Result<DetachedChat, ApiError> {
+        let mut url = self.url(&["chat"]);
+        url.query_pairs_mut().append_pair("detach", "true");
+        let response = self
+            .send(|http| {
+                http.post(url.clone())
+                    .header(super::IDEMPOTENCY_KEY, key)
+                    .json(request)
+            })
+            .await?;
+        let response = Self::check(response).await?;
+        if response.status().as_u16() != 202 {
+            return Err(ApiError::Protocol(
+                "the server answered a detached chat with its reply: it does not have \
+                 chatd's `?detach=true`"
+                    .into(),
+            ));
+        }
+        response
+            .json()
+            .await
+            .map_err(|err| ApiError::Protocol(format!("a bad answer to a detached chat: {err}")))
     }
 
     /// Extension `PATCH /conversations/{id}`.

@@ -20,6 +20,7 @@ mod pty;
 mod reasoning;
 mod regressions;
 mod repl;
+mod resume;
 mod send;
 mod status;
 mod support;

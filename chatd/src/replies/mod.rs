@@ -24,9 +24,11 @@
 //! 400 lines) because they are one state machine, read together. `lease.rs`: the
 //! database lease and the checkpointer; `making.rs`: the parameters and the details
 //! of a reply; `unstored.rs`: retries of a failed final write and the recovery file;
-//! `stop.rs`: stopping the replies of what a delete removes; `tests.rs`: the state
-//! machine driven end to end.
+//! `stop.rs`: stopping the replies of what a delete removes; `cursor.rs`: the place of
+//! a listener in a reply, as event ids carry it; `tests.rs`: the state machine driven
+//! end to end.
 
+pub mod cursor;
 pub mod lease;
 mod making;
 mod stop;
@@ -48,6 +50,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::providers::registry::Resolved;
 use crate::providers::{Delta, FinishReason, Providers, Relayed, ReplyRequest, Turn, tools};
+use crate::store::idempotency::KeyLookup;
 use crate::store::{
     BeginChat, ChatStart, FinishedReply, MessageRow, Store, StoreError, StoredReply, UserTurn,
 };
@@ -143,6 +146,8 @@ pub struct Replies {
     recovery: RecoveryFile,
     /// Names conversations without a name after their first complete reply.
     titles: Option<Titles>,
+    /// Counts the replies started, so a listener can wait for the next one.
+    starts: watch::Sender<u64>,
 }
 
 /// What one chat uses instead of its conversation's settings; `None` keeps them.
@@ -178,6 +183,13 @@ pub enum BeginError {
     /// The conversation's last message is no longer the one the turn expected (409).
     #[error("the conversation was continued by another request")]
     Moved,
+    /// The chat's idempotency key was used before with the same body: the chat of
+    /// this user message answers it.
+    #[error("this request was sent before")]
+    Repeat(i64),
+    /// The chat's idempotency key was used before with another body (422).
+    #[error("the idempotency key was used with another request")]
+    KeyReused,
     /// The provider failed before its first delta (502); its reason is given.
     #[error("the provider failed: {0}")]
     ProviderFailed(String),
@@ -222,6 +234,7 @@ impl Replies {
             history_limit,
             recovery,
             titles: None,
+            starts: watch::Sender::new(0),
         }
     }
 
@@ -249,6 +262,7 @@ impl Replies {
         self.registry()
             .in_flight
             .insert(conversation_id, Some(reply.clone()));
+        self.starts.send_modify(|count| *count += 1);
         reply
     }
 
@@ -311,6 +325,14 @@ impl Replies {
         if self.is_closed() {
             return Err(BeginError::ShuttingDown);
         }
+        // A repeat must not be refused as busy by its own first request's reply: the
+        // key is looked up before the conversation is reserved (and again in the
+        // transaction that stores the turn, for a repeat racing its first).
+        if let Some(key) = &turn.key
+            && let Some(seen) = seen_before(self.store.look_up_key(key.clone()).await?)
+        {
+            return Err(seen);
+        }
         let slot = self.reserve(conversation_id)?;
         let mut started = match self
             .lease
@@ -322,6 +344,8 @@ impl Replies {
             // Another chatd process on the same database is generating it.
             BeginChat::Busy => return Err(BeginError::Busy),
             BeginChat::Moved => return Err(BeginError::Moved),
+            // Never `New`: the store answers `Seen` only for a key it found.
+            BeginChat::Seen(seen) => return Err(seen_before(seen).unwrap_or(BeginError::Moved)),
         };
         if let Some(model) = overrides.model {
             started.settings.model = Some(model);
@@ -372,6 +396,31 @@ impl Replies {
             .in_flight
             .get(&conversation_id)
             .and_then(Clone::clone)
+    }
+
+    /// The reply on a conversation that answers a user message later than `after` (any
+    /// reply without it), waiting up to `within` for one to start; `None` when none did.
+    pub async fn next_reply(
+        &self,
+        conversation_id: i64,
+        after: Option<i64>,
+        within: Duration,
+    ) -> Option<Arc<Reply>> {
+        // Subscribed before looking, so a start between the look and the wait is seen.
+        let mut starts = self.starts.subscribe();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let found = self
+                .attach(conversation_id)
+                .filter(|reply| after.is_none_or(|after| reply.user_message.id > after));
+            if found.is_some() {
+                return found;
+            }
+            match tokio::time::timeout_at(deadline, starts.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return None,
+            }
+        }
     }
 
     /// Replies being generated (or about to be).
@@ -710,6 +759,18 @@ impl Replies {
     /// True once `drain` has begun: no new reply may start.
     pub fn is_closed(&self) -> bool {
         self.tasks.is_closed()
+    }
+}
+
+/// The error that answers a chat whose key was seen before; `None` for a new key.
+fn seen_before(lookup: KeyLookup) -> Option<BeginError> {
+    match lookup {
+        KeyLookup::New => None,
+        KeyLookup::OtherBody => Some(BeginError::KeyReused),
+        KeyLookup::Repeat(answer) => Some(match answer.user_message_id {
+            Some(id) => BeginError::Repeat(id),
+            None => BeginError::KeyReused,
+        }),
     }
 }
 

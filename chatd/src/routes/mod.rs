@@ -5,8 +5,11 @@
 //! kept for so little: `docs/ARCHITECTURE.md`, "Why warp is here").
 
 mod archive;
+mod attach;
+mod chat_answers;
 pub(crate) mod error;
 pub mod guard;
+pub mod idempotency;
 pub(crate) mod input;
 mod manage;
 pub mod openai;
@@ -43,8 +46,10 @@ use common::{ChatRequest, Conversation, CreateUserRequest, Message, ModelsRespon
 use openapi::schemas::{Detail, NewConversation, ReplyEvent, ValidationError};
 
 use crate::providers::Providers;
-use crate::replies::{BeginError, Replies};
-use crate::store::{CreateUserOutcome, KnownOrRow, Store};
+use crate::replies::{BeginError, ChatOverrides, Replies};
+use crate::store::idempotency::{KeptAnswer, KeyLookup, Keyed};
+use crate::store::{ConversationRow, CreateUserOutcome, KnownOrRow, Store, UserRow, UserTurn};
+use chat_answers::ChatAnswer;
 
 /// Everything a request handler needs.
 #[derive(Debug, Clone)]
@@ -57,6 +62,8 @@ pub struct App {
     pub rendered: Arc<rendered::RenderedMessages>,
     /// The OpenAI-compatible front door at `/v1`; `None` when switched off.
     pub front_door: Option<FrontDoor>,
+    /// Requests with the same `Idempotency-Key` take turns.
+    pub keys: Arc<idempotency::KeyGate>,
 }
 
 const USERNAME_MAX_BYTES_LOOKED_UP: usize = 64 * 4;
@@ -302,7 +309,7 @@ where
         Route::ExportConversation(id) => archive::export_conversation(app, id, query).await,
         Route::ListMessages(id) => list_messages(app, id).await,
         Route::CancelReply(id) => cancel_reply(app, id).await,
-        Route::AttachReply(id) => attach_reply(app, id, query).await,
+        Route::AttachReply(id) => attach::attach_reply(app, id, query, headers).await,
         Route::Chat => chat(app, query, headers, body).await,
         Route::Status => Ok(status(app)),
         Route::Models => Ok(models(app).await),
@@ -350,6 +357,7 @@ fn path_id_or_problems(
 #[utoipa::path(
     post, path = "/api/v1/users/", tag = "users",
     request_body = CreateUserRequest,
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 255, min_length = 1, description = "Extension: a repeat with the same key and body within 24 hours answers as the first did; the same key with another body is a 422 (docs/API.md §3.15)")),
     responses(
         (status = 200, description = "The new user", body = User, links(
             ("list_conversations" = (operation_id = "list_conversations", parameters(("user_id" = "$response.body#/id")))),
@@ -385,12 +393,43 @@ where
     });
     let email = fields.optional_string("email", EMAIL_MAX_CHARS);
     let (username, email) = fields.finish(username, email)?;
-    match app.store.create_user(username, email).await? {
+    let outcome = match idempotency::read_key(headers, "users", &object)? {
+        None => app.store.create_user(username, email).await?,
+        Some(key) => {
+            let _turn = app.keys.turn(&key).await;
+            let render = |row: &UserRow| views::to_json(&views::user(row.clone()));
+            match app
+                .store
+                .create_user_once(username, email, key, render)
+                .await?
+            {
+                Keyed::Fresh(outcome) => outcome,
+                Keyed::Seen(seen) => return kept_answer(seen),
+            }
+        }
+    };
+    match outcome {
         CreateUserOutcome::Created(row) => Ok(json_response(StatusCode::OK, &views::user(row))),
         CreateUserOutcome::UsernameTaken => Err(ApiError::detail(
             StatusCode::BAD_REQUEST,
             "Username already registered",
         )),
+    }
+}
+
+/// The answer kept for a request's key, as the first request with it was answered.
+fn kept_answer(seen: KeyLookup) -> Result<Response, ApiError> {
+    match seen {
+        KeyLookup::Repeat(KeptAnswer {
+            status,
+            body: Some(body),
+            ..
+        }) => {
+            let mut response = json_bytes_response(Bytes::from(body));
+            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            Ok(response)
+        }
+        _ => Err(idempotency::key_reused()),
     }
 }
 
@@ -446,6 +485,7 @@ async fn list_conversations(app: &App, raw_id: &str, query: &str) -> Result<Resp
 #[utoipa::path(
     post, path = "/api/v1/conversations/", tag = "conversations",
     request_body = NewConversation,
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 255, min_length = 1, description = "Extension: a repeat with the same key and body within 24 hours answers as the first did; the same key with another body is a 422 (docs/API.md §3.15)")),
     responses(
         (status = 200, description = "The new conversation", body = Conversation, links(
             ("get_conversation" = (operation_id = "get_conversation", parameters(("conversation_id" = "$response.body#/id")))),
@@ -476,11 +516,26 @@ where
     let name = fields.optional_string("name", CONVERSATION_NAME_MAX_CHARS);
     let own = settings::read(app, &mut fields).await;
     let (user_id, name) = fields.finish(user_id, name)?;
-    match app
-        .store
-        .create_conversation_with(user_id, name, own.into_row())
-        .await?
-    {
+    let created = match idempotency::read_key(headers, "conversations", &object)? {
+        None => {
+            app.store
+                .create_conversation_with(user_id, name, own.into_row())
+                .await?
+        }
+        Some(key) => {
+            let _turn = app.keys.turn(&key).await;
+            let render = |row: &ConversationRow| views::to_json(&views::conversation(row.clone()));
+            match app
+                .store
+                .create_conversation_once(user_id, name, own.into_row(), key, render)
+                .await?
+            {
+                Keyed::Fresh(created) => created,
+                Keyed::Seen(seen) => return kept_answer(seen),
+            }
+        }
+    };
+    match created {
         Some(row) => Ok(json_response(StatusCode::OK, &views::conversation(row))),
         None => Err(ApiError::not_found("User not found")),
     }
@@ -570,13 +625,18 @@ fn parts_size(parts: &Parts) -> usize {
 #[utoipa::path(
     post, path = "/api/v1/chat", tag = "chat",
     request_body = ChatRequest,
-    params(("events" = Option<bool>, Query, description = "Extension: open the stream with a `start` event and close it with an `end` event (docs/API.md §3.1)")),
+    params(
+        ("events" = Option<bool>, Query, description = "Extension: open the stream with a `start` event and close it with an `end` event, every event with its cursor as `id:` (docs/API.md §3.1)"),
+        ("detach" = Option<bool>, Query, description = "Extension: answer 202 as soon as the user message is stored; the reply runs on (docs/API.md §3.16)"),
+        ("Idempotency-Key" = Option<String>, Header, max_length = 255, min_length = 1, description = "Extension: a repeat with the same key and body within 24 hours answers as the first did; the same key with another body is a 422 (docs/API.md §3.15)"),
+    ),
     responses(
         (status = 200, content_type = "text/event-stream", body = ReplyEvent, description = "The reply as Server-Sent Events. Every token is an unnamed event, `data: <token>` (a token with line breaks is one `data:` line per line). With `?events=true` the stream also has named events: `start` (data: a StreamStart, the stored user message), `reasoning` (data: a JSON string, a piece of the model's reasoning, only for models that reason) and, last, `end` (data: a StreamEnd: how the reply ended, the stored assistant message, the error, whether it is stored). The user message is stored at once, the reply when it ends (docs/API.md §1.6, §5)."),
+        (status = 202, description = "With `?detach=true`: the stored user message and the reply's cursor", body = common::DetachedChat),
         (status = 404, description = "`Conversation not found`; nothing is stored", body = Detail),
-        (status = 409, description = "A reply is already being generated for this conversation, or it was continued by another request", body = Detail),
+        (status = 409, description = "A reply is already being generated for this conversation, or it was continued by another request, or a request with this `Idempotency-Key` is answered by another chatd process", body = Detail),
         (status = 413, description = "The body is over 1 MiB", body = Detail),
-        (status = 422, description = "Invalid body, a blank or too long message, a bad `events`", body = ValidationError),
+        (status = 422, description = "Invalid body, a blank or too long message, a bad `events` or `detach`, a bad `Idempotency-Key` or one used before with another body", body = ValidationError),
         (status = 502, description = "The provider failed before the first token; the user message stays stored", body = Detail),
     )
 )]
@@ -585,8 +645,15 @@ async fn chat<S>(app: &App, query: &str, headers: &HeaderMap, body: S) -> Result
 where
     S: Stream<Item = Result<Bytes, warp::Error>> + Unpin,
 {
-    let with_events = input::query_bool(&input::query_pairs(query), "events")?;
+    let pairs = input::query_pairs(query);
+    let with_events = input::query_bool(&pairs, "events")?;
+    let answer = if input::query_bool(&pairs, "detach")? {
+        ChatAnswer::Detached
+    } else {
+        ChatAnswer::Stream(stream::Framing::of_chat(with_events))
+    };
     let object = input::json_object(headers, body).await?;
+    let key = idempotency::read_key(headers, "chat", &object)?;
     let mut fields = Fields::new(&object);
     let conversation_id = fields.id("conversation_id");
     let message = fields.string("message", MESSAGE_MAX_CHARS);
@@ -597,13 +664,38 @@ where
     }
     let (conversation_id, message) = fields.finish(conversation_id, message)?;
 
-    let reply = app
-        .replies
-        .begin(conversation_id, message)
-        .await
-        .map_err(begin_error)?;
-    let listener = reply.subscribe();
-    Ok(stream::sse_response(reply, listener, with_events))
+    // A repeat waits for its first request to have stored its message, and finds it.
+    let _turn = match &key {
+        Some(key) => Some(app.keys.turn(key).await),
+        None => None,
+    };
+    let turn = UserTurn {
+        contents: vec![message],
+        after: None,
+        key,
+    };
+    let overrides = ChatOverrides::default();
+    let begun = match answer {
+        // Answered once the message is stored: a provider that fails at once is told
+        // by the reply's end, not by a 502.
+        ChatAnswer::Detached => {
+            app.replies
+                .begin_at_once(conversation_id, turn, overrides)
+                .await
+        }
+        ChatAnswer::Stream(_) => {
+            app.replies
+                .begin_with(conversation_id, turn, overrides)
+                .await
+        }
+    };
+    match begun {
+        Ok(reply) => Ok(chat_answers::live(reply, answer)),
+        Err(BeginError::Repeat(user_message_id)) => {
+            chat_answers::again(app, conversation_id, user_message_id, answer).await
+        }
+        Err(error) => Err(begin_error(error)),
+    }
 }
 
 /// The answer to a chat that could not begin.
@@ -635,6 +727,12 @@ pub(crate) fn begin_error(error: BeginError) -> ApiError {
             "The conversation was continued by another request; send the message again",
         ),
         BeginError::ProviderFailed(cause) => ApiError::detail(StatusCode::BAD_GATEWAY, cause),
+        // Only `POST /chat` sends keys, and it answers a repeat itself.
+        BeginError::Repeat(_) => ApiError::detail(
+            StatusCode::CONFLICT,
+            "This request was sent before with the same Idempotency-Key",
+        ),
+        BeginError::KeyReused => idempotency::key_reused(),
         BeginError::Store(error) => error.into(),
     }
 }
@@ -674,30 +772,6 @@ async fn cancel_reply(app: &App, raw_id: &str) -> Result<Response, ApiError> {
             cancelled: true,
         },
     ))
-}
-
-#[utoipa::path(
-    get, path = "/api/v1/conversations/{conversation_id}/reply", tag = "chat",
-    params(
-        ("conversation_id" = i64, Path),
-        ("events" = Option<bool>, Query, description = "As for `POST /chat`"),
-    ),
-    responses(
-        (status = 200, content_type = "text/event-stream", body = ReplyEvent, description = "The reply in flight as Server-Sent Events, from its first token on, then live: unnamed token events as for `POST /chat`, and with `?events=true` the named events `start` (a StreamStart), `reasoning` (a JSON string) and `end` (a StreamEnd) (docs/API.md §3.4)."),
-        (status = 404, description = "`No reply in progress`", body = Detail),
-        (status = 422, description = "A bad id or `events`", body = ValidationError),
-    )
-)]
-/// Extension: GET /conversations/{conversation_id}/reply: the reply in flight from its
-/// first delta on, then live.
-async fn attach_reply(app: &App, raw_id: &str, query: &str) -> Result<Response, ApiError> {
-    let id = path_id("conversation_id", raw_id)?;
-    let with_events = input::query_bool(&input::query_pairs(query), "events")?;
-    let Some(reply) = app.replies.attach(id) else {
-        return Err(ApiError::not_found("No reply in progress"));
-    };
-    let listener = reply.subscribe();
-    Ok(stream::sse_response(reply, listener, with_events))
 }
 
 /// Extension: GET /models

@@ -9,6 +9,7 @@ use common::{MessageStatus, Role};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use super::idempotency::{self, KeptAnswer, KeyLookup};
 use super::schema::messages;
 use super::{
     BeginChat, ChatStart, Conn, FinishedReply, LeaseJudge, MessageDetails, MessageRow, Store,
@@ -141,6 +142,12 @@ pub(crate) fn begin_chat(
     history_limit: i64,
     judge: &dyn LeaseJudge,
 ) -> QueryResult<BeginChat> {
+    if let Some(key) = &turn.key {
+        match idempotency::look_up(conn, key)? {
+            KeyLookup::New => {}
+            seen => return Ok(BeginChat::Seen(seen)),
+        }
+    }
     if !conversations::exists(conn, conversation_id)? {
         return Ok(BeginChat::NoConversation);
     }
@@ -174,6 +181,14 @@ pub(crate) fn begin_chat(
         &NewMessage::now(conversation_id, Role::User, last, MessageStatus::Complete),
     )?;
     lease::take(conn, conversation_id, user_message.id, judge.owner())?;
+    if let Some(key) = &turn.key {
+        let answer = KeptAnswer {
+            status: 200,
+            body: None,
+            user_message_id: Some(user_message.id),
+        };
+        idempotency::keep(conn, key, &answer)?;
+    }
     let history = latest(conn, conversation_id, history_limit.max(1))?;
     let settings = conversations::settings(conn, conversation_id)?;
     Ok(BeginChat::Started(ChatStart {
@@ -223,11 +238,22 @@ impl Store {
         history_limit: i64,
         judge: Arc<dyn LeaseJudge>,
     ) -> Result<BeginChat, StoreError> {
+        let key = turn.key.clone();
         let result = self
             .write_transaction(move |conn| {
                 begin_chat(conn, conversation_id, &turn, history_limit, &*judge)
             })
             .await;
+        // A concurrent chat with the same key (another process) won the race: answer
+        // as it did.
+        if let (Err(error), Some(key)) = (&result, key)
+            && idempotency::is_race(error)
+        {
+            match self.look_up_key(key).await? {
+                KeyLookup::New => {}
+                seen => return Ok(BeginChat::Seen(seen)),
+            }
+        }
         match result {
             // Two processes took the free lease at once: the loser's transaction is
             // rolled back whole, and its chat is the 409.
@@ -253,6 +279,28 @@ impl Store {
     ) -> Result<Option<(MessageRow, Option<MessageRow>)>, StoreError> {
         self.read(move |conn| Ok(conn.transaction(|conn| with_next(conn, id))?))
             .await
+    }
+
+    /// A conversation's last turn when it ends with an answer: the user message and the
+    /// assistant message after it.
+    pub async fn last_answered_turn(
+        &self,
+        conversation_id: i64,
+    ) -> Result<Option<(MessageRow, MessageRow)>, StoreError> {
+        self.read(move |conn| {
+            let mut last = latest(conn, conversation_id, 2)?;
+            let answer = last.pop();
+            let question = last.pop();
+            Ok(match (question, answer) {
+                (Some(question), Some(answer))
+                    if question.role == Role::User && answer.role == Role::Assistant =>
+                {
+                    Some((question, answer))
+                }
+                _ => None,
+            })
+        })
+        .await
     }
 
     /// Stores messages that were said elsewhere (the earlier turns of a history an

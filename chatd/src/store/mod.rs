@@ -38,6 +38,7 @@ mod conversations;
 mod copy;
 mod deletes;
 pub mod fault;
+pub mod idempotency;
 mod lease;
 mod location;
 mod messages;

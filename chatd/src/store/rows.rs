@@ -176,6 +176,9 @@ pub enum BeginChat {
     /// The conversation's last message is not the one the turn expected: another
     /// request continued it in between.
     Moved,
+    /// The turn's idempotency key was used before: with the same body (the chat of the
+    /// user message given), or with another.
+    Seen(super::idempotency::KeyLookup),
 }
 
 /// What a chat adds to its conversation before the reply.
@@ -186,6 +189,8 @@ pub struct UserTurn {
     /// `Some(last)`: store them only if the conversation's last message is still `last`
     /// (`None` inside: it has none).
     pub after: Option<Option<i64>>,
+    /// The request's `Idempotency-Key`: the turn is stored only if the key is new.
+    pub key: Option<super::idempotency::RequestKey>,
 }
 
 impl UserTurn {
@@ -194,6 +199,7 @@ impl UserTurn {
         UserTurn {
             contents: vec![content],
             after: None,
+            key: None,
         }
     }
 }

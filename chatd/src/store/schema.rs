@@ -55,4 +55,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (scope, idempotency_key) {
+        scope -> Text,
+        idempotency_key -> Text,
+        fingerprint -> Text,
+        status -> Integer,
+        body -> Nullable<Text>,
+        user_message_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(users, conversations, messages, reply_checkpoints);

@@ -324,3 +324,48 @@ async fn the_page_works_end_to_end_in_a_browser() {
         );
     }
 }
+
+/// Issue 15: a browser's own `EventSource` on the attach stream, whose connection a
+/// proxy closes mid-reply (`chatd/tests/web/eventsource.mjs`), reconnects with
+/// `Last-Event-ID` and shows the whole reply once.
+#[tokio::test]
+async fn an_event_source_survives_its_connection_closing_mid_reply() {
+    if let Err(missing) = browser_prerequisites() {
+        panic!(
+            "the browser test cannot run: {missing} (`bash .ci/test` installs everything first)"
+        );
+    }
+    let chatd = Daemon::start_with(&["--echo-delay-ms", "100"]).await;
+    let id = chatd.conversation().await;
+    let text = (1..=40)
+        .map(|n| format!("word{n}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (status, _) = chatd
+        .post(
+            "/chat?detach=true",
+            json!({"conversation_id": id, "message": text}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let origin = chatd
+        .base
+        .strip_suffix(common::API_BASE)
+        .expect("the API under its base")
+        .to_string();
+    let run = tokio::process::Command::new("node")
+        .arg("eventsource.mjs")
+        .current_dir(tests_dir())
+        .env("CHATD_URL", origin)
+        .env("CONVERSATION", id.to_string())
+        .env("EXPECTED", &text)
+        .env("CHROMIUM", chromium())
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .status();
+    let status = tokio::time::timeout(BROWSER_RUN, run)
+        .await
+        .expect("the browser run ended in time")
+        .expect("run node");
+    assert!(status.success(), "the EventSource test failed: {status}");
+}

@@ -272,6 +272,7 @@ async function openConversation(id, { keepFocus = false } = {}) {
   const known = sidebar.find(id);
   $('title').textContent = known ? title(known) : `Chat #${id}`;
   history.replaceState(null, '', `${location.pathname}${location.search}#c=${id}`);
+  let shown = [];
   try {
     const [messages, settings] = await Promise.all([
       get(`/conversations/${id}/messages`),
@@ -279,6 +280,7 @@ async function openConversation(id, { keepFocus = false } = {}) {
     ]);
     if (state.current !== id) return;
     thread.showMessages(messages);
+    shown = messages;
     fillModels(settings);
     $('title').textContent = title(settings);
   } catch (error) {
@@ -291,7 +293,18 @@ async function openConversation(id, { keepFocus = false } = {}) {
     return;
   }
   if (!keepFocus) $('message').focus();
-  await follow((signal) => thread.attach(id, signal));
+  await follow((signal) => thread.attach(id, signal, shownReplyEnd(shown)));
+}
+
+/**
+ * The cursor past the last reply shown (`{user message}:end`) when the conversation
+ * ends with an answer: only a later reply is followed, and a reply interrupted by a
+ * restart, which chatd answers to an attach without a cursor, is not shown twice.
+ */
+function shownReplyEnd(messages) {
+  const [question, answer] = messages.slice(-2);
+  if (question?.role === 'user' && answer?.role === 'assistant') return `${question.id}:end`;
+  return undefined;
 }
 
 /** Runs one reply stream as the page's active one; finds chatd again if it broke off. */

@@ -205,11 +205,13 @@ function finish(article, end, text, reasoning) {
 }
 
 /**
- * Attaches to the reply in flight on a conversation, if there is one. Resolves to
- * 'none' (nothing in flight), 'ended' (followed to its end) or 'broken'.
+ * Attaches to the reply in flight on a conversation, if there is one, or with `after`
+ * (an event id chatd sent) to what came after that event. Resolves to 'none' (nothing
+ * in flight), 'ended' (followed to its end) or 'broken'.
  */
-export async function attach(conversationId, signal) {
-  const response = await raw('GET', `/conversations/${conversationId}/reply?events=true`, undefined, signal);
+export async function attach(conversationId, signal, after) {
+  const cursor = after ? `&after=${encodeURIComponent(after)}` : '';
+  const response = await raw('GET', `/conversations/${conversationId}/reply?events=true${cursor}`, undefined, signal);
   if (response.status === 404) return 'none';
   if (!response.ok) throw await errorOf(response);
   const end = await follow(response, signal);

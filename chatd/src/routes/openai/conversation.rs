@@ -27,6 +27,7 @@ pub async fn choose(
     default_user: &str,
 ) -> Result<(i64, UserTurn, bool), OpenAiError> {
     let turn = |after| UserTurn {
+        key: None,
         contents: request.new_messages.clone(),
         after,
     };

@@ -5,7 +5,8 @@
 //! with its `sequence_number`. Like every front-door answer, only a listener: the reply
 //! goes on and is stored whatever the client does.
 //!
-//! Sequence numbers are chatd's reply cursor: the four opening events are 0 to 3, a
+//! Sequence numbers are chatd's reply cursor (`replies/cursor.rs`, counted in characters
+//! of content, as the SSE ids of chatd's own streams are): the four opening events are 0 to 3, a
 //! text delta is numbered 3 plus the characters of text sent up to its end, and the
 //! closing events follow the last character. They increase but are not consecutive,
 //! and so a stream resumed with `starting_after` (`GET /v1/responses/{id}?stream=true`)
@@ -22,6 +23,7 @@ use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 
 use super::conversation::CONVERSATION_HEADER;
+use crate::replies::cursor;
 use crate::replies::{Reply, ReplyEnd, ReplyState};
 use crate::routes::error::json_response;
 use crate::routes::stream::event_stream;
@@ -271,18 +273,14 @@ impl Listening {
     /// `starting_after` is sent.
     fn delta(&mut self, frame: &mut String, delta: &str) {
         let begins = self.chars;
-        let length = delta.chars().count() as u64;
-        self.chars += length;
+        self.chars += cursor::chars(delta);
         self.text.push_str(delta);
         let sequence = OPENED + self.chars;
-        let unsent = match self.after {
-            Some(after) if after >= sequence => return,
-            // Resumed inside this delta: only its characters after the cursor.
-            Some(after) if after > OPENED + begins => {
-                let skip = usize::try_from(after - OPENED - begins).unwrap_or(usize::MAX);
-                delta.chars().skip(skip).collect()
-            }
-            _ => delta.to_string(),
+        // The sequence number past the opening events is the reply cursor's content
+        // offset; resumed inside this delta, only its characters after the cursor go.
+        let resume_at = self.after.map_or(0, |after| after.saturating_sub(OPENED));
+        let Some(unsent) = cursor::rest_after(delta, begins, resume_at) else {
+            return;
         };
         let mut event = self.at();
         event["delta"] = unsent.into();

@@ -294,6 +294,7 @@ where
         }
     };
     let turn = UserTurn {
+        key: None,
         contents: asked.new_messages,
         after,
     };

@@ -61,7 +61,7 @@ const WITHOUT_STORAGE: [&str; 4] = [
         super::archive::export::export_conversation,
         super::list_messages,
         super::cancel_reply,
-        super::attach_reply,
+        super::attach::attach_reply,
         super::chat,
         super::status,
         super::models,

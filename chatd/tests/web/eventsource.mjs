@@ -1,0 +1,87 @@
+// A browser's own EventSource (headless Chromium, driven by playwright-core) on chatd's
+// attach stream, through a TCP proxy that closes the stream's connection right after
+// its first event with an id: the EventSource must reconnect by itself with
+// Last-Event-ID and show the whole reply once. Run by chatd/tests/api/web.rs, which
+// started chatd and a reply on CONVERSATION whose text is EXPECTED.
+//
+// Environment: CHATD_URL (http://127.0.0.1:PORT), CONVERSATION, EXPECTED, CHROMIUM.
+// Every wait is bounded.
+
+import { chromium } from 'playwright-core';
+import net from 'node:net';
+import assert from 'node:assert/strict';
+
+const chatd = new URL(process.env.CHATD_URL);
+const conversation = process.env.CONVERSATION;
+const expected = process.env.EXPECTED;
+
+// The proxy: bytes pass through unchanged except the Host (and Origin) naming the
+// proxy, which become chatd's, since chatd's guard accepts only its own address. The
+// first connection whose answer carries an event id is closed after that answer's
+// first chunk; every request line is recorded with its Last-Event-ID.
+const requests = [];
+let cut = false;
+const proxy = net.createServer((client) => {
+  const server = net.connect(Number(chatd.port), chatd.hostname);
+  client.on('data', (chunk) => {
+    const text = chunk.toString('latin1');
+    const line = text.split('\r\n', 1)[0];
+    if (/^[A-Z]+ \//.test(line)) {
+      const lastEventId = /\r\nlast-event-id: *([^\r]*)/i.exec(text)?.[1] ?? null;
+      requests.push({ line, lastEventId });
+    }
+    server.write(Buffer.from(text.replaceAll(`127.0.0.1:${proxy.address().port}`, chatd.host), 'latin1'));
+  });
+  server.on('data', (chunk) => {
+    client.write(chunk);
+    if (!cut && chunk.toString('utf8').includes('\nid: ')) {
+      cut = true;
+      client.destroy();
+      server.destroy();
+    }
+  });
+  const close = () => { client.destroy(); server.destroy(); };
+  client.on('error', close);
+  server.on('error', close);
+  client.on('close', close);
+  server.on('close', close);
+});
+await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+const origin = `http://127.0.0.1:${proxy.address().port}`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  headless: true,
+});
+try {
+  const page = await browser.newPage();
+  // Any document of the proxy's origin will do: the stream is same-origin from it.
+  await page.goto(`${origin}/api/v1/status`);
+  const seen = await page.evaluate(({ conversation }) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the reply did not end within 30 s')), 30_000);
+    const source = new EventSource(`/api/v1/conversations/${conversation}/reply?events=true`);
+    const seen = { text: [], ids: [], errors: 0, end: null };
+    source.onmessage = (event) => { seen.text.push(event.data); seen.ids.push(event.lastEventId); };
+    source.onerror = () => { seen.errors += 1; };
+    source.addEventListener('end', (event) => {
+      clearTimeout(timer);
+      seen.end = JSON.parse(event.data);
+      source.close();
+      resolve(seen);
+    });
+  }), { conversation });
+
+  assert.ok(cut, 'the proxy cut the stream');
+  assert.ok(seen.errors >= 1, 'the EventSource saw its connection drop');
+  const resumed = requests.filter((r) => r.line.includes('/reply') && r.lastEventId);
+  assert.ok(resumed.length >= 1, `it reconnected with Last-Event-ID: ${JSON.stringify(requests)}`);
+  assert.equal(seen.text.join(''), expected, 'the whole reply, once');
+  assert.equal(new Set(seen.ids).size, seen.ids.length, 'no event twice');
+  assert.equal(seen.end.status, 'complete');
+  assert.equal(seen.end.message.content, expected);
+  console.log(`resumed after ${resumed[0].lastEventId}; ${seen.text.length} events, ${seen.errors} drop(s)`);
+} finally {
+  await browser.close();
+  proxy.close();
+}
