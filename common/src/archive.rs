@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One hit of `GET /users/{id}/search`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchHit {
     pub conversation_id: i64,
     pub conversation_name: Option<String>,
@@ -19,6 +20,7 @@ pub struct SearchHit {
 
 /// Characters `start..end` of a snippet (`end` excluded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Highlight {
     pub start: usize,
     pub end: usize,
@@ -26,6 +28,7 @@ pub struct Highlight {
 
 /// The answer of `POST /users/{id}/import`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportSummary {
     /// Conversations stored.
     pub imported: u64,
@@ -34,6 +37,7 @@ pub struct ImportSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SkippedConversation {
     /// Its position in the document, from 0.
     pub index: u64,
@@ -48,6 +52,7 @@ pub const CONVERSATION_VERSION: u32 = 1;
 /// A conversation as `GET /conversations/{id}/export?format=json` gives it, and as
 /// `POST /users/{id}/import` takes it back (one document, or one per line).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationExport {
     /// Always [`CONVERSATION_FORMAT`].
     pub format: String,
@@ -61,6 +66,7 @@ pub struct ConversationExport {
 /// The conversation of an export, with its own settings (each `null` where it uses
 /// chatd's default).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportedConversation {
     pub id: i64,
     pub user_id: i64,

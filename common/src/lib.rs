@@ -3,7 +3,8 @@
 //!
 //! The documented objects keep exactly the fields and the field order of
 //! `docs/API.md`; everything beyond the original document is an extension and is
-//! marked as such. This crate depends on serde alone so that chatctl stays small.
+//! marked as such. This crate depends on serde alone so that chatctl stays small; the
+//! `openapi` feature (chatd's) adds the types' OpenAPI schemas.
 //!
 //! It also holds the little both sides judge alike: which hosts are loopback
 //! ([`loopback`]).
@@ -20,7 +21,18 @@ pub const API_BASE: &str = "/api/v1";
 
 /// `POST /users/` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUserRequest {
+    /// 1 to 64 characters (after NFC normalisation), no control character, no `/`,
+    /// not blank.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f/]*[^\x00-\x1f\x7f-\x9f/\s][^\x00-\x1f\x7f-\x9f/]*$"
+        )
+    )]
     pub username: String,
     #[serde(default)]
     pub email: Option<String>,
@@ -28,6 +40,7 @@ pub struct CreateUserRequest {
 
 /// A user as returned by `POST /users/` and `GET /users/{username}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub username: String,
     pub email: Option<String>,
@@ -38,6 +51,7 @@ pub struct User {
 
 /// `POST /conversations/` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateConversationRequest {
     pub user_id: i64,
     #[serde(default)]
@@ -46,6 +60,7 @@ pub struct CreateConversationRequest {
 
 /// A conversation without its messages, as listed by `GET /users/{user_id}/conversations`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     pub user_id: i64,
     pub name: Option<String>,
@@ -55,6 +70,7 @@ pub struct Conversation {
 
 /// `GET /conversations/{conversation_id}`: the conversation and all its messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationWithMessages {
     pub user_id: i64,
     pub name: Option<String>,
@@ -65,6 +81,7 @@ pub struct ConversationWithMessages {
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     User,
@@ -82,6 +99,7 @@ impl Role {
 
 /// How a stored message came to an end. User messages are always `complete`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum MessageStatus {
     /// The provider finished the reply.
@@ -122,6 +140,7 @@ impl MessageStatus {
 
 /// One message of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub role: Role,
     pub content: String,
@@ -161,6 +180,7 @@ pub struct Message {
 /// Extension: the token counts of one reply, as its provider reported them. Either may
 /// be absent when the provider gave only the other.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Usage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_tokens: Option<i64>,
@@ -180,6 +200,7 @@ impl Usage {
 
 /// Extension: `GET /models`, the models of every configured provider.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelsResponse {
     /// The model a conversation without one of its own uses, as `PROVIDER/MODEL`.
     pub default: String,
@@ -190,6 +211,7 @@ pub struct ModelsResponse {
 
 /// Extension: one provider of `GET /models`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderModels {
     /// The name models are addressed by: `NAME/MODEL`.
     pub name: String,
@@ -213,13 +235,17 @@ pub struct ProviderModels {
 /// Each is optional; one left out is the provider's own default. Stored as this
 /// object's JSON.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChatParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 2))]
     pub temperature: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1))]
     pub top_p: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000))]
     pub max_tokens: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
@@ -236,6 +262,7 @@ impl ChatParams {
 /// the values a chat started now would use: the conversation's own, or chatd's defaults
 /// where it has none; `defaults` names the fields that come from chatd's defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationSettings {
     pub id: i64,
     pub name: Option<String>,
@@ -252,12 +279,19 @@ pub struct ConversationSettings {
 
 /// Extension: `PATCH /conversations/{id}` body. A field left out is not changed; a
 /// field sent as `null` goes back to chatd's default (`name: null` removes the name).
+/// Any other field is refused (422).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct UpdateConversationRequest {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
+    )]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<String>, max_length = 200)
     )]
     pub name: Option<Option<String>>,
     #[serde(
@@ -265,18 +299,24 @@ pub struct UpdateConversationRequest {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
     )]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<String>, min_length = 1, max_length = 200)
+    )]
     pub model: Option<Option<String>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub system_prompt: Option<Option<String>>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<ChatParams>))]
     pub params: Option<Option<ChatParams>>,
 }
 
@@ -292,6 +332,7 @@ where
 
 /// Extension: the answer of `DELETE /users/{id}/conversations?before=...`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeletedConversations {
     /// How many conversations were deleted, with their messages.
     pub deleted: u64,
@@ -299,8 +340,14 @@ pub struct DeletedConversations {
 
 /// `POST /chat` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatRequest {
     pub conversation_id: i64,
+    /// Not blank; up to 100,000 characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100_000, pattern = r"\S")
+    )]
     pub message: String,
 }
 
@@ -351,6 +398,7 @@ impl ErrorBody {
 
 /// Extension: `GET /status`, what a client needs to know about the daemon it talks to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerStatus {
     /// Always `"chatd"`.
     pub name: String,
@@ -383,6 +431,7 @@ pub struct ServerStatus {
 
 /// Extension: the answer of `POST /conversations/{id}/cancel`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CancelResponse {
     pub conversation_id: i64,
     pub cancelled: bool,
@@ -390,6 +439,7 @@ pub struct CancelResponse {
 
 /// Extension: data of the `start` event of a stream opened with `?events=true`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StreamStart {
     pub conversation_id: i64,
     /// The stored user message this reply answers.
@@ -399,6 +449,7 @@ pub struct StreamStart {
 /// Extension: the answer (202) of `POST /chat?detach=true`, given as soon as the user
 /// message is stored; the reply runs on without a listener.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DetachedChat {
     pub conversation_id: i64,
     /// The stored user message the reply answers.
@@ -408,6 +459,7 @@ pub struct DetachedChat {
 
 /// Extension: the reply of a detached chat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DetachedReply {
     /// `in_progress` while it runs; how it ended (a message status) once it has, as a
     /// repeat of the request with its `Idempotency-Key` can find it.
@@ -421,6 +473,7 @@ pub struct DetachedReply {
 
 /// Extension: data of the `end` event of a stream opened with `?events=true`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StreamEnd {
     pub conversation_id: i64,
     /// How the reply ended; equals `message.status` when a message was stored.

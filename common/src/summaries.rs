@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// One page of a user's conversation summaries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationSummaries {
     /// How many conversations the user has in all (not only on this page).
     pub total: u64,
@@ -13,6 +14,7 @@ pub struct ConversationSummaries {
 
 /// A conversation as listed for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationSummary {
     pub id: i64,
     pub user_id: i64,

@@ -12,6 +12,7 @@ use warp::http::{HeaderMap, StatusCode};
 use warp::reply::Response;
 
 use super::error::Invalid;
+use super::openapi::schemas::{Detail, ReplyEvent, ValidationError};
 use super::stream::{self, Framing};
 use super::{ApiError, App, input, path_id};
 use crate::replies::cursor::{self, Cursor, Offsets, Place};
@@ -22,6 +23,22 @@ use common::{MessageStatus, Role};
 /// The longest `?wait=` may ask for, in seconds.
 const MAX_WAIT_SECS: i64 = 60;
 
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{conversation_id}/reply", tag = "chat",
+    params(
+        ("conversation_id" = i64, Path),
+        ("events" = Option<bool>, Query, description = "As for `POST /chat`"),
+        ("after" = Option<String>, Query, nullable = false, pattern = "^([1-9][0-9]{0,17}:([0-9]{1,18}(:[0-9]{1,18})?|end))?$", description = "A cursor (an event's `id:`, `R:C`, `R:C:T` or `R:end`): only what came after it, for clients that cannot set `Last-Event-ID`"),
+        ("wait" = Option<i64>, Query, minimum = 0, maximum = 60, description = "Seconds to wait for a reply to start instead of answering 404 at once"),
+        ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = "^([1-9][0-9]{0,17}:([0-9]{1,18}(:[0-9]{1,18})?|end))?$", description = "A cursor, as EventSource sends it on a reconnect; wins over `after`"),
+    ),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = ReplyEvent, description = "The reply as Server-Sent Events, from its first token (or after the cursor) on, then live; a reply that has ended since, or was interrupted by a restart, from its stored message. Unnamed token events as for `POST /chat`, and with `?events=true` the named events `start` (a StreamStart), `reasoning` (a JSON string) and `end` (a StreamEnd); every event has its cursor as `id:` (docs/API.md §3.4)."),
+        (status = 400, description = "A cursor of another reply, past its text, or at the end of a reply that has not ended", body = Detail),
+        (status = 404, description = "`No reply in progress` (nor an interrupted one, nor one started within `wait`); `Conversation not found` when waiting on one that does not exist", body = Detail),
+        (status = 422, description = "A bad id, `events`, `wait` or a malformed cursor", body = ValidationError),
+    )
+)]
 /// GET /conversations/{conversation_id}/reply
 pub async fn attach_reply(
     app: &App,
@@ -96,7 +113,7 @@ async fn from_the_start(
             None,
         ));
     }
-    match waited(app, id, None, wait).await {
+    match waited(app, id, None, wait).await? {
         Some(reply) => Ok(stream::sse_response(reply, framing, None)),
         None => Err(no_reply()),
     }
@@ -110,7 +127,7 @@ async fn next_reply(
     framing: Framing,
     wait: Duration,
 ) -> Result<Response, ApiError> {
-    match waited(app, id, Some(after), wait).await {
+    match waited(app, id, Some(after), wait).await? {
         Some(reply) => Ok(stream::sse_response(reply, framing, None)),
         None => Err(no_reply()),
     }
@@ -121,15 +138,20 @@ async fn waited(
     id: i64,
     after: Option<i64>,
     wait: Duration,
-) -> Option<std::sync::Arc<Reply>> {
+) -> Result<Option<std::sync::Arc<Reply>>, ApiError> {
     let reply = app.replies.attach(id);
     if let Some(reply) = reply.filter(|reply| after.is_none_or(|a| reply.user_message.id > a)) {
-        return Some(reply);
+        return Ok(Some(reply));
     }
     if wait.is_zero() {
-        return None;
+        return Ok(None);
     }
-    app.replies.next_reply(id, after, wait).await
+    // No reply will ever start on a conversation that does not exist: say so at once
+    // rather than hold the client for the whole wait.
+    if app.store.conversation_settings(id).await?.is_none() {
+        return Err(ApiError::not_found("Conversation not found"));
+    }
+    Ok(app.replies.next_reply(id, after, wait).await)
 }
 
 fn no_reply() -> ApiError {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::OwnedMutexGuard;
-use warp::http::{HeaderMap, StatusCode};
+use warp::http::HeaderMap;
 
 use super::ApiError;
 use super::error::Invalid;
@@ -60,11 +60,15 @@ pub fn read_key(
 
 /// The answer to a key sent before with another body.
 pub fn key_reused() -> ApiError {
-    ApiError::detail(
-        StatusCode::UNPROCESSABLE_ENTITY,
+    // A list item like every other 422, so that a client (and the OpenAPI document) reads
+    // one shape of 422; the key itself is not at hand here, and `input` says so.
+    ApiError::invalid(Invalid::new(
+        "value_error",
+        vec![json!("header"), json!(HEADER)],
         "This Idempotency-Key was used with a different request body in the last 24 hours; \
          send a new key for a new request",
-    )
+        Value::Null,
+    ))
 }
 
 /// SHA-256 of the body's JSON with every object's keys sorted, so that a repeat that

@@ -418,12 +418,18 @@ fn int_from_json(value: &Value) -> Result<Integer, IntProblem> {
 /// 2^63, the first whole number past `i64::MAX`; exact as an `f64`.
 const I64_END_AS_F64: f64 = 9_223_372_036_854_775_808.0;
 
-/// An integer written in text (path segments, query values, JSON strings).
+/// An integer written in text (path segments, query values, JSON strings). As in
+/// pydantic, a decimal point followed by zeros only is a whole number (`1.0`, `7.`):
+/// JSON Schema counts `1.0` an integer, and clients generated from it may send one.
 fn parse_int(text: &str) -> Option<Integer> {
     let trimmed = text.trim();
     let (negative, digits) = match trimmed.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, trimmed.strip_prefix('+').unwrap_or(trimmed)),
+    };
+    let digits = match digits.split_once('.') {
+        Some((whole, zeros)) if zeros.bytes().all(|b| b == b'0') => whole,
+        _ => digits,
     };
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -628,6 +634,12 @@ mod tests {
             parse_int(&format!("-{}", "9".repeat(60))),
             Some(Integer::BelowI64)
         );
+        assert_eq!(parse_int("1.0"), Some(Integer::Fits(1)));
+        assert_eq!(parse_int("-7.00"), Some(Integer::Fits(-7)));
+        assert_eq!(parse_int("7."), Some(Integer::Fits(7)));
+        assert_eq!(parse_int("1.5"), None);
+        assert_eq!(parse_int("1.0.0"), None);
+        assert_eq!(parse_int("."), None);
         assert_eq!(parse_int("1e3"), None);
         assert_eq!(parse_int(""), None);
         assert_eq!(parse_int("-"), None);

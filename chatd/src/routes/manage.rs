@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 use chrono::DateTime;
-use common::DeletedConversations;
+use common::{ConversationSettings, DeletedConversations, UpdateConversationRequest};
 use futures_util::Stream;
 use serde_json::json;
 use warp::http::{HeaderMap, StatusCode};
@@ -16,6 +16,7 @@ use warp::reply::Response;
 
 use super::error::{Invalid, json_response};
 use super::input::{self, Fields};
+use super::openapi::schemas::{Detail, ValidationError};
 use super::settings::{self, given};
 use super::{ApiError, App, CONVERSATION_NAME_MAX_CHARS, path_id, path_id_or_problems};
 use crate::store::{SettingsChange, TITLE_BY_USER};
@@ -23,6 +24,15 @@ use crate::store::{SettingsChange, TITLE_BY_USER};
 /// The fields `PATCH /conversations/{id}` takes.
 const UPDATABLE: [&str; 4] = ["name", "model", "system_prompt", "params"];
 
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{conversation_id}/settings", tag = "conversations",
+    params(("conversation_id" = i64, Path)),
+    responses(
+        (status = 200, description = "The settings a chat started now would use", body = ConversationSettings),
+        (status = 404, description = "`Conversation not found`", body = Detail),
+        (status = 422, description = "A bad id", body = ValidationError),
+    )
+)]
 /// Extension: GET /conversations/{conversation_id}/settings
 pub async fn get_settings(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let id = path_id("conversation_id", raw_id)?;
@@ -37,6 +47,17 @@ pub async fn get_settings(app: &App, raw_id: &str) -> Result<Response, ApiError>
     ))
 }
 
+#[utoipa::path(
+    patch, path = "/api/v1/conversations/{conversation_id}", tag = "conversations",
+    params(("conversation_id" = i64, Path)),
+    request_body = UpdateConversationRequest,
+    responses(
+        (status = 200, description = "The settings after the change", body = ConversationSettings),
+        (status = 404, description = "`Conversation not found`", body = Detail),
+        (status = 413, description = "The body is over 1 MiB", body = Detail),
+        (status = 422, description = "A bad id or body, an unknown field or model", body = ValidationError),
+    )
+)]
 /// Extension: PATCH /conversations/{conversation_id}. A chat already running keeps the
 /// settings it started with.
 pub async fn update_conversation<S>(
@@ -84,6 +105,15 @@ where
     ))
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/conversations/{conversation_id}", tag = "conversations",
+    params(("conversation_id" = i64, Path)),
+    responses(
+        (status = 204, description = "Deleted, with its messages; a reply in flight is stopped"),
+        (status = 404, description = "`Conversation not found`", body = Detail),
+        (status = 422, description = "A bad id", body = ValidationError),
+    )
+)]
 /// Extension: DELETE /conversations/{conversation_id}
 pub async fn delete_conversation(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let id = path_id("conversation_id", raw_id)?;
@@ -98,6 +128,18 @@ pub async fn delete_conversation(app: &App, raw_id: &str) -> Result<Response, Ap
     Ok(no_content())
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/users/{user_id}/conversations", tag = "conversations",
+    params(
+        ("user_id" = i64, Path),
+        ("before" = String, Query, format = DateTime, description = "RFC 3339 with an offset: conversations last active before it are deleted"),
+    ),
+    responses(
+        (status = 200, description = "How many were deleted", body = DeletedConversations),
+        (status = 404, description = "`User not found`", body = Detail),
+        (status = 422, description = "A bad id, `before` missing or not a date", body = ValidationError),
+    )
+)]
 /// Extension: DELETE /users/{user_id}/conversations?before=RFC3339. Conversations with
 /// a reply in flight are kept.
 pub async fn prune_conversations(
@@ -153,6 +195,15 @@ pub async fn prune_conversations(
     ))
 }
 
+#[utoipa::path(
+    delete, path = "/api/v1/users/{username}", tag = "users",
+    params(("username" = i64, Path, description = "The user's id: `GET` reads this segment as a username, `DELETE` as an id")),
+    responses(
+        (status = 204, description = "The user and all their data deleted"),
+        (status = 404, description = "`User not found`", body = Detail),
+        (status = 422, description = "Not an integer id", body = ValidationError),
+    )
+)]
 /// Extension: DELETE /users/{user_id}, with every conversation and message of theirs.
 pub async fn delete_user(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let id = path_id("user_id", raw_id)?;

@@ -14,6 +14,7 @@ pub mod idempotency;
 pub(crate) mod input;
 mod manage;
 pub mod openai;
+pub mod openapi;
 mod rendered;
 mod search;
 mod settings;
@@ -42,6 +43,9 @@ use error::{Invalid, json_bytes_response, json_response};
 use input::Fields;
 pub use openai::FrontDoor;
 pub use rendered::RenderedMessages;
+
+use common::{ChatRequest, Conversation, CreateUserRequest, Message, ModelsResponse, User};
+use openapi::schemas::{Detail, NewConversation, ReplyEvent, ValidationError};
 
 use crate::providers::Providers;
 use crate::replies::{BeginError, ChatOverrides, Replies};
@@ -155,6 +159,8 @@ enum Route<'p> {
     UiChatStream(&'p str),
     UiChatStop(&'p str),
     UiChatMessages(&'p str),
+    /// Extension: the OpenAPI document of all of these.
+    OpenApi,
 }
 
 impl<'p> Route<'p> {
@@ -187,6 +193,7 @@ impl<'p> Route<'p> {
             ["ui", "chat", id, "stream"] if !id.is_empty() => Route::UiChatStream(id),
             ["ui", "chat", id, "stop"] if !id.is_empty() => Route::UiChatStop(id),
             ["ui", "chat", id, "messages"] if !id.is_empty() => Route::UiChatMessages(id),
+            ["openapi.json"] => Route::OpenApi,
             _ => return None,
         })
     }
@@ -320,7 +327,8 @@ where
         Route::AttachReply(id) => attach::attach_reply(app, id, query, headers).await,
         Route::Chat => chat(app, query, headers, body).await,
         Route::Status => Ok(status(app)),
-        Route::Models => Ok(json_response(StatusCode::OK, &app.providers.models().await)),
+        Route::Models => Ok(models(app).await),
+        Route::OpenApi => Ok(openapi::openapi_json()),
         Route::UiChat => ui_chat::chat(app, headers, body).await,
         Route::UiChatStream(id) => ui_chat::resume(app, headers, id).await,
         Route::UiChatStop(id) => ui_chat::stop(app, headers, id).await,
@@ -365,6 +373,26 @@ fn path_id_or_problems(
     }
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/users/", tag = "users",
+    request_body = CreateUserRequest,
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 255, min_length = 1, description = "Extension: a repeat with the same key and body within 24 hours answers as the first did; the same key with another body is a 422 (docs/API.md §3.15)")),
+    responses(
+        (status = 200, description = "The new user", body = User, links(
+            ("list_conversations" = (operation_id = "list_conversations", parameters(("user_id" = "$response.body#/id")))),
+            ("list_summaries" = (operation_id = "list_summaries", parameters(("user_id" = "$response.body#/id")))),
+            ("search" = (operation_id = "search", parameters(("user_id" = "$response.body#/id")))),
+            ("export_user" = (operation_id = "export_user", parameters(("user_id" = "$response.body#/id")))),
+            ("import" = (operation_id = "import", parameters(("user_id" = "$response.body#/id")))),
+            ("prune_conversations" = (operation_id = "prune_conversations", parameters(("user_id" = "$response.body#/id")))),
+            ("delete_user" = (operation_id = "delete_user", parameters(("username" = "$response.body#/id")))),
+            ("create_conversation" = (operation_id = "create_conversation", request_body = json!({"user_id": "$response.body#/id"}))),
+        )),
+        (status = 400, description = "`Username already registered`", body = Detail),
+        (status = 413, description = "The body is over 1 MiB", body = Detail),
+        (status = 422, description = "Invalid body or username (docs/API.md §6)", body = ValidationError),
+    )
+)]
 /// POST /users/
 async fn create_user<S>(app: &App, headers: &HeaderMap, body: S) -> Result<Response, ApiError>
 where
@@ -424,6 +452,15 @@ fn kept_answer(seen: KeyLookup) -> Result<Response, ApiError> {
     }
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/users/{username}", tag = "users",
+    params(("username" = String, Path, description = "Percent-encoded; matched after NFC normalisation and case folding")),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 404, description = "`User not found`", body = Detail),
+        (status = 422, description = "The path segment is not UTF-8", body = ValidationError),
+    )
+)]
 /// GET /users/{username}
 async fn get_user(app: &App, raw_name: &str) -> Result<Response, ApiError> {
     let name = input::normalize_username(&decode_segment("username", raw_name)?);
@@ -437,6 +474,18 @@ async fn get_user(app: &App, raw_name: &str) -> Result<Response, ApiError> {
     }
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/users/{user_id}/conversations", tag = "conversations",
+    params(
+        ("user_id" = i64, Path),
+        ("skip" = Option<i64>, Query, minimum = 0, description = "Conversations to skip (default 0)"),
+        ("limit" = Option<i64>, Query, minimum = 0, maximum = 1000, description = "At most this many (default 10)"),
+    ),
+    responses(
+        (status = 200, description = "The user's conversations, oldest first; an unknown user has none", body = Vec<Conversation>),
+        (status = 422, description = "A bad id, `skip` or `limit`", body = ValidationError),
+    )
+)]
 /// GET /users/{user_id}/conversations?skip=0&limit=10
 async fn list_conversations(app: &App, raw_id: &str, query: &str) -> Result<Response, ApiError> {
     let mut problems = Vec::new();
@@ -452,6 +501,25 @@ async fn list_conversations(app: &App, raw_id: &str, query: &str) -> Result<Resp
     Ok(json_response(StatusCode::OK, &list))
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/conversations/", tag = "conversations",
+    request_body = NewConversation,
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 255, min_length = 1, description = "Extension: a repeat with the same key and body within 24 hours answers as the first did; the same key with another body is a 422 (docs/API.md §3.15)")),
+    responses(
+        (status = 200, description = "The new conversation", body = Conversation, links(
+            ("get_conversation" = (operation_id = "get_conversation", parameters(("conversation_id" = "$response.body#/id")))),
+            ("list_messages" = (operation_id = "list_messages", parameters(("conversation_id" = "$response.body#/id")))),
+            ("get_settings" = (operation_id = "get_settings", parameters(("conversation_id" = "$response.body#/id")))),
+            ("update_conversation" = (operation_id = "update_conversation", parameters(("conversation_id" = "$response.body#/id")))),
+            ("export_conversation" = (operation_id = "export_conversation", parameters(("conversation_id" = "$response.body#/id")))),
+            ("delete_conversation" = (operation_id = "delete_conversation", parameters(("conversation_id" = "$response.body#/id")))),
+            ("chat" = (operation_id = "chat", request_body = json!({"conversation_id": "$response.body#/id", "message": "Why is the sky blue?"}))),
+        )),
+        (status = 404, description = "`User not found`", body = Detail),
+        (status = 413, description = "The body is over 1 MiB", body = Detail),
+        (status = 422, description = "Invalid body, an unknown model, bad params", body = ValidationError),
+    )
+)]
 /// POST /conversations/; extension: the optional `model`, `system_prompt` and `params`.
 async fn create_conversation<S>(
     app: &App,
@@ -492,6 +560,15 @@ where
     }
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{conversation_id}", tag = "conversations",
+    params(("conversation_id" = i64, Path)),
+    responses(
+        (status = 200, description = "The conversation with all its messages, oldest first (the documented objects, without extension fields)", body = common::ConversationWithMessages),
+        (status = 404, description = "`Conversation not found`", body = Detail),
+        (status = 422, description = "A bad id", body = ValidationError),
+    )
+)]
 /// GET /conversations/{conversation_id}
 async fn get_conversation(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let id = path_id("conversation_id", raw_id)?;
@@ -518,6 +595,15 @@ async fn get_conversation(app: &App, raw_id: &str) -> Result<Response, ApiError>
     Ok(json_bytes_response(body.freeze()))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{conversation_id}/messages", tag = "conversations",
+    params(("conversation_id" = i64, Path)),
+    responses(
+        (status = 200, description = "Its messages, oldest first, each with `status` and, for replies, how they were made", body = Vec<Message>),
+        (status = 404, description = "`Conversation not found`", body = Detail),
+        (status = 422, description = "A bad id", body = ValidationError),
+    )
+)]
 /// Extension: GET /conversations/{conversation_id}/messages, each with its `status`.
 async fn list_messages(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let id = path_id("conversation_id", raw_id)?;
@@ -555,6 +641,24 @@ fn parts_size(parts: &Parts) -> usize {
         .sum()
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/chat", tag = "chat",
+    request_body = ChatRequest,
+    params(
+        ("events" = Option<bool>, Query, description = "Extension: open the stream with a `start` event and close it with an `end` event, every event with its cursor as `id:` (docs/API.md §3.1)"),
+        ("detach" = Option<bool>, Query, description = "Extension: answer 202 as soon as the user message is stored; the reply runs on (docs/API.md §3.16)"),
+        ("Idempotency-Key" = Option<String>, Header, max_length = 255, min_length = 1, description = "Extension: a repeat with the same key and body within 24 hours answers as the first did; the same key with another body is a 422 (docs/API.md §3.15)"),
+    ),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = ReplyEvent, description = "The reply as Server-Sent Events. Every token is an unnamed event, `data: <token>` (a token with line breaks is one `data:` line per line). With `?events=true` the stream also has named events: `start` (data: a StreamStart, the stored user message), `reasoning` (data: a JSON string, a piece of the model's reasoning, only for models that reason) and, last, `end` (data: a StreamEnd: how the reply ended, the stored assistant message, the error, whether it is stored). The user message is stored at once, the reply when it ends (docs/API.md §1.6, §5)."),
+        (status = 202, description = "With `?detach=true`: the stored user message and the reply's cursor", body = common::DetachedChat),
+        (status = 404, description = "`Conversation not found`; nothing is stored", body = Detail),
+        (status = 409, description = "A reply is already being generated for this conversation, or it was continued by another request, or a request with this `Idempotency-Key` is answered by another chatd process", body = Detail),
+        (status = 413, description = "The body is over 1 MiB", body = Detail),
+        (status = 422, description = "Invalid body, a blank or too long message, a bad `events` or `detach`, a bad `Idempotency-Key` or one used before with another body", body = ValidationError),
+        (status = 502, description = "The provider failed before the first token; the user message stays stored", body = Detail),
+    )
+)]
 /// POST /chat
 async fn chat<S>(app: &App, query: &str, headers: &HeaderMap, body: S) -> Result<Response, ApiError>
 where
@@ -652,6 +756,15 @@ pub(crate) fn begin_error(error: BeginError) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/conversations/{conversation_id}/cancel", tag = "chat",
+    params(("conversation_id" = i64, Path)),
+    responses(
+        (status = 200, description = "The reply stopped; what it generated is stored as `cancelled`", body = common::CancelResponse),
+        (status = 404, description = "`No reply in progress`", body = Detail),
+        (status = 422, description = "A bad id", body = ValidationError),
+    )
+)]
 /// Extension: POST /conversations/{conversation_id}/cancel. Answers once the reply has
 /// stopped and what it generated is stored.
 async fn cancel_reply(app: &App, raw_id: &str) -> Result<Response, ApiError> {
@@ -689,6 +802,19 @@ pub(crate) async fn stop_reply(app: &App, id: i64) -> bool {
     true
 }
 
+/// Extension: GET /models
+#[utoipa::path(
+    get, path = "/api/v1/models", tag = "daemon",
+    responses((status = 200, description = "Every configured provider's models", body = ModelsResponse))
+)]
+async fn models(app: &App) -> Response {
+    json_response(StatusCode::OK, &app.providers.models().await)
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/status", tag = "daemon",
+    responses((status = 200, description = "The daemon", body = common::ServerStatus))
+)]
 /// Extension: GET /status. `provider` and `model` are the default provider's kind and
 /// the default model's name on it, as before chatd had several providers.
 fn status(app: &App) -> Response {

@@ -8,6 +8,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::error::{Invalid, json_response};
+use super::openapi::schemas::{Detail, ValidationError};
 use super::{ApiError, App, input, path_id_or_problems, views};
 use crate::search::{self, Query, query::MAX_TERMS};
 
@@ -18,6 +19,20 @@ const LIMIT_MAX: i64 = 100;
 /// Paging deeper than this is refused: a ranked search reads every hit before the page.
 const SKIP_MAX: i64 = 10_000;
 
+#[utoipa::path(
+    get, path = "/api/v1/users/{user_id}/search", tag = "archive",
+    params(
+        ("user_id" = i64, Path),
+        ("q" = String, Query, min_length = 1, max_length = 1000, description = "Words, \"phrases\", -word, role:, before:, after: (docs/API.md §3.11)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Default 20"),
+        ("skip" = Option<i64>, Query, minimum = 0, maximum = 10000, description = "Default 0"),
+    ),
+    responses(
+        (status = 200, description = "The hits, best first", body = Vec<SearchHit>),
+        (status = 404, description = "`User not found`", body = Detail),
+        (status = 422, description = "A bad id, `q` missing, too long or with nothing to find, bad paging", body = ValidationError),
+    )
+)]
 /// GET /users/{user_id}/search
 pub async fn search(app: &App, raw_id: &str, query: &str) -> Result<Response, ApiError> {
     let mut problems = Vec::new();

@@ -9,6 +9,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::error::{Invalid, json_response};
+use super::openapi::schemas::ValidationError;
 use super::{ApiError, App, input, path_id_or_problems, views};
 
 /// A user's id from the path and `skip`/`limit` from the query, as every route that
@@ -55,6 +56,19 @@ fn order(pairs: &[(String, String)]) -> Result<SummaryOrder, Box<Invalid>> {
     })
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/users/{user_id}/conversations/summaries", tag = "conversations",
+    params(
+        ("user_id" = i64, Path),
+        ("skip" = Option<i64>, Query, minimum = 0),
+        ("limit" = Option<i64>, Query, minimum = 0, maximum = 1000, description = "Default 10"),
+        ("order" = Option<super::openapi::schemas::SummaryOrder>, Query, description = "`newest` (the default) or `oldest`, by last activity"),
+    ),
+    responses(
+        (status = 200, description = "A page of summaries and the total", body = ConversationSummaries),
+        (status = 422, description = "A bad id, paging or order", body = ValidationError),
+    )
+)]
 /// Extension: GET /users/{user_id}/conversations/summaries
 pub(super) async fn list_summaries(
     app: &App,

@@ -1,6 +1,7 @@
 //! The web chat page (`chatd/web/`), embedded in the binary so that opening
 //! `http://127.0.0.1:8000/` is all a person needs: `GET /` is the page, `GET
-//! /assets/...` its scripts, styles and vendored libraries. Every file is a static
+//! /assets/...` its scripts, styles and vendored libraries, and `GET /docs` the
+//! interactive API page (Swagger UI over `GET /api/v1/openapi.json`). Every file is a static
 //! byte string with its content type, an ETag made at compile time, and a cache rule:
 //! the vendored libraries live in folders named by their version and never change, so
 //! they are cached for a year; the page's own files are revalidated on every load, so
@@ -63,13 +64,19 @@ const fn etag_bytes(hash: u64) -> [u8; 18] {
 
 macro_rules! asset {
     ($file:literal, $type:expr) => {
+        asset!(
+            $file,
+            $type,
+            fingerprint(include_bytes!(concat!("../../web/", $file)))
+        )
+    };
+    ($file:literal, $type:expr, $fingerprint:expr) => {
         Asset {
             path: concat!("/", $file),
             content_type: $type,
             bytes: include_bytes!(concat!("../../web/", $file)),
             etag: {
-                const TAG: [u8; 18] =
-                    etag_bytes(fingerprint(include_bytes!(concat!("../../web/", $file))));
+                const TAG: [u8; 18] = etag_bytes($fingerprint);
                 match std::str::from_utf8(&TAG) {
                     Ok(text) => text,
                     Err(_) => panic!("an ETag is ASCII"),
@@ -79,12 +86,39 @@ macro_rules! asset {
     };
 }
 
+/// A vendored file too large for the compiler to hash in good time (Swagger UI's
+/// bundle is 1.7 MB): its ETag is made of its path and length instead. Its folder is
+/// named by the library's version and its bytes never change, so that names it as well.
+macro_rules! large_vendored_asset {
+    ($file:literal, $type:expr) => {
+        asset!(
+            $file,
+            $type,
+            fingerprint($file.as_bytes())
+                ^ include_bytes!(concat!("../../web/", $file)).len() as u64
+        )
+    };
+}
+
 const JS: &str = "text/javascript; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
 
 /// Every file of the page; `/` is `/index.html`.
 pub static ASSETS: &[Asset] = &[
     asset!("index.html", "text/html; charset=utf-8"),
+    asset!("docs.html", "text/html; charset=utf-8"),
+    asset!("assets/docs.js", JS),
+    large_vendored_asset!("assets/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js", JS),
+    large_vendored_asset!(
+        "assets/vendor/swagger-ui-5.35.0/swagger-ui.css",
+        "text/css; charset=utf-8"
+    ),
+    asset!("assets/vendor/swagger-ui-5.35.0/LICENSE", TEXT),
+    asset!("assets/vendor/swagger-ui-5.35.0/NOTICE", TEXT),
+    asset!(
+        "assets/vendor/swagger-ui-5.35.0/swagger-ui-bundle.js.LICENSE.txt",
+        TEXT
+    ),
     asset!("assets/style.css", "text/css; charset=utf-8"),
     asset!("assets/icon.svg", "image/svg+xml"),
     asset!("assets/app.js", JS),
@@ -166,7 +200,12 @@ pub static ASSETS: &[Asset] = &[
 
 /// The embedded file at a request path, if any.
 pub fn find(path: &str) -> Option<&'static Asset> {
-    let path = if path == "/" { "/index.html" } else { path };
+    let path = match path {
+        "/" => "/index.html",
+        // At the root, as FastAPI serves it.
+        "/docs" | "/docs/" => "/docs.html",
+        other => other,
+    };
     ASSETS.iter().find(|asset| asset.path == path)
 }
 
@@ -234,6 +273,7 @@ mod tests {
             );
         }
         assert_eq!(find("/").map(|a| a.path), Some("/index.html"));
+        assert_eq!(find("/docs").map(|a| a.path), Some("/docs.html"));
         assert!(find("/assets/nothing.js").is_none());
         assert!(find("/api/v1/status").is_none());
     }

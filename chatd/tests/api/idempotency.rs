@@ -72,8 +72,12 @@ async fn fifty_concurrent_identical_chats_store_one_message() {
     let other = json!({"conversation_id": id, "message": "something else"});
     let (status, refused) = read_json(post_keyed(&chatd, "/chat", "retry-1", &other).await).await;
     assert_eq!(status, 422, "{refused}");
+    assert_eq!(
+        refused["detail"][0]["loc"],
+        json!(["header", "idempotency-key"])
+    );
     assert!(
-        refused["detail"]
+        refused["detail"][0]["msg"]
             .as_str()
             .unwrap()
             .contains("different request body")

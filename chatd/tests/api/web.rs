@@ -19,19 +19,19 @@ use crate::support::{Daemon, FakeUpstream, Upstream};
 /// The longest the whole browser run may take.
 const BROWSER_RUN: Duration = Duration::from_secs(150);
 
-fn tests_dir() -> PathBuf {
+pub(crate) fn tests_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web")
 }
 
 /// Where the screenshots go: `target/web-screenshots/` (the README names it).
-fn screenshots_dir() -> PathBuf {
+pub(crate) fn screenshots_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .expect("the target directory")
         .join("web-screenshots")
 }
 
-fn chromium() -> PathBuf {
+pub(crate) fn chromium() -> PathBuf {
     std::env::var_os("CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
@@ -184,7 +184,7 @@ async fn the_page_chatd_served_may_call_it_whatever_the_cors_allow_list() {
 }
 
 /// The prerequisites of the browser run, or what to do to get them.
-fn browser_prerequisites() -> Result<(), String> {
+pub(crate) fn browser_prerequisites() -> Result<(), String> {
     let node = std::process::Command::new("node").arg("--version").output();
     if !node.is_ok_and(|out| out.status.success()) {
         return Err("node is not installed (apt-get install nodejs npm)".into());

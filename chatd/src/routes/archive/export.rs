@@ -11,6 +11,7 @@ use warp::reply::Response;
 
 use super::markdown;
 use crate::routes::error::{Invalid, json_response};
+use crate::routes::openapi::schemas::{Detail, ExportFormat, ValidationError};
 use crate::routes::{ApiError, App, input, path_id, views};
 use crate::store::ConversationArchive;
 
@@ -52,6 +53,21 @@ pub fn document(archive: ConversationArchive) -> ConversationExport {
     }
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/conversations/{conversation_id}/export", tag = "archive",
+    params(
+        ("conversation_id" = i64, Path),
+        ("format" = Option<ExportFormat>, Query, description = "`json` (the default), `markdown` or `md`"),
+    ),
+    responses(
+        (status = 200, description = "The conversation as chatd's JSON document, or as Markdown", content(
+            (ConversationExport = "application/json"),
+            (String = "text/markdown"),
+        )),
+        (status = 404, description = "`Conversation not found`", body = Detail),
+        (status = 422, description = "A bad id or format", body = ValidationError),
+    )
+)]
 /// Extension: GET /conversations/{conversation_id}/export?format=json|markdown
 pub async fn export_conversation(
     app: &App,
@@ -92,6 +108,15 @@ pub async fn export_conversation(
     Ok(response)
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/users/{user_id}/export", tag = "archive",
+    params(("user_id" = i64, Path)),
+    responses(
+        (status = 200, description = "JSON Lines: one ConversationExport document per line, oldest first, streamed", content_type = "application/jsonl", body = String),
+        (status = 404, description = "`User not found`", body = Detail),
+        (status = 422, description = "A bad id", body = ValidationError),
+    )
+)]
 /// Extension: GET /users/{user_id}/export: every conversation of the user as JSON
 /// Lines, oldest first, read from the store a page at a time as the client reads.
 pub async fn export_user(app: &App, raw_id: &str) -> Result<Response, ApiError> {

@@ -4,8 +4,8 @@
 //! `POST /users/{id}/import` (chatd's own JSON or ChatGPT's `conversations.json`, read
 //! as a stream: `import/`).
 
-mod export;
-mod import;
+pub(super) mod export;
+pub(super) mod import;
 mod markdown;
 
 pub use export::{export_conversation, export_user};

@@ -14,9 +14,9 @@ mod conversation;
 pub mod error;
 mod reply;
 mod request;
-mod response_by_id;
+pub(in crate::routes) mod response_by_id;
 mod response_object;
-mod responses;
+pub(in crate::routes) mod responses;
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -27,6 +27,9 @@ use warp::reply::Response;
 use super::error::json_response;
 use super::{App, input};
 use crate::replies::ChatOverrides;
+use crate::routes::openapi::front_door::{
+    ChatCompletion, ChatCompletionRequest, ChatErrors, ModelList, ServerSentEvent,
+};
 use error::OpenAiError;
 
 /// The front door's settings, when it is on.
@@ -129,8 +132,12 @@ where
     result.unwrap_or_else(OpenAiError::into_response)
 }
 
+#[utoipa::path(
+    get, path = "/v1/models", tag = "openai",
+    responses((status = 200, description = "Every provider's models, as OpenAI lists them", body = ModelList))
+)]
 /// GET /v1/models: the models of `GET /api/v1/models`, each as `PROVIDER/MODEL`.
-async fn models(app: &App) -> Response {
+pub(in crate::routes) async fn models(app: &App) -> Response {
     let listed = app.providers.models().await;
     let data: Vec<_> = listed
         .providers
@@ -160,8 +167,19 @@ async fn check_model(app: &App, model: &str) -> Result<(), OpenAiError> {
     })
 }
 
+#[utoipa::path(
+    post, path = "/v1/chat/completions", tag = "openai",
+    request_body = ChatCompletionRequest,
+    responses(
+        (status = 200, description = "A `chat.completion`; with `stream: true`, Server-Sent Events: unnamed events whose data is a `chat.completion.chunk` (the first with the role, then content deltas, the last with `finish_reason`; with `stream_options.include_usage` one more with `usage` and no choices), an `error` object if the provider fails mid-reply, then `data: [DONE]`. The `x-chatd-conversation-id` header names the chatd conversation (docs/API.md §11)", content(
+            (ChatCompletion = "application/json"),
+            (ServerSentEvent = "text/event-stream"),
+        )),
+        ChatErrors,
+    )
+)]
 /// POST /v1/chat/completions
-async fn chat_completions<S>(
+pub(in crate::routes) async fn chat_completions<S>(
     app: &App,
     door: &FrontDoor,
     headers: &HeaderMap,

@@ -5,6 +5,9 @@
 //! reply in flight in the registry or the stored message, chatd's cancel (what was
 //! generated is stored as `cancelled`), and a delete of the conversation's last turn.
 
+use crate::routes::openapi::front_door::{
+    DeletedResponse, OpenAiErrorBody, ResponseObject, ServerSentEvent,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -92,6 +95,22 @@ impl Found {
     }
 }
 
+#[utoipa::path(
+    get, path = "/v1/responses/{id}", tag = "openai",
+    params(
+        ("id" = String, Path, pattern = r"^resp_[0-9]+$", description = "`resp_N`"),
+        ("stream" = Option<bool>, Query, description = "Answer with the response's events, as `POST /v1/responses` streams them"),
+        ("starting_after" = Option<u64>, Query, description = "With `stream`: only the events after this `sequence_number`"),
+    ),
+    responses(
+        (status = 200, description = "The response as it is now; with `stream=true`, its events (Server-Sent Events)", content(
+            (ResponseObject = "application/json"),
+            (ServerSentEvent = "text/event-stream"),
+        )),
+        (status = 400, description = "A bad `stream` or `starting_after`", body = OpenAiErrorBody),
+        (status = 404, description = "No such response", body = OpenAiErrorBody),
+    )
+)]
 /// GET /v1/responses/{id}: the response as it is now, in progress or ended; with
 /// `stream=true`, its events, resumed after `starting_after` when given.
 pub async fn retrieve(app: &App, raw_id: &str, query: &str) -> Result<Response, OpenAiError> {
@@ -131,6 +150,16 @@ pub async fn retrieve(app: &App, raw_id: &str, query: &str) -> Result<Response, 
     Ok(found.rendered.answer(answer))
 }
 
+#[utoipa::path(
+    post, path = "/v1/responses/{id}/cancel", tag = "openai",
+    params(("id" = String, Path, pattern = r"^resp_[0-9]+$", description = "`resp_N`")),
+    responses(
+        (status = 200, description = "The response, `cancelled`", body = ResponseObject),
+        (status = 400, description = "The response ended otherwise", body = OpenAiErrorBody),
+        (status = 404, description = "No such response", body = OpenAiErrorBody),
+        (status = 503, description = "chatd is shutting down, too many replies are in flight, or storage is unavailable", body = OpenAiErrorBody),
+    )
+)]
 /// POST /v1/responses/{id}/cancel: stops the reply with chatd's cancel (what it
 /// generated is stored as `cancelled`) and answers the response once it is stored. A
 /// response already cancelled is answered as it is; one that ended otherwise is a 400.
@@ -176,6 +205,15 @@ pub async fn cancel(app: &App, raw_id: &str) -> Result<Response, OpenAiError> {
     Ok(found.rendered.answer(Answer::Stored(row)))
 }
 
+#[utoipa::path(
+    delete, path = "/v1/responses/{id}", tag = "openai",
+    params(("id" = String, Path, pattern = r"^resp_[0-9]+$", description = "`resp_N`")),
+    responses(
+        (status = 200, description = "Deleted", body = DeletedResponse),
+        (status = 404, description = "No such response", body = OpenAiErrorBody),
+        (status = 409, description = "Not its conversation's last response", body = OpenAiErrorBody),
+    )
+)]
 /// DELETE /v1/responses/{id}: deletes the response's turn (its user messages and its
 /// reply) when it is its conversation's last, stopping its reply first; a conversation
 /// left empty goes with it. An earlier response is a 409: deleting it would change the

@@ -18,6 +18,9 @@ use super::error::OpenAiError;
 use super::response_object::{Answer, Rendered, Source};
 use super::{FrontDoor, request};
 use crate::replies::ChatOverrides;
+use crate::routes::openapi::front_door::{
+    ChatErrors, CreateResponseRequest, ResponseObject, ServerSentEvent,
+};
 use crate::routes::{App, input};
 use crate::store::{ConversationSettingsRow, UserTurn};
 use common::Role;
@@ -222,6 +225,17 @@ fn unknown_previous(id: &str) -> OpenAiError {
     .with_code("previous_response_not_found")
 }
 
+#[utoipa::path(
+    post, path = "/v1/responses", tag = "openai",
+    request_body = CreateResponseRequest,
+    responses(
+        (status = 200, description = "A `response` (`queued` with `background: true`); with `stream: true`, Server-Sent Events named by their `type` (`response.created`, `response.in_progress`, `response.output_item.added`, `response.content_part.added`, `response.output_text.delta`, `response.output_text.done`, `response.content_part.done`, `response.output_item.done`, then `response.completed`, `response.incomplete` or `response.failed`), each with its `sequence_number` (docs/API.md §11.6)", content(
+            (ResponseObject = "application/json"),
+            (ServerSentEvent = "text/event-stream"),
+        )),
+        ChatErrors,
+    )
+)]
 /// POST /v1/responses
 pub async fn create<S>(
     app: &App,

@@ -24,6 +24,8 @@ use warp::reply::Response;
 
 use super::acting_user::{USER_HEADER, UserChoiceError, acting_user, acting_user_name};
 use super::error::{ApiError, Invalid, json_response};
+use super::openapi::schemas::{Detail, ValidationError};
+use super::openapi::ui_chat::{UiChatRequest, UiMessage, UiMessageChunk};
 use super::{
     App, MESSAGE_MAX_CHARS, begin_error, decode_segment, input, manage, settings, stop_reply,
 };
@@ -261,6 +263,18 @@ async fn stored_messages(app: &App, conversation_id: i64) -> Result<Vec<MessageR
         .collect())
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/ui/chat", tag = "ui",
+    request_body = UiChatRequest,
+    params(("X-Chatd-User" = Option<String>, Header, nullable = false, min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f/]*[^\x00-\x1f\x7f-\x9f/\s][^\x00-\x1f\x7f-\x9f/]*$", description = "The user the chat belongs to; else the `--default-user` (`local` unless set)")),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = UiMessageChunk, description = "The reply as the UI message stream, protocol v1 (header `x-vercel-ai-ui-message-stream: v1`): one chunk per `data:` line, then `data: [DONE]`. A provider that fails before the first token is an `error` chunk, so that the client shows why (docs/API.md §13)."),
+        (status = 404, description = "`Chat not found` (a regenerate of a chat chatd does not have)", body = Detail),
+        (status = 409, description = "The history sent does not match the stored conversation, or a reply is already being generated", body = Detail),
+        (status = 413, description = "The body is over 1 MiB", body = Detail),
+        (status = 422, description = "Invalid body, a blank or too long message, an unknown model or user", body = ValidationError),
+    )
+)]
 /// POST /ui/chat
 pub async fn chat<S>(app: &App, headers: &HeaderMap, body: S) -> Result<Response, ApiError>
 where
@@ -443,6 +457,15 @@ async fn turn_again(
     }
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/ui/chat/{id}/stream", tag = "ui",
+    params(("id" = String, Path, description = "The client's chat id"), ("X-Chatd-User" = Option<String>, Header, nullable = false, min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f/]*[^\x00-\x1f\x7f-\x9f/\s][^\x00-\x1f\x7f-\x9f/]*$", description = "The user the chat belongs to; else the `--default-user` (`local` unless set)")),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = UiMessageChunk, description = "The reply in flight as the UI message stream from its `start` chunk, then live"),
+        (status = 204, description = "Nothing is streaming on this chat"),
+        (status = 422, description = "A bad chat id or user", body = ValidationError),
+    )
+)]
 /// GET /ui/chat/{id}/stream: the reply in flight from its `start` chunk, live; 204 when
 /// nothing streams.
 pub async fn resume(app: &App, headers: &HeaderMap, raw_key: &str) -> Result<Response, ApiError> {
@@ -456,6 +479,15 @@ pub async fn resume(app: &App, headers: &HeaderMap, raw_key: &str) -> Result<Res
     })
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/ui/chat/{id}/stop", tag = "ui",
+    params(("id" = String, Path, description = "The client's chat id"), ("X-Chatd-User" = Option<String>, Header, nullable = false, min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f/]*[^\x00-\x1f\x7f-\x9f/\s][^\x00-\x1f\x7f-\x9f/]*$", description = "The user the chat belongs to; else the `--default-user` (`local` unless set)")),
+    responses(
+        (status = 200, description = "Cancelled once stored; `cancelled: false` when nothing was streaming", body = CancelResponse),
+        (status = 404, description = "`Chat not found`", body = Detail),
+        (status = 422, description = "A bad chat id or user", body = ValidationError),
+    )
+)]
 /// POST /ui/chat/{id}/stop: cancels the reply in flight, answering once it is stored;
 /// `cancelled: false` when nothing was streaming.
 pub async fn stop(app: &App, headers: &HeaderMap, raw_key: &str) -> Result<Response, ApiError> {
@@ -472,6 +504,15 @@ pub async fn stop(app: &App, headers: &HeaderMap, raw_key: &str) -> Result<Respo
     ))
 }
 
+#[utoipa::path(
+    get, path = "/api/v1/ui/chat/{id}/messages", tag = "ui",
+    params(("id" = String, Path, description = "The client's chat id"), ("X-Chatd-User" = Option<String>, Header, nullable = false, min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f/]*[^\x00-\x1f\x7f-\x9f/\s][^\x00-\x1f\x7f-\x9f/]*$", description = "The user the chat belongs to; else the `--default-user` (`local` unless set)")),
+    responses(
+        (status = 200, description = "The stored conversation as the AI SDK's `UIMessage[]`", body = Vec<UiMessage>),
+        (status = 404, description = "`Chat not found`", body = Detail),
+        (status = 422, description = "A bad chat id or user", body = ValidationError),
+    )
+)]
 /// GET /ui/chat/{id}/messages: the stored conversation as `UIMessage[]`.
 pub async fn messages(app: &App, headers: &HeaderMap, raw_key: &str) -> Result<Response, ApiError> {
     let conversation_id = find(app, headers, raw_key)

@@ -28,6 +28,7 @@ use warp::http::{HeaderMap, StatusCode, header};
 use warp::reply::Response;
 
 use crate::routes::error::{Invalid, json_response};
+use crate::routes::openapi::schemas::{Detail, ImportSource, ValidationError};
 use crate::routes::{ApiError, App, CONVERSATION_NAME_MAX_CHARS, input, path_id};
 use crate::store::{self, ImportedConversation};
 
@@ -50,6 +51,24 @@ enum Source {
     ChatGpt,
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/users/{user_id}/import", tag = "archive",
+    params(
+        ("user_id" = i64, Path),
+        ("from" = Option<ImportSource>, Query, description = "`auto` (the default: told by the document), `chatd` or `chatgpt`"),
+    ),
+    request_body(description = "chatd's export (one ConversationExport, a list of them, or JSON Lines of them) or ChatGPT's `conversations.json`; up to 1 GiB", content(
+        (Object = "application/json"),
+        (String = "application/jsonl"),
+    )),
+    responses(
+        (status = 200, description = "What was imported, and what was skipped and why", body = ImportSummary),
+        (status = 400, description = "The body could not be read", body = Detail),
+        (status = 404, description = "`User not found`", body = Detail),
+        (status = 413, description = "The body is over 1 GiB", body = Detail),
+        (status = 422, description = "A bad id or `from`, a body that is not such a document", body = ValidationError),
+    )
+)]
 /// Extension: POST /users/{user_id}/import?from=chatd|chatgpt
 pub async fn import<S>(
     app: &App,
