@@ -18,6 +18,7 @@ mod provider;
 mod providers;
 mod scale;
 mod search;
+mod search_index;
 mod security;
 mod settings;
 mod storage;
