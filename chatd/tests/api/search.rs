@@ -185,15 +185,17 @@ async fn a_deleted_conversation_leaves_nothing_in_the_index() {
     if chatd.postgres_url().is_none() {
         // The index itself, not only what a search shows: FTS5 checks its entries
         // against the messages table, and no entry of the deleted rows is left.
-        sql::execute(
-            &chatd,
-            "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')",
-        );
-        let entries = sql::count(
-            &chatd,
-            "SELECT count(*) AS n FROM messages_fts WHERE messages_fts MATCH '\"goes\"'",
-        );
-        assert_eq!(entries, 0);
+        for index in ["messages_fts", "messages_words"] {
+            sql::execute(
+                &chatd,
+                &format!("INSERT INTO {index} ({index}) VALUES ('integrity-check')"),
+            );
+            let entries = sql::count(
+                &chatd,
+                &format!("SELECT count(*) AS n FROM {index} WHERE {index} MATCH '\"goes\"'"),
+            );
+            assert_eq!(entries, 0, "{index}");
+        }
         // Nor among the index's terms, which two-character searches read.
         let documents = sql::count(
             &chatd,
@@ -210,17 +212,17 @@ async fn a_deleted_conversation_leaves_nothing_in_the_index() {
         .expect("DELETE");
     assert_eq!(response.status(), 204);
     if chatd.postgres_url().is_none() {
-        sql::execute(
-            &chatd,
-            "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')",
-        );
-        let entries = sql::count(
-            &chatd,
-            &format!(
-                "SELECT count(*) AS n FROM messages_fts WHERE messages_fts MATCH '\"{word}\"'"
-            ),
-        );
-        assert_eq!(entries, 0);
+        for index in ["messages_fts", "messages_words"] {
+            sql::execute(
+                &chatd,
+                &format!("INSERT INTO {index} ({index}) VALUES ('integrity-check')"),
+            );
+            let entries = sql::count(
+                &chatd,
+                &format!("SELECT count(*) AS n FROM {index} WHERE {index} MATCH '\"{word}\"'"),
+            );
+            assert_eq!(entries, 0, "{index}");
+        }
     }
 }
 

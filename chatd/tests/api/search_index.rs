@@ -1,5 +1,6 @@
-//! How search finds and orders what it finds, on both backends: two-character terms
-//! through the index wherever they are in a message; the newest matches ranked and
+//! How search finds and orders what it finds, on both backends: whole words, else
+//! parts of words; two-character terms through the index wherever they are in a
+//! message; the newest matches ranked and
 //! older ones after them, newest first; PostgreSQL's search language (`english`
 //! stems, it belongs to the database, an unknown one stops chatd at start-up).
 
@@ -86,6 +87,34 @@ async fn two_characters_are_found_through_the_index_wherever_they_are() {
             "SELECT doc AS n FROM messages_fts_terms WHERE term = '京都' || char(10)",
         );
         assert_eq!(ending, 4, "two messages and their two echoes end with it");
+    }
+}
+
+async fn words_are_whole_words_and_parts_of_words_are_found_when_no_word_is() {
+    let chatd = Daemon::start().await;
+    let (user, sent) = user_with(
+        &chatd,
+        &["the cat sat", "concatenate the strings", "Café au lait"],
+    )
+    .await;
+    assert_eq!(
+        ids(&chatd, user, "cat role:user").await,
+        [sent[0]],
+        "a whole word where one holds it"
+    );
+    assert_eq!(
+        ids(&chatd, user, "concat role:user").await,
+        [sent[1]],
+        "else a part of a word"
+    );
+    assert_eq!(ids(&chatd, user, "CAFÉ role:user").await, [sent[2]]);
+    assert_eq!(ids(&chatd, user, "cat -sat role:user").await, [sent[1]]);
+    if chatd.postgres_url().is_none() {
+        assert_eq!(
+            ids(&chatd, user, "cafe role:user").await,
+            [sent[2]],
+            "diacritics"
+        );
     }
 }
 
@@ -217,8 +246,8 @@ async fn the_search_language_stems_and_belongs_to_the_database() {
         return;
     };
     assert!(
-        ids(&chatd, user, "run role:user").await.is_empty(),
-        "simple: whole words only"
+        ids(&chatd, user, "runs role:user").await.is_empty(),
+        "simple: no stemming (and no message holds the letters)"
     );
     chatd.terminate().await;
     let english = chatd
@@ -258,11 +287,12 @@ async fn the_search_language_stems_and_belongs_to_the_database() {
     let simple = unset
         .another_on_same_database(&["--search-language", "simple"])
         .await;
-    assert!(ids(&simple, user, "run role:user").await.is_empty());
+    assert!(ids(&simple, user, "runs role:user").await.is_empty());
     assert_eq!(ids(&simple, user, "running role:user").await, [sent[0]]);
 }
 
 crate::on_both_backends!(
+    words_are_whole_words_and_parts_of_words_are_found_when_no_word_is,
     two_characters_are_found_through_the_index_wherever_they_are,
     the_newest_matches_are_ranked_and_older_ones_follow_newest_first,
     the_search_language_stems_and_belongs_to_the_database,

@@ -2,6 +2,7 @@ DROP TRIGGER messages_fts_update;
 DROP TRIGGER messages_fts_delete;
 DROP TRIGGER messages_fts_insert;
 DROP TABLE messages_fts_terms;
+DROP TABLE messages_words;
 DROP TABLE messages_fts;
 DROP VIEW messages_search_text;
 CREATE VIRTUAL TABLE messages_fts USING fts5(content, content = 'messages', content_rowid = 'id', tokenize = 'trigram case_sensitive 0');

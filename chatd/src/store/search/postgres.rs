@@ -4,6 +4,7 @@
 //! language (`search_settings.language`); terms with a character of an unspaced script
 //! as `ILIKE` substrings, which the `pg_trgm` GIN index answers from three characters
 //! on (a two-character term has no trigram: it is a filter over the newest messages).
+//! When no message holds the words as words, they are asked for as substrings too.
 //!
 //! The language is written into the statement as a literal (it comes from
 //! `pg_ts_config`, through the settings table), and the statement is planned for its
@@ -45,8 +46,9 @@ fn language_planned_per_value(conn: &mut PgConnection) -> QueryResult<String> {
     Ok(row.language)
 }
 
-/// The predicate of a message holding `term` (or, `excluded`, not holding it), and
-/// whether an index answers it. A word the language drops (a stop word of `english`,
+/// The predicate of a message holding `term` (or, `excluded`, not holding it) as
+/// words (`words`, for a spaced script) or as a substring, and whether an index answers
+/// it. A word the language drops (a stop word of `english`,
 /// say) is left out of the query: it neither makes it find nothing nor, excluded,
 /// exclude everything.
 fn predicate(
@@ -54,9 +56,10 @@ fn predicate(
     language: &str,
     term: &Term,
     excluded: bool,
+    words: bool,
 ) -> (String, bool) {
     let not = if excluded { "NOT " } else { "" };
-    if term.is_unspaced() {
+    if !words || term.is_unspaced() {
         let like = statement.text(like_pattern(&term.text));
         return (
             format!("{not}m.content ILIKE {like}"),
@@ -87,32 +90,49 @@ pub(super) fn newest_matches(
 ) -> QueryResult<Matches> {
     conn.transaction(|conn| {
         let language = language_planned_per_value(conn)?;
-        let mut statement = Statement::new(true);
-        let mut predicates = Vec::new();
-        let mut ranked = false;
-        for term in &query.terms {
-            let (predicate, indexed) = predicate(&mut statement, &language, term, false);
-            predicates.push(predicate);
-            ranked |= indexed;
+        let found = matches(conn, &language, user_id, query, wanted, true)?;
+        let has_words = query.terms.iter().any(|term| !term.is_unspaced());
+        if !found.rows.is_empty() || !has_words {
+            return Ok(found);
         }
-        for term in &query.excluded {
-            let (predicate, _) = predicate(&mut statement, &language, term, true);
-            predicates.push(predicate);
-        }
-        let mut sql = format!(
-            "SELECT {COLUMNS} FROM messages m \
-             JOIN conversations c ON c.id = m.conversation_id WHERE 1 = 1"
-        );
-        for predicate in predicates {
-            sql.push_str(" AND ");
-            sql.push_str(&predicate);
-        }
-        statement.sql = sql;
-        statement.common_filters(user_id, query);
-        statement.newest("m.id", window(ranked, wanted));
-        let rows = statement.boxed::<Pg>().load(conn)?;
-        Ok(Matches { rows, ranked })
+        // No message holds the words as words: as substrings, then (`pg_trgm`).
+        matches(conn, &language, user_id, query, wanted, false)
     })
+}
+
+fn matches(
+    conn: &mut PgConnection,
+    language: &str,
+    user_id: i64,
+    query: &Query,
+    wanted: i64,
+    words: bool,
+) -> QueryResult<Matches> {
+    let mut statement = Statement::new(true);
+    let mut predicates = Vec::new();
+    let mut ranked = false;
+    for term in &query.terms {
+        let (predicate, indexed) = predicate(&mut statement, language, term, false, words);
+        predicates.push(predicate);
+        ranked |= indexed;
+    }
+    for term in &query.excluded {
+        let (predicate, _) = predicate(&mut statement, language, term, true, words);
+        predicates.push(predicate);
+    }
+    let mut sql = format!(
+        "SELECT {COLUMNS} FROM messages m \
+         JOIN conversations c ON c.id = m.conversation_id WHERE 1 = 1"
+    );
+    for predicate in predicates {
+        sql.push_str(" AND ");
+        sql.push_str(&predicate);
+    }
+    statement.sql = sql;
+    statement.common_filters(user_id, query);
+    statement.newest("m.id", window(ranked, wanted));
+    let rows = statement.boxed::<Pg>().load(conn)?;
+    Ok(Matches { rows, ranked })
 }
 
 #[derive(QueryableByName)]
