@@ -1,17 +1,19 @@
 //! Ordering the newest matches of a search by how well they match, the same way on
 //! both backends. The database hands over at most [`RANK_WINDOW`] of a query's newest
-//! matches (so a common word costs a bounded walk of its index, not a score for each of
-//! its hundreds of thousands of matches); they are scored here, BM25-style: each term's
-//! occurrences, saturating, a short message counting more than a long one.
+//! matches (so a common word costs a bounded walk of its index, not a score for each
+//! of its hundreds of thousands of matches; each row of the window is read with its
+//! text and scored, which is what the window's size bounds); they are scored here,
+//! BM25-style: each term's occurrences, saturating, a short message counting more than
+//! a long one.
 //!
 //! Every message of the window matches every term, so the inverse document frequency
 //! of BM25 is the same for all of them and is left out.
 
 use super::Term;
-use super::snippet::{fold, occurrences};
+use super::snippet::fold;
 
 /// How many of a query's newest matches are ranked; older ones follow, newest first.
-pub const RANK_WINDOW: usize = 1000;
+pub const RANK_WINDOW: usize = 500;
 
 /// BM25's term-frequency saturation and length normalisation, at their usual values.
 const K1: f64 = 1.2;
@@ -28,19 +30,16 @@ pub fn rank<T>(
     if rows.len() < 2 || terms.is_empty() {
         return;
     }
-    let needles: Vec<Vec<char>> = terms
-        .iter()
-        .map(|term| term.text.chars().map(fold).collect())
-        .collect();
+    let needles: Vec<String> = terms.iter().map(|term| folded(&term.text)).collect();
     let measured: Vec<(usize, Vec<usize>)> = rows
         .iter()
         .map(|row| {
-            let folded: Vec<char> = content(row).chars().map(fold).collect();
+            let text = folded(content(row));
             let counts = needles
                 .iter()
-                .map(|needle| occurrences(&folded, needle))
+                .map(|needle| occurrences(&text, needle))
                 .collect();
-            (folded.len(), counts)
+            (text.len(), counts)
         })
         .collect();
     let average = measured.iter().map(|(len, _)| *len as f64).sum::<f64>() / rows.len() as f64;
@@ -62,6 +61,35 @@ pub fn rank<T>(
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
     let order: Vec<usize> = scored.into_iter().map(|(_, _, index)| index).collect();
     apply_order(rows, order);
+}
+
+/// `text` case-folded as the snippet folds it, with every run of whitespace one space
+/// (a phrase's words are one space apart).
+fn folded(text: &str) -> String {
+    let mut folded = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !folded.is_empty() {
+            folded.push(' ');
+        }
+        space = false;
+        folded.push(fold(c));
+    }
+    folded
+}
+
+/// How often `needle` occurs in `text`, not overlapping (a byte search: no characters
+/// decoded).
+fn occurrences(text: &str, needle: &str) -> usize {
+    if needle.is_empty() {
+        0
+    } else {
+        text.matches(needle).count()
+    }
 }
 
 /// Puts `rows[order[i]]` at `i`, by swaps along each cycle of the permutation.

@@ -81,17 +81,6 @@ pub fn snippet(content: &str, terms: &[Term]) -> Snippet {
     Snippet { text, highlights }
 }
 
-/// How often `needle` (folded) occurs in `haystack` (folded), matches not overlapping.
-pub(super) fn occurrences(haystack: &[char], needle: &[char]) -> usize {
-    let mut count = 0;
-    let mut from = 0;
-    while let Some(at) = find(haystack, needle, from) {
-        count += 1;
-        from = at + needle.len();
-    }
-    count
-}
-
 /// Case folding one character to one character, so positions in the folded text are
 /// positions in the original (a character whose lowercase is longer stays as it is).
 pub fn fold(c: char) -> char {

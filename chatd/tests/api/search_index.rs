@@ -147,7 +147,7 @@ fn document(texts: &[String]) -> Value {
 async fn the_newest_matches_are_ranked_and_older_ones_follow_newest_first() {
     const MESSAGES: usize = 1200;
     /// chatd's ranking window (`search::rank::RANK_WINDOW`).
-    const WINDOW: usize = 1000;
+    const WINDOW: usize = 500;
     let chatd = Daemon::start().await;
     let user = chatd.create_user(&format!("window-{}", unique())).await;
     let best = |i: usize| i == 0 || i == 1100;
