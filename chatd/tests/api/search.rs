@@ -183,19 +183,7 @@ async fn a_deleted_conversation_leaves_nothing_in_the_index() {
     assert!(found(&chatd, user, "企鹅").await.is_empty());
     assert_eq!(found(&chatd, user, "斑马").await.len(), 2);
     if chatd.postgres_url().is_none() {
-        // The index itself, not only what a search shows: FTS5 checks its entries
-        // against the messages table, and no entry of the deleted rows is left.
-        for index in ["messages_fts", "messages_words"] {
-            sql::execute(
-                &chatd,
-                &format!("INSERT INTO {index} ({index}) VALUES ('integrity-check')"),
-            );
-            let entries = sql::count(
-                &chatd,
-                &format!("SELECT count(*) AS n FROM {index} WHERE {index} MATCH '\"goes\"'"),
-            );
-            assert_eq!(entries, 0, "{index}");
-        }
+        assert_no_entry_in_the_indexes(&chatd, "goes");
         // Nor among the index's terms, which two-character searches read.
         let documents = sql::count(
             &chatd,
@@ -212,17 +200,23 @@ async fn a_deleted_conversation_leaves_nothing_in_the_index() {
         .expect("DELETE");
     assert_eq!(response.status(), 204);
     if chatd.postgres_url().is_none() {
-        for index in ["messages_fts", "messages_words"] {
-            sql::execute(
-                &chatd,
-                &format!("INSERT INTO {index} ({index}) VALUES ('integrity-check')"),
-            );
-            let entries = sql::count(
-                &chatd,
-                &format!("SELECT count(*) AS n FROM {index} WHERE {index} MATCH '\"{word}\"'"),
-            );
-            assert_eq!(entries, 0, "{index}");
-        }
+        assert_no_entry_in_the_indexes(&chatd, &word);
+    }
+}
+
+/// The SQLite indexes themselves, not only what a search shows: FTS5 checks their
+/// entries against the messages table, and none is left for `word`.
+fn assert_no_entry_in_the_indexes(chatd: &Daemon, word: &str) {
+    for index in ["messages_fts", "messages_words"] {
+        sql::execute(
+            chatd,
+            &format!("INSERT INTO {index} ({index}) VALUES ('integrity-check')"),
+        );
+        let entries = sql::count(
+            chatd,
+            &format!("SELECT count(*) AS n FROM {index} WHERE {index} MATCH '\"{word}\"'"),
+        );
+        assert_eq!(entries, 0, "{index}");
     }
 }
 
