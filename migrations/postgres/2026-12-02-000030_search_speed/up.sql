@@ -15,9 +15,15 @@ ALTER TABLE messages DROP COLUMN content_search;
 ALTER TABLE messages ADD COLUMN content_search tsvector;
 UPDATE messages SET content_search = to_tsvector('simple'::regconfig, content);
 
+-- FOR KEY SHARE: a message written while chatd re-indexes for another language waits
+-- for it (which holds the row FOR UPDATE) and is then indexed in the new language; one
+-- written just before is committed before the re-index reads the messages.
 CREATE FUNCTION messages_content_search() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    config regconfig;
 BEGIN
-    NEW.content_search := to_tsvector((SELECT language FROM search_settings), NEW.content);
+    SELECT s.language INTO config FROM search_settings s FOR KEY SHARE;
+    NEW.content_search := to_tsvector(config, NEW.content);
     RETURN NEW;
 END
 $$;

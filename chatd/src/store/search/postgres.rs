@@ -159,6 +159,9 @@ pub(crate) fn set_language(conn: &mut PgConnection, language: &str) -> Result<bo
     }
     conn.batch_execute("SELECT pg_advisory_lock(7305524110)")
         .map_err(|e| e.to_string())?;
+    // FOR UPDATE: a message written meanwhile waits (the trigger reads the language FOR
+    // KEY SHARE) and is indexed in the new language, or was committed before and is
+    // re-indexed here.
     let changed = conn.transaction(|conn| {
         let current: Language =
             diesel::sql_query("SELECT language::text AS language FROM search_settings FOR UPDATE")
