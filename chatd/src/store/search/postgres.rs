@@ -1,5 +1,5 @@
 //! PostgreSQL's search (migrations `2026-12-02-000020_search` and
-//! `2026-12-02-000030_search_speed`): words and phrases of spaced scripts through the
+//! `2026-12-02-000040_search_speed`): words and phrases of spaced scripts through the
 //! `tsvector` column `content_search` and its GIN index, in the database's search
 //! language (`search_settings.language`); terms with a character of an unspaced script
 //! as `ILIKE` substrings, which the `pg_trgm` GIN index answers from three characters

@@ -1,5 +1,5 @@
 //! SQLite's search, over two FTS5 indexes of `messages` (migrations
-//! `2026-12-02-000020_search` and `2026-12-02-000030_search_speed`):
+//! `2026-12-02-000020_search` and `2026-12-02-000040_search_speed`):
 //!
 //! - `messages_words` (the `unicode61` tokenizer, diacritics and case folded) answers
 //!   terms of spaced scripts as whole words, as PostgreSQL does: a word's own list of
