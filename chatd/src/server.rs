@@ -198,6 +198,19 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     let store = tokio::task::spawn_blocking(move || Store::open(&database, connections))
         .await
         .map_err(|e| ServeError::Provider(format!("start-up task failed: {e}")))??;
+    if let Some(language) = settings.search_language.clone() {
+        match &config.database {
+            Location::Postgres(_) => {
+                tracing::info!("search language {language}: checking the index");
+                if store.set_search_language(language.clone()).await? {
+                    tracing::warn!("re-indexed every message for the search language {language}");
+                }
+            }
+            Location::Sqlite(_) => {
+                tracing::debug!("search_language {language} ignored: SQLite's index has none")
+            }
+        }
+    }
     let providers = Arc::new(build_providers(&config)?);
     let replies = Replies::new(
         store.clone(),

@@ -369,6 +369,10 @@ impl Config {
             .collect();
         settings.max_replies = settings.max_replies.max(1);
         settings.db_pool_size = settings.db_pool_size.filter(|n| *n > 0);
+        settings.search_language = settings
+            .search_language
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty());
         Ok(Config {
             settings,
             database,

@@ -218,6 +218,10 @@ pub struct Settings {
     #[arg(long, env = "CHATD_DB_POOL_SIZE", value_name = "N")]
     pub db_pool_size: Option<u32>,
 
+    /// PostgreSQL's full-text search language, a text search configuration (english, french, simple, ...: SELECT cfgname FROM pg_ts_config); another than the database's re-indexes every message at start-up; SQLite ignores it [default: the database's, simple for a new one]
+    #[arg(long, env = "CHATD_SEARCH_LANGUAGE", value_name = "CONFIG")]
+    pub search_language: Option<String>,
+
     /// Megabytes of messages kept rendered as JSON for conversation reads; 0 turns it off
     #[arg(
         long,

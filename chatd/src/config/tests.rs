@@ -73,7 +73,8 @@ fn the_example_file_cannot_drift_from_the_defaults() {
                     "title_model",
                     "token_file",
                     "db_pool_size",
-                    "default_provider"
+                    "default_provider",
+                    "search_language"
                 ]
                 .contains(&&*key),
                 "{key} has no default but is not known to depend on the machine"

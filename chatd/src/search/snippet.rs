@@ -83,7 +83,7 @@ pub fn snippet(content: &str, terms: &[Term]) -> Snippet {
 
 /// Case folding one character to one character, so positions in the folded text are
 /// positions in the original (a character whose lowercase is longer stays as it is).
-fn fold(c: char) -> char {
+pub fn fold(c: char) -> char {
     let mut lower = c.to_lowercase();
     match (lower.next(), lower.next()) {
         (Some(one), None) => one,

@@ -24,7 +24,7 @@
 //! | `summaries.rs` | a user's conversations with message counts and last activity |
 //! | `deletes.rs` | deleting a conversation, a user's old conversations, a user |
 //! | `archive.rs` | export (a conversation whole, a user's a page at a time) and import |
-//! | `search.rs` | full-text search: one statement per backend, every term bound |
+//! | `search/` | full-text search: each backend's newest matches (every term bound), ranked in a bounded window; PostgreSQL's search language |
 //! | `lease.rs` | the reply lease rows: take, take over, refresh, release |
 //! | `copy.rs` | `migrate-data`: tables exported and imported in batches |
 //! | `sqlite.rs` | SQLite's inline readers and group-commit writer |

@@ -22,6 +22,7 @@ mod resume;
 mod scale;
 mod schemathesis;
 mod search;
+mod search_index;
 mod security;
 mod settings;
 mod storage;

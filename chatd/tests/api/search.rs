@@ -164,9 +164,13 @@ async fn chinese_is_found_by_substrings_of_two_characters_or_more() {
 async fn a_deleted_conversation_leaves_nothing_in_the_index() {
     let chatd = Daemon::start().await;
     let word = format!("zebra{}", unique());
-    let (user, conversations, _) =
-        user_with(&chatd, &[&format!("{word} stays"), &format!("{word} goes")]).await;
+    let (user, conversations, _) = user_with(
+        &chatd,
+        &[&format!("{word} stays 斑马"), &format!("{word} goes 企鹅")],
+    )
+    .await;
     assert_eq!(found(&chatd, user, &word).await.len(), 4);
+    assert_eq!(found(&chatd, user, "企鹅").await.len(), 2);
     let response = chatd
         .client
         .delete(chatd.url(&format!("/conversations/{}", conversations[1])))
@@ -176,18 +180,17 @@ async fn a_deleted_conversation_leaves_nothing_in_the_index() {
     assert_eq!(response.status(), 204);
     assert_eq!(found(&chatd, user, &word).await.len(), 2);
     assert!(found(&chatd, user, "goes").await.is_empty());
+    assert!(found(&chatd, user, "企鹅").await.is_empty());
+    assert_eq!(found(&chatd, user, "斑马").await.len(), 2);
     if chatd.postgres_url().is_none() {
-        // The index itself, not only what a search shows: FTS5 checks its entries
-        // against the messages table, and no entry of the deleted rows is left.
-        sql::execute(
+        assert_no_entry_in_the_indexes(&chatd, "goes");
+        // Nor among the index's terms, which two-character searches read.
+        let documents = sql::count(
             &chatd,
-            "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')",
+            "SELECT COALESCE(SUM(doc), 0) AS n FROM messages_fts_terms \
+             WHERE term >= '企鹅' AND term < '企鹅' || char(1114111)",
         );
-        let entries = sql::count(
-            &chatd,
-            "SELECT count(*) AS n FROM messages_fts WHERE messages_fts MATCH '\"goes\"'",
-        );
-        assert_eq!(entries, 0);
+        assert_eq!(documents, 0);
     }
     let response = chatd
         .client
@@ -197,41 +200,59 @@ async fn a_deleted_conversation_leaves_nothing_in_the_index() {
         .expect("DELETE");
     assert_eq!(response.status(), 204);
     if chatd.postgres_url().is_none() {
+        assert_no_entry_in_the_indexes(&chatd, &word);
+    }
+}
+
+/// The SQLite indexes themselves, not only what a search shows: FTS5 checks their
+/// entries against the messages table, and none is left for `word`.
+fn assert_no_entry_in_the_indexes(chatd: &Daemon, word: &str) {
+    for index in ["messages_fts", "messages_words"] {
         sql::execute(
-            &chatd,
-            "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')",
+            chatd,
+            &format!("INSERT INTO {index} ({index}) VALUES ('integrity-check')"),
         );
         let entries = sql::count(
-            &chatd,
-            &format!(
-                "SELECT count(*) AS n FROM messages_fts WHERE messages_fts MATCH '\"{word}\"'"
-            ),
+            chatd,
+            &format!("SELECT count(*) AS n FROM {index} WHERE {index} MATCH '\"{word}\"'"),
         );
-        assert_eq!(entries, 0);
+        assert_eq!(entries, 0, "{index}");
     }
 }
 
 async fn the_migration_indexes_messages_stored_before_it() {
     let chatd = Daemon::start().await;
-    let (user, _, ids) = user_with(&chatd, &["an older message about walruses"]).await;
-    // Undo the search migration as if the rows had been stored by an older chatd, then
-    // start again: the migration runs on rows that are already there.
+    let (user, _, ids) = user_with(&chatd, &["an older message about walruses 海象"]).await;
+    // Undo the search migrations as if the rows had been stored by an older chatd, then
+    // start again: the migrations run on rows that are already there.
     let undo = if chatd.postgres_url().is_some() {
-        include_str!("../../../migrations/postgres/2026-12-02-000020_search/down.sql")
+        [
+            include_str!("../../../migrations/postgres/2026-12-02-000050_search_speed/down.sql"),
+            include_str!("../../../migrations/postgres/2026-12-02-000020_search/down.sql"),
+        ]
     } else {
-        include_str!("../../../migrations/sqlite/2026-12-02-000020_search/down.sql")
+        [
+            include_str!("../../../migrations/sqlite/2026-12-02-000050_search_speed/down.sql"),
+            include_str!("../../../migrations/sqlite/2026-12-02-000020_search/down.sql"),
+        ]
     };
     let mut chatd = chatd;
     chatd.terminate().await;
-    for statement in undo.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-        sql::execute(&chatd, statement);
+    for script in undo {
+        sql::batch(&chatd, script);
     }
     sql::execute(
         &chatd,
-        "DELETE FROM __diesel_schema_migrations WHERE version = '20261202000020'",
+        "DELETE FROM __diesel_schema_migrations \
+         WHERE version IN ('20261202000020', '20261202000050')",
     );
     let chatd = chatd.restart_stopped().await;
     assert_eq!(found(&chatd, user, "walruses role:user").await, [ids[0]]);
+    assert_eq!(
+        found(&chatd, user, "海象 role:user").await,
+        [ids[0]],
+        "two characters at the end of a message stored before the migration"
+    );
 }
 
 async fn bad_parameters_are_422s() {

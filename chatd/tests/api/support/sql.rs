@@ -44,6 +44,16 @@ pub fn count(daemon: &Daemon, query: &str) -> i64 {
     rows.first().map(|row| row.n).expect("one row")
 }
 
+/// Runs a script of statements (a migration's, say), in one go.
+pub fn batch(daemon: &Daemon, script: &str) {
+    use diesel::connection::SimpleConnection;
+    match open(daemon) {
+        Database::Postgres(mut conn) => conn.batch_execute(script),
+        Database::Sqlite(mut conn) => conn.batch_execute(script),
+    }
+    .unwrap_or_else(|e| panic!("{script}: {e}"))
+}
+
 /// Runs a statement; returns the rows it changed.
 pub fn execute(daemon: &Daemon, statement: &str) -> usize {
     match open(daemon) {
