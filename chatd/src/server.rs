@@ -249,6 +249,12 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         ),
         Err(e) => tracing::error!("could not recover the replies the last run was cut off in: {e}"),
     }
+    let replies = match &config.database {
+        Location::Postgres(url) => replies
+            .with_relay(url)
+            .map_err(|e| ServeError::Provider(format!("the relay between processes: {e}")))?,
+        Location::Sqlite(_) => replies,
+    };
     replies.spawn_checkpointer(settings.checkpoint_interval());
     spawn_path_hash_fill(store.clone());
     let loopback = settings.listen.ip().is_loopback();

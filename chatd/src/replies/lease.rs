@@ -12,6 +12,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 
 use super::{Replies, Reply};
+use crate::store::lease::Generated;
 use crate::store::{BeginChat, LeaseJudge, LeaseRow, Store, StoreError, UserTurn, now};
 
 /// A reply whose owner has not refreshed its lease for this long is taken to be dead.
@@ -168,7 +169,10 @@ impl Lease {
     }
 
     /// Refreshes this process's leases: (conversation id, text so far if it changed).
-    pub async fn refresh(&self, checkpoints: Vec<(i64, Option<String>)>) -> Result<(), StoreError> {
+    pub async fn refresh(
+        &self,
+        checkpoints: Vec<(i64, Option<Generated>)>,
+    ) -> Result<(), StoreError> {
         self.store
             .checkpoint_replies(self.judge(), checkpoints)
             .await
@@ -219,7 +223,7 @@ impl Replies {
         // checkpoint row as soon as the database takes any write.
         for reply in replies {
             let state = reply.state.borrow();
-            let count = state.deltas.len();
+            let count = state.deltas.len() + state.reasoning.len();
             let changed = with_content && count > reply.checkpointed.load(Ordering::Relaxed);
             drop(state);
             due.push((reply, count, changed));
@@ -231,7 +235,7 @@ impl Replies {
             let batch = chunk
                 .iter()
                 .map(|(reply, _, changed)| {
-                    let text = changed.then(|| reply.state.borrow().deltas.concat());
+                    let text = changed.then(|| generated(&reply.state.borrow()));
                     (reply.conversation_id, text)
                 })
                 .collect();
@@ -246,6 +250,56 @@ impl Replies {
                 Err(e) => tracing::warn!("could not checkpoint replies in flight: {e}"),
             }
         }
+    }
+}
+
+impl Lease {
+    /// This process's name in its leases (`host/pid/random`).
+    pub fn owner_name(&self) -> &str {
+        &self.owner.name
+    }
+}
+
+impl Replies {
+    /// Checkpoints the reply on one conversation now, whatever the interval: a relay in
+    /// another process asked for it to catch up (`relay/`). `false` when no reply of
+    /// this process runs there or the write failed.
+    pub(crate) async fn checkpoint_now(&self, conversation_id: i64) -> bool {
+        let Some(reply) = self.attach(conversation_id) else {
+            return false;
+        };
+        let (count, text) = {
+            let state = reply.state.borrow();
+            (
+                state.deltas.len() + state.reasoning.len(),
+                generated(&state),
+            )
+        };
+        match self
+            .lease
+            .refresh(vec![(conversation_id, Some(text))])
+            .await
+        {
+            Ok(()) => {
+                reply.checkpointed.fetch_max(count, Ordering::Relaxed);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(
+                    conversation_id,
+                    "could not checkpoint a reply for a relay: {e}"
+                );
+                false
+            }
+        }
+    }
+}
+
+/// The text so far of a reply, as its checkpoint keeps it.
+fn generated(state: &super::ReplyState) -> Generated {
+    Generated {
+        content: state.deltas.concat(),
+        reasoning: state.reasoning.iter().map(|(_, r)| r.as_str()).collect(),
     }
 }
 

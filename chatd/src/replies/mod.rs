@@ -31,6 +31,7 @@
 pub mod cursor;
 pub mod lease;
 mod making;
+pub mod relay;
 mod stop;
 #[cfg(test)]
 mod tests;
@@ -148,6 +149,8 @@ pub struct Replies {
     titles: Option<Titles>,
     /// Counts the replies started, so a listener can wait for the next one.
     starts: watch::Sender<u64>,
+    /// The replies of other chatd processes on the same PostgreSQL; `None` on SQLite.
+    relay: Option<relay::Relay>,
 }
 
 /// What one chat uses instead of its conversation's settings; `None` keeps them.
@@ -235,7 +238,22 @@ impl Replies {
             recovery,
             titles: None,
             starts: watch::Sender::new(0),
+            relay: None,
         }
+    }
+
+    /// Relays replies to and from the other chatd processes on the PostgreSQL database
+    /// at `url` (LISTEN/NOTIFY, `relay/`), and answers their requests.
+    pub fn with_relay(mut self, url: &str) -> Result<Self, String> {
+        let relay = relay::Relay::start(
+            url,
+            self.lease.owner_name(),
+            self.store.clone(),
+            self.abort.clone(),
+        )?;
+        self.relay = Some(relay);
+        self.spawn_relay_control();
+        Ok(self)
     }
 
     /// Gives conversations without a name a title after their first complete reply.
@@ -398,8 +416,33 @@ impl Replies {
             .and_then(Clone::clone)
     }
 
+    /// The reply streaming on a conversation in this process or, on PostgreSQL, in
+    /// another one (mirrored here by the relay).
+    pub async fn attach_anywhere(&self, conversation_id: i64) -> Option<Arc<Reply>> {
+        if let Some(reply) = self.attach(conversation_id) {
+            return Some(reply);
+        }
+        match &self.relay {
+            Some(relay) => relay.follow(conversation_id).await,
+            None => None,
+        }
+    }
+
+    /// [`Replies::cancel`] of a reply in this process or, on PostgreSQL, in another
+    /// one, which is asked to stop it (and stores it, once, as `cancelled`).
+    pub async fn cancel_anywhere(&self, conversation_id: i64) -> Option<Arc<Reply>> {
+        if let Some(reply) = self.cancel(conversation_id) {
+            return Some(reply);
+        }
+        match &self.relay {
+            Some(relay) => relay.cancel(conversation_id).await,
+            None => None,
+        }
+    }
+
     /// The reply on a conversation that answers a user message later than `after` (any
-    /// reply without it), waiting up to `within` for one to start; `None` when none did.
+    /// reply without it), here or in another process, waiting up to `within` for one to
+    /// start; `None` when none did.
     pub async fn next_reply(
         &self,
         conversation_id: i64,
@@ -408,17 +451,35 @@ impl Replies {
     ) -> Option<Arc<Reply>> {
         // Subscribed before looking, so a start between the look and the wait is seen.
         let mut starts = self.starts.subscribe();
+        let mut remote = match &self.relay {
+            Some(relay) => Some(relay.starts_on(conversation_id).await),
+            None => None,
+        };
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let found = self
-                .attach(conversation_id)
+                .attach_anywhere(conversation_id)
+                .await
                 .filter(|reply| after.is_none_or(|after| reply.user_message.id > after));
             if found.is_some() {
                 return found;
             }
-            match tokio::time::timeout_at(deadline, starts.changed()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) | Err(_) => return None,
+            let heard_remote = async {
+                match remote.as_mut() {
+                    Some(subscription) => subscription.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let woke = tokio::time::timeout_at(deadline, async {
+                tokio::select! {
+                    changed = starts.changed() => changed.is_ok(),
+                    heard = heard_remote => heard.is_some(),
+                }
+            })
+            .await;
+            match woke {
+                Ok(true) => {}
+                Ok(false) | Err(_) => return None,
             }
         }
     }
@@ -503,6 +564,9 @@ impl Replies {
         let task_reply = reply.clone();
         self.tasks
             .spawn(async move { this.generate(task_reply, resolved, request, untitled).await });
+        if let Some(relay) = &self.relay {
+            relay.publish(reply.clone());
+        }
         reply
     }
 

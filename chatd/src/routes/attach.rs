@@ -22,6 +22,8 @@ use common::{MessageStatus, Role};
 
 /// The longest `?wait=` may ask for, in seconds.
 const MAX_WAIT_SECS: i64 = 60;
+/// How long a cursor ahead of a mirrored reply waits for the mirror to reach it.
+const MIRROR_CATCH_UP: Duration = Duration::from_secs(2);
 
 #[utoipa::path(
     get, path = "/api/v1/conversations/{conversation_id}/reply", tag = "chat",
@@ -57,11 +59,20 @@ pub async fn attach_reply(
     };
     let live = app
         .replies
-        .attach(id)
+        .attach_anywhere(id)
+        .await
         .filter(|reply| reply.user_message.id == cursor.reply);
     match (live, cursor.place) {
         (Some(reply), Place::Within(offsets)) => {
-            check_within(&reply.subscribe().borrow(), offsets)?;
+            let mut listener = reply.subscribe();
+            // A reply of another process is mirrored here a little behind its owner; a
+            // cursor from the owner's stream may be ahead of the mirror for a moment.
+            let _ = tokio::time::timeout(
+                MIRROR_CATCH_UP,
+                listener.wait_for(|state| state.end.is_some() || covers(state, offsets)),
+            )
+            .await;
+            check_within(&listener.borrow(), offsets)?;
             Ok(stream::sse_response(reply, framing, Some(offsets)))
         }
         // The end of a reply that has ended but is still held (its final write is being
@@ -100,7 +111,7 @@ async fn from_the_start(
     framing: Framing,
     wait: Duration,
 ) -> Result<Response, ApiError> {
-    if let Some(reply) = app.replies.attach(id) {
+    if let Some(reply) = app.replies.attach_anywhere(id).await {
         return Ok(stream::sse_response(reply, framing, None));
     }
     if let Some((question, answer)) = app.store.last_answered_turn(id).await?
@@ -139,7 +150,7 @@ async fn waited(
     after: Option<i64>,
     wait: Duration,
 ) -> Result<Option<std::sync::Arc<Reply>>, ApiError> {
-    let reply = app.replies.attach(id);
+    let reply = app.replies.attach_anywhere(id).await;
     if let Some(reply) = reply.filter(|reply| after.is_none_or(|a| reply.user_message.id > a)) {
         return Ok(Some(reply));
     }
@@ -216,9 +227,20 @@ async fn stored_reply(
 
 /// A cursor of the reply in flight lies within what it has generated.
 fn check_within(state: &ReplyState, offsets: Offsets) -> Result<(), ApiError> {
+    let (content, reasoning) = generated(state);
+    check_offsets(offsets, content, reasoning)
+}
+
+fn covers(state: &ReplyState, offsets: Offsets) -> bool {
+    let (content, reasoning) = generated(state);
+    offsets.content <= content && offsets.reasoning <= reasoning
+}
+
+/// Characters of content and of reasoning a reply has generated so far.
+fn generated(state: &ReplyState) -> (u64, u64) {
     let content: u64 = state.deltas.iter().map(|d| cursor::chars(d)).sum();
     let reasoning: u64 = state.reasoning.iter().map(|(_, r)| cursor::chars(r)).sum();
-    check_offsets(offsets, content, reasoning)
+    (content, reasoning)
 }
 
 /// A cursor of a stored reply lies within what was stored.

@@ -784,7 +784,7 @@ async fn cancel_reply(app: &App, raw_id: &str) -> Result<Response, ApiError> {
 /// Cancels the reply in flight on a conversation and waits (10 s at most) until it has
 /// stopped and what it generated is stored; `false` when nothing was streaming.
 pub(crate) async fn stop_reply(app: &App, id: i64) -> bool {
-    let Some(reply) = app.replies.cancel(id) else {
+    let Some(reply) = app.replies.cancel_anywhere(id).await else {
         return false;
     };
     let mut listener = reply.subscribe();

@@ -106,19 +106,27 @@ pub(crate) fn take_over(conn: &mut Conn, lease: &LeaseRow) -> QueryResult<bool> 
     Ok(true)
 }
 
+/// What a reply has generated so far, as a checkpoint keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Generated {
+    pub content: String,
+    pub reasoning: String,
+}
+
 /// Refreshes `owner`'s leases, with the text so far of those whose text changed.
 pub(crate) fn refresh(
     conn: &mut Conn,
     owner: &str,
-    checkpoints: &[(i64, Option<String>)],
+    checkpoints: &[(i64, Option<Generated>)],
 ) -> QueryResult<()> {
     let at = now();
-    for (conversation_id, content) in checkpoints {
+    for (conversation_id, generated) in checkpoints {
         let mine = held_by(*conversation_id, owner);
-        on_conn!(&mut *conn, c => match content {
+        on_conn!(&mut *conn, c => match generated {
             Some(text) => diesel::update(mine)
                 .set((
-                    reply_checkpoints::content.eq(text),
+                    reply_checkpoints::content.eq(&text.content),
+                    reply_checkpoints::reasoning.eq(&text.reasoning),
                     reply_checkpoints::updated_at.eq(at),
                 ))
                 .execute(c)?,
@@ -160,13 +168,19 @@ impl Store {
     pub async fn checkpoint_replies(
         &self,
         judge: Arc<dyn LeaseJudge>,
-        checkpoints: Vec<(i64, Option<String>)>,
+        checkpoints: Vec<(i64, Option<Generated>)>,
     ) -> Result<(), StoreError> {
         if checkpoints.is_empty() {
             return Ok(());
         }
         self.write_transaction(move |conn| refresh(conn, judge.owner(), &checkpoints))
             .await
+    }
+
+    /// The lease row of a conversation: who generates its reply and what it had
+    /// generated at its last checkpoint; `None` when no reply runs on it.
+    pub async fn reply_lease(&self, conversation_id: i64) -> Result<Option<LeaseRow>, StoreError> {
+        self.read(move |conn| Ok(of(conn, conversation_id)?)).await
     }
 
     /// At start-up: stores every reply whose holder died mid-reply (a previous run of

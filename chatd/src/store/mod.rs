@@ -40,7 +40,7 @@ mod copy;
 mod deletes;
 pub mod fault;
 pub mod idempotency;
-mod lease;
+pub mod lease;
 mod location;
 mod messages;
 pub mod paths;

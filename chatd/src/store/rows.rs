@@ -134,6 +134,8 @@ pub struct LeaseRow {
     pub owner: String,
     pub content: String,
     pub updated_at: NaiveDateTime,
+    /// The reasoning so far, beside `content` (both as of the last checkpoint).
+    pub reasoning: String,
 }
 
 /// What `POST /users/` can run into besides a broken database.

@@ -53,6 +53,7 @@ diesel::table! {
         owner -> Text,
         content -> Text,
         updated_at -> Timestamp,
+        reasoning -> Text,
     }
 }
 

@@ -185,7 +185,16 @@ async fn story(location: Location, copy_to: Location) {
 
     // A checkpoints, then dies: B takes its lease over and stores what it had.
     store
-        .checkpoint_replies(a.clone(), vec![(first.id, Some("half an ans".into()))])
+        .checkpoint_replies(
+            a.clone(),
+            vec![(
+                first.id,
+                Some(super::lease::Generated {
+                    content: "half an ans".into(),
+                    reasoning: String::new(),
+                }),
+            )],
+        )
         .await
         .unwrap();
     store

@@ -18,6 +18,7 @@ mod lifecycle;
 mod property;
 mod provider;
 mod providers;
+mod relay;
 mod resume;
 mod scale;
 mod schemathesis;

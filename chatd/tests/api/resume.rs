@@ -19,17 +19,17 @@ on_both_backends!(
 
 /// One event as a conforming client reads it, with its id.
 #[derive(Debug, Clone)]
-struct Event {
-    id: String,
-    event: String,
-    data: String,
+pub(crate) struct Event {
+    pub(crate) id: String,
+    pub(crate) event: String,
+    pub(crate) data: String,
 }
 
 /// A small seeded generator (SplitMix64), so a failure replays with its seed.
-struct Seeded(u64);
+pub(crate) struct Seeded(pub(crate) u64);
 
 impl Seeded {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -37,13 +37,13 @@ impl Seeded {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 }
 
 /// Reads up to `limit` events of a stream (all with `None`), then drops the connection.
-async fn read_some(response: reqwest::Response, limit: Option<usize>) -> Vec<Event> {
+pub(crate) async fn read_some(response: reqwest::Response, limit: Option<usize>) -> Vec<Event> {
     let mut stream = response.bytes_stream().eventsource();
     let mut events = Vec::new();
     while limit.is_none_or(|limit| events.len() < limit) {
@@ -63,7 +63,7 @@ async fn read_some(response: reqwest::Response, limit: Option<usize>) -> Vec<Eve
     events
 }
 
-async fn attach(
+pub(crate) async fn attach(
     chatd: &Daemon,
     id: i64,
     query: &str,
@@ -78,7 +78,7 @@ async fn attach(
     request.send().await.expect("GET /conversations/{id}/reply")
 }
 
-fn text_of(events: &[Event]) -> String {
+pub(crate) fn text_of(events: &[Event]) -> String {
     events
         .iter()
         .filter(|e| e.event == "message")
@@ -89,14 +89,16 @@ fn text_of(events: &[Event]) -> String {
 /// One reply read over several connections, each dropped after a seeded number of
 /// events and resumed with the last id seen (as a header or as `?after=`, sometimes
 /// after a pause so that the reply has ended and is read from the store): the text
-/// read must be the stored reply, with one `start` and one `end`.
+/// read must be the stored reply, with one `start` and one `end`. The chat is sent to
+/// the first of `daemons` and each resume to the next in turn (processes sharing a
+/// database, for resumes across processes).
 async fn follow_with_disconnects(
-    chatd: &Daemon,
+    daemons: &[&Daemon],
     id: i64,
     message: &str,
     mut rng: Seeded,
 ) -> (String, Value) {
-    let first = chatd.chat_with_events(id, message).await;
+    let first = daemons[0].chat_with_events(id, message).await;
     assert_eq!(first.status(), 200);
     // At least the `start` event, whose id names the reply: a client that saw nothing
     // has no cursor, and only the reply in flight can be attached without one.
@@ -110,6 +112,7 @@ async fn follow_with_disconnects(
             tokio::time::sleep(std::time::Duration::from_millis(rng.below(40))).await;
         }
         let last = events.last().map(|e| e.id.clone());
+        let chatd = daemons[(round + 1) % daemons.len()];
         let response = match (&last, rng.below(2)) {
             (Some(cursor), 0) => attach(chatd, id, &format!("&after={cursor}"), None).await,
             (cursor, _) => attach(chatd, id, "", cursor.as_deref()).await,
@@ -136,6 +139,12 @@ async fn follow_with_disconnects(
 
 async fn seeded_disconnects_of_200_replies_resume_to_the_stored_text() {
     let chatd = Daemon::start_with(&["--echo-delay-ms", "2"]).await;
+    resume_200_replies(&[&chatd]).await;
+}
+
+/// 200 seeded replies, each followed with disconnects over `daemons` (see
+/// `follow_with_disconnects`), each read whole and once.
+pub(crate) async fn resume_200_replies(daemons: &[&Daemon]) {
     let seed: u64 = std::env::var("CHATD_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -167,11 +176,11 @@ async fn seeded_disconnects_of_200_replies_resume_to_the_stored_text() {
             .iter()
             .map(|(n, m, r)| (*n, m.clone(), Seeded(r.0)))
             .collect::<Vec<_>>();
-        let chatd = &chatd;
+        let chatd = daemons[0];
         lanes.push(async move {
             let id = chatd.conversation().await;
             for (reply, message, rng) in lane {
-                let (text, end) = follow_with_disconnects(chatd, id, &message, rng).await;
+                let (text, end) = follow_with_disconnects(daemons, id, &message, rng).await;
                 let messages = chatd.messages(id).await;
                 let stored = messages.last().expect("a stored reply");
                 assert_eq!(stored["role"], "assistant");

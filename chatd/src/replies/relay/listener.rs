@@ -1,0 +1,320 @@
+//! The one `tokio-postgres` connection per chatd process that LISTENs (diesel has no
+//! async LISTEN) and also sends this process's NOTIFYs, so what one process publishes
+//! leaves in order. It reconnects with a bounded backoff for as long as chatd runs, and
+//! tells every subscriber of a reconnect: notifications sent while it was away are
+//! lost, and only the subscriber knows how to catch up (from a checkpoint, or by
+//! telling its own client that it lagged).
+//!
+//! Channels are listened to while someone subscribes to them. LISTEN and UNLISTEN take
+//! turns on one lane, so an UNLISTEN of the last subscriber never lands after the
+//! LISTEN of a new one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::broadcast;
+use tokio_postgres::{AsyncMessage, Client, NoTls};
+use tokio_util::sync::CancellationToken;
+
+/// Notifications kept per channel for a subscriber that has not read them yet; past
+/// it the subscriber is told it lagged and catches up as after a reconnect.
+const CHANNEL_BUFFER: usize = 1024;
+/// The first and the longest wait between two connection attempts.
+const BACKOFF_FIRST: Duration = Duration::from_millis(50);
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
+/// How long one connection attempt (or one LISTEN) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a subscriber hears on its channel.
+#[derive(Debug, Clone)]
+pub enum Heard {
+    /// A notification's payload.
+    Note(Arc<str>),
+    /// The connection was lost and is back, listening again: whatever was sent
+    /// meanwhile is lost.
+    Reconnected,
+}
+
+#[derive(Debug)]
+struct Channel {
+    tx: broadcast::Sender<Heard>,
+    users: usize,
+    /// Whether the current connection has LISTENed to it.
+    listening: bool,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: tokio_postgres::Config,
+    client: Mutex<Option<Arc<Client>>>,
+    channels: Mutex<HashMap<String, Channel>>,
+    /// LISTEN and UNLISTEN take turns here.
+    lane: tokio::sync::Mutex<()>,
+}
+
+/// This process's LISTEN/NOTIFY connection.
+#[derive(Debug, Clone)]
+pub struct Listener {
+    inner: Arc<Inner>,
+}
+
+/// One subscriber of one channel; dropping it stops listening when it was the last.
+#[derive(Debug)]
+pub struct Subscription {
+    rx: broadcast::Receiver<Heard>,
+    channel: String,
+    listener: Listener,
+}
+
+impl Subscription {
+    /// The next thing heard; a subscriber that fell behind hears `Reconnected` (it
+    /// missed notifications just as over a reconnect). `None` when the listener is gone.
+    pub async fn recv(&mut self) -> Option<Heard> {
+        match self.rx.recv().await {
+            Ok(heard) => Some(heard),
+            Err(broadcast::error::RecvError::Lagged(_)) => Some(Heard::Reconnected),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let listener = self.listener.clone();
+        let channel = std::mem::take(&mut self.channel);
+        {
+            let mut channels = listener.channels();
+            if let Some(entry) = channels.get_mut(&channel) {
+                entry.users = entry.users.saturating_sub(1);
+            }
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { listener.unlisten_if_unused(&channel).await });
+        }
+    }
+}
+
+impl Listener {
+    /// Starts connecting to the database of `url` as `application_name` (which lets an
+    /// operator, or a test, find this connection in `pg_stat_activity`); runs until
+    /// `stop` is cancelled.
+    pub fn start(
+        url: &str,
+        application_name: &str,
+        stop: CancellationToken,
+    ) -> Result<Listener, String> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| format!("the database URL cannot be used for LISTEN: {e}"))?;
+        config.application_name(application_name);
+        config.connect_timeout(CONNECT_TIMEOUT);
+        let listener = Listener {
+            inner: Arc::new(Inner {
+                config,
+                client: Mutex::new(None),
+                channels: Mutex::new(HashMap::new()),
+                lane: tokio::sync::Mutex::new(()),
+            }),
+        };
+        let this = listener.clone();
+        tokio::spawn(async move { this.run(stop).await });
+        Ok(listener)
+    }
+
+    fn channels(&self) -> std::sync::MutexGuard<'_, HashMap<String, Channel>> {
+        // Every update is a single insert, remove or field change.
+        self.inner
+            .channels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn client(&self) -> Option<Arc<Client>> {
+        self.inner
+            .client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_client(&self, client: Option<Arc<Client>>) {
+        *self
+            .inner
+            .client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = client;
+    }
+
+    /// Subscribes to `channel` (a lowercase SQL identifier chatd makes), listening to
+    /// it once the connection is up. Answers after the LISTEN when connected, so a
+    /// notification sent after this returns is heard.
+    pub async fn subscribe(&self, channel: &str) -> Subscription {
+        let rx = {
+            let mut channels = self.channels();
+            let entry = channels
+                .entry(channel.to_string())
+                .or_insert_with(|| Channel {
+                    tx: broadcast::channel(CHANNEL_BUFFER).0,
+                    users: 0,
+                    listening: false,
+                });
+            entry.users += 1;
+            entry.tx.subscribe()
+        };
+        let subscription = Subscription {
+            rx,
+            channel: channel.to_string(),
+            listener: self.clone(),
+        };
+        let _lane = self.inner.lane.lock().await;
+        let needs_listen = self
+            .channels()
+            .get(channel)
+            .is_some_and(|entry| !entry.listening);
+        if needs_listen && let Some(client) = self.client() {
+            let sql = format!("LISTEN {channel}");
+            if let Ok(Ok(())) =
+                tokio::time::timeout(CONNECT_TIMEOUT, client.batch_execute(&sql)).await
+                && let Some(entry) = self.channels().get_mut(channel)
+            {
+                entry.listening = true;
+            }
+            // Otherwise the connection is going: the reconnect listens to it.
+        }
+        subscription
+    }
+
+    async fn unlisten_if_unused(&self, channel: &str) {
+        let _lane = self.inner.lane.lock().await;
+        let listening = {
+            let mut channels = self.channels();
+            match channels.get(channel) {
+                Some(entry) if entry.users == 0 => channels.remove(channel).map(|e| e.listening),
+                _ => None,
+            }
+        };
+        if listening == Some(true)
+            && let Some(client) = self.client()
+        {
+            let sql = format!("UNLISTEN {channel}");
+            let _ = tokio::time::timeout(CONNECT_TIMEOUT, client.batch_execute(&sql)).await;
+        }
+    }
+
+    /// Sends `payload` on `channel`; an error when the connection is down (the
+    /// receivers then catch up as after a lost notification).
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<(), String> {
+        let client = self.client().ok_or("the LISTEN connection is down")?;
+        match tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            client.execute("SELECT pg_notify($1, $2)", &[&channel, &payload]),
+        )
+        .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("NOTIFY took over 5 s".into()),
+        }
+    }
+
+    /// Connects, listens, relays notifications until the connection closes, and again;
+    /// the backoff doubles from 50 ms to 2 s and starts over after each good connection.
+    async fn run(self, stop: CancellationToken) {
+        let mut backoff = BACKOFF_FIRST;
+        let mut connected_before = false;
+        while !stop.is_cancelled() {
+            let connected = tokio::select! {
+                _ = stop.cancelled() => return,
+                connected = self.inner.config.connect(NoTls) => connected,
+            };
+            let (client, mut connection) = match connected {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(
+                        "relay: cannot connect to PostgreSQL for LISTEN (again in {} ms): {e}",
+                        backoff.as_millis()
+                    );
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                    continue;
+                }
+            };
+            let closed = CancellationToken::new();
+            let this = self.clone();
+            let on_close = closed.clone();
+            // The connection object does the socket's work; the client only sends.
+            let driver = tokio::spawn(async move {
+                let mut messages =
+                    futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                while let Some(message) = messages.next().await {
+                    match message {
+                        Ok(AsyncMessage::Notification(note)) => {
+                            this.dispatch(note.channel(), Heard::Note(note.payload().into()))
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!("relay: the LISTEN connection failed: {e}");
+                            break;
+                        }
+                    }
+                }
+                on_close.cancel();
+            });
+            let client = Arc::new(client);
+            self.listen_all(&client).await;
+            self.set_client(Some(client));
+            if connected_before {
+                tracing::info!("relay: the LISTEN connection is back");
+                self.tell_all(Heard::Reconnected);
+            }
+            connected_before = true;
+            backoff = BACKOFF_FIRST;
+            tokio::select! {
+                _ = stop.cancelled() => {
+                    driver.abort();
+                    return;
+                }
+                _ = closed.cancelled() => {}
+            }
+            self.set_client(None);
+            for entry in self.channels().values_mut() {
+                entry.listening = false;
+            }
+            // Subscribers learn of the loss at once, not only once it is back: one that
+            // asks for a catch-up meanwhile gets its answer by other means.
+            self.tell_all(Heard::Reconnected);
+        }
+    }
+
+    async fn listen_all(&self, client: &Client) {
+        let _lane = self.inner.lane.lock().await;
+        let names: Vec<String> = self.channels().keys().cloned().collect();
+        for name in names {
+            let sql = format!("LISTEN {name}");
+            if let Ok(Ok(())) =
+                tokio::time::timeout(CONNECT_TIMEOUT, client.batch_execute(&sql)).await
+                && let Some(entry) = self.channels().get_mut(&name)
+            {
+                entry.listening = true;
+            }
+        }
+    }
+
+    fn dispatch(&self, channel: &str, heard: Heard) {
+        if let Some(entry) = self.channels().get(channel) {
+            // No receiver left is not an error: the subscriber just went.
+            let _ = entry.tx.send(heard);
+        }
+    }
+
+    fn tell_all(&self, heard: Heard) {
+        for entry in self.channels().values() {
+            let _ = entry.tx.send(heard.clone());
+        }
+    }
+}

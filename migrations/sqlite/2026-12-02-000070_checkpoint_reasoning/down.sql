@@ -1,0 +1,1 @@
+ALTER TABLE reply_checkpoints DROP COLUMN reasoning;
