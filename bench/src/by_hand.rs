@@ -65,9 +65,9 @@ pub async fn streams(addr: SocketAddr, n: i64, ramp_ms: u64) -> anyhow::Result<(
     Ok(())
 }
 
-/// `search [--postgres URL] [--messages-each N]`: the search scenario alone, with chatd
-/// built and started by the harness as in a full run.
-pub async fn search(postgres: Option<String>, messages_each: i64) -> anyhow::Result<()> {
+/// The release binaries, built as in a full run, and a temporary directory to run them
+/// in (removed when the first is dropped).
+fn built() -> anyhow::Result<(tempfile::TempDir, crate::harness::Env)> {
     crate::harness::started();
     let release = crate::harness::build_binaries()?;
     let temp = tempfile::Builder::new().prefix("chatd-bench").tempdir()?;
@@ -76,6 +76,24 @@ pub async fn search(postgres: Option<String>, messages_each: i64) -> anyhow::Res
         chatctl: release.join("chatctl"),
         dir: temp.path().to_path_buf(),
     };
+    Ok((temp, env))
+}
+
+/// `relay --postgres URL`: the relay scenario alone, with chatd built and started by
+/// the harness as in a full run.
+pub async fn relay(postgres: &str) -> anyhow::Result<()> {
+    let (_temp, env) = built()?;
+    let mut table = crate::report::Table::default();
+    scenarios::relay::measure(&env, postgres, &mut table).await?;
+    println!("\nchatd-bench: {}\n", crate::harness::machine());
+    println!("{}", table.render());
+    Ok(())
+}
+
+/// `search [--postgres URL] [--messages-each N]`: the search scenario alone, with chatd
+/// built and started by the harness as in a full run.
+pub async fn search(postgres: Option<String>, messages_each: i64) -> anyhow::Result<()> {
+    let (_temp, env) = built()?;
     let backend = match postgres {
         Some(url) => scenarios::search::Backend::Postgres(url),
         None => scenarios::search::Backend::Sqlite(env.dir.join("search.db")),

@@ -9,7 +9,8 @@
 //! process like chatd: `chatd-bench upstream TOKENS DELAY_MS` (the fake OpenAI-compatible
 //! provider) and `chatd-bench reference DIR` (the in-memory warp server). The `seed`,
 //! `rest` and `streams` subcommands run one scenario against a chatd started by hand,
-//! for profiling; `search` runs the search scenario alone (on SQLite or PostgreSQL).
+//! for profiling; `search` runs the search scenario alone (on SQLite or PostgreSQL),
+//! `relay` the relay between two processes on PostgreSQL.
 //!
 //! This file is the command line; `scenarios/` holds what is measured, `harness` the
 //! surroundings of a run (building, the machine, progress lines).
@@ -92,6 +93,13 @@ enum Command {
     /// The in-memory warp reference serving the answers kept in DIR (prints
     /// `listening PORT`).
     Reference { dir: PathBuf },
+    /// The relay scenario alone: two chatd processes on this PostgreSQL server (a
+    /// database of its own is created and dropped there), the latency a token gains
+    /// reaching a client on the other process.
+    Relay {
+        #[arg(long, value_name = "URL")]
+        postgres: String,
+    },
     /// The search scenario alone: seeds a million messages, searches them, prints the
     /// table.
     Search {
@@ -132,6 +140,9 @@ fn main() -> ExitCode {
             postgres,
             messages_each,
         }) => runtime(0).and_then(|rt| rt.block_on(by_hand::search(postgres, messages_each))),
+        Some(Command::Relay { postgres }) => {
+            runtime(0).and_then(|rt| rt.block_on(by_hand::relay(&postgres)))
+        }
         Some(Command::Streams {
             addr,
             streams,

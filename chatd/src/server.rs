@@ -249,12 +249,17 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         ),
         Err(e) => tracing::error!("could not recover the replies the last run was cut off in: {e}"),
     }
+    let events = crate::events::Feed::new(settings.events_buffer as usize);
+    let replies = replies.with_feed(events.clone());
     let replies = match &config.database {
         Location::Postgres(url) => replies
             .with_relay(url)
             .map_err(|e| ServeError::Provider(format!("the relay between processes: {e}")))?,
         Location::Sqlite(_) => replies,
     };
+    if let Some((listener, me)) = replies.relay_listener() {
+        events.relay_through(listener, me);
+    }
     replies.spawn_checkpointer(settings.checkpoint_interval());
     spawn_path_hash_fill(store.clone());
     let loopback = settings.listen.ip().is_loopback();
@@ -281,6 +286,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         }),
         keys: Arc::default(),
         default_user: settings.default_user.clone(),
+        events,
     };
 
     let listener = bind_listener(settings.listen).map_err(|source| ServeError::Bind {

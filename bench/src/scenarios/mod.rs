@@ -9,6 +9,7 @@
 pub mod chat;
 pub mod chatctl;
 pub mod front_door;
+pub mod relay;
 pub mod rest;
 pub mod search;
 pub mod startup;

@@ -368,6 +368,8 @@ impl Config {
             .filter(|h| !h.is_empty())
             .collect();
         settings.max_replies = settings.max_replies.max(1);
+        // The file is not read through the flag's range.
+        settings.events_buffer = settings.events_buffer.clamp(16, 65_536);
         settings.db_pool_size = settings.db_pool_size.filter(|n| *n > 0);
         settings.search_language = settings
             .search_language

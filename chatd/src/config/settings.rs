@@ -196,6 +196,16 @@ pub struct Settings {
     )]
     pub max_replies: usize,
 
+    /// Events a `GET /events` client may fall behind before it is sent `lagged` (16 to 65536)
+    #[arg(
+        long,
+        env = "CHATD_EVENTS_BUFFER",
+        value_name = "N",
+        default_value_t = 1024,
+        value_parser = clap::value_parser!(u32).range(16..=65_536)
+    )]
+    pub events_buffer: u32,
+
     /// How often replies in flight are checkpointed to the database, in milliseconds; 0 turns it off
     #[arg(
         long,

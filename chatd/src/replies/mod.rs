@@ -49,6 +49,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::events::Event;
 use crate::providers::registry::Resolved;
 use crate::providers::{Delta, FinishReason, Providers, Relayed, ReplyRequest, Turn, tools};
 use crate::store::idempotency::KeyLookup;
@@ -151,6 +152,8 @@ pub struct Replies {
     starts: watch::Sender<u64>,
     /// The replies of other chatd processes on the same PostgreSQL; `None` on SQLite.
     relay: Option<relay::Relay>,
+    /// Where reply and message events are announced (`GET /events`).
+    feed: Option<crate::events::Feed>,
 }
 
 /// What one chat uses instead of its conversation's settings; `None` keeps them.
@@ -239,6 +242,24 @@ impl Replies {
             titles: None,
             starts: watch::Sender::new(0),
             relay: None,
+            feed: None,
+        }
+    }
+
+    /// Announces messages stored and replies started and ended on `feed`.
+    pub fn with_feed(mut self, feed: crate::events::Feed) -> Self {
+        self.feed = Some(feed);
+        self
+    }
+
+    /// The relay's connection and this process's name, when there is a relay.
+    pub fn relay_listener(&self) -> Option<(relay::listener::Listener, String)> {
+        self.relay.as_ref().map(relay::Relay::listener)
+    }
+
+    fn announce(&self, event: crate::events::Event) {
+        if let Some(feed) = &self.feed {
+            feed.announce(event);
         }
     }
 
@@ -531,8 +552,20 @@ impl Replies {
             user_message,
             history,
             settings,
+            user_id,
         } = started;
         let reply = self.hold(conversation_id, user_message, ReplyState::default());
+        self.announce(Event::MessageCreated {
+            message_id: reply.user_message.id,
+            conversation_id,
+            user_id,
+            role: common::Role::User,
+        });
+        self.announce(Event::ReplyStarted {
+            conversation_id,
+            user_id,
+            reply_id: reply.user_message.id,
+        });
 
         let mut turns = Vec::with_capacity(history.len() + 1);
         if let Some(prompt) = settings
@@ -562,8 +595,13 @@ impl Replies {
         request.relayed = relayed;
         let this = self.clone();
         let task_reply = reply.clone();
-        self.tasks
-            .spawn(async move { this.generate(task_reply, resolved, request, untitled).await });
+        let reply_for_end = reply.clone();
+        self.tasks.spawn(async move {
+            this.clone()
+                .generate(task_reply, resolved, request, untitled)
+                .await;
+            this.announce_end(user_id, &reply_for_end);
+        });
         if let Some(relay) = &self.relay {
             relay.publish(reply.clone());
         }
@@ -744,6 +782,30 @@ impl Replies {
         {
             titles.spawn(reply.conversation_id, &resolved);
         }
+    }
+
+    /// Announces how a reply ended (and its stored answer) once its task is done.
+    fn announce_end(&self, user_id: i64, reply: &Reply) {
+        let Some(end) = reply.state.borrow().end.clone() else {
+            return;
+        };
+        let message_id = end.message.as_ref().map(|m| m.id);
+        if let Some(message_id) = message_id {
+            self.announce(Event::MessageCreated {
+                message_id,
+                conversation_id: reply.conversation_id,
+                user_id,
+                role: common::Role::Assistant,
+            });
+        }
+        self.announce(Event::ReplyEnded {
+            conversation_id: reply.conversation_id,
+            user_id,
+            reply_id: reply.user_message.id,
+            message_id,
+            status: end.status,
+            stored: end.stored,
+        });
     }
 
     /// Stores a finished reply (or, when nothing was generated, gives up its lease).

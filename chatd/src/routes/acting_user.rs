@@ -71,7 +71,13 @@ pub async fn acting_user(
         return Ok(user.id);
     }
     match app.store.create_user(name.clone(), None).await? {
-        CreateUserOutcome::Created(user) => Ok(user.id),
+        CreateUserOutcome::Created(user) => {
+            app.events.announce(crate::events::Event::UserCreated {
+                user_id: user.id,
+                username: user.username,
+            });
+            Ok(user.id)
+        }
         // Registered by a request that ran at the same time.
         CreateUserOutcome::UsernameTaken => match app.store.user_by_name(name).await? {
             Some(user) => Ok(user.id),

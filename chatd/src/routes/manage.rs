@@ -19,6 +19,7 @@ use super::input::{self, Fields};
 use super::openapi::schemas::{Detail, ValidationError};
 use super::settings::{self, given};
 use super::{ApiError, App, CONVERSATION_NAME_MAX_CHARS, path_id, path_id_or_problems};
+use crate::events::Event;
 use crate::store::{SettingsChange, TITLE_BY_USER};
 
 /// The fields `PATCH /conversations/{id}` takes.
@@ -99,6 +100,10 @@ where
         .update_conversation(id, change)
         .await?
         .ok_or_else(|| ApiError::not_found("Conversation not found"))?;
+    app.events.announce(Event::ConversationUpdated {
+        conversation_id: id,
+        user_id: conversation.user_id,
+    });
     Ok(json_response(
         StatusCode::OK,
         &settings::view(app, conversation, own),
@@ -118,6 +123,12 @@ where
 pub async fn delete_conversation(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let id = path_id("conversation_id", raw_id)?;
     let ids = HashSet::from([id]);
+    // Whose it was, for the announcement; a conversation already gone is the 404 below.
+    let user_id = app
+        .store
+        .conversation_settings(id)
+        .await?
+        .map(|(row, _)| row.user_id);
     app.replies.stop_all(&ids).await;
     let existed = app.store.delete_conversation(id).await?;
     // A chat that began between the stop and the delete has nothing left to store in.
@@ -125,6 +136,10 @@ pub async fn delete_conversation(app: &App, raw_id: &str) -> Result<Response, Ap
     if !existed {
         return Err(ApiError::not_found("Conversation not found"));
     }
+    app.events.announce(Event::ConversationDeleted {
+        conversation_id: id,
+        user_id,
+    });
     Ok(no_content())
 }
 
@@ -187,6 +202,7 @@ pub async fn prune_conversations(
         .await?
         .ok_or_else(|| ApiError::not_found("User not found"))?;
     app.replies.cancel_all(&deleted.iter().copied().collect());
+    announce_deleted(app, &deleted, user_id);
     Ok(json_response(
         StatusCode::OK,
         &DeletedConversations {
@@ -217,8 +233,19 @@ pub async fn delete_user(app: &App, raw_id: &str) -> Result<Response, ApiError> 
         .stop_all(&conversations.into_iter().collect())
         .await;
     let deleted = app.store.delete_user(id).await?.ok_or_else(not_found)?;
-    app.replies.cancel_all(&deleted.into_iter().collect());
+    app.replies.cancel_all(&deleted.iter().copied().collect());
+    announce_deleted(app, &deleted, id);
     Ok(no_content())
+}
+
+/// `conversation.deleted` for each of a user's conversations deleted at once.
+fn announce_deleted<'a>(app: &App, deleted: impl IntoIterator<Item = &'a i64>, user_id: i64) {
+    for conversation_id in deleted {
+        app.events.announce(Event::ConversationDeleted {
+            conversation_id: *conversation_id,
+            user_id: Some(user_id),
+        });
+    }
 }
 
 pub(crate) fn no_content() -> Response {

@@ -9,6 +9,7 @@ mod archive;
 mod attach;
 mod chat_answers;
 pub(crate) mod error;
+mod events;
 pub mod guard;
 pub mod idempotency;
 pub(crate) mod input;
@@ -47,6 +48,7 @@ pub use rendered::RenderedMessages;
 use common::{ChatRequest, Conversation, CreateUserRequest, Message, ModelsResponse, User};
 use openapi::schemas::{Detail, NewConversation, ReplyEvent, ValidationError};
 
+use crate::events::Event;
 use crate::providers::Providers;
 use crate::replies::{BeginError, ChatOverrides, Replies};
 use crate::store::idempotency::{KeptAnswer, KeyLookup, Keyed};
@@ -68,6 +70,8 @@ pub struct App {
     pub keys: Arc<idempotency::KeyGate>,
     /// The user of the AI SDK routes' requests that name none (`--default-user`).
     pub default_user: String,
+    /// The live feed of `GET /events`.
+    pub events: crate::events::Feed,
 }
 
 const USERNAME_MAX_BYTES_LOOKED_UP: usize = 64 * 4;
@@ -161,6 +165,8 @@ enum Route<'p> {
     UiChatMessages(&'p str),
     /// Extension: the OpenAPI document of all of these.
     OpenApi,
+    /// Extension: the live feed.
+    Events,
 }
 
 impl<'p> Route<'p> {
@@ -194,6 +200,7 @@ impl<'p> Route<'p> {
             ["ui", "chat", id, "stop"] if !id.is_empty() => Route::UiChatStop(id),
             ["ui", "chat", id, "messages"] if !id.is_empty() => Route::UiChatMessages(id),
             ["openapi.json"] => Route::OpenApi,
+            ["events"] => Route::Events,
             _ => return None,
         })
     }
@@ -329,6 +336,7 @@ where
         Route::Status => Ok(status(app)),
         Route::Models => Ok(models(app).await),
         Route::OpenApi => Ok(openapi::openapi_json()),
+        Route::Events => events::events(app, query, headers).await,
         Route::UiChat => ui_chat::chat(app, headers, body).await,
         Route::UiChatStream(id) => ui_chat::resume(app, headers, id).await,
         Route::UiChatStop(id) => ui_chat::stop(app, headers, id).await,
@@ -428,7 +436,13 @@ where
         }
     };
     match outcome {
-        CreateUserOutcome::Created(row) => Ok(json_response(StatusCode::OK, &views::user(row))),
+        CreateUserOutcome::Created(row) => {
+            app.events.announce(Event::UserCreated {
+                user_id: row.id,
+                username: row.username.clone(),
+            });
+            Ok(json_response(StatusCode::OK, &views::user(row)))
+        }
         CreateUserOutcome::UsernameTaken => Err(ApiError::detail(
             StatusCode::BAD_REQUEST,
             "Username already registered",
@@ -555,7 +569,13 @@ where
         }
     };
     match created {
-        Some(row) => Ok(json_response(StatusCode::OK, &views::conversation(row))),
+        Some(row) => {
+            app.events.announce(Event::ConversationCreated {
+                conversation_id: row.id,
+                user_id: row.user_id,
+            });
+            Ok(json_response(StatusCode::OK, &views::conversation(row)))
+        }
         None => Err(ApiError::not_found("User not found")),
     }
 }

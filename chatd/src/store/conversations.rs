@@ -47,6 +47,15 @@ pub(crate) fn exists(conn: &mut Conn, conversation_id: i64) -> QueryResult<bool>
     Ok(count > 0)
 }
 
+/// The user a conversation belongs to; `None` when it does not exist.
+pub(crate) fn owner(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option<i64>> {
+    on_conn!(conn, c => conversations::table
+        .find(conversation_id)
+        .select(conversations::user_id)
+        .first(c)
+        .optional())
+}
+
 pub(crate) fn by_id(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option<ConversationRow>> {
     on_conn!(conn, c => conversations::table
         .find(conversation_id)

@@ -148,9 +148,9 @@ pub(crate) fn begin_chat(
             seen => return Ok(BeginChat::Seen(seen)),
         }
     }
-    if !conversations::exists(conn, conversation_id)? {
+    let Some(user_id) = conversations::owner(conn, conversation_id)? else {
         return Ok(BeginChat::NoConversation);
-    }
+    };
     if let Some(held) = lease::of(conn, conversation_id)? {
         if !judge.is_dead(&held) {
             return Ok(BeginChat::Busy);
@@ -195,6 +195,7 @@ pub(crate) fn begin_chat(
         user_message,
         history,
         settings,
+        user_id,
     }))
 }
 

@@ -214,6 +214,8 @@ pub struct ChatStart {
     pub history: Vec<MessageRow>,
     /// The conversation's settings as they were when the chat started.
     pub settings: ConversationSettingsRow,
+    /// The user the conversation belongs to.
+    pub user_id: i64,
 }
 
 /// What storing a finished reply found.

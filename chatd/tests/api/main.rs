@@ -8,6 +8,7 @@ mod conversations;
 mod deletes;
 mod docs_page;
 mod errors;
+mod events;
 mod front_door;
 mod front_door_lifecycle;
 mod front_door_rules;

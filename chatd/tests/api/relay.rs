@@ -37,7 +37,7 @@ on_postgres!(
 
 /// Kills the relay connection of `chatd` (found by its `application_name`); how many
 /// connections were killed.
-fn kill_listener(chatd: &Daemon) -> i64 {
+pub(crate) fn kill_listener(chatd: &Daemon) -> i64 {
     use diesel::prelude::*;
     #[derive(QueryableByName)]
     struct Killed {

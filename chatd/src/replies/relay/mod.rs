@@ -120,6 +120,12 @@ impl Relay {
         })
     }
 
+    /// The LISTEN/NOTIFY connection, and this process's lease owner name, for the
+    /// event feed across processes.
+    pub fn listener(&self) -> (listener::Listener, String) {
+        (self.listener.clone(), self.owner.to_string())
+    }
+
     fn mirrors(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Weak<Reply>>> {
         // Single inserts and removes only.
         self.mirrors.lock().unwrap_or_else(PoisonError::into_inner)

@@ -99,6 +99,11 @@ pub async fn create(
                 "the user was deleted while the conversation was being made; send it again",
             )
         })?;
+    app.events
+        .announce(crate::events::Event::ConversationCreated {
+            conversation_id: created.id,
+            user_id: created.user_id,
+        });
     Ok(created.id)
 }
 

@@ -71,6 +71,7 @@ const WITHOUT_STORAGE: [&str; 4] = [
         super::ui_chat::stop,
         super::ui_chat::messages,
         openapi_json,
+        super::events::events,
         super::openai::chat_completions,
         super::openai::models,
         super::openai::responses::create,
@@ -86,6 +87,7 @@ const WITHOUT_STORAGE: [&str; 4] = [
         schemas::ExportFormat,
         schemas::SummaryOrder,
         schemas::ImportSource,
+        crate::events::Lagged,
     )),
     modifiers(&EveryRouteMayAnswer),
     tags(

@@ -117,7 +117,14 @@ where
     while let Some((index, conversation)) = converted.recv().await {
         match conversation {
             Ok(conversation) => match app.store.import_conversation(user_id, conversation).await? {
-                Some(_) => summary.imported += 1,
+                Some(conversation_id) => {
+                    summary.imported += 1;
+                    app.events
+                        .announce(crate::events::Event::ConversationCreated {
+                            conversation_id,
+                            user_id,
+                        });
+                }
                 None => return Err(ApiError::not_found("User not found")),
             },
             Err(reason) => summary.skipped.push(SkippedConversation { index, reason }),
