@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send one message and stream the reply to stdout')
             [CompletionResult]::new('attach', 'attach', [CompletionResultType]::ParameterValue, 'Print the reply being generated on a conversation live, from its start or a cursor')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait for the reply in flight on a conversation to end; print how it ended')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Print what happens in chatd as it happens: users, conversations, messages, replies')
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Stop the reply being generated on a conversation (default: the current one)')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Start, stop or watch chatd: status, pid, log')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether the daemon answers, and its version, provider, model and database')
@@ -301,6 +302,17 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'chatctl;watch' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-render', '--no-render', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'chatctl;cancel' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
@@ -479,6 +491,7 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send one message and stream the reply to stdout')
             [CompletionResult]::new('attach', 'attach', [CompletionResultType]::ParameterValue, 'Print the reply being generated on a conversation live, from its start or a cursor')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait for the reply in flight on a conversation to end; print how it ended')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Print what happens in chatd as it happens: users, conversations, messages, replies')
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Stop the reply being generated on a conversation (default: the current one)')
             [CompletionResult]::new('daemon', 'daemon', [CompletionResultType]::ParameterValue, 'Start, stop or watch chatd: status, pid, log')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether the daemon answers, and its version, provider, model and database')
@@ -542,6 +555,9 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             break
         }
         'chatctl;help;wait' {
+            break
+        }
+        'chatctl;help;watch' {
             break
         }
         'chatctl;help;cancel' {

@@ -61,6 +61,9 @@ _chatctl() {
             chatctl,wait)
                 cmd="chatctl__subcmd__wait"
                 ;;
+            chatctl,watch)
+                cmd="chatctl__subcmd__watch"
+                ;;
             chatctl__subcmd__conv,help)
                 cmd="chatctl__subcmd__conv__subcmd__help"
                 ;;
@@ -184,6 +187,9 @@ _chatctl() {
             chatctl__subcmd__help,wait)
                 cmd="chatctl__subcmd__help__subcmd__wait"
                 ;;
+            chatctl__subcmd__help,watch)
+                cmd="chatctl__subcmd__help__subcmd__watch"
+                ;;
             chatctl__subcmd__help__subcmd__conv,list)
                 cmd="chatctl__subcmd__help__subcmd__conv__subcmd__list"
                 ;;
@@ -248,7 +254,7 @@ _chatctl() {
 
     case "${cmd}" in
         chatctl)
-            opts="-h -V --server --user --json --no-render --raw --no-autostart --help --version user conv chat send attach wait cancel daemon status models search export import completions help"
+            opts="-h -V --server --user --json --no-render --raw --no-autostart --help --version user conv chat send attach wait watch cancel daemon status models search export import completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -936,7 +942,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help)
-            opts="user conv chat send attach wait cancel daemon status models search export import completions help"
+            opts="user conv chat send attach wait watch cancel daemon status models search export import completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1341,6 +1347,20 @@ _chatctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chatctl__subcmd__help__subcmd__watch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chatctl__subcmd__import)
             opts="-h --from --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1608,6 +1628,28 @@ _chatctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__watch)
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -34,6 +34,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand send 'Send one message and stream the reply to stdout'
             cand attach 'Print the reply being generated on a conversation live, from its start or a cursor'
             cand wait 'Wait for the reply in flight on a conversation to end; print how it ended'
+            cand watch 'Print what happens in chatd as it happens: users, conversations, messages, replies'
             cand cancel 'Stop the reply being generated on a conversation (default: the current one)'
             cand daemon 'Start, stop or watch chatd: status, pid, log'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
@@ -269,6 +270,16 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'chatctl;watch'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'chatctl;cancel'= {
             cand --server 'Base URL of the chat API'
             cand --user 'Act as this user (remembered as the default for next time)'
@@ -429,6 +440,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand send 'Send one message and stream the reply to stdout'
             cand attach 'Print the reply being generated on a conversation live, from its start or a cursor'
             cand wait 'Wait for the reply in flight on a conversation to end; print how it ended'
+            cand watch 'Print what happens in chatd as it happens: users, conversations, messages, replies'
             cand cancel 'Stop the reply being generated on a conversation (default: the current one)'
             cand daemon 'Start, stop or watch chatd: status, pid, log'
             cand status 'Show whether the daemon answers, and its version, provider, model and database'
@@ -477,6 +489,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;help;attach'= {
         }
         &'chatctl;help;wait'= {
+        }
+        &'chatctl;help;watch'= {
         }
         &'chatctl;help;cancel'= {
         }

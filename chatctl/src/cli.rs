@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::client::DEFAULT_SERVER;
 use crate::{
     archive, attach, cancel, chat, completions, conv, daemon, exit_codes, models, search, send,
-    status, user, wait,
+    status, user, wait, watch,
 };
 
 /// Talk to chatd, the local chat daemon: chat in the terminal, or script it with --json.
@@ -84,6 +84,10 @@ pub enum Command {
     /// Wait for the reply in flight on a conversation to end; print how it ended.
     #[command(after_help = wait::AFTER_HELP)]
     Wait(wait::Args),
+
+    /// Print what happens in chatd as it happens: users, conversations, messages, replies.
+    #[command(after_help = watch::AFTER_HELP)]
+    Watch(watch::Args),
 
     /// Stop the reply being generated on a conversation (default: the current one).
     #[command(after_help = cancel::AFTER_HELP)]

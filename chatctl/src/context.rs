@@ -41,6 +41,12 @@ impl Ctx {
             })
     }
 
+    /// The user given with `--user` (or `CHATCTL_USER`) on this command line, not the
+    /// remembered default.
+    pub fn user_given(&self) -> Option<&str> {
+        self.user_arg.as_deref()
+    }
+
     /// Looks the user up on the server and remembers them as the default.
     pub async fn user(&mut self) -> anyhow::Result<User> {
         let name = self.user_name()?;

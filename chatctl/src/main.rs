@@ -28,6 +28,7 @@ mod status;
 mod stdin;
 mod user;
 mod wait;
+mod watch;
 
 use std::io::Write;
 
@@ -98,6 +99,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Cancel(args) => args.run(&mut ctx).await,
         Command::Attach(args) => args.run(&mut ctx).await,
         Command::Wait(args) => args.run(&mut ctx).await,
+        Command::Watch(args) => args.run(&mut ctx).await,
         Command::Daemon(command) => command.run(&mut ctx).await,
         Command::Status(args) => args.run(&mut ctx).await,
         Command::Models(args) => args.run(&mut ctx).await,

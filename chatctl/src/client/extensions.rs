@@ -27,6 +27,36 @@ pub enum Cancelled {
 }
 
 impl Client {
+    /// Extension `GET /events`: the live feed, after `after` (an event id) when given,
+    /// only `user`'s events when given. `None` when the server has no feed.
+    pub async fn events(
+        &self,
+        after: Option<&str>,
+        user: Option<i64>,
+    ) -> Result<Option<Response>, ApiError> {
+        let mut url = self.url(&["events"]);
+        if let Some(user) = user {
+            url.query_pairs_mut()
+                .append_pair("user_id", &user.to_string());
+        }
+        let response = self
+            .send(|http| {
+                let request = http
+                    .get(url.clone())
+                    .header(reqwest::header::ACCEPT, "text/event-stream");
+                match after {
+                    Some(id) => request.header("last-event-id", id),
+                    None => request,
+                }
+            })
+            .await?;
+        match Self::check(response).await {
+            Ok(response) => Ok(Some(response)),
+            Err(err) if matches!(err.status(), Some(404 | 405)) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
     /// Extension `GET /users/{user_id}/conversations/summaries`; `None` when the server
     /// does not have it.
     pub async fn summaries(

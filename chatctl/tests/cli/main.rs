@@ -26,3 +26,4 @@ mod status;
 mod support;
 mod tty;
 mod user;
+mod watch;
