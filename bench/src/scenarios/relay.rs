@@ -12,7 +12,6 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use diesel::{Connection, PgConnection, connection::SimpleConnection};
 use http_body_util::BodyExt;
 use hyper::Method;
 
@@ -28,18 +27,7 @@ const DELAY_MS: &str = "10";
 /// The URL of the scenario's own database on `server`, created afresh (`create`) or
 /// dropped.
 fn database(server: &str, create: bool) -> anyhow::Result<String> {
-    const NAME: &str = "chatd_bench_relay";
-    let base = server
-        .rsplit_once('/')
-        .map(|(base, _)| base)
-        .context("a PostgreSQL URL ends with /DATABASE")?;
-    let mut admin = PgConnection::establish(server)
-        .with_context(|| format!("could not connect to {base}/…"))?;
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {NAME} WITH (FORCE)"))?;
-    if create {
-        admin.batch_execute(&format!("CREATE DATABASE {NAME}"))?;
-    }
-    Ok(format!("{base}/{NAME}"))
+    super::search::scenario_database(server, "chatd_bench_relay", create)
 }
 
 async fn post(addr: SocketAddr, path: &str, body: String) -> anyhow::Result<serde_json::Value> {

@@ -304,18 +304,23 @@ fn sqlite_index_size(path: &Path) -> anyhow::Result<Size> {
 /// The URL of the scenario's own database on `server`, created afresh (`create`) or
 /// dropped.
 fn postgres_database(server: &str, create: bool) -> anyhow::Result<String> {
-    const NAME: &str = "chatd_bench_search";
+    scenario_database(server, "chatd_bench_search", create)
+}
+
+/// The URL of a scenario's database `name` on the PostgreSQL `server`, created afresh
+/// (`create`) or dropped.
+pub fn scenario_database(server: &str, name: &str, create: bool) -> anyhow::Result<String> {
     let base = server
         .rsplit_once('/')
         .map(|(base, _)| base)
         .context("a PostgreSQL URL ends with /DATABASE")?;
     let mut admin = PgConnection::establish(server)
         .with_context(|| format!("could not connect to {base}/…"))?;
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {NAME} WITH (FORCE)"))?;
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
     if create {
-        admin.batch_execute(&format!("CREATE DATABASE {NAME}"))?;
+        admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
     }
-    Ok(format!("{base}/{NAME}"))
+    Ok(format!("{base}/{name}"))
 }
 
 /// The queries asked, by kind: what each kind tests.

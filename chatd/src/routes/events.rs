@@ -14,7 +14,7 @@ use warp::http::HeaderMap;
 use warp::reply::Response;
 
 use super::error::Invalid;
-use super::openapi::schemas::ValidationError;
+use super::openapi::schemas::{FeedEvent, ValidationError};
 use super::stream::event_stream;
 use super::{ApiError, App, input};
 use crate::events::{self, Event, Feed, Item, Lagged, Stamped};
@@ -29,11 +29,11 @@ const MAX_SECONDS: i64 = 86_400;
     params(
         ("user_id" = Option<i64>, Query, description = "Only the events about this user (a `conversation.deleted` whose user is unknown is not sent)"),
         ("after" = Option<String>, Query, nullable = false, pattern = "^([0-9a-f]{1,16}-[0-9]{1,19})?$", description = "An event id: only what came after it, for clients that cannot set `Last-Event-ID`"),
-        ("seconds" = Option<i64>, Query, minimum = 1, maximum = 86400, description = "Close the stream after this many seconds; without it the stream stays open"),
+        ("seconds" = Option<i64>, Query, minimum = 0, maximum = 86400, description = "Close the stream after this many seconds (0: right after what was missed since `Last-Event-ID`); without it the stream stays open"),
         ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = "^([0-9a-f]{1,16}-[0-9]{1,19})?$", description = "An event id, as EventSource sends it on a reconnect; wins over `after`"),
     ),
     responses(
-        (status = 200, content_type = "text/event-stream", body = Event, description = "Server-Sent Events: each has an `id:`, its kind as `event:` (`user.created`, `conversation.created`, `conversation.updated`, `conversation.deleted`, `message.created`, `reply.started`, `reply.ended`) and its JSON as `data:`; a `lagged` event (data: a Lagged, no id) where events could not all be given (docs/API.md §3.18)."),
+        (status = 200, content_type = "text/event-stream", body = FeedEvent, description = "Server-Sent Events: each has an `id:`, its kind as `event:` (`user.created`, `conversation.created`, `conversation.updated`, `conversation.deleted`, `message.created`, `reply.started`, `reply.ended`) and its JSON as `data:`; a `lagged` event (data: a Lagged, no id) where events could not all be given (docs/API.md §3.18)."),
         (status = 422, description = "A bad `user_id`, `seconds` or a malformed event id", body = ValidationError),
     )
 )]
@@ -47,12 +47,17 @@ pub async fn events(app: &App, query: &str, headers: &HeaderMap) -> Result<Respo
         ),
         None => None,
     };
-    let seconds = input::query_int(&pairs, "seconds", 0, 1, Some(MAX_SECONDS))
-        .map_err(|item| ApiError::invalid(*item))?;
+    let seconds = match input::query_value(&pairs, "seconds") {
+        Some(_) => Some(
+            input::query_int(&pairs, "seconds", 0, 0, Some(MAX_SECONDS))
+                .map_err(|item| ApiError::invalid(*item))?,
+        ),
+        None => None,
+    };
     let after = read_after(headers, &pairs)?;
     let joined = app.events.join(after.as_deref());
-    let deadline = (seconds > 0)
-        .then(|| tokio::time::Instant::now() + Duration::from_secs(seconds.unsigned_abs()));
+    let deadline = seconds
+        .map(|seconds| tokio::time::Instant::now() + Duration::from_secs(seconds.unsigned_abs()));
     let mut first = String::new();
     if let Some(lagged) = &joined.lagged {
         push_lagged(&mut first, lagged);

@@ -150,7 +150,7 @@ async fn every_kind_is_announced_with_its_ids_and_filtered_by_user() {
     assert_eq!(kinds(&mine), ["conversation.created"]);
     assert_eq!(mine[0].data["conversation_id"], elsewhere);
 
-    for query in ["?user_id=x", "?seconds=0", "?after=nope"] {
+    for query in ["?user_id=x", "?seconds=-1", "?seconds=86401", "?after=nope"] {
         let (status, body) = chatd.get(&format!("/events{query}")).await;
         assert_eq!(status, 422, "{query}: {body}");
     }
@@ -185,6 +185,17 @@ async fn a_client_resumes_with_its_last_event_id_and_lags_outside_the_window() {
     assert_eq!(events[0].data["oldest"], json!(seen[0].id));
     assert!(events[0].id.is_empty(), "a lagged event has no id");
 
+    // `?seconds=0`: what was missed, then the end of the stream.
+    let missed = chatd
+        .client
+        .get(chatd.url(&format!("/events?seconds=0&after={}", seen[1].id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(missed.matches("event: user.created").count(), 3, "{missed}");
     // `?seconds=` closes the stream.
     let started = std::time::Instant::now();
     let body = chatd

@@ -5,8 +5,8 @@
 
 use serde_json::Value;
 
-use crate::resume::{Event, attach, read_some, resume_200_replies, text_of};
-use crate::support::{Backend, Daemon, FakeUpstream, Upstream, daemon_for, read_json};
+use crate::resume::{Event, attach, read_some, resume_200_replies, text_of, thinking_upstream};
+use crate::support::{Backend, Daemon, daemon_for, read_json};
 
 /// Runs a test on PostgreSQL, or says it was skipped.
 macro_rules! on_postgres {
@@ -210,23 +210,7 @@ mod tests {
     }
 
     pub async fn reasoning_resumes_across_processes() {
-        let reasoning: Vec<String> = ["Let me", " think", " about", " it.\n", "Sure", "."]
-            .map(String::from)
-            .to_vec();
-        let tokens: Vec<String> = ["The", " answer", " is", " forty", "-two", "."]
-            .map(String::from)
-            .to_vec();
-        let upstream = FakeUpstream::start(Upstream::Thinking {
-            delay: std::time::Duration::from_millis(30),
-            model: "thinker".into(),
-            reasoning_field: "reasoning_content",
-            reasoning: reasoning.clone(),
-            tokens: tokens.clone(),
-            finish_reason: "stop",
-            prompt_tokens: 1,
-            completion_tokens: 1,
-        })
-        .await;
+        let (upstream, reasoning, tokens) = thinking_upstream(30).await;
         let a = daemon_for(&upstream, &["--titles", "off"]).await;
         let b = a
             .another_on_same_database(&[

@@ -343,7 +343,9 @@ async fn bad_cursors_get_a_detail_and_never_a_guess() {
     assert_eq!(status, 404);
 }
 
-async fn reasoning_and_content_resume_alike_from_every_event() {
+/// A fake upstream that thinks in six deltas and answers in six, `delay` apart; its
+/// reasoning and its tokens.
+pub(crate) async fn thinking_upstream(delay_ms: u64) -> (FakeUpstream, Vec<String>, Vec<String>) {
     let reasoning: Vec<String> = ["Let me", " think", " about", " it.\n", "Sure", "."]
         .map(String::from)
         .to_vec();
@@ -351,7 +353,7 @@ async fn reasoning_and_content_resume_alike_from_every_event() {
         .map(String::from)
         .to_vec();
     let upstream = FakeUpstream::start(Upstream::Thinking {
-        delay: std::time::Duration::from_millis(15),
+        delay: std::time::Duration::from_millis(delay_ms),
         model: "thinker".into(),
         reasoning_field: "reasoning_content",
         reasoning: reasoning.clone(),
@@ -361,6 +363,11 @@ async fn reasoning_and_content_resume_alike_from_every_event() {
         completion_tokens: 1,
     })
     .await;
+    (upstream, reasoning, tokens)
+}
+
+async fn reasoning_and_content_resume_alike_from_every_event() {
+    let (upstream, reasoning, tokens) = thinking_upstream(15).await;
     let chatd = daemon_for(&upstream, &[]).await;
     let id = chatd.conversation().await;
     // start, the reasoning, the content, end: cut after each in turn, and resume once

@@ -88,6 +88,7 @@ const WITHOUT_STORAGE: [&str; 4] = [
         schemas::SummaryOrder,
         schemas::ImportSource,
         crate::events::Lagged,
+        crate::events::Event,
     )),
     modifiers(&EveryRouteMayAnswer),
     tags(

@@ -112,6 +112,34 @@ pub struct ReplyEvent {
     pub data: String,
 }
 
+/// One Server-Sent Event of `GET /events`.
+#[derive(Serialize, ToSchema)]
+pub struct FeedEvent {
+    pub event: FeedEventName,
+    /// The event as JSON: an Event (its `type` is `event`), or a Lagged for `lagged`.
+    pub data: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub enum FeedEventName {
+    #[serde(rename = "user.created")]
+    UserCreated,
+    #[serde(rename = "conversation.created")]
+    ConversationCreated,
+    #[serde(rename = "conversation.updated")]
+    ConversationUpdated,
+    #[serde(rename = "conversation.deleted")]
+    ConversationDeleted,
+    #[serde(rename = "message.created")]
+    MessageCreated,
+    #[serde(rename = "reply.started")]
+    ReplyStarted,
+    #[serde(rename = "reply.ended")]
+    ReplyEnded,
+    #[serde(rename = "lagged")]
+    Lagged,
+}
+
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ReplyEventName {
