@@ -12,12 +12,12 @@ pub enum Event {
     UserCreated { user_id: i64, username: String },
     #[serde(rename = "conversation.created")]
     ConversationCreated { conversation_id: i64, user_id: i64 },
-    /// Its name or settings changed (a PATCH, or a title given after a first reply).
+    /// Its name or settings changed by `PATCH /conversations/{id}` (a title chatd gives
+    /// after a first reply is not announced).
     #[serde(rename = "conversation.updated")]
     ConversationUpdated { conversation_id: i64, user_id: i64 },
-    /// `user_id` is `null` when the conversation went with its user's deletion and the
-    /// announcement could not tell whose it was (it always can today; the field stays
-    /// nullable for imports and prunes).
+    /// `user_id` is `null` only when the conversation was already gone when its delete
+    /// was announced and whose it was could not be read.
     #[serde(rename = "conversation.deleted")]
     ConversationDeleted {
         conversation_id: i64,
