@@ -15,7 +15,7 @@ use super::error::Invalid;
 use super::openapi::schemas::{Detail, ReplyEvent, ValidationError};
 use super::stream::{self, Framing};
 use super::{ApiError, App, input, path_id};
-use crate::replies::cursor::{self, Cursor, Offsets, Place};
+use crate::replies::cursor::{self, Cursor, Offsets, Place, ReplyId};
 use crate::replies::{Reply, ReplyState};
 use crate::store::MessageRow;
 use common::{MessageStatus, Role};
@@ -58,7 +58,7 @@ pub async fn attach_reply(
     let live = app
         .replies
         .attach(id)
-        .filter(|reply| reply.user_message.id == cursor.reply);
+        .filter(|reply| reply.id() == cursor.reply);
     match (live, cursor.place) {
         (Some(reply), Place::Within(offsets)) => {
             check_within(&reply.subscribe().borrow(), offsets)?;
@@ -77,11 +77,12 @@ pub async fn attach_reply(
         (None, place) => {
             let (question, answer) = stored_reply(app, id, cursor.reply).await?;
             match place {
-                Place::End => next_reply(app, id, question.id, framing, wait).await,
+                Place::End => next_reply(app, id, cursor.reply, framing, wait).await,
                 Place::Within(offsets) => {
                     check_stored(answer.as_ref(), offsets)?;
                     Ok(stream::stored_sse_response(
                         question,
+                        cursor.reply.index,
                         answer,
                         framing,
                         Some(offsets),
@@ -103,11 +104,12 @@ async fn from_the_start(
     if let Some(reply) = app.replies.attach(id) {
         return Ok(stream::sse_response(reply, framing, None));
     }
-    if let Some((question, answer)) = app.store.last_answered_turn(id).await?
+    if let Some((question, answer, index)) = app.store.last_answered_turn(id).await?
         && answer.status == MessageStatus::Interrupted
     {
         return Ok(stream::stored_sse_response(
             question,
+            index,
             Some(answer),
             framing,
             None,
@@ -123,7 +125,7 @@ async fn from_the_start(
 async fn next_reply(
     app: &App,
     id: i64,
-    after: i64,
+    after: ReplyId,
     framing: Framing,
     wait: Duration,
 ) -> Result<Response, ApiError> {
@@ -136,11 +138,12 @@ async fn next_reply(
 async fn waited(
     app: &App,
     id: i64,
-    after: Option<i64>,
+    after: Option<ReplyId>,
     wait: Duration,
 ) -> Result<Option<std::sync::Arc<Reply>>, ApiError> {
     let reply = app.replies.attach(id);
-    if let Some(reply) = reply.filter(|reply| after.is_none_or(|a| reply.user_message.id > a)) {
+    // One reply runs at a time: one other than `after` came after it.
+    if let Some(reply) = reply.filter(|reply| after.is_none_or(|a| reply.id() != a)) {
         return Ok(Some(reply));
     }
     if wait.is_zero() {
@@ -196,9 +199,12 @@ fn read_cursor(
 async fn stored_reply(
     app: &App,
     id: i64,
-    reply: i64,
+    reply: ReplyId,
 ) -> Result<(MessageRow, Option<MessageRow>), ApiError> {
-    let found = app.store.message_with_next(reply).await?;
+    let found = app
+        .store
+        .message_with_reply(reply.user_message, reply.index)
+        .await?;
     let Some((question, next)) =
         found.filter(|(question, _)| question.conversation_id == id && question.role == Role::User)
     else {

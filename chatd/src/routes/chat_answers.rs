@@ -13,7 +13,7 @@ use super::error::json_response;
 use super::stream::{self, Framing};
 use super::{ApiError, App, views};
 use crate::replies::Reply;
-use crate::replies::cursor::{Cursor, Offsets};
+use crate::replies::cursor::{Cursor, Offsets, ReplyId};
 use crate::store::MessageRow;
 
 /// How a chat is answered.
@@ -33,13 +33,18 @@ pub fn live(reply: Arc<Reply>, answer: ChatAnswer) -> Response {
                 Some(end) => (end.status.as_str().to_string(), end.message),
                 None => ("in_progress".to_string(), None),
             };
-            detached(reply.user_message.clone(), status, message)
+            detached(reply.user_message.clone(), reply.id(), status, message)
         }
     }
 }
 
-fn detached(user_message: MessageRow, status: String, message: Option<MessageRow>) -> Response {
-    let cursor = Cursor::within(user_message.id, Offsets::default()).to_string();
+fn detached(
+    user_message: MessageRow,
+    reply: ReplyId,
+    status: String,
+    message: Option<MessageRow>,
+) -> Response {
+    let cursor = Cursor::within(reply, Offsets::default()).to_string();
     json_response(
         StatusCode::ACCEPTED,
         &DetachedChat {
@@ -65,7 +70,7 @@ pub async fn again(
     if let Some(reply) = app
         .replies
         .attach(conversation_id)
-        .filter(|reply| reply.user_message.id == user_message_id)
+        .filter(|reply| reply.id() == ReplyId::first(user_message_id))
     {
         return Ok(live(reply, answer));
     }
@@ -86,11 +91,12 @@ pub async fn again(
     };
     Ok(match answer {
         ChatAnswer::Stream(framing) => {
-            stream::stored_sse_response(question, Some(reply), framing, None)
+            stream::stored_sse_response(question, 0, Some(reply), framing, None)
         }
         ChatAnswer::Detached => {
             let status = reply.status.as_str().to_string();
-            detached(question, status, Some(reply))
+            let first = ReplyId::first(question.id);
+            detached(question, first, status, Some(reply))
         }
     })
 }

@@ -7,6 +7,7 @@
 mod acting_user;
 mod archive;
 mod attach;
+mod branches;
 mod chat_answers;
 pub(crate) mod error;
 pub mod guard;
@@ -50,7 +51,9 @@ use openapi::schemas::{Detail, NewConversation, ReplyEvent, ValidationError};
 use crate::providers::Providers;
 use crate::replies::{BeginError, ChatOverrides, Replies};
 use crate::store::idempotency::{KeptAnswer, KeyLookup, Keyed};
-use crate::store::{ConversationRow, CreateUserOutcome, KnownOrRow, Store, UserRow, UserTurn};
+use crate::store::{
+    Branch, ConversationRow, CreateUserOutcome, KnownOrRow, Store, UserRow, UserTurn,
+};
 use chat_answers::ChatAnswer;
 
 /// Everything a request handler needs.
@@ -151,6 +154,10 @@ enum Route<'p> {
     ListMessages(&'p str),
     CancelReply(&'p str),
     AttachReply(&'p str),
+    /// Extension: a new reply beside an old one (`branches.rs`).
+    Regenerate(&'p str),
+    /// Extension: every message of a conversation with its parent and siblings.
+    Tree(&'p str),
     Chat,
     Status,
     Models,
@@ -186,6 +193,8 @@ impl<'p> Route<'p> {
             ["conversations", id, "messages"] if !id.is_empty() => Route::ListMessages(id),
             ["conversations", id, "cancel"] if !id.is_empty() => Route::CancelReply(id),
             ["conversations", id, "reply"] if !id.is_empty() => Route::AttachReply(id),
+            ["conversations", id, "regenerate"] if !id.is_empty() => Route::Regenerate(id),
+            ["conversations", id, "tree"] if !id.is_empty() => Route::Tree(id),
             ["chat"] => Route::Chat,
             ["status"] => Route::Status,
             ["models"] => Route::Models,
@@ -205,6 +214,7 @@ impl<'p> Route<'p> {
             | Route::CreateConversation
             | Route::Chat
             | Route::CancelReply(_)
+            | Route::Regenerate(_)
             | Route::Import(_)
             | Route::UiChat
             | Route::UiChatStop(_) => "POST",
@@ -325,6 +335,8 @@ where
         Route::ListMessages(id) => list_messages(app, id).await,
         Route::CancelReply(id) => cancel_reply(app, id).await,
         Route::AttachReply(id) => attach::attach_reply(app, id, query, headers).await,
+        Route::Regenerate(id) => branches::regenerate(app, id, query, headers, body).await,
+        Route::Tree(id) => branches::tree(app, id).await,
         Route::Chat => chat(app, query, headers, body).await,
         Route::Status => Ok(status(app)),
         Route::Models => Ok(models(app).await),
@@ -681,6 +693,8 @@ where
     {
         fields.reject("message", text, "message must not be blank");
     }
+    // Extension (§3.19): the user message this one replaces, on a branch of its own.
+    let edit_of = fields.optional_id("edit_of");
     let (conversation_id, message) = fields.finish(conversation_id, message)?;
 
     // A repeat waits for its first request to have stored its message, and finds it.
@@ -692,6 +706,7 @@ where
         contents: vec![message],
         after: None,
         key,
+        branch: edit_of.map_or(Branch::Continue, Branch::EditOf),
     };
     let overrides = ChatOverrides::default();
     let begun = match answer {
@@ -713,6 +728,12 @@ where
         Err(BeginError::Repeat(user_message_id)) => {
             chat_answers::again(app, conversation_id, user_message_id, answer).await
         }
+        Err(BeginError::NoBranch(refusal)) => Err(branches::refused(
+            "edit_of",
+            edit_of,
+            conversation_id,
+            refusal,
+        )),
         Err(error) => Err(begin_error(error)),
     }
 }
@@ -752,6 +773,8 @@ pub(crate) fn begin_error(error: BeginError) -> ApiError {
             "This request was sent before with the same Idempotency-Key",
         ),
         BeginError::KeyReused => idempotency::key_reused(),
+        // The routes that branch answer it with the field they read.
+        BeginError::NoBranch(refusal) => branches::refused("message_id", None, 0, refusal),
         BeginError::Store(error) => error.into(),
     }
 }

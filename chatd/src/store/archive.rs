@@ -112,9 +112,11 @@ fn import(
     // The running path hash (`paths.rs`), so a front-door client that resends an
     // imported history continues it, without a look-up per message.
     let mut path_hash = super::paths::start(settings.system_prompt.as_deref());
+    // An imported conversation is one line, each message after the one before it.
+    let mut parent = None;
     for message in &imported.messages {
         path_hash = super::paths::next(&path_hash, message.role, &message.content);
-        messages::insert(
+        let row = messages::insert(
             conn,
             &NewMessage {
                 id: None,
@@ -124,10 +126,13 @@ fn import(
                 status: message.status.as_str(),
                 created_at: message.created_at,
                 details: message.details.clone(),
+                parent_id: parent,
                 path_hash: Some(path_hash.clone()),
             },
         )?;
+        parent = Some(row.id);
     }
+    super::tree::set_active_leaf(conn, id, parent)?;
     Ok(Some(id))
 }
 

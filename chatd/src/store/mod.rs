@@ -51,6 +51,7 @@ mod sqlite;
 #[cfg(test)]
 mod story;
 mod summaries;
+mod tree;
 mod users;
 
 use std::path::Path;
@@ -75,12 +76,13 @@ pub use fault::Fault;
 pub use lease::LeaseJudge;
 pub use location::Location;
 pub use rows::{
-    BeginChat, ChatStart, ConversationRow, ConversationSettingsRow, CreateUserOutcome,
-    FinishedReply, KnownOrRow, LeaseRow, MessageDetails, MessageRow, SettingsChange, StoredReply,
-    TitleInputs, UserRow, UserTurn,
+    BeginChat, Branch, BranchRefusal, ChatStart, ConversationRow, ConversationSettingsRow,
+    CreateUserOutcome, FinishedReply, KnownOrRow, LeaseRow, MessageDetails, MessageRow,
+    SettingsChange, StoredReply, TitleInputs, UserRow, UserTurn,
 };
 pub use search::SearchHitRow;
 pub use summaries::SummaryRow;
+pub use tree::{Switch, TREE_MAX_MESSAGES, TreeRead};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");

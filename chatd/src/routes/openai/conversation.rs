@@ -12,7 +12,7 @@ use super::error::OpenAiError;
 use super::request::CompletionRequest;
 use crate::routes::App;
 use crate::routes::acting_user::{UserChoiceError, acting_user};
-use crate::store::{ConversationSettingsRow, UserTurn, paths};
+use crate::store::{Branch, ConversationSettingsRow, UserTurn, paths};
 
 pub const CONVERSATION_HEADER: &str = "x-chatd-conversation";
 
@@ -28,6 +28,7 @@ pub async fn choose(
 ) -> Result<(i64, UserTurn, bool), OpenAiError> {
     let turn = |after| UserTurn {
         key: None,
+        branch: Branch::Continue,
         contents: request.new_messages.clone(),
         after,
     };

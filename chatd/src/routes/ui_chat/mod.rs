@@ -31,7 +31,7 @@ use super::{
 };
 use crate::replies::ChatOverrides;
 use crate::store::{
-    ChatKeyed, ConversationSettingsRow, KnownOrRow, MessageRow, TurnDelete, UserTurn,
+    Branch, ChatKeyed, ConversationSettingsRow, KnownOrRow, MessageRow, TurnDelete, UserTurn,
 };
 use history::{Said, Speaker};
 
@@ -364,6 +364,7 @@ async fn first_turn(
         // Nothing to compare against but what was just seeded.
         after: (!seeded).then_some(None),
         key: None,
+        branch: Branch::Continue,
     })
 }
 
@@ -387,6 +388,7 @@ async fn continued_turn(
         contents: vec![request.new_message],
         after: Some(stored.last().map(|row| row.id)),
         key: None,
+        branch: Branch::Continue,
     })
 }
 
@@ -447,6 +449,7 @@ async fn turn_again(
             contents,
             after: Some(after),
             key: None,
+            branch: Branch::Continue,
         }),
         TurnDelete::Busy => Err(cannot_regenerate(
             "a reply is being generated for this chat; stop it or wait for it to end",
