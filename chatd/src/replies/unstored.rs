@@ -329,12 +329,14 @@ mod tests {
             reply: FinishedReply {
                 conversation_id,
                 user_message_id: conversation_id * 10,
+                reply_index: 0,
                 content: content.into(),
                 status: MessageStatus::Complete,
                 details: MessageDetails::default(),
             },
             user_message_content: "question".into(),
             user_message_created_at_us: 1_764_000_000_123_456,
+            user_message_parent_id: None,
         }
     }
 

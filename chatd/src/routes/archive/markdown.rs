@@ -276,6 +276,7 @@ mod tests {
             ttft_ms: None,
             duration_ms: None,
             reasoning: reasoning.map(Into::into),
+            parent_id: None,
         }
     }
 

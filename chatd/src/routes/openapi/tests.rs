@@ -37,9 +37,11 @@ fn api_route_number(route: &Route<'_>) -> usize {
         Route::UiChatStream(_) => 19,
         Route::UiChatStop(_) => 20,
         Route::UiChatMessages(_) => 21,
+        Route::Regenerate(_) => 22,
+        Route::Tree(_) => 23,
     }
 }
-const API_ROUTES: usize = 22;
+const API_ROUTES: usize = 24;
 /// Their names, for the failure message.
 const API_ROUTE_NAMES: [&str; API_ROUTES] = [
     "CreateUser",
@@ -64,6 +66,8 @@ const API_ROUTE_NAMES: [&str; API_ROUTES] = [
     "UiChatStream",
     "UiChatStop",
     "UiChatMessages",
+    "Regenerate",
+    "Tree",
 ];
 
 /// The same for the front door; `Unknown` (any other path under `/v1`) is no route.

@@ -213,6 +213,7 @@ mod tests {
             status,
             created_at: chrono::NaiveDateTime::default(),
             details: MessageDetails::NONE,
+            parent_id: None,
         }
     }
 
