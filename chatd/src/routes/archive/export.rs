@@ -45,6 +45,7 @@ pub fn document(archive: ConversationArchive) -> ConversationExport {
             model: settings.model,
             system_prompt: settings.system_prompt,
             params,
+            active_leaf_id: conversation.active_leaf_id,
         },
         messages: messages
             .into_iter()
