@@ -16,6 +16,16 @@ pub struct SearchHit {
     pub snippet: String,
     /// Where the query's terms are in `snippet`, in characters (Unicode scalar values).
     pub highlights: Vec<Highlight>,
+    /// Whether the message lies on its conversation's active path (what
+    /// `GET /conversations/{id}` shows); `false` for a message of another branch
+    /// (docs/API.md §3.19). Older servers, which had no branches, omit it.
+    #[serde(default = "on_the_only_path")]
+    pub on_active_path: bool,
+}
+
+/// Before branches every message was on its conversation's one path.
+fn on_the_only_path() -> bool {
+    true
 }
 
 /// Characters `start..end` of a snippet (`end` excluded).

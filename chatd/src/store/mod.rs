@@ -80,7 +80,7 @@ pub use rows::{
     CreateUserOutcome, FinishedReply, KnownOrRow, LeaseRow, MessageDetails, MessageRow,
     SettingsChange, StoredReply, TitleInputs, UserRow, UserTurn,
 };
-pub use search::SearchHitRow;
+pub use search::{SearchHitFound, SearchHitRow};
 pub use summaries::SummaryRow;
 pub use tree::{Switch, TREE_MAX_MESSAGES, TreeRead};
 
