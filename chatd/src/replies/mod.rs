@@ -366,6 +366,18 @@ impl Replies {
         conversation_id: i64,
         message_id: Option<i64>,
     ) -> Result<Arc<Reply>, BeginError> {
+        self.regenerate_with(conversation_id, message_id, ChatOverrides::default())
+            .await
+    }
+
+    /// [`Replies::regenerate_at_once`] with this reply's own model or parameters (the
+    /// AI SDK route's `model`).
+    pub async fn regenerate_with(
+        &self,
+        conversation_id: i64,
+        message_id: Option<i64>,
+        overrides: ChatOverrides,
+    ) -> Result<Arc<Reply>, BeginError> {
         if self.is_closed() {
             return Err(BeginError::ShuttingDown);
         }
@@ -374,7 +386,7 @@ impl Replies {
             .lease
             .begin_regenerate(conversation_id, message_id, self.history_limit)
             .await?;
-        self.start_begun(slot, begun, ChatOverrides::default())
+        self.start_begun(slot, begun, overrides)
     }
 
     /// Starts the reply of a chat whose start the store has answered.

@@ -44,6 +44,7 @@ mod lease;
 mod location;
 mod messages;
 pub mod paths;
+mod reply_order;
 mod rows;
 pub mod schema;
 mod search;
