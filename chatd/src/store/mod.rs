@@ -39,6 +39,7 @@ mod conversations;
 mod copy;
 mod deletes;
 pub mod fault;
+mod forks;
 pub mod idempotency;
 mod lease;
 mod location;
@@ -74,6 +75,7 @@ pub use conversations::TITLE_BY_USER;
 pub use copy::{ExportBatch, Table};
 pub use deletes::TurnDelete;
 pub use fault::Fault;
+pub use forks::Fork;
 pub use lease::LeaseJudge;
 pub use location::Location;
 pub use rows::{

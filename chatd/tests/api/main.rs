@@ -10,6 +10,7 @@ mod deletes;
 mod docs_page;
 mod errors;
 mod front_door;
+mod front_door_forks;
 mod front_door_lifecycle;
 mod front_door_rules;
 mod front_door_tools;
