@@ -217,6 +217,18 @@ async fn stored_reply(
         ));
     };
     let answer = next.filter(|next| next.role == Role::Assistant);
+    // A first reply that stored nothing (it failed before its first token) is answered
+    // as such, as before branches; a later one that was never made is no reply at all.
+    if reply.index > 0 && answer.is_none() {
+        return Err(ApiError::detail(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "The cursor names reply {reply}, which message {} does not have; attach \
+                 without a cursor to follow this conversation",
+                reply.user_message
+            ),
+        ));
+    }
     Ok((question, answer))
 }
 

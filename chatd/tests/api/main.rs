@@ -2,6 +2,7 @@
 //! SQLite file, and a fake OpenAI-compatible upstream. One test binary, a module per area.
 
 mod archive;
+mod branches;
 mod chat;
 mod conversation_settings;
 mod conversations;
