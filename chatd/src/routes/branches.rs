@@ -9,11 +9,12 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use common::{ConversationTree, RegenerateRequest, TreeMessage};
 use futures_util::Stream;
+use serde_json::json;
 use warp::http::{HeaderMap, StatusCode, header};
 use warp::reply::Response;
 
 use super::chat_answers::{self, ChatAnswer};
-use super::error::json_response;
+use super::error::{Invalid, json_response};
 use super::input::{self, Fields};
 use super::openapi::schemas::{Detail, ReplyEvent, ValidationError};
 use super::{ApiError, App, begin_error, path_id, path_id_or_problems, stream, views};
@@ -43,12 +44,15 @@ pub(crate) fn refused(
         }
         BranchRefusal::Empty => "the conversation has no message to regenerate".to_string(),
     };
-    let shown = input.map_or_else(|| "null".to_string(), |id| id.to_string());
-    ApiError::Invalid(vec![input::value_error(
-        Fields::loc(field),
-        &shown,
-        &reason,
-    )])
+    ApiError::Invalid(vec![
+        Invalid::new(
+            "value_error",
+            Fields::loc(field),
+            format!("Value error, {reason}"),
+            json!(input),
+        )
+        .with_ctx(json!({ "error": reason })),
+    ])
 }
 
 /// Whether a request came without a body: a POST whose fields are all optional may.
