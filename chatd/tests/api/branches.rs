@@ -398,7 +398,7 @@ async fn bad_branch_requests_are_422s() {
         (json!(0), "unknown"),
     ] {
         let (status, body) =
-            read_json(regenerate(&chatd, id, "", Some(json!({"message_id": message_id}))).await)
+            read_json(regenerate(chatd, id, "", Some(json!({"message_id": message_id}))).await)
                 .await;
         assert_eq!(status, 422, "{why}: {body}");
         assert_eq!(
@@ -409,7 +409,7 @@ async fn bad_branch_requests_are_422s() {
     }
     let (status, _) = read_json(regenerate(chatd, id, "", Some(json!({"other": 1}))).await).await;
     assert_eq!(status, 422);
-    let (status, _) = read_json(regenerate(&chatd, 999_999_999, "", None).await).await;
+    let (status, _) = read_json(regenerate(chatd, 999_999_999, "", None).await).await;
     assert_eq!(status, 404);
     for (leaf, why) in [
         (json!(theirs[1]), "another conversation's"),
@@ -431,7 +431,7 @@ async fn bad_branch_requests_are_422s() {
     }
     let (_, settings) = chatd.get(&format!("/conversations/{id}/settings")).await;
     assert_eq!(settings["name"], "kept", "a refused switch changed nothing");
-    assert_eq!(documented_ids(&chatd, id).await, mine, "nothing stored");
+    assert_eq!(documented_ids(chatd, id).await, mine, "nothing stored");
     let (status, _) = chatd.get("/conversations/999999999/tree").await;
     assert_eq!(status, 404);
 }
