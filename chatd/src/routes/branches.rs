@@ -17,7 +17,7 @@ use super::chat_answers::{self, ChatAnswer};
 use super::error::{Invalid, json_response};
 use super::input::{self, Fields};
 use super::openapi::schemas::{Detail, ReplyEvent, ValidationError};
-use super::{ApiError, App, begin_error, path_id, path_id_or_problems, stream, views};
+use super::{ApiError, App, begin_error, path_id, path_id_or_problems, views};
 use crate::replies::BeginError;
 use crate::store::BranchRefusal;
 
@@ -97,12 +97,7 @@ where
     let mut problems = Vec::new();
     let id = path_id_or_problems("conversation_id", raw_id, &mut problems)?;
     let pairs = input::query_pairs(query);
-    let with_events = input::query_bool(&pairs, "events")?;
-    let answer = if input::query_bool(&pairs, "detach")? {
-        ChatAnswer::Detached
-    } else {
-        ChatAnswer::Stream(stream::Framing::of_chat(with_events))
-    };
+    let answer = ChatAnswer::asked(&pairs)?;
     let object = if has_no_body(headers) {
         serde_json::Map::new()
     } else {
