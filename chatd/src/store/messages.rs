@@ -137,12 +137,7 @@ fn with_next(conn: &mut Conn, id: i64) -> QueryResult<Option<(MessageRow, Option
     else {
         return Ok(None);
     };
-    let next = on_conn!(conn, c => messages::table
-        .filter(messages::parent_id.eq(id))
-        .order(messages::id.asc())
-        .select(MessageRow::as_select())
-        .first(c)
-        .optional())?;
+    let next = tree::reply(conn, id, 0)?;
     Ok(Some((message, next)))
 }
 
