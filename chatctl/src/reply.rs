@@ -61,6 +61,7 @@ pub async fn stream(
     let request = ChatRequest {
         conversation_id,
         message: message.to_string(),
+        edit_of: None,
     };
     let key = reconnect::fresh_key();
     let again = Again::Chat {

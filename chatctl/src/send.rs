@@ -158,6 +158,7 @@ async fn detach(ctx: &mut Ctx, conversation_id: i64, message: String) -> anyhow:
     let request = ChatRequest {
         conversation_id,
         message,
+        edit_of: None,
     };
     let key = reconnect::fresh_key();
     let mut attempt = 0;

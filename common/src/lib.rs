@@ -280,9 +280,9 @@ pub struct ConversationSettings {
     pub title_source: Option<String>,
     /// Which of `model`, `system_prompt` and `params` are chatd's defaults.
     pub defaults: Vec<String>,
-    /// The last message of the conversation's active path (docs/API.md §3.19); `null`
-    /// while it has no message. Older servers omit it.
-    #[serde(default)]
+    /// The last message of the conversation's active path (docs/API.md §3.19); absent
+    /// while it has no message, and from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_leaf_id: Option<i64>,
 }
 
@@ -574,6 +574,7 @@ mod tests {
             ttft_ms: None,
             duration_ms: None,
             reasoning: None,
+            parent_id: None,
         };
         let json = serde_json::to_string(&message).unwrap();
         assert_eq!(

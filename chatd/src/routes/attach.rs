@@ -28,9 +28,9 @@ const MAX_WAIT_SECS: i64 = 60;
     params(
         ("conversation_id" = i64, Path),
         ("events" = Option<bool>, Query, description = "As for `POST /chat`"),
-        ("after" = Option<String>, Query, nullable = false, pattern = "^([1-9][0-9]{0,17}:([0-9]{1,18}(:[0-9]{1,18})?|end))?$", description = "A cursor (an event's `id:`, `R:C`, `R:C:T` or `R:end`): only what came after it, for clients that cannot set `Last-Event-ID`"),
+        ("after" = Option<String>, Query, nullable = false, pattern = "^([1-9][0-9]{0,17}(\\.[1-9][0-9]{0,8})?:([0-9]{1,18}(:[0-9]{1,18})?|end))?$", description = "A cursor (an event's `id:`, `R:C`, `R:C:T` or `R:end`; `R` is `ID` or `ID.N`, docs/API.md §3.19): only what came after it, for clients that cannot set `Last-Event-ID`"),
         ("wait" = Option<i64>, Query, minimum = 0, maximum = 60, description = "Seconds to wait for a reply to start instead of answering 404 at once"),
-        ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = "^([1-9][0-9]{0,17}:([0-9]{1,18}(:[0-9]{1,18})?|end))?$", description = "A cursor, as EventSource sends it on a reconnect; wins over `after`"),
+        ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = "^([1-9][0-9]{0,17}(\\.[1-9][0-9]{0,8})?:([0-9]{1,18}(:[0-9]{1,18})?|end))?$", description = "A cursor, as EventSource sends it on a reconnect; wins over `after`"),
     ),
     responses(
         (status = 200, content_type = "text/event-stream", body = ReplyEvent, description = "The reply as Server-Sent Events, from its first token (or after the cursor) on, then live; a reply that has ended since, or was interrupted by a restart, from its stored message. Unnamed token events as for `POST /chat`, and with `?events=true` the named events `start` (a StreamStart), `reasoning` (a JSON string) and `end` (a StreamEnd); every event has its cursor as `id:` (docs/API.md §3.4)."),
@@ -217,6 +217,18 @@ async fn stored_reply(
         ));
     };
     let answer = next.filter(|next| next.role == Role::Assistant);
+    // A first reply that stored nothing (it failed before its first token) is answered
+    // as such, as before branches; a later one that was never made is no reply at all.
+    if reply.index > 0 && answer.is_none() {
+        return Err(ApiError::detail(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "The cursor names reply {reply}, which message {} does not have; attach \
+                 without a cursor to follow this conversation",
+                reply.user_message
+            ),
+        ));
+    }
     Ok((question, answer))
 }
 

@@ -9,14 +9,15 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use common::{ConversationTree, RegenerateRequest, TreeMessage};
 use futures_util::Stream;
+use serde_json::json;
 use warp::http::{HeaderMap, StatusCode, header};
 use warp::reply::Response;
 
 use super::chat_answers::{self, ChatAnswer};
-use super::error::json_response;
+use super::error::{Invalid, json_response};
 use super::input::{self, Fields};
 use super::openapi::schemas::{Detail, ReplyEvent, ValidationError};
-use super::{ApiError, App, begin_error, path_id, path_id_or_problems, stream, views};
+use super::{ApiError, App, begin_error, path_id, path_id_or_problems, views};
 use crate::replies::BeginError;
 use crate::store::BranchRefusal;
 
@@ -43,12 +44,15 @@ pub(crate) fn refused(
         }
         BranchRefusal::Empty => "the conversation has no message to regenerate".to_string(),
     };
-    let shown = input.map_or_else(|| "null".to_string(), |id| id.to_string());
-    ApiError::Invalid(vec![input::value_error(
-        Fields::loc(field),
-        &shown,
-        &reason,
-    )])
+    ApiError::Invalid(vec![
+        Invalid::new(
+            "value_error",
+            Fields::loc(field),
+            format!("Value error, {reason}"),
+            json!(input),
+        )
+        .with_ctx(json!({ "error": reason })),
+    ])
 }
 
 /// Whether a request came without a body: a POST whose fields are all optional may.
@@ -93,12 +97,7 @@ where
     let mut problems = Vec::new();
     let id = path_id_or_problems("conversation_id", raw_id, &mut problems)?;
     let pairs = input::query_pairs(query);
-    let with_events = input::query_bool(&pairs, "events")?;
-    let answer = if input::query_bool(&pairs, "detach")? {
-        ChatAnswer::Detached
-    } else {
-        ChatAnswer::Stream(stream::Framing::of_chat(with_events))
-    };
+    let answer = ChatAnswer::asked(&pairs)?;
     let object = if has_no_body(headers) {
         serde_json::Map::new()
     } else {

@@ -11,7 +11,7 @@ use warp::reply::Response;
 
 use super::error::json_response;
 use super::stream::{self, Framing};
-use super::{ApiError, App, views};
+use super::{ApiError, App, input, views};
 use crate::replies::Reply;
 use crate::replies::cursor::{Cursor, Offsets, ReplyId};
 use crate::store::MessageRow;
@@ -21,6 +21,19 @@ use crate::store::MessageRow;
 pub enum ChatAnswer {
     Stream(Framing),
     Detached,
+}
+
+impl ChatAnswer {
+    /// The answer a chat's query asks for: `?detach=true`, else a stream, with events
+    /// when `?events=true`.
+    pub fn asked(pairs: &[(String, String)]) -> Result<ChatAnswer, ApiError> {
+        let with_events = input::query_bool(pairs, "events")?;
+        Ok(if input::query_bool(pairs, "detach")? {
+            ChatAnswer::Detached
+        } else {
+            ChatAnswer::Stream(Framing::of_chat(with_events))
+        })
+    }
 }
 
 /// The answer of a chat whose reply runs (or ran) in this process.

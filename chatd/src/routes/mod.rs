@@ -677,12 +677,7 @@ where
     S: Stream<Item = Result<Bytes, warp::Error>> + Unpin,
 {
     let pairs = input::query_pairs(query);
-    let with_events = input::query_bool(&pairs, "events")?;
-    let answer = if input::query_bool(&pairs, "detach")? {
-        ChatAnswer::Detached
-    } else {
-        ChatAnswer::Stream(stream::Framing::of_chat(with_events))
-    };
+    let answer = ChatAnswer::asked(&pairs)?;
     let object = input::json_object(headers, body).await?;
     let key = idempotency::read_key(headers, "chat", &object)?;
     let mut fields = Fields::new(&object);

@@ -152,6 +152,9 @@ pub enum CreateUserOutcome {
 }
 
 /// One message of a conversation read: what the caller already had, or the row.
+// A read holds a list of these, most of them rows: boxing each row would add an
+// allocation per message for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum KnownOrRow<T> {
     Known(T),
@@ -262,6 +265,8 @@ pub struct ChatStart {
 }
 
 /// What storing a finished reply found.
+// Made once per reply and matched at once; boxing the row would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum StoredReply {
     /// The reply is stored now.

@@ -193,7 +193,7 @@ pub(crate) fn placement(
         .optional())
 }
 
-/// Every message of a conversation as (id, parent), in id order, at most `limit`.
+/// Every message of a conversation, in id order, at most `limit`.
 pub(crate) fn nodes(
     conn: &mut Conn,
     conversation_id: i64,

@@ -3,6 +3,7 @@
 
 mod archive;
 mod branch_archive;
+mod branches;
 mod chat;
 mod conversation_settings;
 mod conversations;

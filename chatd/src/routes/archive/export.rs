@@ -47,9 +47,14 @@ pub fn document(archive: ConversationArchive) -> ConversationExport {
             params,
             active_leaf_id: conversation.active_leaf_id,
         },
+        // Version 1 of the format is one line of messages: `parent_id` is not part of
+        // it (export and import of the tree are a later change of issue 18).
         messages: messages
             .into_iter()
-            .map(|row| views::message(row, true))
+            .map(|row| common::Message {
+                parent_id: None,
+                ..views::message(row, true)
+            })
             .collect(),
     }
 }
