@@ -47,14 +47,10 @@ pub fn document(archive: ConversationArchive) -> ConversationExport {
             params,
             active_leaf_id: conversation.active_leaf_id,
         },
-        // Version 1 of the format is one line of messages: `parent_id` is not part of
-        // it (export and import of the tree are a later change of issue 18).
+        // Version 2: every branch, each message with its `parent_id`.
         messages: messages
             .into_iter()
-            .map(|row| common::Message {
-                parent_id: None,
-                ..views::message(row, true)
-            })
+            .map(|row| views::message(row, true))
             .collect(),
     }
 }
