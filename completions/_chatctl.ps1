@@ -116,6 +116,7 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete conversations with all their messages (asks first on a terminal)')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete the user''s conversations idle for longer than a duration')
             [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Change a conversation''s model, system prompt or temperature')
+            [CompletionResult]::new('tree', 'tree', [CompletionResultType]::ParameterValue, 'Show a conversation''s branches as an indented tree (the active path marked `*`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -208,6 +209,17 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'chatctl;conv;tree' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-render', '--no-render', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'chatctl;conv;help' {
             [CompletionResult]::new('new', 'new', [CompletionResultType]::ParameterValue, 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the user''s conversations, the most recently active first')
@@ -216,6 +228,7 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete conversations with all their messages (asks first on a terminal)')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete the user''s conversations idle for longer than a duration')
             [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Change a conversation''s model, system prompt or temperature')
+            [CompletionResult]::new('tree', 'tree', [CompletionResultType]::ParameterValue, 'Show a conversation''s branches as an indented tree (the active path marked `*`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -240,6 +253,9 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
         'chatctl;conv;help;set' {
             break
         }
+        'chatctl;conv;help;tree' {
+            break
+        }
         'chatctl;conv;help;help' {
             break
         }
@@ -260,6 +276,7 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
         'chatctl;send' {
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The conversation to send to (default: the last one used, else a new one)')
             [CompletionResult]::new('--conversation', '--conversation', [CompletionResultType]::ParameterName, 'The conversation to send to (default: the last one used, else a new one)')
+            [CompletionResult]::new('--edit-of', '--edit-of', [CompletionResultType]::ParameterName, 'Send the message as an edit of this earlier user message of the conversation: it is stored beside it on a new branch, and answered there (the old version stays; `chatctl conv tree` shows both)')
             [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Start a new conversation on this model (PROVIDER/MODEL, see `chatctl models`)')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
@@ -509,6 +526,7 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Delete conversations with all their messages (asks first on a terminal)')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete the user''s conversations idle for longer than a duration')
             [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Change a conversation''s model, system prompt or temperature')
+            [CompletionResult]::new('tree', 'tree', [CompletionResultType]::ParameterValue, 'Show a conversation''s branches as an indented tree (the active path marked `*`)')
             break
         }
         'chatctl;help;conv;new' {
@@ -530,6 +548,9 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             break
         }
         'chatctl;help;conv;set' {
+            break
+        }
+        'chatctl;help;conv;tree' {
             break
         }
         'chatctl;help;chat' {

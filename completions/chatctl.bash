@@ -85,6 +85,9 @@ _chatctl() {
             chatctl__subcmd__conv,show)
                 cmd="chatctl__subcmd__conv__subcmd__show"
                 ;;
+            chatctl__subcmd__conv,tree)
+                cmd="chatctl__subcmd__conv__subcmd__tree"
+                ;;
             chatctl__subcmd__conv__subcmd__help,help)
                 cmd="chatctl__subcmd__conv__subcmd__help__subcmd__help"
                 ;;
@@ -108,6 +111,9 @@ _chatctl() {
                 ;;
             chatctl__subcmd__conv__subcmd__help,show)
                 cmd="chatctl__subcmd__conv__subcmd__help__subcmd__show"
+                ;;
+            chatctl__subcmd__conv__subcmd__help,tree)
+                cmd="chatctl__subcmd__conv__subcmd__help__subcmd__tree"
                 ;;
             chatctl__subcmd__daemon,help)
                 cmd="chatctl__subcmd__daemon__subcmd__help"
@@ -204,6 +210,9 @@ _chatctl() {
                 ;;
             chatctl__subcmd__help__subcmd__conv,show)
                 cmd="chatctl__subcmd__help__subcmd__conv__subcmd__show"
+                ;;
+            chatctl__subcmd__help__subcmd__conv,tree)
+                cmd="chatctl__subcmd__help__subcmd__conv__subcmd__tree"
                 ;;
             chatctl__subcmd__help__subcmd__daemon,logs)
                 cmd="chatctl__subcmd__help__subcmd__daemon__subcmd__logs"
@@ -362,7 +371,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv)
-            opts="-h --server --user --json --no-render --raw --no-autostart --help new list show rename rm prune set help"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help new list show rename rm prune set tree help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -384,7 +393,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__help)
-            opts="new list show rename rm prune set help"
+            opts="new list show rename rm prune set tree help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -496,6 +505,20 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__help__subcmd__tree)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -674,6 +697,28 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__show)
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__tree)
             opts="-h --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1006,7 +1051,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help__subcmd__conv)
-            opts="new list show rename rm prune set"
+            opts="new list show rename rm prune set tree"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1104,6 +1149,20 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help__subcmd__conv__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__conv__subcmd__tree)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1416,7 +1475,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__send)
-            opts="-c -h --conversation --new --detach --stream --model --show-reasoning --server --user --json --no-render --raw --no-autostart --help"
+            opts="-c -h --conversation --new --edit-of --detach --stream --model --show-reasoning --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1427,6 +1486,10 @@ _chatctl() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --edit-of)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

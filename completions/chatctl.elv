@@ -105,6 +105,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand rm 'Delete conversations with all their messages (asks first on a terminal)'
             cand prune 'Delete the user''s conversations idle for longer than a duration'
             cand set 'Change a conversation''s model, system prompt or temperature'
+            cand tree 'Show a conversation''s branches as an indented tree (the active path marked `*`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'chatctl;conv;new'= {
@@ -189,6 +190,16 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'chatctl;conv;tree'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'chatctl;conv;help'= {
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
             cand list 'List the user''s conversations, the most recently active first'
@@ -197,6 +208,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand rm 'Delete conversations with all their messages (asks first on a terminal)'
             cand prune 'Delete the user''s conversations idle for longer than a duration'
             cand set 'Change a conversation''s model, system prompt or temperature'
+            cand tree 'Show a conversation''s branches as an indented tree (the active path marked `*`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'chatctl;conv;help;new'= {
@@ -212,6 +224,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;conv;help;prune'= {
         }
         &'chatctl;conv;help;set'= {
+        }
+        &'chatctl;conv;help;tree'= {
         }
         &'chatctl;conv;help;help'= {
         }
@@ -231,6 +245,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;send'= {
             cand -c 'The conversation to send to (default: the last one used, else a new one)'
             cand --conversation 'The conversation to send to (default: the last one used, else a new one)'
+            cand --edit-of 'Send the message as an edit of this earlier user message of the conversation: it is stored beside it on a new branch, and answered there (the old version stays; `chatctl conv tree` shows both)'
             cand --model 'Start a new conversation on this model (PROVIDER/MODEL, see `chatctl models`)'
             cand --server 'Base URL of the chat API'
             cand --user 'Act as this user (remembered as the default for next time)'
@@ -455,6 +470,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand rm 'Delete conversations with all their messages (asks first on a terminal)'
             cand prune 'Delete the user''s conversations idle for longer than a duration'
             cand set 'Change a conversation''s model, system prompt or temperature'
+            cand tree 'Show a conversation''s branches as an indented tree (the active path marked `*`)'
         }
         &'chatctl;help;conv;new'= {
         }
@@ -469,6 +485,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;help;conv;prune'= {
         }
         &'chatctl;help;conv;set'= {
+        }
+        &'chatctl;help;conv;tree'= {
         }
         &'chatctl;help;chat'= {
         }

@@ -71,20 +71,21 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_su
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a user (and make it the default user)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a user (default: the current user)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -l server -d 'Base URL of the chat API' -r
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -l user -d 'Act as this user (remembered as the default for next time)' -r
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -s h -l help -d 'Print help'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "list" -d 'List the user\'s conversations, the most recently active first'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "show" -d 'Show a conversation with all its messages (default: the current one)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "rename" -d 'Rename a conversation'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "rm" -d 'Delete conversations with all their messages (asks first on a terminal)'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "prune" -d 'Delete the user\'s conversations idle for longer than a duration'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "set" -d 'Change a conversation\'s model, system prompt or temperature'
-complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set tree help" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set tree help" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set tree help" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set tree help" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set tree help" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set tree help" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set tree help" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set tree help" -f -a "list" -d 'List the user\'s conversations, the most recently active first'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set tree help" -f -a "show" -d 'Show a conversation with all its messages (default: the current one)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set tree help" -f -a "rename" -d 'Rename a conversation'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set tree help" -f -a "rm" -d 'Delete conversations with all their messages (asks first on a terminal)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set tree help" -f -a "prune" -d 'Delete the user\'s conversations idle for longer than a duration'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set tree help" -f -a "set" -d 'Change a conversation\'s model, system prompt or temperature'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set tree help" -f -a "tree" -d 'Show a conversation\'s branches as an indented tree (the active path marked `*`)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and not __fish_seen_subcommand_from new list show rename rm prune set tree help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l name -d 'A name for the conversation' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from new" -l user -d 'Act as this user (remembered as the default for next time)' -r
@@ -138,6 +139,12 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_su
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from tree" -l server -d 'Base URL of the chat API' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from tree" -l user -d 'Act as this user (remembered as the default for next time)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from tree" -l json -d 'Print the API\'s JSON objects on stdout, and nothing else there'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from tree" -l raw -l no-render -d 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from tree" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from tree" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "new" -d 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the user\'s conversations, the most recently active first'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show a conversation with all its messages (default: the current one)'
@@ -145,6 +152,7 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_su
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Delete conversations with all their messages (asks first on a terminal)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Delete the user\'s conversations idle for longer than a duration'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "set" -d 'Change a conversation\'s model, system prompt or temperature'
+complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "tree" -d 'Show a conversation\'s branches as an indented tree (the active path marked `*`)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand conv; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l user -d 'Act as this user (remembered as the default for next time)' -r
@@ -156,6 +164,7 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l raw -l no-rende
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -l no-autostart -d 'Never start chatd, even when nothing answers at a local server address'
 complete -c chatctl -n "__fish_chatctl_using_subcommand chat" -s h -l help -d 'Print help'
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -s c -l conversation -d 'The conversation to send to (default: the last one used, else a new one)' -r
+complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l edit-of -d 'Send the message as an edit of this earlier user message of the conversation: it is stored beside it on a new branch, and answered there (the old version stays; `chatctl conv tree` shows both)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l model -d 'Start a new conversation on this model (PROVIDER/MODEL, see `chatctl models`)' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l server -d 'Base URL of the chat API' -r
 complete -c chatctl -n "__fish_chatctl_using_subcommand send" -l user -d 'Act as this user (remembered as the default for next time)' -r
@@ -299,6 +308,7 @@ complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_su
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "rm" -d 'Delete conversations with all their messages (asks first on a terminal)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "prune" -d 'Delete the user\'s conversations idle for longer than a duration'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "set" -d 'Change a conversation\'s model, system prompt or temperature'
+complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from conv" -f -a "tree" -d 'Show a conversation\'s branches as an indented tree (the active path marked `*`)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "start" -d 'Start chatd in the background for --server (arguments after `--` go to chatd)'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "stop" -d 'Stop chatd: SIGTERM, then wait for it to store its replies and exit'
 complete -c chatctl -n "__fish_chatctl_using_subcommand help; and __fish_seen_subcommand_from daemon" -f -a "status" -d 'Show whether chatd runs at --server, its pid, provider and log'

@@ -7,6 +7,7 @@ mod prune;
 mod rename;
 mod rm;
 mod set;
+mod tree;
 
 mod list;
 mod new;
@@ -41,6 +42,9 @@ pub enum Command {
     /// Change a conversation's model, system prompt or temperature.
     #[command(after_help = set::EXAMPLES)]
     Set(set::Args),
+    /// Show a conversation's branches as an indented tree (the active path marked `*`).
+    #[command(after_help = tree::EXAMPLES)]
+    Tree(tree::Args),
 }
 
 impl Command {
@@ -53,6 +57,7 @@ impl Command {
             Command::Rm(args) => args.run(ctx).await,
             Command::Prune(args) => args.run(ctx).await,
             Command::Set(args) => args.run(ctx).await,
+            Command::Tree(args) => args.run(ctx).await,
         }
     }
 }

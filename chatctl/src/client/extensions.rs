@@ -67,6 +67,18 @@ impl Client {
         }
     }
 
+    /// Extension `GET /conversations/{id}/tree` (branches): every message's place.
+    pub async fn tree(&self, id: i64) -> Result<common::ConversationTree, ApiError> {
+        self.get(&["conversations", &id.to_string(), "tree"]).await
+    }
+
+    /// Extension `GET /conversations/{id}/export`: every message of every branch, with
+    /// its text.
+    pub async fn export(&self, id: i64) -> Result<common::archive::ConversationExport, ApiError> {
+        self.get(&["conversations", &id.to_string(), "export"])
+            .await
+    }
+
     /// A conversation for people to read: its messages carry their outcome when the
     /// server can tell (the documented object has no `status`).
     pub async fn conversation_with_statuses(

@@ -134,9 +134,9 @@ pub fn convert(
         kept: kept.iter().enumerate().map(|(i, k)| (k.id, i)).collect(),
         anchors: HashMap::new(),
     };
-    for index in 0..kept.len() {
-        let above = nodes.parent_of(kept[index].id);
-        kept[index].parent = above
+    for (index, node) in kept.iter_mut().enumerate() {
+        let above = nodes.parent_of(node.id);
+        node.parent = above
             .and_then(|above| nodes.anchor(above))
             .filter(|&parent| parent != index);
     }
