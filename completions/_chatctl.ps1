@@ -35,6 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('conv', 'conv', [CompletionResultType]::ParameterValue, 'Create, list, show, rename, configure or delete conversations')
             [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat interactively: history first, replies live, /help for commands')
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send one message and stream the reply to stdout')
+            [CompletionResult]::new('regenerate', 'regenerate', [CompletionResultType]::ParameterValue, 'Ask for another reply (the old one stays, on its own branch) and stream it')
             [CompletionResult]::new('attach', 'attach', [CompletionResultType]::ParameterValue, 'Print the reply being generated on a conversation live, from its start or a cursor')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait for the reply in flight on a conversation to end; print how it ended')
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Stop the reply being generated on a conversation (default: the current one)')
@@ -292,6 +293,20 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'chatctl;regenerate' {
+            [CompletionResult]::new('--message', '--message', [CompletionResultType]::ParameterName, 'The assistant message to answer again (default: the last reply)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Act as this user (remembered as the default for next time)')
+            [CompletionResult]::new('--stream', '--stream', [CompletionResultType]::ParameterName, 'With --json: print each event as it arrives, one JSON object per line')
+            [CompletionResult]::new('--show-reasoning', '--show-reasoning', [CompletionResultType]::ParameterName, 'Show the model''s reasoning, dimmed on stderr, while it streams')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the API''s JSON objects on stdout, and nothing else there')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-render', '--no-render', [CompletionResultType]::ParameterName, 'Print replies as written, without rendering their Markdown (always so on a pipe)')
+            [CompletionResult]::new('--no-autostart', '--no-autostart', [CompletionResultType]::ParameterName, 'Never start chatd, even when nothing answers at a local server address')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'chatctl;attach' {
             [CompletionResult]::new('--after', '--after', [CompletionResultType]::ParameterName, 'Start after this event id (a reply cursor such as `12:40`) instead of the start')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Base URL of the chat API')
@@ -494,6 +509,7 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             [CompletionResult]::new('conv', 'conv', [CompletionResultType]::ParameterValue, 'Create, list, show, rename, configure or delete conversations')
             [CompletionResult]::new('chat', 'chat', [CompletionResultType]::ParameterValue, 'Chat interactively: history first, replies live, /help for commands')
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send one message and stream the reply to stdout')
+            [CompletionResult]::new('regenerate', 'regenerate', [CompletionResultType]::ParameterValue, 'Ask for another reply (the old one stays, on its own branch) and stream it')
             [CompletionResult]::new('attach', 'attach', [CompletionResultType]::ParameterValue, 'Print the reply being generated on a conversation live, from its start or a cursor')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Wait for the reply in flight on a conversation to end; print how it ended')
             [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Stop the reply being generated on a conversation (default: the current one)')
@@ -557,6 +573,9 @@ Register-ArgumentCompleter -Native -CommandName 'chatctl' -ScriptBlock {
             break
         }
         'chatctl;help;send' {
+            break
+        }
+        'chatctl;help;regenerate' {
             break
         }
         'chatctl;help;attach' {

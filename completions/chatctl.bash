@@ -46,6 +46,9 @@ _chatctl() {
             chatctl,models)
                 cmd="chatctl__subcmd__models"
                 ;;
+            chatctl,regenerate)
+                cmd="chatctl__subcmd__regenerate"
+                ;;
             chatctl,search)
                 cmd="chatctl__subcmd__search"
                 ;;
@@ -175,6 +178,9 @@ _chatctl() {
             chatctl__subcmd__help,models)
                 cmd="chatctl__subcmd__help__subcmd__models"
                 ;;
+            chatctl__subcmd__help,regenerate)
+                cmd="chatctl__subcmd__help__subcmd__regenerate"
+                ;;
             chatctl__subcmd__help,search)
                 cmd="chatctl__subcmd__help__subcmd__search"
                 ;;
@@ -257,7 +263,7 @@ _chatctl() {
 
     case "${cmd}" in
         chatctl)
-            opts="-h -V --server --user --json --no-render --raw --no-autostart --help --version user conv chat send attach wait cancel daemon status models search export import completions help"
+            opts="-h -V --server --user --json --no-render --raw --no-autostart --help --version user conv chat send regenerate attach wait cancel daemon status models search export import completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -981,7 +987,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help)
-            opts="user conv chat send attach wait cancel daemon status models search export import completions help"
+            opts="user conv chat send regenerate attach wait cancel daemon status models search export import completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1302,6 +1308,20 @@ _chatctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chatctl__subcmd__help__subcmd__regenerate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chatctl__subcmd__help__subcmd__search)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1433,6 +1453,32 @@ _chatctl() {
                 return 0
             fi
             case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__regenerate)
+            opts="-h --message --stream --show-reasoning --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --message)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

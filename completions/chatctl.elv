@@ -32,6 +32,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand conv 'Create, list, show, rename, configure or delete conversations'
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
+            cand regenerate 'Ask for another reply (the old one stays, on its own branch) and stream it'
             cand attach 'Print the reply being generated on a conversation live, from its start or a cursor'
             cand wait 'Wait for the reply in flight on a conversation to end; print how it ended'
             cand cancel 'Stop the reply being generated on a conversation (default: the current one)'
@@ -260,6 +261,19 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'chatctl;regenerate'= {
+            cand --message 'The assistant message to answer again (default: the last reply)'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --stream 'With --json: print each event as it arrives, one JSON object per line'
+            cand --show-reasoning 'Show the model''s reasoning, dimmed on stderr, while it streams'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'chatctl;attach'= {
             cand --after 'Start after this event id (a reply cursor such as `12:40`) instead of the start'
             cand --server 'Base URL of the chat API'
@@ -442,6 +456,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand conv 'Create, list, show, rename, configure or delete conversations'
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
+            cand regenerate 'Ask for another reply (the old one stays, on its own branch) and stream it'
             cand attach 'Print the reply being generated on a conversation live, from its start or a cursor'
             cand wait 'Wait for the reply in flight on a conversation to end; print how it ended'
             cand cancel 'Stop the reply being generated on a conversation (default: the current one)'
@@ -491,6 +506,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;help;chat'= {
         }
         &'chatctl;help;send'= {
+        }
+        &'chatctl;help;regenerate'= {
         }
         &'chatctl;help;attach'= {
         }

@@ -121,6 +121,32 @@ pub async fn stream_edit(
     .await
 }
 
+/// Asks for a new reply beside the assistant message `message_id` (else the
+/// conversation's last reply) and streams it into `on_event`, as [`stream`] does.
+pub async fn regenerate(
+    client: &Client,
+    conversation_id: i64,
+    message_id: Option<i64>,
+    show_reasoning: bool,
+    on_event: impl FnMut(ReplyEvent<'_>) -> std::io::Result<()>,
+) -> anyhow::Result<Outcome> {
+    let spinner = Spinner::start(waiting(show_reasoning));
+    let again = Again::Regenerate { message_id };
+    let Some(response) = again.first(client, conversation_id).await? else {
+        return Err(anyhow::anyhow!(
+            "conversation {conversation_id}: the new reply could not be followed"
+        ));
+    };
+    consume(
+        client,
+        (conversation_id, again),
+        response,
+        (spinner, show_reasoning),
+        on_event,
+    )
+    .await
+}
+
 /// Follows the reply already being generated on `conversation_id` (chatd's
 /// `GET /conversations/{id}/reply` extension) from its first token on, or from the
 /// event after `after` (a cursor: `{user message}:end` skips a reply already shown);

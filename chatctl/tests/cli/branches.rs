@@ -1,5 +1,6 @@
 //! Branches from chatctl against a real chatd: `send --edit-of` stores the message
-//! beside an earlier one and answers it there, and `conv tree` shows both versions as
+//! beside an earlier one and answers it there, `regenerate` makes a second reply
+//! beside the last one, and `conv tree` shows every version as
 //! an indented tree (the active path marked, `‹1/2›` where a message has siblings) or,
 //! with `--json`, the server's tree as it is.
 
@@ -73,6 +74,42 @@ fn send_edit_of_branches_and_conv_tree_shows_both_versions() {
         lines[5].starts_with(&format!("      * {a3} assistant: ")),
         "{shown:#?}"
     );
+
+    // Another reply beside the last one: the old one stays.
+    let again = daemon.chatctl().args(["regenerate", &id]).run().success();
+    assert!(!again.stdout.trim().is_empty(), "{again:#?}");
+    let tree = daemon
+        .chatctl()
+        .args(["--json", "conv", "tree", &id])
+        .run()
+        .success()
+        .json();
+    let nodes = tree["messages"].as_array().unwrap();
+    assert_eq!(nodes.len(), 7, "{tree}");
+    let newest = nodes[6]["id"].clone();
+    assert_eq!(tree["active_leaf_id"], newest);
+    assert_eq!(nodes[6]["parent_id"], u3);
+    assert_eq!(nodes[6]["siblings"], serde_json::json!([a3, newest]));
+    let shown = daemon.chatctl().args(["conv", "tree", &id]).run().success();
+    assert!(
+        shown
+            .stdout
+            .contains(&format!("       {a3} assistant ‹1/2›: ")),
+        "{shown:#?}"
+    );
+    // A user message is not a reply to regenerate: the server's 422, nothing stored.
+    let refused = daemon
+        .chatctl()
+        .args(["regenerate", &id, "--message", &u3.to_string()])
+        .run();
+    assert_ne!(refused.code, 0, "{refused:#?}");
+    let after = daemon
+        .chatctl()
+        .args(["--json", "conv", "tree", &id])
+        .run()
+        .success()
+        .json();
+    assert_eq!(after["messages"].as_array().map(Vec::len), Some(7));
 
     // An edit of a reply is refused by the server, and nothing is stored.
     let refused = daemon
