@@ -62,6 +62,20 @@ impl Command {
     }
 }
 
+/// `id`, else the current conversation (the last used), else a usage error.
+pub async fn given_or_current(ctx: &mut Ctx, id: Option<i64>) -> anyhow::Result<i64> {
+    if let Some(id) = id {
+        return Ok(id);
+    }
+    let user = ctx.user().await?;
+    ctx.last_conversation(&user.username).ok_or_else(|| {
+        crate::error::Coded::usage(
+            "no current conversation; name one (`chatctl conv list` shows them)",
+        )
+        .into()
+    })
+}
+
 /// A header line and the messages; with `last`, only the last `last` messages; with
 /// `details`, a dim line under each reply with its model, tokens and status (when the
 /// server keeps them: chatd's messages extension).

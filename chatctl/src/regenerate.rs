@@ -6,7 +6,6 @@ use clap_complete::ArgValueCandidates;
 
 use crate::completions::dynamic;
 use crate::context::Ctx;
-use crate::error::Coded;
 use crate::reply;
 use crate::send::Printer;
 
@@ -40,21 +39,11 @@ Examples:
 
 impl Args {
     pub async fn run(self, ctx: &mut Ctx) -> anyhow::Result<()> {
-        let id = match self.id {
-            Some(id) => {
-                let user = ctx.known_user().await?;
-                ctx.own_conversation(id, user.as_ref()).await?;
-                id
-            }
-            None => {
-                let user = ctx.user().await?;
-                ctx.last_conversation(&user.username).ok_or_else(|| {
-                    Coded::usage(
-                        "no current conversation; name one (`chatctl conv list` shows them)",
-                    )
-                })?
-            }
-        };
+        if let Some(id) = self.id {
+            let user = ctx.known_user().await?;
+            ctx.own_conversation(id, user.as_ref()).await?;
+        }
+        let id = crate::conv::given_or_current(ctx, self.id).await?;
         let out = ctx.out.clone();
         let mut printer = Printer::new(&out, self.stream, self.show_reasoning);
         let outcome = reply::regenerate(

@@ -10,7 +10,6 @@ use common::Message;
 
 use crate::completions::dynamic;
 use crate::context::Ctx;
-use crate::error::Coded;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -30,17 +29,7 @@ pub struct Args {
 
 impl Args {
     pub async fn run(self, ctx: &mut Ctx) -> anyhow::Result<()> {
-        let id = match self.id {
-            Some(id) => id,
-            None => {
-                let user = ctx.user().await?;
-                ctx.last_conversation(&user.username).ok_or_else(|| {
-                    Coded::usage(
-                        "no current conversation; name one (`chatctl conv list` shows them)",
-                    )
-                })?
-            }
-        };
+        let id = super::given_or_current(ctx, self.id).await?;
         let tree = ctx
             .client
             .tree(id)

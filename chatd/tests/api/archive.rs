@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::property::Rng;
 use crate::support::{Daemon, read_events, read_json, unique};
 
-async fn import(
+pub async fn import(
     chatd: &Daemon,
     user: i64,
     query: &str,

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use crate::archive::without_ids;
-use crate::support::{Daemon, read_events, read_json, unique};
+use crate::support::{Daemon, read_events, unique};
 
 crate::on_both_backends!(
     a_tree_exports_and_imports_whole_and_its_markdown_is_the_active_path,
@@ -17,15 +17,7 @@ crate::on_both_backends!(
 );
 
 async fn import(chatd: &Daemon, user: i64, body: String) -> (u16, Value) {
-    let response = chatd
-        .client
-        .post(chatd.url(&format!("/users/{user}/import")))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .expect("POST import");
-    read_json(response).await
+    crate::archive::import(chatd, user, "", body).await
 }
 
 async fn chat(chatd: &Daemon, body: Value) {

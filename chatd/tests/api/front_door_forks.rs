@@ -10,6 +10,24 @@ use crate::support::{FakeUpstream, Upstream, daemon_for, is_title_request};
 
 crate::on_both_backends!(a_resent_history_that_goes_back_forks_its_conversation);
 
+/// The messages' texts of every chat request the upstream was sent (titles left out),
+/// in order.
+pub fn chat_requests(upstream: &FakeUpstream) -> Vec<Vec<String>> {
+    upstream
+        .bodies()
+        .iter()
+        .filter(|body| !is_title_request(body))
+        .map(|body| {
+            body["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["content"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .collect()
+}
+
 async fn a_resent_history_that_goes_back_forks_its_conversation() {
     let Some(python) = python() else { return };
     let upstream = FakeUpstream::start(Upstream::tokens(&["The", " answer"])).await;
@@ -50,19 +68,7 @@ async fn a_resent_history_that_goes_back_forks_its_conversation() {
     assert_eq!(edit["parent_id"], nodes[1]["id"]);
     assert_eq!(edit["siblings"], serde_json::json!([second, edit["id"]]));
     // Each request was answered from the path it continued.
-    let asked: Vec<Vec<String>> = upstream
-        .bodies()
-        .iter()
-        .filter(|body| !is_title_request(body))
-        .map(|body| {
-            body["messages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["content"].as_str().unwrap_or_default().to_string())
-                .collect::<Vec<String>>()
-        })
-        .collect();
+    let asked = chat_requests(&upstream);
     let said = |texts: &[&str]| texts.iter().map(|t| t.to_string()).collect::<Vec<String>>();
     assert_eq!(asked.len(), 5, "{asked:?}");
     assert_eq!(

@@ -318,19 +318,7 @@ async fn edits_and_regenerates_of_use_chat_make_branches() {
     assert_eq!(tree["active_leaf_id"], replies[2]["id"]);
     // The edit's request was answered from the path it made: the first question and
     // answer, then the edited one (never the version it replaced).
-    let asked: Vec<Vec<String>> = upstream
-        .bodies()
-        .iter()
-        .filter(|body| !is_title_request(body))
-        .map(|body| {
-            body["messages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["content"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .collect();
+    let asked = crate::front_door_forks::chat_requests(&upstream);
     assert!(
         asked.contains(&vec![
             "first".to_string(),
