@@ -525,20 +525,8 @@ async fn an_existing_database_migrates_to_one_line() {
 
 /// A chat completion through the front door: its status and conversation.
 async fn complete(chatd: &Daemon, messages: Value) -> (u16, i64) {
-    let response = chatd
-        .client
-        .post(chatd.url("").replace("/api/v1", "/v1/chat/completions"))
-        .json(&json!({"model": "fake-model", "messages": messages}))
-        .send()
-        .await
-        .expect("POST /v1/chat/completions");
-    let conversation = response
-        .headers()
-        .get("x-chatd-conversation")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(-1);
-    let (status, _) = read_json(response).await;
+    let body = json!({"model": "fake-model", "messages": messages});
+    let (status, _, conversation) = crate::front_door_rules::complete(chatd, body, &[]).await;
     (status, conversation)
 }
 
