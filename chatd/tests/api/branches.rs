@@ -3,7 +3,9 @@
 //! switch (`PATCH active_leaf_id`) brings the old path back and is what the provider is
 //! sent next, the one-reply rule holds for regenerates (one of many concurrent wins),
 //! the tree route lists siblings, a delete leaves nothing, a regenerated reply's cursor
-//! resumes that reply, and an existing database migrates to one line per conversation.
+//! resumes that reply, an existing database migrates to one line per conversation, and
+//! the front door finds a conversation by its active path (path hashes chain over
+//! parents).
 
 use std::time::Duration;
 
@@ -25,6 +27,7 @@ on_both_backends!(
     bad_branch_requests_are_422s,
     deleting_a_conversation_removes_its_tree,
     an_existing_database_migrates_to_one_line,
+    the_front_door_continues_the_active_path,
 );
 
 async fn chat_to_end(chatd: &Daemon, conversation: i64, body: Value) -> String {
@@ -518,4 +521,47 @@ async fn an_existing_database_migrates_to_one_line() {
     let now = documented_ids(&chatd, id).await;
     assert_eq!(now[..4], ids[..4]);
     assert_eq!(now.len(), 6);
+}
+
+/// A chat completion through the front door: its status and conversation.
+async fn complete(chatd: &Daemon, messages: Value) -> (u16, i64) {
+    let body = json!({"model": "fake-model", "messages": messages});
+    let (status, _, conversation) = crate::front_door_rules::complete(chatd, body, &[]).await;
+    (status, conversation)
+}
+
+async fn the_front_door_continues_the_active_path() {
+    let upstream = FakeUpstream::start(Upstream::tokens(&["ok"])).await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let said = |texts: &[&str]| {
+        let messages: Vec<Value> = texts
+            .iter()
+            .enumerate()
+            .map(|(at, text)| {
+                let role = if at % 2 == 0 { "user" } else { "assistant" };
+                json!({"role": role, "content": text})
+            })
+            .collect();
+        Value::Array(messages)
+    };
+    let (status, id) = complete(&chatd, said(&["alpha"])).await;
+    assert_eq!(status, 200);
+    let (status, again) = complete(&chatd, said(&["alpha", "ok", "beta"])).await;
+    assert_eq!((status, again), (200, id));
+    let ids = documented_ids(&chatd, id).await;
+    chat_to_end(&chatd, id, json!({"message": "gamma", "edit_of": ids[2]})).await;
+    // The edited path is the one that continues: its hashes chain over the edit's
+    // parent, not over the message before it in id order.
+    let (status, again) = complete(&chatd, said(&["alpha", "ok", "gamma", "ok", "delta"])).await;
+    assert_eq!((status, again), (200, id));
+    let messages = chatd.messages(id).await;
+    let contents: Vec<&str> = messages
+        .iter()
+        .map(|m| m["content"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(contents, ["alpha", "ok", "gamma", "ok", "delta", "ok"]);
+    // The branch left behind is not the conversation's path any more.
+    let (status, other) = complete(&chatd, said(&["alpha", "ok", "beta", "ok", "epsilon"])).await;
+    assert_eq!(status, 200);
+    assert_ne!(other, id);
 }
