@@ -560,8 +560,16 @@ async fn the_front_door_continues_the_active_path() {
         .map(|m| m["content"].as_str().unwrap_or_default())
         .collect();
     assert_eq!(contents, ["alpha", "ok", "gamma", "ok", "delta", "ok"]);
-    // The branch left behind is not the conversation's path any more.
+    // The branch left behind is not the conversation's path any more, but a client
+    // still holding it goes on from it in the same conversation (docs/API.md §11.1: it
+    // forks there), which makes it the active path again.
     let (status, other) = complete(&chatd, said(&["alpha", "ok", "beta", "ok", "epsilon"])).await;
-    assert_eq!(status, 200);
-    assert_ne!(other, id);
+    assert_eq!((status, other), (200, id));
+    let contents: Vec<String> = chatd
+        .messages(id)
+        .await
+        .iter()
+        .map(|m| m["content"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(contents, ["alpha", "ok", "beta", "ok", "epsilon", "ok"]);
 }
