@@ -32,6 +32,34 @@ const TRIGRAM: usize = 3;
 /// The most trigrams a two-character term is expanded to.
 const MAX_EXPANSION: i64 = 256;
 
+/// Indexes the messages the insert trigger queued in `messages_unindexed` (migration
+/// `2026-12-02-000090_search_batch`) and empties the queue. The writer calls it once per
+/// batch, in the batch's transaction, so a message is searchable as soon as it is
+/// committed while both indexes are written once per batch: FTS5 writes its pending
+/// terms at every savepoint's end, and each write of a batch is a savepoint.
+pub(crate) fn index_queued(conn: &mut SqliteConnection) -> QueryResult<usize> {
+    #[derive(QueryableByName)]
+    struct Queued {
+        #[diesel(sql_type = BigInt)]
+        queued: i64,
+    }
+    let queued = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM messages_unindexed) AS queued")
+        .get_result::<Queued>(conn)?
+        .queued;
+    if queued == 0 {
+        return Ok(0);
+    }
+    for index in [Index::Trigrams, Index::Words] {
+        diesel::sql_query(format!(
+            "INSERT INTO {} (rowid, content) SELECT m.id, m.content || char(10) \
+             FROM messages_unindexed u JOIN messages m ON m.id = u.id",
+            index.table()
+        ))
+        .execute(conn)?;
+    }
+    diesel::sql_query("DELETE FROM messages_unindexed").execute(conn)
+}
+
 /// The two indexes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Index {
