@@ -3,6 +3,7 @@
 //! command line and calls [`server::run`].
 
 pub mod config;
+pub mod memory;
 pub mod providers;
 pub mod replies;
 pub mod routes;

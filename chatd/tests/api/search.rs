@@ -228,11 +228,13 @@ async fn the_migration_indexes_messages_stored_before_it() {
     // start again: the migrations run on rows that are already there.
     let undo = if chatd.postgres_url().is_some() {
         [
+            include_str!("../../../migrations/postgres/2026-12-02-000090_search_batch/down.sql"),
             include_str!("../../../migrations/postgres/2026-12-02-000050_search_speed/down.sql"),
             include_str!("../../../migrations/postgres/2026-12-02-000020_search/down.sql"),
         ]
     } else {
         [
+            include_str!("../../../migrations/sqlite/2026-12-02-000090_search_batch/down.sql"),
             include_str!("../../../migrations/sqlite/2026-12-02-000050_search_speed/down.sql"),
             include_str!("../../../migrations/sqlite/2026-12-02-000020_search/down.sql"),
         ]
@@ -245,7 +247,7 @@ async fn the_migration_indexes_messages_stored_before_it() {
     sql::execute(
         &chatd,
         "DELETE FROM __diesel_schema_migrations \
-         WHERE version IN ('20261202000020', '20261202000050')",
+         WHERE version IN ('20261202000020', '20261202000050', '20261202000090')",
     );
     let chatd = chatd.restart_stopped().await;
     assert_eq!(found(&chatd, user, "walruses role:user").await, [ids[0]]);

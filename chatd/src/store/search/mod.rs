@@ -10,6 +10,8 @@
 mod postgres;
 mod sqlite;
 
+pub(super) use sqlite::index_queued;
+
 use chrono::NaiveDateTime;
 use diesel::backend::Backend;
 use diesel::prelude::*;
