@@ -46,6 +46,9 @@ _chatctl() {
             chatctl,models)
                 cmd="chatctl__subcmd__models"
                 ;;
+            chatctl,regenerate)
+                cmd="chatctl__subcmd__regenerate"
+                ;;
             chatctl,search)
                 cmd="chatctl__subcmd__search"
                 ;;
@@ -88,6 +91,9 @@ _chatctl() {
             chatctl__subcmd__conv,show)
                 cmd="chatctl__subcmd__conv__subcmd__show"
                 ;;
+            chatctl__subcmd__conv,tree)
+                cmd="chatctl__subcmd__conv__subcmd__tree"
+                ;;
             chatctl__subcmd__conv__subcmd__help,help)
                 cmd="chatctl__subcmd__conv__subcmd__help__subcmd__help"
                 ;;
@@ -111,6 +117,9 @@ _chatctl() {
                 ;;
             chatctl__subcmd__conv__subcmd__help,show)
                 cmd="chatctl__subcmd__conv__subcmd__help__subcmd__show"
+                ;;
+            chatctl__subcmd__conv__subcmd__help,tree)
+                cmd="chatctl__subcmd__conv__subcmd__help__subcmd__tree"
                 ;;
             chatctl__subcmd__daemon,help)
                 cmd="chatctl__subcmd__daemon__subcmd__help"
@@ -172,6 +181,9 @@ _chatctl() {
             chatctl__subcmd__help,models)
                 cmd="chatctl__subcmd__help__subcmd__models"
                 ;;
+            chatctl__subcmd__help,regenerate)
+                cmd="chatctl__subcmd__help__subcmd__regenerate"
+                ;;
             chatctl__subcmd__help,search)
                 cmd="chatctl__subcmd__help__subcmd__search"
                 ;;
@@ -210,6 +222,9 @@ _chatctl() {
                 ;;
             chatctl__subcmd__help__subcmd__conv,show)
                 cmd="chatctl__subcmd__help__subcmd__conv__subcmd__show"
+                ;;
+            chatctl__subcmd__help__subcmd__conv,tree)
+                cmd="chatctl__subcmd__help__subcmd__conv__subcmd__tree"
                 ;;
             chatctl__subcmd__help__subcmd__daemon,logs)
                 cmd="chatctl__subcmd__help__subcmd__daemon__subcmd__logs"
@@ -254,7 +269,7 @@ _chatctl() {
 
     case "${cmd}" in
         chatctl)
-            opts="-h -V --server --user --json --no-render --raw --no-autostart --help --version user conv chat send attach wait watch cancel daemon status models search export import completions help"
+            opts="-h -V --server --user --json --no-render --raw --no-autostart --help --version user conv chat send regenerate attach wait watch cancel daemon status models search export import completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -368,7 +383,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv)
-            opts="-h --server --user --json --no-render --raw --no-autostart --help new list show rename rm prune set help"
+            opts="-h --server --user --json --no-render --raw --no-autostart --help new list show rename rm prune set tree help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -390,7 +405,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__help)
-            opts="new list show rename rm prune set help"
+            opts="new list show rename rm prune set tree help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -502,6 +517,20 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__help__subcmd__tree)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -680,6 +709,28 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__conv__subcmd__show)
+            opts="-h --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__conv__subcmd__tree)
             opts="-h --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -942,7 +993,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help)
-            opts="user conv chat send attach wait watch cancel daemon status models search export import completions help"
+            opts="user conv chat send regenerate attach wait watch cancel daemon status models search export import completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1012,7 +1063,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help__subcmd__conv)
-            opts="new list show rename rm prune set"
+            opts="new list show rename rm prune set tree"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1110,6 +1161,20 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help__subcmd__conv__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__conv__subcmd__tree)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1236,6 +1301,20 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__help__subcmd__models)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chatctl__subcmd__help__subcmd__regenerate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1409,6 +1488,32 @@ _chatctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chatctl__subcmd__regenerate)
+            opts="-h --message --stream --show-reasoning --server --user --json --no-render --raw --no-autostart --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --message)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chatctl__subcmd__search)
             opts="-h --limit --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1436,7 +1541,7 @@ _chatctl() {
             return 0
             ;;
         chatctl__subcmd__send)
-            opts="-c -h --conversation --new --detach --stream --model --show-reasoning --server --user --json --no-render --raw --no-autostart --help"
+            opts="-c -h --conversation --new --edit-of --detach --stream --model --show-reasoning --server --user --json --no-render --raw --no-autostart --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1447,6 +1552,10 @@ _chatctl() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --edit-of)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -32,6 +32,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand conv 'Create, list, show, rename, configure or delete conversations'
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
+            cand regenerate 'Ask for another reply (the old one stays, on its own branch) and stream it'
             cand attach 'Print the reply being generated on a conversation live, from its start or a cursor'
             cand wait 'Wait for the reply in flight on a conversation to end; print how it ended'
             cand watch 'Print what happens in chatd as it happens: users, conversations, messages, replies'
@@ -106,6 +107,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand rm 'Delete conversations with all their messages (asks first on a terminal)'
             cand prune 'Delete the user''s conversations idle for longer than a duration'
             cand set 'Change a conversation''s model, system prompt or temperature'
+            cand tree 'Show a conversation''s branches as an indented tree (the active path marked `*`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'chatctl;conv;new'= {
@@ -190,6 +192,16 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'chatctl;conv;tree'= {
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'chatctl;conv;help'= {
             cand new 'Start a new, empty conversation (and make it the one `send` and `chat --continue` use)'
             cand list 'List the user''s conversations, the most recently active first'
@@ -198,6 +210,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand rm 'Delete conversations with all their messages (asks first on a terminal)'
             cand prune 'Delete the user''s conversations idle for longer than a duration'
             cand set 'Change a conversation''s model, system prompt or temperature'
+            cand tree 'Show a conversation''s branches as an indented tree (the active path marked `*`)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'chatctl;conv;help;new'= {
@@ -213,6 +226,8 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;conv;help;prune'= {
         }
         &'chatctl;conv;help;set'= {
+        }
+        &'chatctl;conv;help;tree'= {
         }
         &'chatctl;conv;help;help'= {
         }
@@ -232,11 +247,25 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         &'chatctl;send'= {
             cand -c 'The conversation to send to (default: the last one used, else a new one)'
             cand --conversation 'The conversation to send to (default: the last one used, else a new one)'
+            cand --edit-of 'Send the message as an edit of this earlier user message of the conversation: it is stored beside it on a new branch, and answered there (the old version stays; `chatctl conv tree` shows both)'
             cand --model 'Start a new conversation on this model (PROVIDER/MODEL, see `chatctl models`)'
             cand --server 'Base URL of the chat API'
             cand --user 'Act as this user (remembered as the default for next time)'
             cand --new 'Start a new conversation for this message'
             cand --detach 'Return once the message is stored, printing the conversation id (the object with --json); the reply runs on: follow it with `chatctl attach` or `chatctl wait`'
+            cand --stream 'With --json: print each event as it arrives, one JSON object per line'
+            cand --show-reasoning 'Show the model''s reasoning, dimmed on stderr, while it streams'
+            cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
+            cand --raw 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-render 'Print replies as written, without rendering their Markdown (always so on a pipe)'
+            cand --no-autostart 'Never start chatd, even when nothing answers at a local server address'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'chatctl;regenerate'= {
+            cand --message 'The assistant message to answer again (default: the last reply)'
+            cand --server 'Base URL of the chat API'
+            cand --user 'Act as this user (remembered as the default for next time)'
             cand --stream 'With --json: print each event as it arrives, one JSON object per line'
             cand --show-reasoning 'Show the model''s reasoning, dimmed on stderr, while it streams'
             cand --json 'Print the API''s JSON objects on stdout, and nothing else there'
@@ -438,6 +467,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand conv 'Create, list, show, rename, configure or delete conversations'
             cand chat 'Chat interactively: history first, replies live, /help for commands'
             cand send 'Send one message and stream the reply to stdout'
+            cand regenerate 'Ask for another reply (the old one stays, on its own branch) and stream it'
             cand attach 'Print the reply being generated on a conversation live, from its start or a cursor'
             cand wait 'Wait for the reply in flight on a conversation to end; print how it ended'
             cand watch 'Print what happens in chatd as it happens: users, conversations, messages, replies'
@@ -467,6 +497,7 @@ set edit:completion:arg-completer[chatctl] = {|@words|
             cand rm 'Delete conversations with all their messages (asks first on a terminal)'
             cand prune 'Delete the user''s conversations idle for longer than a duration'
             cand set 'Change a conversation''s model, system prompt or temperature'
+            cand tree 'Show a conversation''s branches as an indented tree (the active path marked `*`)'
         }
         &'chatctl;help;conv;new'= {
         }
@@ -482,9 +513,13 @@ set edit:completion:arg-completer[chatctl] = {|@words|
         }
         &'chatctl;help;conv;set'= {
         }
+        &'chatctl;help;conv;tree'= {
+        }
         &'chatctl;help;chat'= {
         }
         &'chatctl;help;send'= {
+        }
+        &'chatctl;help;regenerate'= {
         }
         &'chatctl;help;attach'= {
         }

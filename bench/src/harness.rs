@@ -115,3 +115,78 @@ pub fn load_average() -> String {
         .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default()
 }
+
+/// Seconds of CPU the whole machine has spent busy (user, nice, system, irq, softirq,
+/// steal; not idle or waiting for I/O), from the first line of `/proc/stat`.
+fn machine_busy_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+        return f64::NAN;
+    };
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return f64::NAN;
+    };
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let busy: u64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| fields.get(i))
+        .sum();
+    busy as f64 / 100.0
+}
+
+/// CPU used over a span by the processes of a run and by everything else on the
+/// machine: other processes' CPU is what disturbed the figures.
+pub struct CpuWindow {
+    pids: Vec<u32>,
+    ours: Vec<f64>,
+    machine: f64,
+    at: Instant,
+}
+
+/// What a `CpuWindow` saw.
+#[derive(Debug, Clone)]
+pub struct CpuUse {
+    /// Per pid, in the order given to `start`.
+    pub ours: Vec<f64>,
+    /// Busy CPU of every other process (and the kernel's own work for them).
+    pub others: f64,
+    pub wall: f64,
+}
+
+impl CpuWindow {
+    pub fn start(pids: &[u32]) -> CpuWindow {
+        CpuWindow {
+            pids: pids.to_vec(),
+            ours: pids.iter().map(|&p| process::cpu_seconds(p)).collect(),
+            machine: machine_busy_seconds(),
+            at: Instant::now(),
+        }
+    }
+
+    pub fn finish(&self) -> CpuUse {
+        let ours: Vec<f64> = self
+            .pids
+            .iter()
+            .zip(&self.ours)
+            .map(|(&p, before)| process::cpu_seconds(p) - before)
+            .collect();
+        let machine = machine_busy_seconds() - self.machine;
+        CpuUse {
+            others: (machine - ours.iter().sum::<f64>()).max(0.0),
+            ours,
+            wall: self.at.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+impl CpuUse {
+    /// Share of the machine's cores busy over the span, ours and others together.
+    pub fn busy_percent(&self) -> f64 {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        (self.ours.iter().sum::<f64>() + self.others) / (self.wall * cores) * 100.0
+    }
+}

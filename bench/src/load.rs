@@ -109,6 +109,28 @@ impl RestResult {
     pub fn per_sec(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
     }
+
+    /// The results of loads run side by side (on several chatd processes) as one.
+    pub fn merge_all(results: Vec<RestResult>) -> RestResult {
+        let mut total = RestResult {
+            ok: 0,
+            errors: 0,
+            elapsed: Duration::ZERO,
+            latency: Samples::default(),
+            first_error: None,
+        };
+        for result in results {
+            total.ok += result.ok;
+            total.errors += result.errors;
+            total.elapsed = total.elapsed.max(result.elapsed);
+            total.latency.extend(result.latency);
+            if total.first_error.is_none() {
+                total.first_error = result.first_error;
+            }
+        }
+        total.latency.sort();
+        total
+    }
 }
 
 /// `connections` keep-alive connections each sending `GET path` back to back until
@@ -218,6 +240,19 @@ impl StreamResult {
             return f64::NAN;
         }
         rates[(rates.len() * p / 100).min(rates.len() - 1)]
+    }
+
+    /// The results of loads run side by side (on several chatd processes) as one.
+    pub fn merge_all(results: Vec<StreamResult>) -> StreamResult {
+        let mut total = StreamResult::default();
+        for result in results {
+            total.elapsed = total.elapsed.max(result.elapsed);
+            total.peak_open += result.peak_open;
+            total.merge(result);
+        }
+        total.ttft.sort();
+        total.gap.sort();
+        total
     }
 
     fn merge(&mut self, other: StreamResult) {

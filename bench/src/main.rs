@@ -3,13 +3,18 @@
 //! `cargo run --release -p chatd-bench`; it builds chatd and chatctl in release mode
 //! itself, seeds temporary databases, starts every server as a child process on
 //! 127.0.0.1 and removes everything when done. `--quick` runs a shorter smoke version
-//! whose figures are not the goals' figures.
+//! whose figures are not the goals' figures; `--repeat N` runs everything N times and
+//! prints each figure's median and range; `--postgres URL` / `--no-postgres` choose the
+//! PostgreSQL server of the PostgreSQL scenario (by default the local one, skipped with a
+//! line saying why when it does not answer).
 //!
 //! The same executable also plays the helper servers, so that each runs in its own
 //! process like chatd: `chatd-bench upstream TOKENS DELAY_MS` (the fake OpenAI-compatible
 //! provider) and `chatd-bench reference DIR` (the in-memory warp server). The `seed`,
 //! `rest` and `streams` subcommands run one scenario against a chatd started by hand,
 //! for profiling; `search` runs the search scenario alone (on SQLite or PostgreSQL),
+//! `memory` the slow-clients memory scenario alone (against any chatd binary),
+//! `postgres` the PostgreSQL scenario alone.
 //! `relay` the relay between two processes on PostgreSQL.
 //!
 //! This file is the command line; `scenarios/` holds what is measured, `harness` the
@@ -18,6 +23,8 @@
 mod by_hand;
 mod harness;
 mod load;
+mod pg_server;
+mod pg_wire;
 mod process;
 mod reference;
 mod report;
@@ -32,7 +39,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use scenarios::{FULL, QUICK};
+use scenarios::{FULL, Options, QUICK};
+
+/// The PostgreSQL server tried when no `--postgres` is given.
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// Benchmarks of chatd against this machine's limit. With no subcommand: every scenario,
 /// then one Markdown table (run it with `cargo run --release -p chatd-bench`).
@@ -42,6 +52,19 @@ struct Cli {
     /// A short smoke run; its figures are not the goals' figures.
     #[arg(long)]
     quick: bool,
+    /// Runs everything N times; each figure is then the median of the runs with their
+    /// range.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    repeat: u32,
+    /// The PostgreSQL server of the PostgreSQL scenario (a database of the harness's own
+    /// is created and dropped there).
+    #[arg(long, value_name = "URL", default_value = DEFAULT_POSTGRES,
+          conflicts_with = "no_postgres")]
+    postgres: String,
+    /// Leaves the PostgreSQL scenario out.
+    #[arg(long)]
+    no_postgres: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -87,6 +110,9 @@ enum Command {
         /// Delay between chunks.
         #[arg(default_value_t = 0)]
         delay_ms: u64,
+        /// Letters of content in each chunk (0: `tok`).
+        #[arg(default_value_t = 0)]
+        content_bytes: usize,
     },
     /// Only the OpenAI front door's history match at 1,000,000 messages, then its table.
     FrontDoor,
@@ -98,6 +124,19 @@ enum Command {
     /// reaching a client on the other process.
     Relay {
         #[arg(long, value_name = "URL")]
+        postgres: String,
+    },
+    /// Only the memory scenario: clients that never read 200 kB replies, then close.
+    Memory {
+        /// Measure this chatd binary instead of the release build (e.g. an older one).
+        #[arg(long, value_name = "PATH")]
+        chatd: Option<PathBuf>,
+    },
+    /// Only the PostgreSQL scenario (no SQLite figures to compare with: its shares are
+    /// left out), e.g. to try server settings through `PGOPTIONS`.
+    Postgres {
+        /// The server (a database of the harness's own is created and dropped there).
+        #[arg(long, value_name = "URL", default_value = DEFAULT_POSTGRES)]
         postgres: String,
     },
     /// The search scenario alone: seeds a million messages, searches them, prints the
@@ -118,8 +157,23 @@ fn main() -> ExitCode {
     let _ = process::own_executable();
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Some(Command::Upstream { tokens, delay_ms }) => runtime(1)
-            .and_then(|rt| rt.block_on(upstream::serve(tokens, Duration::from_millis(delay_ms)))),
+        Some(Command::Upstream {
+            tokens,
+            delay_ms,
+            content_bytes,
+        }) => runtime(1).and_then(|rt| {
+            rt.block_on(upstream::serve(
+                tokens,
+                Duration::from_millis(delay_ms),
+                content_bytes,
+            ))
+        }),
+        Some(Command::Memory { chatd }) => {
+            runtime(0).and_then(|rt| rt.block_on(scenarios::memory_only(chatd)))
+        }
+        Some(Command::Postgres { postgres }) => {
+            runtime(0).and_then(|rt| rt.block_on(scenarios::postgres_only(postgres)))
+        }
         Some(Command::FrontDoor) => {
             runtime(0).and_then(|rt| rt.block_on(scenarios::front_door_only()))
         }
@@ -150,7 +204,11 @@ fn main() -> ExitCode {
         }) => runtime(0).and_then(|rt| rt.block_on(by_hand::streams(addr, streams, ramp_ms))),
         None => {
             let plan = if cli.quick { QUICK } else { FULL };
-            runtime(0).and_then(|rt| rt.block_on(scenarios::run(plan)))
+            let options = Options {
+                repeat: cli.repeat as usize,
+                postgres: (!cli.no_postgres).then_some(cli.postgres),
+            };
+            runtime(0).and_then(|rt| rt.block_on(scenarios::run(plan, options)))
         }
     };
     match outcome {

@@ -19,39 +19,57 @@ pub const CONTENT: &str = "The quick brown fox jumps over the lazy dog; then it 
                        why the sky is blue, and the model explains Rayleigh scattering.";
 pub const AT: &str = "2026-11-24 07:00:00.000000";
 
+/// How the seed SQL writes the one timestamp: SQLite stores the text, PostgreSQL needs a
+/// typed literal (an untyped one in a SELECT list is text there).
+pub fn sqlite_at() -> String {
+    format!("'{AT}'")
+}
+
+pub fn postgres_at() -> String {
+    format!("TIMESTAMP '{AT}'")
+}
+
 /// Creates `path` with chatd's schema and the `bench` user's ten conversations.
 pub fn base(path: &Path) -> anyhow::Result<()> {
     let location = chatd::store::Location::Sqlite(path.to_path_buf());
     let store = chatd::store::Store::open(&location, 1)
         .with_context(|| format!("chatd's store could not create {}", path.display()))?;
     drop(store);
-    run(
-        path,
-        &format!(
-            "INSERT INTO users (id, username, email, created_at) \
-               VALUES ({BENCH_USER_ID}, '{BENCH_USER}', 'bench@example.invalid', '{AT}');
-             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10)
-               INSERT INTO conversations (id, user_id, name, created_at)
-               SELECT i, {BENCH_USER_ID}, 'conversation ' || i, '{AT}' FROM n;
-             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
-               INSERT INTO messages (conversation_id, role, content, status, created_at)
-               SELECT {BENCH_CONVERSATION}, CASE i % 2 WHEN 1 THEN 'user' ELSE 'assistant' END,
-                      '{CONTENT}', 'complete', '{AT}' FROM n;"
-        ),
+    run(path, &base_sql(&sqlite_at()))
+}
+
+/// The `bench` user, its ten conversations and conversation 1's 50 messages; `at` is the
+/// timestamp expression.
+pub fn base_sql(at: &str) -> String {
+    format!(
+        "INSERT INTO users (id, username, email, created_at) \
+           VALUES ({BENCH_USER_ID}, '{BENCH_USER}', 'bench@example.invalid', {at});
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10)
+           INSERT INTO conversations (id, user_id, name, created_at)
+           SELECT i, {BENCH_USER_ID}, 'conversation ' || i, {at} FROM n;
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
+           INSERT INTO messages (conversation_id, role, content, status, created_at)
+           SELECT {BENCH_CONVERSATION}, CASE i % 2 WHEN 1 THEN 'user' ELSE 'assistant' END,
+                  '{CONTENT}', 'complete', {at} FROM n;"
     )
 }
 
 /// Adds `conversations` conversations (ids after 10, over users 2..=101) with
 /// `messages_each` messages each.
 pub fn bulk(path: &Path, conversations: i64, messages_each: i64) -> anyhow::Result<()> {
+    run(path, &bulk_sql(conversations, messages_each, &sqlite_at()))
+}
+
+/// The SQL of `bulk`; `at` is the timestamp expression.
+pub fn bulk_sql(conversations: i64, messages_each: i64, at: &str) -> String {
     let last = 10 + conversations;
     let mut sql = format!(
         "WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 101)
            INSERT INTO users (id, username, email, created_at)
-           SELECT i, 'seed' || i, NULL, '{AT}' FROM n;
+           SELECT i, 'seed' || i, NULL, {at} FROM n;
          WITH RECURSIVE n(i) AS (SELECT 11 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
            INSERT INTO conversations (id, user_id, name, created_at)
-           SELECT i, 2 + i % 100, NULL, '{AT}' FROM n;"
+           SELECT i, 2 + i % 100, NULL, {at} FROM n;"
     );
     if messages_each > 0 {
         // Round robin over the conversations, as many users chatting at once would
@@ -63,17 +81,23 @@ pub fn bulk(path: &Path, conversations: i64, messages_each: i64) -> anyhow::Resu
                INSERT INTO messages (conversation_id, role, content, status, created_at)
                SELECT 11 + (i % {conversations}),
                       CASE i % 2 WHEN 0 THEN 'user' ELSE 'assistant' END,
-                      '{CONTENT}', 'complete', '{AT}' FROM n;"
+                      '{CONTENT}', 'complete', {at} FROM n;"
         ));
     }
-    run(path, &sql)
+    sql
 }
 
 /// Fills the path hashes of the seeded messages (the SQL above writes none) with
 /// chatd's own store, so that chatd finds the database as it writes one and does not
 /// fill them in the background while a scenario measures.
 pub async fn path_hashes(path: &Path) -> anyhow::Result<()> {
-    let store = chatd::store::Store::open(&chatd::store::Location::Sqlite(path.to_path_buf()), 1)?;
+    fill_path_hashes(chatd::store::Location::Sqlite(path.to_path_buf())).await
+}
+
+/// `path_hashes` for any database chatd opens.
+pub async fn fill_path_hashes(location: chatd::store::Location) -> anyhow::Result<()> {
+    let store =
+        tokio::task::spawn_blocking(move || chatd::store::Store::open(&location, 1)).await??;
     store.fill_path_hashes(usize::MAX).await?;
     Ok(())
 }

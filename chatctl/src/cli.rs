@@ -77,6 +77,10 @@ pub enum Command {
     #[command(after_help = send::EXAMPLES)]
     Send(send::Args),
 
+    /// Ask for another reply (the old one stays, on its own branch) and stream it.
+    #[command(after_help = crate::regenerate::AFTER_HELP)]
+    Regenerate(crate::regenerate::Args),
+
     /// Print the reply being generated on a conversation live, from its start or a cursor.
     #[command(after_help = attach::AFTER_HELP)]
     Attach(attach::Args),

@@ -7,6 +7,7 @@ mod prune;
 mod rename;
 mod rm;
 mod set;
+mod tree;
 
 mod list;
 mod new;
@@ -41,6 +42,9 @@ pub enum Command {
     /// Change a conversation's model, system prompt or temperature.
     #[command(after_help = set::EXAMPLES)]
     Set(set::Args),
+    /// Show a conversation's branches as an indented tree (the active path marked `*`).
+    #[command(after_help = tree::EXAMPLES)]
+    Tree(tree::Args),
 }
 
 impl Command {
@@ -53,8 +57,23 @@ impl Command {
             Command::Rm(args) => args.run(ctx).await,
             Command::Prune(args) => args.run(ctx).await,
             Command::Set(args) => args.run(ctx).await,
+            Command::Tree(args) => args.run(ctx).await,
         }
     }
+}
+
+/// `id`, else the current conversation (the last used), else a usage error.
+pub async fn given_or_current(ctx: &mut Ctx, id: Option<i64>) -> anyhow::Result<i64> {
+    if let Some(id) = id {
+        return Ok(id);
+    }
+    let user = ctx.user().await?;
+    ctx.last_conversation(&user.username).ok_or_else(|| {
+        crate::error::Coded::usage(
+            "no current conversation; name one (`chatctl conv list` shows them)",
+        )
+        .into()
+    })
 }
 
 /// A header line and the messages; with `last`, only the last `last` messages; with

@@ -19,6 +19,7 @@ mod listing;
 mod models;
 mod output;
 mod reconnect;
+mod regenerate;
 mod render;
 mod reply;
 mod reply_details;
@@ -98,6 +99,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Send(args) => args.run(&mut ctx).await,
         Command::Cancel(args) => args.run(&mut ctx).await,
         Command::Attach(args) => args.run(&mut ctx).await,
+        Command::Regenerate(args) => args.run(&mut ctx).await,
         Command::Wait(args) => args.run(&mut ctx).await,
         Command::Watch(args) => args.run(&mut ctx).await,
         Command::Daemon(command) => command.run(&mut ctx).await,

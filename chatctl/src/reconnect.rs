@@ -53,6 +53,10 @@ pub enum Again<'a> {
     },
     /// The attach stream, from `after` (or from the start).
     Attach { after: Option<&'a str> },
+    /// `POST /conversations/{id}/regenerate` (of `message_id`, else the last reply).
+    /// Never sent twice: it has no key, and a second would be another reply; a drop
+    /// before its first event attaches to the reply in flight instead.
+    Regenerate { message_id: Option<i64> },
 }
 
 impl Again<'_> {
@@ -65,8 +69,12 @@ impl Again<'_> {
     ) -> Result<Option<Response>, ApiError> {
         let mut attempt = 0;
         loop {
-            match self.open(client, conversation_id, None).await {
-                Err(err) if broke(&err) && attempt < RETRIES => {
+            match self.open(client, conversation_id, None, true).await {
+                Err(err)
+                    if broke(&err)
+                        && attempt < RETRIES
+                        && !matches!(self, Again::Regenerate { .. }) =>
+                {
                     tokio::time::sleep(pause(attempt)).await;
                     attempt += 1;
                 }
@@ -86,7 +94,7 @@ impl Again<'_> {
         let mut attempt = 0;
         loop {
             tokio::time::sleep(pause(attempt)).await;
-            match self.open(client, conversation_id, last_id).await {
+            match self.open(client, conversation_id, last_id, false).await {
                 Err(err) if broke_or_gone(&err) && attempt + 1 < RETRIES => attempt += 1,
                 other => return other,
             }
@@ -98,11 +106,17 @@ impl Again<'_> {
         client: &Client,
         conversation_id: i64,
         last_id: Option<&str>,
+        first_open: bool,
     ) -> Result<Option<Response>, ApiError> {
         match (last_id, self) {
             (Some(cursor), _) => client.attach(conversation_id, Some(cursor)).await,
             (None, Again::Chat { request, key }) => client.chat(request, Some(key)).await.map(Some),
             (None, Again::Attach { after }) => client.attach(conversation_id, after).await,
+            (None, Again::Regenerate { message_id }) if first_open => client
+                .regenerate(conversation_id, message_id)
+                .await
+                .map(Some),
+            (None, Again::Regenerate { .. }) => client.attach(conversation_id, None).await,
         }
     }
 }

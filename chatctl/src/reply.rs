@@ -55,12 +55,34 @@ pub async fn stream(
     conversation_id: i64,
     message: &str,
     show_reasoning: bool,
+    on_event: impl FnMut(ReplyEvent<'_>) -> std::io::Result<()>,
+) -> anyhow::Result<Outcome> {
+    stream_edit(
+        client,
+        conversation_id,
+        message,
+        None,
+        show_reasoning,
+        on_event,
+    )
+    .await
+}
+
+/// [`stream`], the message stored beside the earlier user message `edit_of` (a new
+/// branch, docs/API.md §3.19) when given.
+pub async fn stream_edit(
+    client: &Client,
+    conversation_id: i64,
+    message: &str,
+    edit_of: Option<i64>,
+    show_reasoning: bool,
     mut on_event: impl FnMut(ReplyEvent<'_>) -> std::io::Result<()>,
 ) -> anyhow::Result<Outcome> {
     let mut spinner = Spinner::start(waiting(show_reasoning));
     let request = ChatRequest {
         conversation_id,
         message: message.to_string(),
+        edit_of,
     };
     let key = reconnect::fresh_key();
     let again = Again::Chat {
@@ -89,6 +111,32 @@ pub async fn stream(
         }
     };
 
+    consume(
+        client,
+        (conversation_id, again),
+        response,
+        (spinner, show_reasoning),
+        on_event,
+    )
+    .await
+}
+
+/// Asks for a new reply beside the assistant message `message_id` (else the
+/// conversation's last reply) and streams it into `on_event`, as [`stream`] does.
+pub async fn regenerate(
+    client: &Client,
+    conversation_id: i64,
+    message_id: Option<i64>,
+    show_reasoning: bool,
+    on_event: impl FnMut(ReplyEvent<'_>) -> std::io::Result<()>,
+) -> anyhow::Result<Outcome> {
+    let spinner = Spinner::start(waiting(show_reasoning));
+    let again = Again::Regenerate { message_id };
+    let Some(response) = again.first(client, conversation_id).await? else {
+        return Err(anyhow::anyhow!(
+            "conversation {conversation_id}: the new reply could not be followed"
+        ));
+    };
     consume(
         client,
         (conversation_id, again),

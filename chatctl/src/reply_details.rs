@@ -97,6 +97,7 @@ mod tests {
             ttft_ms: None,
             duration_ms: None,
             reasoning: None,
+            parent_id: None,
         }
     }
 

@@ -30,6 +30,12 @@ pub struct Args {
     #[arg(long)]
     pub new: bool,
 
+    /// Send the message as an edit of this earlier user message of the conversation: it
+    /// is stored beside it on a new branch, and answered there (the old version stays;
+    /// `chatctl conv tree` shows both).
+    #[arg(long, value_name = "MSG_ID", conflicts_with = "new")]
+    pub edit_of: Option<i64>,
+
     /// Return once the message is stored, printing the conversation id (the object
     /// with --json); the reply runs on: follow it with `chatctl attach` or `chatctl wait`.
     #[arg(long, conflicts_with_all = ["stream", "show_reasoning"])]
@@ -87,15 +93,16 @@ impl Args {
         let conversation_id = self.pick_conversation(ctx).await?;
 
         if self.detach {
-            return detach(ctx, conversation_id, message).await;
+            return detach(ctx, conversation_id, message, self.edit_of).await;
         }
 
         let out = ctx.out.clone();
         let mut printer = Printer::new(&out, self.stream, self.show_reasoning);
-        let outcome = reply::stream(
+        let outcome = reply::stream_edit(
             &ctx.client,
             conversation_id,
             &message,
+            self.edit_of,
             printer.show_reasoning,
             |event| printer.event(event),
         )
@@ -154,10 +161,16 @@ impl Args {
 }
 
 /// `send --detach`: the message stored and its reply started, nothing waited for.
-async fn detach(ctx: &mut Ctx, conversation_id: i64, message: String) -> anyhow::Result<()> {
+async fn detach(
+    ctx: &mut Ctx,
+    conversation_id: i64,
+    message: String,
+    edit_of: Option<i64>,
+) -> anyhow::Result<()> {
     let request = ChatRequest {
         conversation_id,
         message,
+        edit_of,
     };
     let key = reconnect::fresh_key();
     let mut attempt = 0;

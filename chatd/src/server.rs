@@ -300,6 +300,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
 
     let shutdown = CancellationToken::new();
     watch_signals(shutdown.clone())?;
+    crate::memory::spawn_trimmer(shutdown.clone());
     announce(&config, &providers, &store, local);
 
     let service = warp::service(routes::api(app));

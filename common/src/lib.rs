@@ -175,6 +175,11 @@ pub struct Message {
     /// `content` and never sent back to the provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<String>,
+    /// Extension (branches): the message this one follows in its conversation's tree;
+    /// absent for a root (a conversation's first message, or an edit of it) and on the
+    /// documented objects, and older servers never send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
 }
 
 /// Extension: the token counts of one reply, as its provider reported them. Either may
@@ -275,6 +280,10 @@ pub struct ConversationSettings {
     pub title_source: Option<String>,
     /// Which of `model`, `system_prompt` and `params` are chatd's defaults.
     pub defaults: Vec<String>,
+    /// The last message of the conversation's active path (docs/API.md §3.19); absent
+    /// while it has no message, and from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_leaf_id: Option<i64>,
 }
 
 /// Extension: `PATCH /conversations/{id}` body. A field left out is not changed; a
@@ -318,6 +327,10 @@ pub struct UpdateConversationRequest {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<ChatParams>))]
     pub params: Option<Option<ChatParams>>,
+    /// Switches branch (docs/API.md §3.19): any message of the conversation; one that
+    /// is not a leaf stands for the newest leaf below it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_leaf_id: Option<i64>,
 }
 
 /// A field that is present, even as `null`: `Some(None)`; serde's `default` covers the
@@ -349,6 +362,52 @@ pub struct ChatRequest {
         schema(min_length = 1, max_length = 100_000, pattern = r"\S")
     )]
     pub message: String,
+    /// Extension (docs/API.md §3.19): an earlier user message of the conversation that
+    /// this one replaces on a new branch (the same parent), answered there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_of: Option<i64>,
+}
+
+/// Extension: `POST /conversations/{id}/regenerate` body, optional as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RegenerateRequest {
+    /// The assistant message to answer again; by default the active leaf's reply (or
+    /// the active leaf itself, a user message left unanswered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<i64>,
+}
+
+/// Extension: one message of `GET /conversations/{id}/tree`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TreeMessage {
+    pub id: i64,
+    /// `null` for a root.
+    pub parent_id: Option<i64>,
+    pub role: Role,
+    pub status: MessageStatus,
+    pub created_at: String,
+    /// The ids of every message with the same parent, this one included, oldest first
+    /// (a "2 / 3" switcher: this one's place among them).
+    pub siblings: Vec<i64>,
+    /// Whether it lies on the active path.
+    pub active: bool,
+}
+
+/// Extension: `GET /conversations/{id}/tree`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationTree {
+    pub conversation_id: i64,
+    /// The last message of the active path; `null` while there is no message.
+    pub active_leaf_id: Option<i64>,
+    /// Every message, oldest first (at most 10,000: see `complete`).
+    pub messages: Vec<TreeMessage>,
+    /// `false` when the conversation has more messages than one tree answer holds;
+    /// the oldest 10,000 are given.
+    pub complete: bool,
 }
 
 /// Every error body: `{"detail": "..."}`, or a list of validation errors for a 422.
@@ -515,6 +574,7 @@ mod tests {
             ttft_ms: None,
             duration_ms: None,
             reasoning: None,
+            parent_id: None,
         };
         let json = serde_json::to_string(&message).unwrap();
         assert_eq!(

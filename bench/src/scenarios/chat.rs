@@ -13,21 +13,9 @@ use crate::load::{self, StreamPlan};
 use crate::process::{self, RssWatch};
 use crate::report::{Table, mb, ms, rate};
 
-/// `POST /chat` back to back on `chat_streams` conversations, zero-delay upstream; then
-/// every conversation is read back to check that each chat left both its messages.
-pub async fn throughput(
-    env: &Env,
-    database: &Path,
-    plan: Plan,
-    table: &mut Table,
-) -> anyhow::Result<()> {
-    let upstream = process::helper(&["upstream".into(), TOKENS.to_string(), "0".into()]).await?;
-    let chatd = env
-        .chatd(database, &openai_flags(upstream.addr), "chat")
-        .await?;
-    let first = 11;
-    let n = plan.chat_streams as i64;
-    let stream_plan = |conversations: Vec<i64>, duration| StreamPlan {
+/// Chats back to back, one task per conversation, until `duration` has passed.
+pub fn back_to_back(conversations: Vec<i64>, duration: Duration) -> StreamPlan {
+    StreamPlan {
         path: "/api/v1/chat".into(),
         body: chat_body,
         tokens: TOKENS,
@@ -35,7 +23,24 @@ pub async fn throughput(
         per_task: 1_000_000,
         ramp: Duration::ZERO,
         duration,
-    };
+    }
+}
+
+/// `POST /chat` back to back on `chat_streams` conversations, zero-delay upstream; then
+/// every conversation is read back to check that each chat left both its messages.
+pub async fn throughput(
+    env: &Env,
+    database: &Path,
+    plan: Plan,
+    table: &mut Table,
+) -> anyhow::Result<f64> {
+    let upstream = process::helper(&["upstream".into(), TOKENS.to_string(), "0".into()]).await?;
+    let chatd = env
+        .chatd(database, &openai_flags(upstream.addr), "chat")
+        .await?;
+    let first = 11;
+    let n = plan.chat_streams as i64;
+    let stream_plan = back_to_back;
     progress("POST /chat, zero-delay upstream: warm-up");
     load::streams(
         chatd.addr,
@@ -117,5 +122,5 @@ pub async fn throughput(
     table.info(&scenario, "chatd peak RSS", mb(peak));
     chatd.stop().await;
     drop(upstream);
-    Ok(())
+    Ok(per_sec)
 }

@@ -37,7 +37,7 @@ impl Paths {
         [&self.conversation, &self.user, &self.list]
     }
 
-    fn labelled(&self) -> [(&'static str, &String); 3] {
+    pub fn labelled(&self) -> [(&'static str, &String); 3] {
         [
             ("/conversations/{id} (50 messages)", &self.conversation),
             ("/users/{username}", &self.user),

@@ -295,6 +295,7 @@ mod tests {
             params: ChatParams::default(),
             title_source: None,
             defaults: defaults.iter().map(|d| d.to_string()).collect(),
+            active_leaf_id: None,
         }
     }
 

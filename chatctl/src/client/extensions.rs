@@ -97,6 +97,35 @@ impl Client {
         }
     }
 
+    /// Extension `POST /conversations/{id}/regenerate?events=true` (branches): a new
+    /// reply beside `message_id` (else the last reply), as an SSE response framed as
+    /// `POST /chat?events=true` frames one.
+    pub async fn regenerate(&self, id: i64, message_id: Option<i64>) -> Result<Response, ApiError> {
+        let mut url = self.url(&["conversations", &id.to_string(), "regenerate"]);
+        url.query_pairs_mut().append_pair("events", "true");
+        let body = common::RegenerateRequest { message_id };
+        let response = self
+            .send(|http| {
+                http.post(url.clone())
+                    .header(reqwest::header::ACCEPT, "text/event-stream")
+                    .json(&body)
+            })
+            .await?;
+        Self::check(response).await
+    }
+
+    /// Extension `GET /conversations/{id}/tree` (branches): every message's place.
+    pub async fn tree(&self, id: i64) -> Result<common::ConversationTree, ApiError> {
+        self.get(&["conversations", &id.to_string(), "tree"]).await
+    }
+
+    /// Extension `GET /conversations/{id}/export`: every message of every branch, with
+    /// its text.
+    pub async fn export(&self, id: i64) -> Result<common::archive::ConversationExport, ApiError> {
+        self.get(&["conversations", &id.to_string(), "export"])
+            .await
+    }
+
     /// A conversation for people to read: its messages carry their outcome when the
     /// server can tell (the documented object has no `status`).
     pub async fn conversation_with_statuses(

@@ -86,6 +86,7 @@ impl Args {
             model: self.model.map(Some),
             system_prompt: system_prompt.map(Some),
             params,
+            active_leaf_id: None,
         };
         let settings = ctx
             .client

@@ -3,6 +3,7 @@
 
 mod archive;
 mod autostart;
+mod branches;
 mod chat;
 mod completions;
 mod conv;

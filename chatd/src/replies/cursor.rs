@@ -2,7 +2,10 @@
 //! event of a reply stream says it and as `Last-Event-ID` (or `?after=`) brings it back.
 //!
 //! A reply is named by the id of the user message it answers (the front door's
-//! `resp_{id}` is the same number), and a place in it by how many characters of content
+//! `resp_{id}` is the same number) and, since a regenerate gives one user message
+//! several replies, by which of its replies it is: the first is the bare id (every
+//! cursor written before branches), the next ones `{id}.{n}` (`n` from 1, in the order
+//! they were made). A place in it is named by how many characters of content
 //! and of reasoning came before the event's end, not by delta numbers: the stored
 //! message and the checkpointed text keep the characters but not where the deltas
 //! split them, so only a character count lands on the same place whether the reply is
@@ -10,11 +13,12 @@
 //! Responses API's sequence numbers count the same characters.
 //!
 //! Written `{reply}:{content}`, with `:{reasoning}` when reasoning came, or
-//! `{reply}:end` for the event that ends the reply.
+//! `{reply}:end` for the event that ends the reply; `{reply}` is `{id}` or `{id}.{n}`.
 
 use std::fmt;
 
-/// Longer than any cursor chatd writes (three `i64`/`u64` numbers and two colons).
+/// Longer than any cursor chatd writes (three `i64`/`u64` numbers, an `i32`, a dot and
+/// two colons).
 const MAX_CURSOR_BYTES: usize = 64;
 
 /// Characters of a reply before a place in it.
@@ -31,22 +35,77 @@ pub enum Place {
     End,
 }
 
-/// One event's place: the reply (its user message's id) and the place in it.
+/// One reply: the user message it answers, and which of that message's replies it is
+/// (0 for the first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReplyId {
+    pub user_message: i64,
+    pub index: i32,
+}
+
+impl ReplyId {
+    /// The first reply to a user message: the only one before branches.
+    pub fn first(user_message: i64) -> ReplyId {
+        ReplyId {
+            user_message,
+            index: 0,
+        }
+    }
+
+    /// Reads `{id}` or `{id}.{n}` (`n` ≥ 1: the first reply has one spelling).
+    fn parse(text: &str) -> Option<ReplyId> {
+        let (id, index) = match text.split_once('.') {
+            None => (text, None),
+            Some((id, index)) => (id, Some(index)),
+        };
+        let user_message = digits(id)
+            .and_then(|n| i64::try_from(n).ok())
+            .filter(|&n| n > 0)?;
+        let index = match index {
+            None => 0,
+            Some(index) => digits(index)
+                .and_then(|n| i32::try_from(n).ok())
+                .filter(|&n| n > 0)?,
+        };
+        Some(ReplyId {
+            user_message,
+            index,
+        })
+    }
+}
+
+impl fmt::Display for ReplyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.index {
+            0 => write!(f, "{}", self.user_message),
+            index => write!(f, "{}.{index}", self.user_message),
+        }
+    }
+}
+
+/// A plain decimal number: digits only, no sign, no spaces.
+fn digits(part: &str) -> Option<u64> {
+    (!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| part.parse::<u64>().ok())
+        .flatten()
+}
+
+/// One event's place: the reply and the place in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
-    pub reply: i64,
+    pub reply: ReplyId,
     pub place: Place,
 }
 
 impl Cursor {
-    pub fn within(reply: i64, offsets: Offsets) -> Cursor {
+    pub fn within(reply: ReplyId, offsets: Offsets) -> Cursor {
         Cursor {
             reply,
             place: Place::Within(offsets),
         }
     }
 
-    pub fn end(reply: i64) -> Cursor {
+    pub fn end(reply: ReplyId) -> Cursor {
         Cursor {
             reply,
             place: Place::End,
@@ -55,23 +114,14 @@ impl Cursor {
 
     /// Reads a cursor as chatd writes one; the error says what is wrong with it.
     pub fn parse(text: &str) -> Result<Cursor, &'static str> {
-        const SHAPE: &str =
-            "a cursor is REPLY:CONTENT[:REASONING] or REPLY:end, as the event ids chatd sends";
+        const SHAPE: &str = "a cursor is REPLY:CONTENT[:REASONING] or REPLY:end (REPLY is ID or \
+             ID.N), as the event ids chatd sends";
         if text.len() > MAX_CURSOR_BYTES {
             return Err(SHAPE);
         }
-        let number = |part: &str| {
-            (!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| part.parse::<u64>().ok())
-                .flatten()
-        };
+        let number = digits;
         let mut parts = text.split(':');
-        let reply = parts
-            .next()
-            .and_then(number)
-            .and_then(|n| i64::try_from(n).ok())
-            .filter(|&n| n > 0)
-            .ok_or(SHAPE)?;
+        let reply = parts.next().and_then(ReplyId::parse).ok_or(SHAPE)?;
         let place = match (parts.next(), parts.next(), parts.next()) {
             (Some("end"), None, None) => Place::End,
             (Some(content), reasoning, None) => Place::Within(Offsets {
@@ -126,35 +176,64 @@ mod tests {
 
     #[test]
     fn cursors_read_back_as_written() {
+        let seven = ReplyId::first(7);
+        let again = ReplyId {
+            user_message: 7,
+            index: 2,
+        };
         for cursor in [
-            Cursor::within(7, Offsets::default()),
+            Cursor::within(seven, Offsets::default()),
+            Cursor::within(again, Offsets::default()),
+            Cursor::end(again),
             Cursor::within(
-                7,
+                seven,
                 Offsets {
                     content: 12,
                     reasoning: 0,
                 },
             ),
             Cursor::within(
-                9_000_000_000,
+                ReplyId::first(9_000_000_000),
                 Offsets {
                     content: 3,
                     reasoning: 40,
                 },
             ),
-            Cursor::end(7),
+            Cursor::end(seven),
         ] {
             assert_eq!(Cursor::parse(&cursor.to_string()), Ok(cursor));
         }
-        assert_eq!(Cursor::end(7).to_string(), "7:end");
-        assert_eq!(Cursor::within(7, Offsets::default()).to_string(), "7:0");
+        assert_eq!(Cursor::end(seven).to_string(), "7:end");
+        assert_eq!(Cursor::within(seven, Offsets::default()).to_string(), "7:0");
+        assert_eq!(Cursor::end(again).to_string(), "7.2:end");
+        assert_eq!(Cursor::parse("7.2:5:1").map(|c| c.reply), Ok(again));
     }
 
     #[test]
     fn malformed_cursors_are_refused() {
         for text in [
-            "", "7", "7:", ":3", "0:3", "-1:3", "7:-3", "7:3:", "7:3:4:5", "7:end:2", "7:+3",
-            "7: 3", "x:3", "7:3x", "7:END",
+            "",
+            "7",
+            "7:",
+            ":3",
+            "0:3",
+            "-1:3",
+            "7:-3",
+            "7:3:",
+            "7:3:4:5",
+            "7:end:2",
+            "7:+3",
+            "7: 3",
+            "x:3",
+            "7:3x",
+            "7:END",
+            "7.0:3",
+            "7.:3",
+            ".2:3",
+            "7.2.1:3",
+            "7.-1:3",
+            "7.x:end",
+            "7.99999999999:1",
         ] {
             assert!(Cursor::parse(text).is_err(), "{text:?} was read");
         }

@@ -161,6 +161,19 @@ impl Lease {
             .await
     }
 
+    /// Takes the conversation's lease for a new reply to a message that has one (or
+    /// none): see `Store::begin_regenerate`.
+    pub async fn begin_regenerate(
+        &self,
+        conversation_id: i64,
+        message_id: Option<i64>,
+        history_limit: i64,
+    ) -> Result<BeginChat, StoreError> {
+        self.store
+            .begin_regenerate(conversation_id, message_id, history_limit, self.judge())
+            .await
+    }
+
     /// Gives the lease of a conversation up without storing a message.
     pub async fn release(&self, conversation_id: i64) -> Result<(), StoreError> {
         self.store

@@ -54,9 +54,11 @@ use crate::providers::registry::Resolved;
 use crate::providers::{Delta, FinishReason, Providers, Relayed, ReplyRequest, Turn, tools};
 use crate::store::idempotency::KeyLookup;
 use crate::store::{
-    BeginChat, ChatStart, FinishedReply, MessageRow, Store, StoreError, StoredReply, UserTurn,
+    BeginChat, BranchRefusal, ChatStart, FinishedReply, MessageRow, Store, StoreError, StoredReply,
+    UserTurn,
 };
 use crate::titles::Titles;
+use cursor::ReplyId;
 use lease::Lease;
 use making::{Making, conversation_params};
 pub use unstored::RecoveryFile;
@@ -103,6 +105,8 @@ pub struct Reply {
     pub conversation_id: i64,
     /// The stored user message this reply answers.
     pub user_message: MessageRow,
+    /// Which of the user message's replies this is (0: its first).
+    pub reply_index: i32,
     state: watch::Sender<ReplyState>,
     cancel: CancellationToken,
     /// How many deltas the last checkpoint held.
@@ -110,6 +114,14 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The reply's name in cursors.
+    pub fn id(&self) -> ReplyId {
+        ReplyId {
+            user_message: self.user_message.id,
+            index: self.reply_index,
+        }
+    }
+
     pub fn subscribe(&self) -> watch::Receiver<ReplyState> {
         self.state.subscribe()
     }
@@ -196,6 +208,9 @@ pub enum BeginError {
     /// The chat's idempotency key was used before with another body (422).
     #[error("the idempotency key was used with another request")]
     KeyReused,
+    /// The message an edit or a regenerate names cannot be branched at (422).
+    #[error("the message named cannot be branched at")]
+    NoBranch(BranchRefusal),
     /// The provider failed before its first delta (502); its reason is given.
     #[error("the provider failed: {0}")]
     ProviderFailed(String),
@@ -288,12 +303,14 @@ impl Replies {
         &self,
         conversation_id: i64,
         user_message: MessageRow,
+        reply_index: i32,
         state: ReplyState,
     ) -> Arc<Reply> {
         let (state, _) = watch::channel(state);
         let reply = Arc::new(Reply {
             conversation_id,
             user_message,
+            reply_index,
             state,
             cancel: CancellationToken::new(),
             checkpointed: AtomicUsize::new(0),
@@ -337,18 +354,7 @@ impl Replies {
         overrides: ChatOverrides,
     ) -> Result<Arc<Reply>, BeginError> {
         let reply = self.begin_at_once(conversation_id, turn, overrides).await?;
-        let mut listener = reply.subscribe();
-        first_event(&mut listener).await;
-        let state = listener.borrow();
-        if let Some(end) = &state.end
-            && !state.has_begun()
-            && end.status == MessageStatus::Failed
-            && let Some(cause) = &end.error
-        {
-            return Err(BeginError::ProviderFailed(cause.clone()));
-        }
-        drop(state);
-        Ok(reply)
+        wait_for_start(reply).await
     }
 
     /// [`Replies::begin_with`] without waiting for the reply's first event: answers once
@@ -373,16 +379,70 @@ impl Replies {
             return Err(seen);
         }
         let slot = self.reserve(conversation_id)?;
-        let mut started = match self
+        let begun = self
             .lease
             .begin_chat(conversation_id, turn, self.history_limit)
-            .await?
-        {
+            .await?;
+        self.start_begun(slot, begun, overrides)
+    }
+
+    /// Starts a new reply to a user message that has one already, or has none (docs/
+    /// API.md §3.19): the parent of the assistant message `message_id`, by default the
+    /// active leaf's. Answers as [`Replies::begin_with`] does, once the reply has its
+    /// first event.
+    pub async fn regenerate(
+        &self,
+        conversation_id: i64,
+        message_id: Option<i64>,
+    ) -> Result<Arc<Reply>, BeginError> {
+        let reply = self.regenerate_at_once(conversation_id, message_id).await?;
+        wait_for_start(reply).await
+    }
+
+    /// [`Replies::regenerate`] without waiting for the reply's first event.
+    pub async fn regenerate_at_once(
+        &self,
+        conversation_id: i64,
+        message_id: Option<i64>,
+    ) -> Result<Arc<Reply>, BeginError> {
+        self.regenerate_with(conversation_id, message_id, ChatOverrides::default())
+            .await
+    }
+
+    /// [`Replies::regenerate_at_once`] with this reply's own model or parameters (the
+    /// AI SDK route's `model`).
+    pub async fn regenerate_with(
+        &self,
+        conversation_id: i64,
+        message_id: Option<i64>,
+        overrides: ChatOverrides,
+    ) -> Result<Arc<Reply>, BeginError> {
+        if self.is_closed() {
+            return Err(BeginError::ShuttingDown);
+        }
+        let slot = self.reserve(conversation_id)?;
+        let begun = self
+            .lease
+            .begin_regenerate(conversation_id, message_id, self.history_limit)
+            .await?;
+        self.start_begun(slot, begun, overrides)
+    }
+
+    /// Starts the reply of a chat whose start the store has answered.
+    fn start_begun(
+        &self,
+        slot: Slot,
+        begun: BeginChat,
+        overrides: ChatOverrides,
+    ) -> Result<Arc<Reply>, BeginError> {
+        let conversation_id = slot.conversation_id;
+        let mut started = match begun {
             BeginChat::Started(started) => started,
             BeginChat::NoConversation => return Err(BeginError::NoConversation),
             // Another chatd process on the same database is generating it.
             BeginChat::Busy => return Err(BeginError::Busy),
             BeginChat::Moved => return Err(BeginError::Moved),
+            BeginChat::NoBranch(refusal) => return Err(BeginError::NoBranch(refusal)),
             // Never `New`: the store answers `Seen` only for a key it found.
             BeginChat::Seen(seen) => return Err(seen_before(seen).unwrap_or(BeginError::Moved)),
         };
@@ -461,13 +521,13 @@ impl Replies {
         }
     }
 
-    /// The reply on a conversation that answers a user message later than `after` (any
-    /// reply without it), here or in another process, waiting up to `within` for one to
-    /// start; `None` when none did.
+    /// The reply on a conversation other than `after` (any reply without it): the one
+    /// that came after it, as one reply runs at a time; waiting up to `within` for one
+    /// to start; `None` when none did.
     pub async fn next_reply(
         &self,
         conversation_id: i64,
-        after: Option<i64>,
+        after: Option<ReplyId>,
         within: Duration,
     ) -> Option<Arc<Reply>> {
         // Subscribed before looking, so a start between the look and the wait is seen.
@@ -481,7 +541,7 @@ impl Replies {
             let found = self
                 .attach_anywhere(conversation_id)
                 .await
-                .filter(|reply| after.is_none_or(|after| reply.user_message.id > after));
+                .filter(|reply| after.is_none_or(|after| reply.id() != after));
             if found.is_some() {
                 return found;
             }
@@ -550,11 +610,17 @@ impl Replies {
         let conversation_id = slot.conversation_id;
         let ChatStart {
             user_message,
+            reply_index,
             history,
             settings,
             user_id,
         } = started;
-        let reply = self.hold(conversation_id, user_message, ReplyState::default());
+        let reply = self.hold(
+            conversation_id,
+            user_message,
+            reply_index,
+            ReplyState::default(),
+        );
         self.announce(Event::MessageCreated {
             message_id: reply.user_message.id,
             conversation_id,
@@ -725,6 +791,7 @@ impl Replies {
         let finished = (!nothing_generated).then(|| FinishedReply {
             conversation_id: reply.conversation_id,
             user_message_id: reply.user_message.id,
+            reply_index: reply.reply_index,
             // Tool calls are kept as a placeholder naming them (`providers/tools.rs`).
             content: tools::with_placeholder(&text, &made.tool_calls.names()),
             status,
@@ -898,6 +965,23 @@ fn seen_before(lookup: KeyLookup) -> Option<BeginError> {
             None => BeginError::KeyReused,
         }),
     }
+}
+
+/// Waits for a reply's first event: a provider that failed before its first delta is
+/// the chat's error (502), not a stream.
+async fn wait_for_start(reply: Arc<Reply>) -> Result<Arc<Reply>, BeginError> {
+    let mut listener = reply.subscribe();
+    first_event(&mut listener).await;
+    let state = listener.borrow();
+    if let Some(end) = &state.end
+        && !state.has_begun()
+        && end.status == MessageStatus::Failed
+        && let Some(cause) = &end.error
+    {
+        return Err(BeginError::ProviderFailed(cause.clone()));
+    }
+    drop(state);
+    Ok(reply)
 }
 
 /// Waits until a listener's reply has its first delta (of content or reasoning) or its

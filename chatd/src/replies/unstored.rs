@@ -34,6 +34,9 @@ pub struct UnstoredReply {
     pub user_message_content: String,
     /// Microseconds since the Unix epoch, UTC.
     pub user_message_created_at_us: i64,
+    /// The message the user message follows; lines from before branches have none.
+    #[serde(default)]
+    pub user_message_parent_id: Option<i64>,
 }
 
 impl UnstoredReply {
@@ -42,6 +45,7 @@ impl UnstoredReply {
             reply,
             user_message_content: user_message.content.clone(),
             user_message_created_at_us: user_message.created_at.and_utc().timestamp_micros(),
+            user_message_parent_id: user_message.parent_id,
         }
     }
 
@@ -57,6 +61,7 @@ impl UnstoredReply {
                 .unwrap_or_default()
                 .naive_utc(),
             details: MessageDetails::NONE,
+            parent_id: self.user_message_parent_id,
         }
     }
 }
@@ -301,7 +306,12 @@ impl Replies {
                 stored: false,
             }),
         };
-        let reply = self.hold(conversation_id, item.user_message(), state);
+        let reply = self.hold(
+            conversation_id,
+            item.user_message(),
+            item.reply.reply_index,
+            state,
+        );
         let this = self.clone();
         self.tasks.spawn(async move {
             this.store_until_done(&reply, Some(item.reply)).await;
@@ -319,12 +329,14 @@ mod tests {
             reply: FinishedReply {
                 conversation_id,
                 user_message_id: conversation_id * 10,
+                reply_index: 0,
                 content: content.into(),
                 status: MessageStatus::Complete,
                 details: MessageDetails::default(),
             },
             user_message_content: "question".into(),
             user_message_created_at_us: 1_764_000_000_123_456,
+            user_message_parent_id: None,
         }
     }
 

@@ -15,7 +15,7 @@ use super::error::Invalid;
 use super::openapi::schemas::{Detail, ReplyEvent, ValidationError};
 use super::stream::{self, Framing};
 use super::{ApiError, App, input, path_id};
-use crate::replies::cursor::{self, Cursor, Offsets, Place};
+use crate::replies::cursor::{self, Cursor, Offsets, Place, ReplyId};
 use crate::replies::{Reply, ReplyState};
 use crate::store::MessageRow;
 use common::{MessageStatus, Role};
@@ -30,9 +30,9 @@ const MIRROR_CATCH_UP: Duration = Duration::from_secs(2);
     params(
         ("conversation_id" = i64, Path),
         ("events" = Option<bool>, Query, description = "As for `POST /chat`"),
-        ("after" = Option<String>, Query, nullable = false, pattern = "^([1-9][0-9]{0,17}:([0-9]{1,18}(:[0-9]{1,18})?|end))?$", description = "A cursor (an event's `id:`, `R:C`, `R:C:T` or `R:end`): only what came after it, for clients that cannot set `Last-Event-ID`"),
+        ("after" = Option<String>, Query, nullable = false, pattern = "^([1-9][0-9]{0,17}(\\.[1-9][0-9]{0,8})?:([0-9]{1,18}(:[0-9]{1,18})?|end))?$", description = "A cursor (an event's `id:`, `R:C`, `R:C:T` or `R:end`; `R` is `ID` or `ID.N`, docs/API.md §3.19): only what came after it, for clients that cannot set `Last-Event-ID`"),
         ("wait" = Option<i64>, Query, minimum = 0, maximum = 60, description = "Seconds to wait for a reply to start instead of answering 404 at once"),
-        ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = "^([1-9][0-9]{0,17}:([0-9]{1,18}(:[0-9]{1,18})?|end))?$", description = "A cursor, as EventSource sends it on a reconnect; wins over `after`"),
+        ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = "^([1-9][0-9]{0,17}(\\.[1-9][0-9]{0,8})?:([0-9]{1,18}(:[0-9]{1,18})?|end))?$", description = "A cursor, as EventSource sends it on a reconnect; wins over `after`"),
     ),
     responses(
         (status = 200, content_type = "text/event-stream", body = ReplyEvent, description = "The reply as Server-Sent Events, from its first token (or after the cursor) on, then live; a reply that has ended since, or was interrupted by a restart, from its stored message. Unnamed token events as for `POST /chat`, and with `?events=true` the named events `start` (a StreamStart), `reasoning` (a JSON string) and `end` (a StreamEnd); every event has its cursor as `id:` (docs/API.md §3.4)."),
@@ -61,7 +61,7 @@ pub async fn attach_reply(
         .replies
         .attach_anywhere(id)
         .await
-        .filter(|reply| reply.user_message.id == cursor.reply);
+        .filter(|reply| reply.id() == cursor.reply);
     match (live, cursor.place) {
         (Some(reply), Place::Within(offsets)) => {
             let mut listener = reply.subscribe();
@@ -88,11 +88,12 @@ pub async fn attach_reply(
         (None, place) => {
             let (question, answer) = stored_reply(app, id, cursor.reply).await?;
             match place {
-                Place::End => next_reply(app, id, question.id, framing, wait).await,
+                Place::End => next_reply(app, id, cursor.reply, framing, wait).await,
                 Place::Within(offsets) => {
                     check_stored(answer.as_ref(), offsets)?;
                     Ok(stream::stored_sse_response(
                         question,
+                        cursor.reply.index,
                         answer,
                         framing,
                         Some(offsets),
@@ -114,11 +115,12 @@ async fn from_the_start(
     if let Some(reply) = app.replies.attach_anywhere(id).await {
         return Ok(stream::sse_response(reply, framing, None));
     }
-    if let Some((question, answer)) = app.store.last_answered_turn(id).await?
+    if let Some((question, answer, index)) = app.store.last_answered_turn(id).await?
         && answer.status == MessageStatus::Interrupted
     {
         return Ok(stream::stored_sse_response(
             question,
+            index,
             Some(answer),
             framing,
             None,
@@ -134,7 +136,7 @@ async fn from_the_start(
 async fn next_reply(
     app: &App,
     id: i64,
-    after: i64,
+    after: ReplyId,
     framing: Framing,
     wait: Duration,
 ) -> Result<Response, ApiError> {
@@ -147,11 +149,12 @@ async fn next_reply(
 async fn waited(
     app: &App,
     id: i64,
-    after: Option<i64>,
+    after: Option<ReplyId>,
     wait: Duration,
 ) -> Result<Option<std::sync::Arc<Reply>>, ApiError> {
     let reply = app.replies.attach_anywhere(id).await;
-    if let Some(reply) = reply.filter(|reply| after.is_none_or(|a| reply.user_message.id > a)) {
+    // One reply runs at a time: one other than `after` came after it.
+    if let Some(reply) = reply.filter(|reply| after.is_none_or(|a| reply.id() != a)) {
         return Ok(Some(reply));
     }
     if wait.is_zero() {
@@ -207,9 +210,12 @@ fn read_cursor(
 async fn stored_reply(
     app: &App,
     id: i64,
-    reply: i64,
+    reply: ReplyId,
 ) -> Result<(MessageRow, Option<MessageRow>), ApiError> {
-    let found = app.store.message_with_next(reply).await?;
+    let found = app
+        .store
+        .message_with_reply(reply.user_message, reply.index)
+        .await?;
     let Some((question, next)) =
         found.filter(|(question, _)| question.conversation_id == id && question.role == Role::User)
     else {
@@ -222,6 +228,18 @@ async fn stored_reply(
         ));
     };
     let answer = next.filter(|next| next.role == Role::Assistant);
+    // A first reply that stored nothing (it failed before its first token) is answered
+    // as such, as before branches; a later one that was never made is no reply at all.
+    if reply.index > 0 && answer.is_none() {
+        return Err(ApiError::detail(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "The cursor names reply {reply}, which message {} does not have; attach \
+                 without a cursor to follow this conversation",
+                reply.user_message
+            ),
+        ));
+    }
     Ok((question, answer))
 }
 

@@ -11,9 +11,9 @@ use warp::reply::Response;
 
 use super::error::json_response;
 use super::stream::{self, Framing};
-use super::{ApiError, App, views};
+use super::{ApiError, App, input, views};
 use crate::replies::Reply;
-use crate::replies::cursor::{Cursor, Offsets};
+use crate::replies::cursor::{Cursor, Offsets, ReplyId};
 use crate::store::MessageRow;
 
 /// How a chat is answered.
@@ -21,6 +21,19 @@ use crate::store::MessageRow;
 pub enum ChatAnswer {
     Stream(Framing),
     Detached,
+}
+
+impl ChatAnswer {
+    /// The answer a chat's query asks for: `?detach=true`, else a stream, with events
+    /// when `?events=true`.
+    pub fn asked(pairs: &[(String, String)]) -> Result<ChatAnswer, ApiError> {
+        let with_events = input::query_bool(pairs, "events")?;
+        Ok(if input::query_bool(pairs, "detach")? {
+            ChatAnswer::Detached
+        } else {
+            ChatAnswer::Stream(Framing::of_chat(with_events))
+        })
+    }
 }
 
 /// The answer of a chat whose reply runs (or ran) in this process.
@@ -33,13 +46,18 @@ pub fn live(reply: Arc<Reply>, answer: ChatAnswer) -> Response {
                 Some(end) => (end.status.as_str().to_string(), end.message),
                 None => ("in_progress".to_string(), None),
             };
-            detached(reply.user_message.clone(), status, message)
+            detached(reply.user_message.clone(), reply.id(), status, message)
         }
     }
 }
 
-fn detached(user_message: MessageRow, status: String, message: Option<MessageRow>) -> Response {
-    let cursor = Cursor::within(user_message.id, Offsets::default()).to_string();
+fn detached(
+    user_message: MessageRow,
+    reply: ReplyId,
+    status: String,
+    message: Option<MessageRow>,
+) -> Response {
+    let cursor = Cursor::within(reply, Offsets::default()).to_string();
     json_response(
         StatusCode::ACCEPTED,
         &DetachedChat {
@@ -65,7 +83,7 @@ pub async fn again(
     if let Some(reply) = app
         .replies
         .attach(conversation_id)
-        .filter(|reply| reply.user_message.id == user_message_id)
+        .filter(|reply| reply.id() == ReplyId::first(user_message_id))
     {
         return Ok(live(reply, answer));
     }
@@ -86,11 +104,12 @@ pub async fn again(
     };
     Ok(match answer {
         ChatAnswer::Stream(framing) => {
-            stream::stored_sse_response(question, Some(reply), framing, None)
+            stream::stored_sse_response(question, 0, Some(reply), framing, None)
         }
         ChatAnswer::Detached => {
             let status = reply.status.as_str().to_string();
-            detached(question, status, Some(reply))
+            let first = ReplyId::first(question.id);
+            detached(question, first, status, Some(reply))
         }
     })
 }

@@ -210,6 +210,14 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An optional integer field that names a row: absent and `null` are both `None`.
+    pub fn optional_id(&mut self, name: &str) -> Option<i64> {
+        match self.object.get(name) {
+            None | Some(Value::Null) => None,
+            Some(_) => self.id(name),
+        }
+    }
+
     /// A required string field, at most `max_chars` characters.
     pub fn string(&mut self, name: &str, max_chars: usize) -> Option<String> {
         let Some(value) = self.object.get(name) else {

@@ -20,10 +20,10 @@ use super::openapi::schemas::{Detail, ValidationError};
 use super::settings::{self, given};
 use super::{ApiError, App, CONVERSATION_NAME_MAX_CHARS, path_id, path_id_or_problems};
 use crate::events::Event;
-use crate::store::{SettingsChange, TITLE_BY_USER};
+use crate::store::{SettingsChange, Switch, TITLE_BY_USER};
 
 /// The fields `PATCH /conversations/{id}` takes.
-const UPDATABLE: [&str; 4] = ["name", "model", "system_prompt", "params"];
+const UPDATABLE: [&str; 5] = ["name", "model", "system_prompt", "params", "active_leaf_id"];
 
 #[utoipa::path(
     get, path = "/api/v1/conversations/{conversation_id}/settings", tag = "conversations",
@@ -53,10 +53,11 @@ pub async fn get_settings(app: &App, raw_id: &str) -> Result<Response, ApiError>
     params(("conversation_id" = i64, Path)),
     request_body = UpdateConversationRequest,
     responses(
-        (status = 200, description = "The settings after the change", body = ConversationSettings),
+        (status = 200, description = "The settings after the change, with the active leaf", body = ConversationSettings),
         (status = 404, description = "`Conversation not found`", body = Detail),
+        (status = 409, description = "`active_leaf_id` while a reply is being generated for the conversation", body = Detail),
         (status = 413, description = "The body is over 1 MiB", body = Detail),
-        (status = 422, description = "A bad id or body, an unknown field or model", body = ValidationError),
+        (status = 422, description = "A bad id or body, an unknown field or model, an `active_leaf_id` that is not a message of this conversation", body = ValidationError),
     )
 )]
 /// Extension: PATCH /conversations/{conversation_id}. A chat already running keeps the
@@ -80,6 +81,19 @@ where
             .flatten()
     });
     let own = settings::read(app, &mut fields).await;
+    // Extension (§3.19): switch branch. `null` names no message.
+    let leaf = match fields.get("active_leaf_id") {
+        Some(serde_json::Value::Null) => {
+            fields.reject(
+                "active_leaf_id",
+                "null",
+                "name a message of the conversation",
+            );
+            None
+        }
+        Some(_) => fields.optional_id("active_leaf_id"),
+        None => None,
+    };
     fields.forbid_others(&UPDATABLE);
     problems.append(&mut fields.errors);
     let Some(id) = id.filter(|_| problems.is_empty()) else {
@@ -95,6 +109,9 @@ where
         params: own.params,
         title_source,
     };
+    if let Some(leaf) = leaf {
+        switch_branch(app, id, leaf).await?;
+    }
     let (conversation, own) = app
         .store
         .update_conversation(id, change)
@@ -108,6 +125,32 @@ where
         StatusCode::OK,
         &settings::view(app, conversation, own),
     ))
+}
+
+/// Makes the path through `message_id` the conversation's active one (§3.19): first,
+/// so that a refused switch changes none of the settings sent with it.
+async fn switch_branch(app: &App, id: i64, message_id: i64) -> Result<(), ApiError> {
+    let busy = || {
+        ApiError::detail(
+            StatusCode::CONFLICT,
+            "A reply is being generated for this conversation; switch branch once it has \
+             ended, or cancel it",
+        )
+    };
+    if app.replies.attach(id).is_some() {
+        return Err(busy());
+    }
+    match app.store.switch_branch(id, message_id).await? {
+        Switch::Switched(_) => Ok(()),
+        Switch::NoConversation => Err(ApiError::not_found("Conversation not found")),
+        Switch::NotHere(refusal) => Err(super::branches::refused(
+            "active_leaf_id",
+            Some(message_id),
+            id,
+            refusal,
+        )),
+        Switch::Busy => Err(busy()),
+    }
 }
 
 #[utoipa::path(

@@ -7,6 +7,7 @@
 mod acting_user;
 mod archive;
 mod attach;
+mod branches;
 mod chat_answers;
 pub(crate) mod error;
 mod events;
@@ -52,7 +53,9 @@ use crate::events::Event;
 use crate::providers::Providers;
 use crate::replies::{BeginError, ChatOverrides, Replies};
 use crate::store::idempotency::{KeptAnswer, KeyLookup, Keyed};
-use crate::store::{ConversationRow, CreateUserOutcome, KnownOrRow, Store, UserRow, UserTurn};
+use crate::store::{
+    Branch, ConversationRow, CreateUserOutcome, KnownOrRow, Store, UserRow, UserTurn,
+};
 use chat_answers::ChatAnswer;
 
 /// Everything a request handler needs.
@@ -155,6 +158,10 @@ enum Route<'p> {
     ListMessages(&'p str),
     CancelReply(&'p str),
     AttachReply(&'p str),
+    /// Extension: a new reply beside an old one (`branches.rs`).
+    Regenerate(&'p str),
+    /// Extension: every message of a conversation with its parent and siblings.
+    Tree(&'p str),
     Chat,
     Status,
     Models,
@@ -192,6 +199,8 @@ impl<'p> Route<'p> {
             ["conversations", id, "messages"] if !id.is_empty() => Route::ListMessages(id),
             ["conversations", id, "cancel"] if !id.is_empty() => Route::CancelReply(id),
             ["conversations", id, "reply"] if !id.is_empty() => Route::AttachReply(id),
+            ["conversations", id, "regenerate"] if !id.is_empty() => Route::Regenerate(id),
+            ["conversations", id, "tree"] if !id.is_empty() => Route::Tree(id),
             ["chat"] => Route::Chat,
             ["status"] => Route::Status,
             ["models"] => Route::Models,
@@ -212,6 +221,7 @@ impl<'p> Route<'p> {
             | Route::CreateConversation
             | Route::Chat
             | Route::CancelReply(_)
+            | Route::Regenerate(_)
             | Route::Import(_)
             | Route::UiChat
             | Route::UiChatStop(_) => "POST",
@@ -332,6 +342,8 @@ where
         Route::ListMessages(id) => list_messages(app, id).await,
         Route::CancelReply(id) => cancel_reply(app, id).await,
         Route::AttachReply(id) => attach::attach_reply(app, id, query, headers).await,
+        Route::Regenerate(id) => branches::regenerate(app, id, query, headers, body).await,
+        Route::Tree(id) => branches::tree(app, id).await,
         Route::Chat => chat(app, query, headers, body).await,
         Route::Status => Ok(status(app)),
         Route::Models => Ok(models(app).await),
@@ -685,12 +697,7 @@ where
     S: Stream<Item = Result<Bytes, warp::Error>> + Unpin,
 {
     let pairs = input::query_pairs(query);
-    let with_events = input::query_bool(&pairs, "events")?;
-    let answer = if input::query_bool(&pairs, "detach")? {
-        ChatAnswer::Detached
-    } else {
-        ChatAnswer::Stream(stream::Framing::of_chat(with_events))
-    };
+    let answer = ChatAnswer::asked(&pairs)?;
     let object = input::json_object(headers, body).await?;
     let key = idempotency::read_key(headers, "chat", &object)?;
     let mut fields = Fields::new(&object);
@@ -701,6 +708,8 @@ where
     {
         fields.reject("message", text, "message must not be blank");
     }
+    // Extension (§3.19): the user message this one replaces, on a branch of its own.
+    let edit_of = fields.optional_id("edit_of");
     let (conversation_id, message) = fields.finish(conversation_id, message)?;
 
     // A repeat waits for its first request to have stored its message, and finds it.
@@ -712,6 +721,7 @@ where
         contents: vec![message],
         after: None,
         key,
+        branch: edit_of.map_or(Branch::Continue, Branch::EditOf),
     };
     let overrides = ChatOverrides::default();
     let begun = match answer {
@@ -733,6 +743,12 @@ where
         Err(BeginError::Repeat(user_message_id)) => {
             chat_answers::again(app, conversation_id, user_message_id, answer).await
         }
+        Err(BeginError::NoBranch(refusal)) => Err(branches::refused(
+            "edit_of",
+            edit_of,
+            conversation_id,
+            refusal,
+        )),
         Err(error) => Err(begin_error(error)),
     }
 }
@@ -772,6 +788,8 @@ pub(crate) fn begin_error(error: BeginError) -> ApiError {
             "This request was sent before with the same Idempotency-Key",
         ),
         BeginError::KeyReused => idempotency::key_reused(),
+        // The routes that branch answer it with the field they read.
+        BeginError::NoBranch(refusal) => branches::refused("message_id", None, 0, refusal),
         BeginError::Store(error) => error.into(),
     }
 }

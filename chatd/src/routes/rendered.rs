@@ -185,6 +185,7 @@ mod tests {
             )
             .unwrap(),
             details: MessageDetails::NONE,
+            parent_id: None,
         }
     }
 

@@ -59,7 +59,8 @@ pub async fn search(app: &App, raw_id: &str, query: &str) -> Result<Response, Ap
         .ok_or_else(|| ApiError::not_found("User not found"))?;
     let hits: Vec<SearchHit> = rows
         .into_iter()
-        .map(|row| {
+        .map(|found| {
+            let row = found.row;
             let cut = search::snippet(&row.content, &terms);
             SearchHit {
                 conversation_id: row.conversation_id,
@@ -73,6 +74,7 @@ pub async fn search(app: &App, raw_id: &str, query: &str) -> Result<Response, Ap
                 created_at: views::timestamp(&row.created_at),
                 snippet: cut.text,
                 highlights: cut.highlights,
+                on_active_path: found.on_active_path,
             }
         })
         .collect();

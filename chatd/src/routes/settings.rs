@@ -274,6 +274,7 @@ pub fn view(
         params,
         title_source: own.title_source,
         defaults,
+        active_leaf_id: conversation.active_leaf_id,
     }
 }
 

@@ -20,7 +20,7 @@ use warp::http::{HeaderValue, header};
 use warp::reply::Response;
 
 use super::views;
-use crate::replies::cursor::{self, Cursor, Offsets};
+use crate::replies::cursor::{self, Cursor, Offsets, ReplyId};
 use crate::replies::{Reply, ReplyEnd, ReplyState};
 use crate::store::MessageRow;
 
@@ -56,14 +56,17 @@ impl Framing {
 pub fn sse_response(reply: Arc<Reply>, framing: Framing, resume: Option<Offsets>) -> Response {
     let listener = reply.subscribe();
     let user_message = reply.user_message.clone();
-    Listening::new(user_message, Some(reply), listener, framing, resume).into_response()
+    let id = reply.id();
+    Listening::new(user_message, id, Some(reply), listener, framing, resume).into_response()
 }
 
 /// The stream of a reply that has ended and is stored (`answer`, or `None` when it
 /// ended before anything was generated and so stored nothing), from its first event or
-/// from the one after `resume`.
+/// from the one after `resume`; `reply_index` says which of the user message's replies
+/// it is.
 pub fn stored_sse_response(
     user_message: MessageRow,
+    reply_index: i32,
     answer: Option<MessageRow>,
     framing: Framing,
     resume: Option<Offsets>,
@@ -95,7 +98,11 @@ pub fn stored_sse_response(
     // The sender may go at once: a receiver still reads the last state, and an ended
     // reply is never waited on.
     let (_, listener) = watch::channel(state);
-    Listening::new(user_message, None, listener, framing, resume).into_response()
+    let id = ReplyId {
+        user_message: user_message.id,
+        index: reply_index,
+    };
+    Listening::new(user_message, id, None, listener, framing, resume).into_response()
 }
 
 /// A `text/event-stream` response whose body is the frames `next` makes from `state`,
@@ -133,6 +140,8 @@ where
 struct Listening {
     conversation_id: i64,
     user_message: MessageRow,
+    /// The reply's name in cursors.
+    id: ReplyId,
     /// Keeps a reply in flight alive as long as its listener.
     _reply: Option<Arc<Reply>>,
     listener: watch::Receiver<ReplyState>,
@@ -146,6 +155,7 @@ impl Listening {
     /// A listener from the start, or past `resume` (whose `start` event came before).
     fn new(
         user_message: MessageRow,
+        id: ReplyId,
         reply: Option<Arc<Reply>>,
         listener: watch::Receiver<ReplyState>,
         framing: Framing,
@@ -154,6 +164,7 @@ impl Listening {
         Listening {
             conversation_id: user_message.conversation_id,
             user_message,
+            id,
             _reply: reply,
             listener,
             framing,
@@ -170,8 +181,8 @@ impl Listening {
         })
     }
 
-    fn reply_id(&self) -> Option<i64> {
-        self.framing.with_ids.then_some(self.user_message.id)
+    fn reply_id(&self) -> Option<ReplyId> {
+        self.framing.with_ids.then_some(self.id)
     }
 
     /// Everything new since the last frame, waiting for it if there is nothing yet;
@@ -261,7 +272,7 @@ impl Position {
         &mut self,
         state: &ReplyState,
         with_events: bool,
-        reply_id: Option<i64>,
+        reply_id: Option<ReplyId>,
     ) -> String {
         let mut frame = String::new();
         if with_events {
@@ -291,7 +302,7 @@ impl Position {
         frame
     }
 
-    fn push_content(&mut self, frame: &mut String, delta: &str, reply_id: Option<i64>) {
+    fn push_content(&mut self, frame: &mut String, delta: &str, reply_id: Option<ReplyId>) {
         let begins = self.at.content;
         self.at.content += cursor::chars(delta);
         if let Some(rest) = cursor::rest_after(delta, begins, self.resume.content) {
@@ -301,7 +312,7 @@ impl Position {
     }
 
     /// The id of the event about to be pushed: the place after it.
-    fn push_id(&self, frame: &mut String, reply_id: Option<i64>) {
+    fn push_id(&self, frame: &mut String, reply_id: Option<ReplyId>) {
         if let Some(reply) = reply_id {
             push_event_id(frame, &Cursor::within(reply, self.at).to_string());
         }

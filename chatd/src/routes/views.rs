@@ -46,6 +46,7 @@ pub fn message(row: MessageRow, with_status: bool) -> Message {
         ttft_ms: details.ttft_ms,
         duration_ms: details.duration_ms,
         reasoning: details.reasoning,
+        parent_id: row.parent_id.filter(|_| with_status),
     }
 }
 
@@ -67,6 +68,8 @@ pub struct MessageExtension<'a> {
     pub duration_ms: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
 }
 
 impl<'a> MessageExtension<'a> {
@@ -80,6 +83,7 @@ impl<'a> MessageExtension<'a> {
             ttft_ms: details.ttft_ms,
             duration_ms: details.duration_ms,
             reasoning: &details.reasoning,
+            parent_id: row.parent_id,
         }
     }
 }

@@ -21,13 +21,15 @@ pub struct ConversationArchive {
     pub messages: Vec<MessageRow>,
 }
 
-/// A conversation to import; its messages oldest first.
+/// A conversation to import; its messages oldest first, each after its parent.
 #[derive(Debug, Clone)]
 pub struct ImportedConversation {
     pub name: Option<String>,
     pub created_at: NaiveDateTime,
     pub settings: ConversationSettingsRow,
     pub messages: Vec<ImportedMessage>,
+    /// The index in `messages` of the active leaf; `None`: the last message.
+    pub active: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +39,21 @@ pub struct ImportedMessage {
     pub status: common::MessageStatus,
     pub created_at: NaiveDateTime,
     pub details: MessageDetails,
+    /// The index in the conversation's `messages` of the message this one follows,
+    /// always an earlier one; `None` for a root.
+    pub parent: Option<usize>,
+}
+
+impl ImportedConversation {
+    /// Makes `messages` one line, each message after the one before it: a document
+    /// without a tree.
+    pub fn as_line(mut self) -> ImportedConversation {
+        for (index, message) in self.messages.iter_mut().enumerate() {
+            message.parent = index.checked_sub(1);
+        }
+        self.active = None;
+        self
+    }
 }
 
 fn read_one(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option<ConversationArchive>> {
@@ -109,12 +126,21 @@ fn import(
         ))
         .returning(conversations::id)
         .get_result(c))?;
-    // The running path hash (`paths.rs`), so a front-door client that resends an
-    // imported history continues it, without a look-up per message.
-    let mut path_hash = super::paths::start(settings.system_prompt.as_deref());
-    for message in &imported.messages {
-        path_hash = super::paths::next(&path_hash, message.role, &message.content);
-        messages::insert(
+    // The path hash of each message (`paths.rs`), so a front-door client that resends
+    // an imported history continues it, without a look-up per message.
+    let root_hash = super::paths::start(settings.system_prompt.as_deref());
+    let mut stored: Vec<(i64, String)> = Vec::with_capacity(imported.messages.len());
+    for (index, message) in imported.messages.iter().enumerate() {
+        // The converters name only earlier messages; anything else is made a root
+        // rather than a loop or a parent in the future.
+        let parent = message
+            .parent
+            .filter(|&parent| parent < index)
+            .and_then(|parent| stored.get(parent));
+        let above = parent.map_or(&root_hash, |(_, hash)| hash);
+        let path_hash = super::paths::next(above, message.role, &message.content);
+        let parent = parent.map(|(id, _)| *id);
+        let row = messages::insert(
             conn,
             &NewMessage {
                 id: None,
@@ -124,10 +150,18 @@ fn import(
                 status: message.status.as_str(),
                 created_at: message.created_at,
                 details: message.details.clone(),
+                parent_id: parent,
                 path_hash: Some(path_hash.clone()),
             },
         )?;
+        stored.push((row.id, path_hash));
     }
+    let active = imported
+        .active
+        .and_then(|index| stored.get(index))
+        .or(stored.last())
+        .map(|(id, _)| *id);
+    super::tree::set_active_leaf(conn, id, active)?;
     Ok(Some(id))
 }
 

@@ -1,13 +1,13 @@
 //! The `conversations` table: a conversation's row and its settings, the title chatd
-//! gives it, and the read of one conversation with its messages.
+//! gives it, and the read of one conversation with the messages of its active path.
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use super::schema::{conversations, messages};
+use super::schema::conversations;
 use super::{
-    Conn, ConversationRow, ConversationSettingsRow, KnownOrRow, MessageRow, SettingsChange, Store,
-    StoreError, TitleInputs, now, on_conn, paths,
+    Conn, ConversationRow, ConversationSettingsRow, KnownOrRow, SettingsChange, Store, StoreError,
+    TitleInputs, now, on_conn, paths, tree,
 };
 use common::Role;
 
@@ -120,13 +120,12 @@ fn title_inputs(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option<Tit
     let Some(conversation) = by_id(conn, conversation_id)? else {
         return Ok(None);
     };
-    let first_user_message = on_conn!(conn, c => messages::table
-        .filter(messages::conversation_id.eq(conversation_id))
-        .filter(messages::role.eq(Role::User.as_str()))
-        .order(messages::id.asc())
-        .select(messages::content)
-        .first(c)
-        .optional())?;
+    // The first user message of the active path: its root, unless an edit replaced it.
+    let path = tree::active_path(conn, conversation_id)?;
+    let first_user_message = tree::rows(conn, &path[..path.len().min(2)])?
+        .into_iter()
+        .find(|row| row.role == Role::User)
+        .map(|row| row.content);
     Ok(Some(TitleInputs {
         name: conversation.name,
         first_user_message,
@@ -169,26 +168,6 @@ pub(crate) fn of_user(
         .load(c))
 }
 
-/// The ids of a conversation's messages in order; the (conversation_id, id) index alone
-/// answers it.
-fn message_ids(conn: &mut Conn, conversation_id: i64) -> QueryResult<Vec<i64>> {
-    on_conn!(conn, c => messages::table
-        .filter(messages::conversation_id.eq(conversation_id))
-        .order(messages::id.asc())
-        .select(messages::id)
-        .load(c))
-}
-
-/// A conversation's messages from id `from` on, in order.
-fn messages_from(conn: &mut Conn, conversation_id: i64, from: i64) -> QueryResult<Vec<MessageRow>> {
-    on_conn!(conn, c => messages::table
-        .filter(messages::conversation_id.eq(conversation_id))
-        .filter(messages::id.ge(from))
-        .order(messages::id.asc())
-        .select(MessageRow::as_select())
-        .load(c))
-}
-
 /// See [`Store::conversation_with_known_messages`]; the caller runs it in one read
 /// transaction.
 pub(crate) fn with_known_messages<T>(
@@ -199,21 +178,16 @@ pub(crate) fn with_known_messages<T>(
     let Some(conversation) = by_id(conn, conversation_id)? else {
         return Ok(None);
     };
-    let ids = message_ids(conn, conversation_id)?;
+    // The active path, which is in id order (a parent is older than its children).
+    let ids = tree::active_path(conn, conversation_id)?;
     let found = known(&ids);
-    let first_unknown = ids
+    let unknown: Vec<i64> = ids
         .iter()
         .zip(&found)
-        .find(|(_, have)| have.is_none())
-        .map(|(id, _)| *id);
-    // Usually the unknown ones are the newest few (a reply since the last read), or all
-    // of them: one range read covers both.
-    let mut rows = match first_unknown {
-        None => Vec::new(),
-        Some(from) => messages_from(conn, conversation_id, from)?,
-    }
-    .into_iter()
-    .peekable();
+        .filter(|(_, have)| have.is_none())
+        .map(|(id, _)| *id)
+        .collect();
+    let mut rows = tree::rows(conn, &unknown)?.into_iter().peekable();
     let mut parts = Vec::with_capacity(ids.len());
     for (id, have) in ids.into_iter().zip(found) {
         while rows.next_if(|row| row.id < id).is_some() {}
@@ -304,7 +278,8 @@ impl Store {
             .await
     }
 
-    /// A conversation and all its messages in id order, for a caller that keeps messages
+    /// A conversation and the messages of its active path (root first, so in id order),
+    /// for a caller that keeps messages
     /// it has already rendered: `known` gets the message ids and returns what it has
     /// for each, and only the other rows are read. Messages never change once stored,
     /// and a deleted message's id is never given to another (SQLite's AUTOINCREMENT,

@@ -1,5 +1,6 @@
 //! `chatd migrate-data`: tables read in id-ordered batches from one database and
-//! inserted, ids kept, into another; messages keep their path hashes.
+//! inserted, ids kept, into another; messages keep their parents and path hashes,
+//! conversations their active leaves.
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -22,9 +23,14 @@ pub enum Table {
 #[derive(Debug, Default)]
 pub struct ExportBatch {
     pub users: Vec<UserRow>,
-    /// Each conversation with its own settings and title source, and its client's chat
-    /// id (`chat_keys.rs`).
-    pub conversations: Vec<(ConversationRow, ConversationSettingsRow, Option<String>)>,
+    /// Each conversation with its own settings and title source, its client's chat id
+    /// (`chat_keys.rs`) and its active leaf (`tree.rs`).
+    pub conversations: Vec<(
+        ConversationRow,
+        ConversationSettingsRow,
+        Option<String>,
+        Option<i64>,
+    )>,
     /// Each message with its path hash, copied as it is (`paths.rs`).
     pub messages: Vec<(MessageRow, Option<String>)>,
 }
@@ -43,7 +49,7 @@ impl ExportBatch {
         self.users
             .iter()
             .map(|r| r.id)
-            .chain(self.conversations.iter().map(|(r, _, _)| r.id))
+            .chain(self.conversations.iter().map(|(r, _, _, _)| r.id))
             .chain(self.messages.iter().map(|(r, _)| r.id))
             .max()
     }
@@ -69,6 +75,7 @@ fn export(conn: &mut Conn, table: Table, after_id: i64, batch: i64) -> QueryResu
                     ConversationRow::as_select(),
                     ConversationSettingsRow::as_select(),
                     conversations::chat_key,
+                    conversations::active_leaf_id,
                 ))
                 .load(c)?;
         }
@@ -103,7 +110,7 @@ fn import(conn: &mut Conn, rows: &ExportBatch) -> QueryResult<()> {
             ))
             .execute(c))?;
     }
-    for (conversation, settings, chat_key) in &rows.conversations {
+    for (conversation, settings, chat_key, active_leaf) in &rows.conversations {
         on_conn!(&mut *conn, c => diesel::insert_into(conversations::table)
             .values((
                 conversations::id.eq(conversation.id),
@@ -115,6 +122,7 @@ fn import(conn: &mut Conn, rows: &ExportBatch) -> QueryResult<()> {
                 conversations::params.eq(&settings.params),
                 conversations::title_source.eq(&settings.title_source),
                 conversations::chat_key.eq(chat_key),
+                conversations::active_leaf_id.eq(active_leaf),
             ))
             .execute(c))?;
     }
@@ -129,6 +137,7 @@ fn import(conn: &mut Conn, rows: &ExportBatch) -> QueryResult<()> {
                 status: message.status.as_str(),
                 created_at: message.created_at,
                 details: message.details.clone(),
+                parent_id: message.parent_id,
                 path_hash: path_hash.clone(),
             },
         )?;

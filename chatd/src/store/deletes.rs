@@ -13,7 +13,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{conversations, messages, reply_checkpoints, users};
-use super::{Conn, Store, StoreError, on_conn};
+use super::{Conn, Store, StoreError, on_conn, tree};
 use common::Role;
 
 /// Ids per statement when deleting a list of conversations: well under SQLite's bound
@@ -137,37 +137,22 @@ fn delete_last_turn(
     user_message_id: i64,
     keep_empty: bool,
 ) -> QueryResult<TurnDelete> {
-    let found: Option<(i64, String)> = on_conn!(conn, c => messages::table
-        .find(user_message_id)
-        .select((messages::conversation_id, messages::role))
-        .first(c)
-        .optional())?;
-    let Some((conversation_id, role)) = found else {
+    let Some((conversation_id, _, role)) = tree::placement(conn, user_message_id)? else {
         return Ok(TurnDelete::Missing);
     };
     if role != Role::User.as_str() {
         return Ok(TurnDelete::Missing);
     }
-    let of_conversation = messages::conversation_id.eq(conversation_id);
     let assistant = Role::Assistant.as_str();
-    let (later, earlier_reply): (Vec<String>, Option<i64>) = on_conn!(conn, c => (
-        messages::table
-            .filter(of_conversation)
-            .filter(messages::id.gt(user_message_id))
-            .order(messages::id.asc())
-            .select(messages::role)
-            .limit(2)
-            .load(c)?,
-        messages::table
-            .filter(of_conversation)
-            .filter(messages::id.lt(user_message_id))
-            .filter(messages::role.eq(assistant))
-            .select(diesel::dsl::max(messages::id))
-            .first(c)?,
-    ));
-    let answered_last = match later.as_slice() {
+    // The last turn is the end of the active path: the user message, and at most its
+    // reply after it.
+    let path = tree::active_path(conn, conversation_id)?;
+    let Some(at) = path.iter().position(|&id| id == user_message_id) else {
+        return Ok(TurnDelete::NotLast);
+    };
+    let answered_last = match &path[at + 1..] {
         [] => true,
-        [only] => only == assistant,
+        [only] => tree::placement(conn, *only)?.is_some_and(|(_, _, role)| role == assistant),
         _ => false,
     };
     if !answered_last {
@@ -180,17 +165,26 @@ fn delete_last_turn(
     if leased > 0 {
         return Ok(TurnDelete::Busy);
     }
-    // The turn: the user messages after the reply before it, and its own reply.
-    let after = earlier_reply.unwrap_or(0);
-    let remaining: i64 = on_conn!(conn, c => {
-        diesel::delete(
-            messages::table
-                .filter(of_conversation)
-                .filter(messages::id.gt(after)),
-        )
-        .execute(c)?;
-        messages::table.filter(of_conversation).count().get_result(c)?
-    });
+    // The turn begins after the reply before it: the user messages sent together.
+    let mut first = at;
+    while first > 0
+        && tree::placement(conn, path[first - 1])?.is_some_and(|(_, _, role)| role != assistant)
+    {
+        first -= 1;
+    }
+    let before = first.checked_sub(1).map(|k| path[k]);
+    // The turn goes with everything below its first message: its other replies and
+    // the branches made from them.
+    let doomed = tree::subtree(conn, path[first])?;
+    for chunk in doomed.chunks(IDS_PER_STATEMENT) {
+        on_conn!(&mut *conn, c => diesel::delete(messages::table.filter(messages::id.eq_any(chunk)))
+            .execute(c))?;
+    }
+    tree::set_active_leaf(conn, conversation_id, before)?;
+    let remaining: i64 = on_conn!(conn, c => messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .count()
+        .get_result(c))?;
     let conversation_deleted = remaining == 0 && !keep_empty;
     if conversation_deleted {
         delete_listed(conn, &[conversation_id])?;
@@ -202,8 +196,10 @@ fn delete_last_turn(
 
 impl Store {
     /// Deletes the turn a user message belongs to (the user messages sent together with
-    /// it, and their reply), when it is its conversation's last; a conversation left
-    /// empty goes too. A reply still running on it is the caller's to stop first.
+    /// it, and their reply), when it ends its conversation's active path, with every
+    /// message below it (its other replies and their branches); the path then ends
+    /// where the turn began. A conversation left empty goes too. A reply still running
+    /// on it is the caller's to stop first.
     pub async fn delete_last_turn(&self, user_message_id: i64) -> Result<TurnDelete, StoreError> {
         self.write_transaction(move |conn| delete_last_turn(conn, user_message_id, false))
             .await

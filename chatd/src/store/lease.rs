@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use common::{MessageStatus, Role};
+use common::MessageStatus;
 use diesel::prelude::*;
 
-use super::messages::{self, NewMessage};
+use super::messages;
 use super::schema::reply_checkpoints;
-use super::{Conn, LeaseRow, Store, StoreError, now, on_conn};
+use super::{Conn, LeaseRow, MessageDetails, Store, StoreError, now, on_conn, tree};
 
 /// Tells the store whose leases are whose: the name this process leases under, and
 /// whether another holder's lease may be taken over.
@@ -44,18 +44,21 @@ pub(crate) fn all(conn: &mut Conn) -> QueryResult<Vec<LeaseRow>> {
     on_conn!(conn, c => reply_checkpoints::table.select(LeaseRow::as_select()).load(c))
 }
 
-/// Takes a free conversation's lease for the reply to `user_message_id`. A lease that
-/// exists already fails it (unique violation): the caller's transaction is then refused.
+/// Takes a free conversation's lease for the reply `reply_index` to `user_message_id`.
+/// A lease that exists already fails it (unique violation): the caller's transaction
+/// is then refused.
 pub(crate) fn take(
     conn: &mut Conn,
     conversation_id: i64,
     user_message_id: i64,
+    reply_index: i32,
     owner: &str,
 ) -> QueryResult<()> {
     on_conn!(conn, c => diesel::insert_into(reply_checkpoints::table)
         .values((
             reply_checkpoints::conversation_id.eq(conversation_id),
             reply_checkpoints::user_message_id.eq(user_message_id),
+            reply_checkpoints::reply_index.eq(reply_index),
             reply_checkpoints::owner.eq(owner),
             reply_checkpoints::content.eq(""),
             reply_checkpoints::updated_at.eq(now()),
@@ -69,16 +72,18 @@ pub(crate) fn release(conn: &mut Conn, conversation_id: i64, owner: &str) -> Que
     on_conn!(conn, c => diesel::delete(held_by(conversation_id, owner)).execute(c)).map(|n| n == 1)
 }
 
-/// Gives up the lease of the reply to `user_message_id`, whoever holds it.
+/// Gives up the lease of the reply `reply_index` to `user_message_id`, whoever holds it.
 pub(crate) fn release_for(
     conn: &mut Conn,
     conversation_id: i64,
     user_message_id: i64,
+    reply_index: i32,
 ) -> QueryResult<()> {
     on_conn!(conn, c => diesel::delete(
         reply_checkpoints::table
             .filter(reply_checkpoints::conversation_id.eq(conversation_id))
-            .filter(reply_checkpoints::user_message_id.eq(user_message_id)),
+            .filter(reply_checkpoints::user_message_id.eq(user_message_id))
+            .filter(reply_checkpoints::reply_index.eq(reply_index)),
     )
     .execute(c))
     .map(|_| ())
@@ -90,18 +95,19 @@ pub(crate) fn release_for(
 /// Returns whether a message was stored.
 pub(crate) fn take_over(conn: &mut Conn, lease: &LeaseRow) -> QueryResult<bool> {
     let claimed = release(conn, lease.conversation_id, &lease.owner)?;
-    let answered = messages::answered(conn, lease.conversation_id, lease.user_message_id)?;
-    if !claimed || answered || lease.content.is_empty() {
+    let answered = messages::answered(conn, lease.user_message_id, lease.reply_index)?;
+    // A user message deleted with its turn meanwhile has nothing to attach a reply to.
+    let asked = tree::placement(conn, lease.user_message_id)?.is_some();
+    if !claimed || answered || !asked || lease.content.is_empty() {
         return Ok(false);
     }
-    messages::insert(
+    messages::store_reply(
         conn,
-        &NewMessage::now(
-            lease.conversation_id,
-            Role::Assistant,
-            &lease.content,
-            MessageStatus::Interrupted,
-        ),
+        lease.conversation_id,
+        lease.user_message_id,
+        &lease.content,
+        MessageStatus::Interrupted,
+        MessageDetails::NONE,
     )?;
     Ok(true)
 }

@@ -1,6 +1,8 @@
 //! The `messages` table: the one insert every message goes through, and the two writes
-//! of a chat, its start (the user's message, under the reply lease) and its end (the
-//! assistant's message, giving the lease up).
+//! of a chat, its start (the user's message, under the reply lease, after the active
+//! leaf or beside an edited message; or, for a regenerate, none) and its end (the
+//! assistant's message, giving the lease up). Each write that adds a message moves the
+//! conversation's active leaf to it (`tree.rs`), in the same transaction.
 
 use std::sync::Arc;
 
@@ -13,8 +15,9 @@ use super::idempotency::{self, KeptAnswer, KeyLookup};
 use super::schema::messages;
 use super::{
     BeginChat, ChatStart, Conn, FinishedReply, LeaseJudge, MessageDetails, MessageRow, Store,
-    StoreError, StoredReply, UserTurn, conversations, lease, now, on_conn, paths,
+    StoreError, StoredReply, UserTurn, conversations, lease, now, on_conn, paths, tree,
 };
+use super::{Branch, BranchRefusal};
 
 /// A message to store. `id` is `None` except when copying a database, which keeps ids.
 #[derive(Debug, Insertable)]
@@ -28,16 +31,19 @@ pub(crate) struct NewMessage<'a> {
     pub created_at: NaiveDateTime,
     #[diesel(embed)]
     pub details: MessageDetails,
+    /// The message it follows (`None`: a root).
+    pub parent_id: Option<i64>,
     /// The message's path hash (`paths.rs`) when it is known already (a copied row);
-    /// `None` has `insert` make it from the conversation's last message.
+    /// `None` has `insert` make it from its parent's.
     #[diesel(skip_insertion)]
     pub path_hash: Option<String>,
 }
 
 impl<'a> NewMessage<'a> {
-    /// A message stored now.
+    /// A message stored now, after `parent_id`.
     pub fn now(
         conversation_id: i64,
+        parent_id: Option<i64>,
         role: Role,
         content: &'a str,
         status: MessageStatus,
@@ -50,6 +56,7 @@ impl<'a> NewMessage<'a> {
             status: status.as_str(),
             created_at: now(),
             details: MessageDetails::NONE,
+            parent_id,
             path_hash: None,
         }
     }
@@ -64,7 +71,13 @@ pub(crate) fn insert(conn: &mut Conn, message: &NewMessage) -> QueryResult<Messa
             } else {
                 Role::User
             };
-            paths::of_new(conn, message.conversation_id, role, message.content)?
+            paths::of_new(
+                conn,
+                message.conversation_id,
+                message.parent_id,
+                role,
+                message.content,
+            )?
         }
     };
     on_conn!(conn, c => diesel::insert_into(messages::table)
@@ -73,48 +86,48 @@ pub(crate) fn insert(conn: &mut Conn, message: &NewMessage) -> QueryResult<Messa
         .get_result(c))
 }
 
-/// Whether an assistant message already follows the user message `user_message_id`.
-pub(crate) fn answered(
+/// Stores a message after the conversation's active leaf and makes it the active leaf.
+pub(crate) fn append(
     conn: &mut Conn,
     conversation_id: i64,
-    user_message_id: i64,
-) -> QueryResult<bool> {
-    let count: i64 = on_conn!(conn, c => messages::table
-        .filter(messages::conversation_id.eq(conversation_id))
-        .filter(messages::id.gt(user_message_id))
-        .filter(messages::role.eq(Role::Assistant.as_str()))
-        .count()
-        .get_result(c))?;
-    Ok(count > 0)
+    role: Role,
+    content: &str,
+    status: MessageStatus,
+) -> QueryResult<MessageRow> {
+    let parent = tree::active_leaf(conn, conversation_id)?;
+    let row = insert(
+        conn,
+        &NewMessage::now(conversation_id, parent, role, content, status),
+    )?;
+    tree::set_active_leaf(conn, conversation_id, Some(row.id))?;
+    Ok(row)
 }
 
-/// The last `limit` messages of a conversation, oldest first.
+/// Whether the reply `reply_index` (0: the first) of the user message `user_message_id`
+/// is stored: replies of one message are made one at a time, so it is when the message
+/// has more replies than that.
+pub(crate) fn answered(
+    conn: &mut Conn,
+    user_message_id: i64,
+    reply_index: i32,
+) -> QueryResult<bool> {
+    Ok(tree::reply_count(conn, user_message_id)? > i64::from(reply_index))
+}
+
+/// The last `limit` messages of a conversation's active path, oldest first.
 pub(crate) fn latest(
     conn: &mut Conn,
     conversation_id: i64,
     limit: i64,
 ) -> QueryResult<Vec<MessageRow>> {
-    let mut history: Vec<MessageRow> = on_conn!(conn, c => messages::table
-        .filter(messages::conversation_id.eq(conversation_id))
-        .order(messages::id.desc())
-        .limit(limit)
-        .select(MessageRow::as_select())
-        .load(c))?;
-    history.reverse();
-    Ok(history)
+    match tree::active_leaf(conn, conversation_id)? {
+        Some(leaf) => tree::path_rows(conn, leaf, limit),
+        None => Ok(Vec::new()),
+    }
 }
 
-/// The id of a conversation's last message, if it has one.
-pub(crate) fn last_id(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option<i64>> {
-    on_conn!(conn, c => messages::table
-        .filter(messages::conversation_id.eq(conversation_id))
-        .order(messages::id.desc())
-        .select(messages::id)
-        .first(c)
-        .optional())
-}
-
-/// A message by id, with the message after it in its conversation.
+/// A message by id, with its first reply (a user message and its answer, for the
+/// front door's responses).
 fn with_next(conn: &mut Conn, id: i64) -> QueryResult<Option<(MessageRow, Option<MessageRow>)>> {
     let Some(message): Option<MessageRow> = on_conn!(conn, c => messages::table
         .find(id)
@@ -124,14 +137,39 @@ fn with_next(conn: &mut Conn, id: i64) -> QueryResult<Option<(MessageRow, Option
     else {
         return Ok(None);
     };
-    let next = on_conn!(conn, c => messages::table
-        .filter(messages::conversation_id.eq(message.conversation_id))
-        .filter(messages::id.gt(id))
-        .order(messages::id.asc())
-        .select(MessageRow::as_select())
-        .first(c)
-        .optional())?;
+    let next = tree::reply(conn, id, 0)?;
     Ok(Some((message, next)))
+}
+
+/// The parent an edit of the user message `edited` gets (its own), once it is known to
+/// be a user message of `conversation_id`.
+fn parent_of_edit(
+    conn: &mut Conn,
+    conversation_id: i64,
+    edited: i64,
+) -> QueryResult<Result<Option<i64>, BranchRefusal>> {
+    Ok(match tree::placement(conn, edited)? {
+        None => Err(BranchRefusal::Unknown),
+        Some((of, _, _)) if of != conversation_id => Err(BranchRefusal::OtherConversation),
+        Some((_, _, role)) if role != Role::User.as_str() => Err(BranchRefusal::WrongRole),
+        Some((_, parent, _)) => Ok(parent),
+    })
+}
+
+/// Takes the conversation's reply lease, taking a dead holder's over; `false` when a
+/// live holder has it.
+fn take_free_lease(
+    conn: &mut Conn,
+    conversation_id: i64,
+    judge: &dyn LeaseJudge,
+) -> QueryResult<bool> {
+    if let Some(held) = lease::of(conn, conversation_id)? {
+        if !judge.is_dead(&held) {
+            return Ok(false);
+        }
+        lease::take_over(conn, &held)?;
+    }
+    Ok(true)
 }
 
 /// See [`Store::begin_chat`]; runs inside one transaction.
@@ -151,36 +189,54 @@ pub(crate) fn begin_chat(
     let Some(user_id) = conversations::owner(conn, conversation_id)? else {
         return Ok(BeginChat::NoConversation);
     };
-    if let Some(held) = lease::of(conn, conversation_id)? {
-        if !judge.is_dead(&held) {
-            return Ok(BeginChat::Busy);
-        }
-        lease::take_over(conn, &held)?;
+    // Checked before the lease is taken over, so a refused edit stores nothing at all.
+    let edit_parent = match turn.branch {
+        Branch::Continue => None,
+        Branch::EditOf(edited) => match parent_of_edit(conn, conversation_id, edited)? {
+            Ok(parent) => Some(parent),
+            Err(refusal) => return Ok(BeginChat::NoBranch(refusal)),
+        },
+    };
+    if !take_free_lease(conn, conversation_id, judge)? {
+        return Ok(BeginChat::Busy);
     }
     if let Some(expected) = turn.after
-        && last_id(conn, conversation_id)? != expected
+        && tree::active_leaf(conn, conversation_id)? != expected
     {
         return Ok(BeginChat::Moved);
     }
     let Some((last, earlier)) = turn.contents.split_last() else {
         return Err(DieselError::RollbackTransaction);
     };
+    let mut parent = match edit_parent {
+        Some(parent) => parent,
+        None => tree::active_leaf(conn, conversation_id)?,
+    };
     for content in earlier {
-        insert(
+        let row = insert(
             conn,
             &NewMessage::now(
                 conversation_id,
+                parent,
                 Role::User,
                 content,
                 MessageStatus::Complete,
             ),
         )?;
+        parent = Some(row.id);
     }
     let user_message = insert(
         conn,
-        &NewMessage::now(conversation_id, Role::User, last, MessageStatus::Complete),
+        &NewMessage::now(
+            conversation_id,
+            parent,
+            Role::User,
+            last,
+            MessageStatus::Complete,
+        ),
     )?;
-    lease::take(conn, conversation_id, user_message.id, judge.owner())?;
+    tree::set_active_leaf(conn, conversation_id, Some(user_message.id))?;
+    lease::take(conn, conversation_id, user_message.id, 0, judge.owner())?;
     if let Some(key) = &turn.key {
         let answer = KeptAnswer {
             status: 200,
@@ -189,40 +245,171 @@ pub(crate) fn begin_chat(
         };
         idempotency::keep(conn, key, &answer)?;
     }
-    let history = latest(conn, conversation_id, history_limit.max(1))?;
+    let history = tree::path_rows(conn, user_message.id, history_limit.max(1))?;
     let settings = conversations::settings(conn, conversation_id)?;
     Ok(BeginChat::Started(ChatStart {
         user_message,
+        reply_index: 0,
         history,
         settings,
         user_id,
     }))
 }
 
+/// The user message a regenerate answers again: the parent of the assistant message
+/// `message_id`, or, without one, the active leaf's (an assistant message) or the
+/// active leaf itself (a user message the path leaves unanswered).
+fn regenerated(
+    conn: &mut Conn,
+    conversation_id: i64,
+    message_id: Option<i64>,
+) -> QueryResult<Result<i64, BranchRefusal>> {
+    let named = match message_id {
+        Some(id) => id,
+        None => match tree::active_leaf(conn, conversation_id)? {
+            Some(leaf) => leaf,
+            None => return Ok(Err(BranchRefusal::Empty)),
+        },
+    };
+    let Some((of, parent, role)) = tree::placement(conn, named)? else {
+        return Ok(Err(BranchRefusal::Unknown));
+    };
+    if of != conversation_id {
+        return Ok(Err(BranchRefusal::OtherConversation));
+    }
+    if role == Role::Assistant.as_str() {
+        // An assistant message always follows a user message.
+        return Ok(parent.ok_or(BranchRefusal::WrongRole));
+    }
+    // A user message named is refused: its replies are what is named. A path that ends
+    // at one (its reply failed before its first token, or a regenerate of it did) has
+    // it answered again.
+    if message_id.is_some() {
+        return Ok(Err(BranchRefusal::WrongRole));
+    }
+    Ok(Ok(named))
+}
+
+/// See [`Store::begin_regenerate`]; runs inside one transaction.
+pub(crate) fn begin_regenerate(
+    conn: &mut Conn,
+    conversation_id: i64,
+    message_id: Option<i64>,
+    history_limit: i64,
+    judge: &dyn LeaseJudge,
+) -> QueryResult<BeginChat> {
+    let Some(user_id) = conversations::owner(conn, conversation_id)? else {
+        return Ok(BeginChat::NoConversation);
+    };
+    if !take_free_lease(conn, conversation_id, judge)? {
+        return Ok(BeginChat::Busy);
+    }
+    // Read after the take-over, which may have stored a dead holder's reply.
+    let user_message_id = match regenerated(conn, conversation_id, message_id)? {
+        Ok(id) => id,
+        Err(refusal) => return Ok(BeginChat::NoBranch(refusal)),
+    };
+    let reply_index = i32::try_from(tree::reply_count(conn, user_message_id)?).unwrap_or(i32::MAX);
+    tree::set_active_leaf(conn, conversation_id, Some(user_message_id))?;
+    lease::take(
+        conn,
+        conversation_id,
+        user_message_id,
+        reply_index,
+        judge.owner(),
+    )?;
+    let history = tree::path_rows(conn, user_message_id, history_limit.max(1))?;
+    let Some(user_message) = history.last().cloned() else {
+        return Err(DieselError::RollbackTransaction);
+    };
+    let settings = conversations::settings(conn, conversation_id)?;
+    Ok(BeginChat::Started(ChatStart {
+        user_message,
+        reply_index,
+        history,
+        settings,
+        user_id,
+    }))
+}
+
+/// A chat's start that lost a race, as the chat's answer.
+fn lease_race(result: Result<BeginChat, StoreError>) -> Result<BeginChat, StoreError> {
+    match result {
+        // Two processes took the free lease at once: the loser's transaction is rolled
+        // back whole, and its chat is the 409.
+        Err(StoreError::Query(DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            _,
+        ))) => Ok(BeginChat::Busy),
+        // The conversation was deleted after this transaction saw it (PostgreSQL's
+        // READ COMMITTED): rolled back whole, and the chat is the 404.
+        Err(StoreError::Query(DieselError::DatabaseError(
+            DatabaseErrorKind::ForeignKeyViolation,
+            _,
+        ))) => Ok(BeginChat::NoConversation),
+        other => other,
+    }
+}
+
 /// See [`Store::insert_assistant_message`]; runs inside one transaction.
 pub(crate) fn finish_reply(conn: &mut Conn, reply: &FinishedReply) -> QueryResult<StoredReply> {
     // The lease of this very reply, whoever holds it now: a reply kept across a restart
     // was leased by the process that generated it.
-    lease::release_for(conn, reply.conversation_id, reply.user_message_id)?;
+    lease::release_for(
+        conn,
+        reply.conversation_id,
+        reply.user_message_id,
+        reply.reply_index,
+    )?;
     if !conversations::exists(conn, reply.conversation_id)? {
         return Ok(StoredReply::NoConversation);
     }
-    if answered(conn, reply.conversation_id, reply.user_message_id)? {
+    if answered(conn, reply.user_message_id, reply.reply_index)? {
         return Ok(StoredReply::AlreadyAnswered);
     }
+    // The user message was deleted with its turn while the reply ran (a peer's delete):
+    // the reply has nowhere to go.
+    if tree::placement(conn, reply.user_message_id)?.is_none() {
+        return Ok(StoredReply::NoConversation);
+    }
+    let row = store_reply(
+        conn,
+        reply.conversation_id,
+        reply.user_message_id,
+        &reply.content,
+        reply.status,
+        reply.details.clone(),
+    )?;
+    Ok(StoredReply::Inserted(row))
+}
+
+/// Stores a reply to the user message `user_message_id` and makes it the active leaf
+/// when the path still ends at that message (nothing else moved it meanwhile).
+pub(crate) fn store_reply(
+    conn: &mut Conn,
+    conversation_id: i64,
+    user_message_id: i64,
+    content: &str,
+    status: MessageStatus,
+    details: MessageDetails,
+) -> QueryResult<MessageRow> {
     let row = insert(
         conn,
         &NewMessage {
-            details: reply.details.clone(),
+            details,
             ..NewMessage::now(
-                reply.conversation_id,
+                conversation_id,
+                Some(user_message_id),
                 Role::Assistant,
-                &reply.content,
-                reply.status,
+                content,
+                status,
             )
         },
     )?;
-    Ok(StoredReply::Inserted(row))
+    if tree::active_leaf(conn, conversation_id)? == Some(user_message_id) {
+        tree::set_active_leaf(conn, conversation_id, Some(row.id))?;
+    }
+    Ok(row)
 }
 
 impl Store {
@@ -255,25 +442,31 @@ impl Store {
                 seen => return Ok(BeginChat::Seen(seen)),
             }
         }
-        match result {
-            // Two processes took the free lease at once: the loser's transaction is
-            // rolled back whole, and its chat is the 409.
-            Err(StoreError::Query(DieselError::DatabaseError(
-                DatabaseErrorKind::UniqueViolation,
-                _,
-            ))) => Ok(BeginChat::Busy),
-            // The conversation was deleted after this transaction saw it (PostgreSQL's
-            // READ COMMITTED): rolled back whole, and the chat is the 404.
-            Err(StoreError::Query(DieselError::DatabaseError(
-                DatabaseErrorKind::ForeignKeyViolation,
-                _,
-            ))) => Ok(BeginChat::NoConversation),
-            other => other,
-        }
+        lease_race(result)
     }
 
-    /// A message and the one after it in its conversation (a user message and its
-    /// answer, for the front door's responses); `None` when there is no such message.
+    /// Starts a regenerate: takes the conversation's reply lease as
+    /// [`Store::begin_chat`] does and, with no new message, answers again the user
+    /// message of the assistant message `message_id` (by default the active leaf's, or
+    /// the active leaf itself when it is a user message without a reply). The user
+    /// message becomes the active leaf until the new reply is stored. One transaction.
+    pub async fn begin_regenerate(
+        &self,
+        conversation_id: i64,
+        message_id: Option<i64>,
+        history_limit: i64,
+        judge: Arc<dyn LeaseJudge>,
+    ) -> Result<BeginChat, StoreError> {
+        let result = self
+            .write_transaction(move |conn| {
+                begin_regenerate(conn, conversation_id, message_id, history_limit, &*judge)
+            })
+            .await;
+        lease_race(result)
+    }
+
+    /// A message and its first reply (a user message and its answer, for the front
+    /// door's responses); `None` when there is no such message.
     pub async fn message_with_next(
         &self,
         id: i64,
@@ -282,24 +475,48 @@ impl Store {
             .await
     }
 
-    /// A conversation's last turn when it ends with an answer: the user message and the
-    /// assistant message after it.
+    /// A user message and its reply `index` (0: the first), if it has one; `None` when
+    /// there is no such message.
+    pub async fn message_with_reply(
+        &self,
+        id: i64,
+        index: i32,
+    ) -> Result<Option<(MessageRow, Option<MessageRow>)>, StoreError> {
+        self.read(move |conn| {
+            Ok(conn.transaction(|conn| {
+                let Some(message) = tree::rows(conn, &[id])?.pop() else {
+                    return Ok(None);
+                };
+                let answer = tree::reply(conn, id, index)?;
+                Ok(Some((message, answer)))
+            })?)
+        })
+        .await
+    }
+
+    /// A conversation's last turn when its active path ends with an answer: the user
+    /// message, the assistant message after it, and which of the user message's
+    /// replies that is.
     pub async fn last_answered_turn(
         &self,
         conversation_id: i64,
-    ) -> Result<Option<(MessageRow, MessageRow)>, StoreError> {
+    ) -> Result<Option<(MessageRow, MessageRow, i32)>, StoreError> {
         self.read(move |conn| {
-            let mut last = latest(conn, conversation_id, 2)?;
-            let answer = last.pop();
-            let question = last.pop();
-            Ok(match (question, answer) {
-                (Some(question), Some(answer))
-                    if question.role == Role::User && answer.role == Role::Assistant =>
-                {
-                    Some((question, answer))
-                }
-                _ => None,
+            conn.transaction(|conn| {
+                let mut last = latest(conn, conversation_id, 2)?;
+                let answer = last.pop();
+                let question = last.pop();
+                Ok(match (question, answer) {
+                    (Some(question), Some(answer))
+                        if question.role == Role::User && answer.role == Role::Assistant =>
+                    {
+                        let index = tree::index_of_reply(conn, question.id, answer.id)?;
+                        Some((question, answer, index))
+                    }
+                    _ => None,
+                })
             })
+            .map_err(StoreError::from)
         })
         .await
     }
@@ -313,9 +530,12 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write_transaction(move |conn| {
             for (role, content) in &messages {
-                insert(
+                append(
                     conn,
-                    &NewMessage::now(conversation_id, *role, content, MessageStatus::Complete),
+                    conversation_id,
+                    *role,
+                    content,
+                    MessageStatus::Complete,
                 )?;
             }
             Ok(())
@@ -324,9 +544,10 @@ impl Store {
     }
 
     /// Stores an assistant reply once it has ended, with how it ended, and gives up its
-    /// lease in the same transaction. Idempotent: a reply whose user message already
-    /// has an answer is not stored again, so a write retried after a failure whose
-    /// outcome was unknown (a lost connection at COMMIT) cannot duplicate it.
+    /// lease in the same transaction. Idempotent per reply (its user message and its
+    /// `reply_index`): a reply stored already is not stored again, so a write retried
+    /// after a failure whose outcome was unknown (a lost connection at COMMIT) cannot
+    /// duplicate it.
     pub async fn insert_assistant_message(
         &self,
         reply: FinishedReply,

@@ -39,11 +39,13 @@ mod conversations;
 mod copy;
 mod deletes;
 pub mod fault;
+mod forks;
 pub mod idempotency;
 pub mod lease;
 mod location;
 mod messages;
 pub mod paths;
+mod reply_order;
 mod rows;
 pub mod schema;
 mod search;
@@ -51,6 +53,7 @@ mod sqlite;
 #[cfg(test)]
 mod story;
 mod summaries;
+mod tree;
 mod users;
 
 use std::path::Path;
@@ -72,15 +75,17 @@ pub use conversations::TITLE_BY_USER;
 pub use copy::{ExportBatch, Table};
 pub use deletes::TurnDelete;
 pub use fault::Fault;
+pub use forks::Fork;
 pub use lease::LeaseJudge;
 pub use location::Location;
 pub use rows::{
-    BeginChat, ChatStart, ConversationRow, ConversationSettingsRow, CreateUserOutcome,
-    FinishedReply, KnownOrRow, LeaseRow, MessageDetails, MessageRow, SettingsChange, StoredReply,
-    TitleInputs, UserRow, UserTurn,
+    BeginChat, Branch, BranchRefusal, ChatStart, ConversationRow, ConversationSettingsRow,
+    CreateUserOutcome, FinishedReply, KnownOrRow, LeaseRow, MessageDetails, MessageRow,
+    SettingsChange, StoredReply, TitleInputs, UserRow, UserTurn,
 };
-pub use search::SearchHitRow;
+pub use search::{SearchHitFound, SearchHitRow};
 pub use summaries::SummaryRow;
+pub use tree::{Switch, TREE_MAX_MESSAGES, TreeRead};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");

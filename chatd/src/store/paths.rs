@@ -1,11 +1,10 @@
 //! Path hashes: how the OpenAI front door finds the conversation a client continues
 //! from the history it resends, with one indexed look-up instead of a scan.
 //!
-//! A message's `path_hash` is a chain: the SHA-256 of the previous message's hash (or,
-//! for a conversation's first message, of the conversation's system prompt) with this
-//! message's role and content. So it names the whole path up to and including the
-//! message, system prompt first, and the hash of a new message costs one read of the
-//! previous one. Text is normalised first (CRLF and CR to LF, NUL dropped), as chatd
+//! A message's `path_hash` is a chain: the SHA-256 of its parent's hash (or, for a root,
+//! of the conversation's system prompt) with this message's role and content. So it
+//! names the whole path of the tree up to and including the message, system prompt
+//! first, and the hash of a new message costs one read of its parent. Text is normalised first (CRLF and CR to LF, NUL dropped), as chatd
 //! normalises what it stores, so a client resending what it was given finds it.
 //!
 //! A conversation's hashes are made again when its system prompt changes, and rows
@@ -13,16 +12,18 @@
 //! ([`Store::fill_path_hashes`]); until then such a conversation is not found, and a
 //! client continuing it starts a new one.
 
+use std::collections::HashMap;
+
 use common::Role;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::schema::{conversations, messages};
-use super::{Conn, Store, StoreError, on_conn};
+use super::{Conn, Store, StoreError, on_conn, tree};
 
 /// How many candidates of one hash are looked at: the same history can be stored more
-/// than once (two clients that said the same), and only one whose hash is its
-/// conversation's last message continues it.
+/// than once (two clients that said the same, or two branches), and only one that is
+/// its conversation's active leaf continues it.
 const CANDIDATES: i64 = 16;
 
 /// Conversations whose missing hashes are filled per transaction.
@@ -64,22 +65,25 @@ fn update_normalised(hasher: &mut Sha256, text: &str) {
     hasher.update(rest);
 }
 
-/// The hash of a new message of `conversation_id`, from its last message's (or its
-/// system prompt when it has none); `None` while that last message has no hash yet
-/// (a row from before path hashes, filled later together with this one).
+/// The hash of a new message of `conversation_id` after `parent`, from the parent's hash
+/// (or the system prompt for a root); `None` while the parent has no hash yet (a row
+/// from before path hashes, filled later together with this one).
 pub(crate) fn of_new(
     conn: &mut Conn,
     conversation_id: i64,
+    parent: Option<i64>,
     role: Role,
     content: &str,
 ) -> QueryResult<Option<String>> {
-    let last: Option<Option<String>> = on_conn!(conn, c => messages::table
-        .filter(messages::conversation_id.eq(conversation_id))
-        .order(messages::id.desc())
-        .select(messages::path_hash)
-        .first(c)
-        .optional())?;
-    Ok(match last {
+    let previous: Option<Option<String>> = match parent {
+        Some(parent) => on_conn!(conn, c => messages::table
+            .find(parent)
+            .select(messages::path_hash)
+            .first(c)
+            .optional())?,
+        None => None,
+    };
+    Ok(match previous {
         Some(Some(previous)) => Some(next(&previous, role, content)),
         Some(None) => None,
         None => {
@@ -102,27 +106,31 @@ fn system_prompt(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option<St
 /// prompt changed, or for rows stored before path hashes.
 pub(crate) fn rehash(conn: &mut Conn, conversation_id: i64) -> QueryResult<()> {
     let prompt = system_prompt(conn, conversation_id)?;
-    let rows: Vec<(i64, String, String)> = on_conn!(conn, c => messages::table
+    let rows: Vec<(i64, Option<i64>, String, String)> = on_conn!(conn, c => messages::table
         .filter(messages::conversation_id.eq(conversation_id))
         .order(messages::id.asc())
-        .select((messages::id, messages::role, messages::content))
+        .select((messages::id, messages::parent_id, messages::role, messages::content))
         .load(c))?;
-    let mut hash = start(prompt.as_deref());
-    for (id, role, content) in rows {
+    let root = start(prompt.as_deref());
+    // In id order every parent comes before its children.
+    let mut hashes: HashMap<i64, String> = HashMap::with_capacity(rows.len());
+    for (id, parent, role, content) in rows {
         let role = if role == Role::Assistant.as_str() {
             Role::Assistant
         } else {
             Role::User
         };
-        hash = next(&hash, role, &content);
+        let previous = parent.and_then(|p| hashes.get(&p)).unwrap_or(&root);
+        let hash = next(previous, role, &content);
         on_conn!(&mut *conn, c => diesel::update(messages::table.find(id))
             .set(messages::path_hash.eq(&hash))
             .execute(c))?;
+        hashes.insert(id, hash);
     }
     Ok(())
 }
 
-/// The conversation of `user_id` whose last message's path hash is `hash`, with that
+/// The conversation of `user_id` whose active leaf's path hash is `hash`, with that
 /// message's id: the conversation a request resending this path continues.
 fn continued(conn: &mut Conn, user_id: i64, hash: &str) -> QueryResult<Option<(i64, i64)>> {
     let candidates: Vec<(i64, i64)> = on_conn!(conn, c => messages::table
@@ -134,13 +142,7 @@ fn continued(conn: &mut Conn, user_id: i64, hash: &str) -> QueryResult<Option<(i
         .select((messages::conversation_id, messages::id))
         .load(c))?;
     for (conversation_id, message_id) in candidates {
-        let last: Option<i64> = on_conn!(&mut *conn, c => messages::table
-            .filter(messages::conversation_id.eq(conversation_id))
-            .order(messages::id.desc())
-            .select(messages::id)
-            .first(c)
-            .optional())?;
-        if last == Some(message_id) {
+        if tree::active_leaf(conn, conversation_id)? == Some(message_id) {
             return Ok(Some((conversation_id, message_id)));
         }
     }
@@ -164,8 +166,8 @@ fn fill_batch(conn: &mut Conn) -> QueryResult<usize> {
 
 impl Store {
     /// The conversation of `user_id` that a request resending the path hashed as
-    /// `hash` continues, with the id of its last message; `None` when no conversation
-    /// of that user ends with exactly this path.
+    /// `hash` continues, with the id of its active leaf; `None` when no conversation
+    /// of that user's active path is exactly this path.
     pub async fn conversation_by_path(
         &self,
         user_id: i64,

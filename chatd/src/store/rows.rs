@@ -25,6 +25,8 @@ pub struct ConversationRow {
     pub name: Option<String>,
     #[diesel(deserialize_as = columns::StoredTime)]
     pub created_at: NaiveDateTime,
+    /// The last message of its active path (`tree.rs`); `None` while it has none.
+    pub active_leaf_id: Option<i64>,
 }
 
 /// A conversation's own settings, as stored: each `None` means chatd's default. `params`
@@ -78,6 +80,9 @@ pub struct MessageRow {
     pub created_at: NaiveDateTime,
     #[diesel(embed)]
     pub details: MessageDetails,
+    /// The message it follows in its conversation's tree; `None` for a root (a first
+    /// message, or an edit of one).
+    pub parent_id: Option<i64>,
 }
 
 /// What chatd knows of how an assistant message was made; all `None` for user messages
@@ -134,6 +139,9 @@ pub struct LeaseRow {
     pub owner: String,
     pub content: String,
     pub updated_at: NaiveDateTime,
+    /// Which of the user message's replies it is: 0 for its first, 1 for the first
+    /// regenerated one, ...
+    pub reply_index: i32,
     /// The reasoning so far, beside `content` (both as of the last checkpoint).
     pub reasoning: String,
 }
@@ -146,6 +154,9 @@ pub enum CreateUserOutcome {
 }
 
 /// One message of a conversation read: what the caller already had, or the row.
+// A read holds a list of these, most of them rows: boxing each row would add an
+// allocation per message for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum KnownOrRow<T> {
     Known(T),
@@ -158,6 +169,10 @@ pub struct FinishedReply {
     pub conversation_id: i64,
     /// The user message it answers.
     pub user_message_id: i64,
+    /// Which of that message's replies it is (0: the first); lines of the recovery file
+    /// from before branches have none, and were first replies.
+    #[serde(default)]
+    pub reply_index: i32,
     pub content: String,
     pub status: MessageStatus,
     /// Added after the recovery file's first format: older lines have none.
@@ -181,6 +196,34 @@ pub enum BeginChat {
     /// The turn's idempotency key was used before: with the same body (the chat of the
     /// user message given), or with another.
     Seen(super::idempotency::KeyLookup),
+    /// The message the turn was to branch at (an `edit_of`, a regenerate's
+    /// `message_id`) cannot be: the reason says why.
+    NoBranch(BranchRefusal),
+}
+
+/// Why a turn cannot branch at the message it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BranchRefusal {
+    /// No message has this id.
+    Unknown,
+    /// The message belongs to another conversation.
+    OtherConversation,
+    /// An edit names an assistant message, or a regenerate a user message that has
+    /// replies (its replies are what is regenerated).
+    WrongRole,
+    /// A regenerate with no message named, on a conversation with no message.
+    Empty,
+}
+
+/// Where a chat's user message goes in its conversation's tree.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Branch {
+    /// After the active leaf: every chat of the original API.
+    #[default]
+    Continue,
+    /// Beside this earlier user message of the conversation (the same parent): an edit,
+    /// a new branch.
+    EditOf(i64),
 }
 
 /// What a chat adds to its conversation before the reply.
@@ -193,6 +236,8 @@ pub struct UserTurn {
     pub after: Option<Option<i64>>,
     /// The request's `Idempotency-Key`: the turn is stored only if the key is new.
     pub key: Option<super::idempotency::RequestKey>,
+    /// Where the turn goes; only `Continue` with more than one message.
+    pub branch: Branch,
 }
 
 impl UserTurn {
@@ -202,6 +247,7 @@ impl UserTurn {
             contents: vec![content],
             after: None,
             key: None,
+            branch: Branch::Continue,
         }
     }
 }
@@ -210,7 +256,11 @@ impl UserTurn {
 #[derive(Debug)]
 pub struct ChatStart {
     pub user_message: MessageRow,
-    /// The last `history_limit` messages, oldest first, the new one included.
+    /// Which of the user message's replies this chat makes (0: its first; a regenerate
+    /// makes the next).
+    pub reply_index: i32,
+    /// The last `history_limit` messages of the path to the user message, oldest first,
+    /// the user message included.
     pub history: Vec<MessageRow>,
     /// The conversation's settings as they were when the chat started.
     pub settings: ConversationSettingsRow,
@@ -219,11 +269,13 @@ pub struct ChatStart {
 }
 
 /// What storing a finished reply found.
+// Made once per reply and matched at once; boxing the row would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum StoredReply {
     /// The reply is stored now.
     Inserted(MessageRow),
-    /// An assistant message already answers the user message (an earlier attempt whose
+    /// This reply of the user message is stored already (an earlier attempt whose
     /// answer was lost, or a peer that took the lease over): nothing stored twice.
     AlreadyAnswered,
     /// The conversation is gone.

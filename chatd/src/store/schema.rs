@@ -21,6 +21,7 @@ diesel::table! {
         params -> Nullable<Text>,
         title_source -> Nullable<Text>,
         chat_key -> Nullable<Text>,
+        active_leaf_id -> Nullable<BigInt>,
     }
 }
 
@@ -40,6 +41,7 @@ diesel::table! {
         duration_ms -> Nullable<BigInt>,
         reasoning -> Nullable<Text>,
         path_hash -> Nullable<Text>,
+        parent_id -> Nullable<BigInt>,
     }
 }
 
@@ -53,6 +55,7 @@ diesel::table! {
         owner -> Text,
         content -> Text,
         updated_at -> Timestamp,
+        reply_index -> Integer,
         reasoning -> Text,
     }
 }

@@ -182,7 +182,10 @@ fn open_writer_connection(url: &str) -> Result<SqliteConnection, StoreError> {
 impl Writer {
     /// Starts the writer and checkpoint threads on the database at `url`.
     pub(super) fn start(url: String) -> Result<Arc<Writer>, StoreError> {
-        let conn = open_writer_connection(&url)?;
+        let mut conn = open_writer_connection(&url)?;
+        // Messages queued for search by writes made without the writer (a copy, a
+        // seeded database) are indexed before the first chat.
+        index_for_search(&mut conn);
         let spawn_error =
             |e: std::io::Error| StoreError::Task(format!("could not start a database thread: {e}"));
         let (stop_checkpoints, stop) = mpsc::channel::<()>();
@@ -267,6 +270,7 @@ fn write_loop(conn: SqliteConnection, url: &str, jobs: &mpsc::Receiver<Box<dyn J
         let mut pending = batch.into_iter();
         let committed = c.immediate_transaction::<_, DieselError, _>(|c| {
             answers.extend(pending.by_ref().map(|job| job.run(c)));
+            index_for_search(c);
             Ok(())
         });
         let committed = committed.map_err(|e| refine(StoreError::from(e), url));
@@ -284,6 +288,17 @@ fn write_loop(conn: SqliteConnection, url: &str, jobs: &mpsc::Receiver<Box<dyn J
         for answer in answers {
             answer.send(committed.as_ref().map(|_| ()));
         }
+    }
+}
+
+/// Indexes for search what this batch (or an earlier write made outside the writer)
+/// stored. In a savepoint of its own: when it fails, the batch's writes still commit
+/// and the messages stay queued for the next batch, found by search once indexed.
+fn index_for_search(c: &mut SqliteConnection) {
+    if let Err(why) = c.transaction(|c| super::search::index_queued(c).map(|_| ())) {
+        tracing::warn!(
+            "indexing new messages for search failed (retried with the next write): {why}"
+        );
     }
 }
 

@@ -75,6 +75,7 @@ fn finished(started: &MessageRow, content: &str, status: MessageStatus) -> Finis
     FinishedReply {
         conversation_id: started.conversation_id,
         user_message_id: started.id,
+        reply_index: 0,
         content: content.into(),
         status,
         details: MessageDetails::default(),

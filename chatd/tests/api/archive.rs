@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::property::Rng;
 use crate::support::{Daemon, read_events, read_json, unique};
 
-async fn import(
+pub async fn import(
     chatd: &Daemon,
     user: i64,
     query: &str,
@@ -69,18 +69,49 @@ fn rich_document() -> Value {
     })
 }
 
-/// An export with the ids a database hands out taken away, and the user.
-fn without_ids(mut document: Value) -> Value {
+/// An export with the ids a database hands out taken away, and the user; the tree's
+/// references (`parent_id`, `active_leaf_id`) become indices into `messages`, so two
+/// databases' exports of one tree compare equal.
+pub fn without_ids(mut document: Value) -> Value {
+    let ids: Vec<Value> = document["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["id"].clone())
+        .collect();
+    let index_of = |id: &Value| json!(ids.iter().position(|known| known == id));
     let conversation = document["conversation"]
         .as_object_mut()
         .expect("conversation");
     conversation.remove("id");
     conversation.remove("user_id");
+    if let Some(leaf) = conversation.get_mut("active_leaf_id") {
+        *leaf = index_of(leaf);
+    }
     for message in document["messages"].as_array_mut().expect("messages") {
         let message = message.as_object_mut().expect("message");
         message.remove("id");
         message.remove("conversation_id");
+        if let Some(parent) = message.get_mut("parent_id") {
+            *parent = index_of(parent);
+        }
     }
+    document
+}
+
+/// A version 1 document (one line, no `parent_id`) as this chatd exports it again:
+/// version 2, each message after the one before it, the last one active.
+pub fn as_exported_line(mut document: Value) -> Value {
+    document["version"] = json!(2);
+    let messages = document["messages"].as_array_mut().expect("messages");
+    let mut previous: Option<Value> = None;
+    for message in messages.iter_mut() {
+        if let Some(parent) = previous.take() {
+            message["parent_id"] = parent;
+        }
+        previous = Some(message["id"].clone());
+    }
+    document["conversation"]["active_leaf_id"] = previous.unwrap_or(Value::Null);
     document
 }
 
@@ -100,10 +131,13 @@ async fn a_conversation_exports_as_json_and_markdown() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(document["format"], "chatd.conversation");
-    assert_eq!(document["version"], 1);
+    assert_eq!(document["version"], 2);
     assert_eq!(document["conversation"]["id"], id);
     assert_eq!(document["conversation"]["user_id"], user);
-    assert_eq!(without_ids(document), without_ids(rich_document()));
+    assert_eq!(
+        without_ids(document),
+        without_ids(as_exported_line(rich_document()))
+    );
 
     let response = chatd
         .client
@@ -239,7 +273,7 @@ fn chatgpt_export() -> Value {
     json!([branching, plain, empty, 5])
 }
 
-async fn a_chatgpt_export_imports_the_current_branch() {
+async fn a_chatgpt_export_imports_every_branch() {
     let chatd = Daemon::start().await;
     let user = chatd.create_user(&format!("gpt-{}", unique())).await;
     let (status, summary) = import(&chatd, user, "", chatgpt_export().to_string()).await;
@@ -267,7 +301,11 @@ async fn a_chatgpt_export_imports_the_current_branch() {
         trip["conversation"]["created_at"],
         "2023-11-14T22:13:20.250000Z"
     );
-    let messages: Vec<(&str, &str, &str)> = trip["messages"]
+    // Every branch, oldest first: the first question and its answer, then the edited
+    // question (a second child of the hidden context node, so a second root here) and
+    // its answer, which follows the tool node left out.
+    let trip = without_ids(trip.clone());
+    let messages: Vec<(&str, &str, &str, Value)> = trip["messages"]
         .as_array()
         .unwrap()
         .iter()
@@ -276,6 +314,7 @@ async fn a_chatgpt_export_imports_the_current_branch() {
                 m["role"].as_str().unwrap(),
                 m["content"].as_str().unwrap(),
                 m["created_at"].as_str().unwrap(),
+                m.get("parent_id").cloned().unwrap_or(Value::Null),
             )
         })
         .collect();
@@ -284,17 +323,32 @@ async fn a_chatgpt_export_imports_the_current_branch() {
         [
             (
                 "user",
+                "What to see in Kyoto?",
+                "2023-11-14T22:13:30.000000Z",
+                Value::Null
+            ),
+            (
+                "assistant",
+                "The old answer",
+                "2023-11-14T22:13:40.000000Z",
+                json!(0)
+            ),
+            (
+                "user",
                 "[image not imported]\n\nWhat is this temple?",
-                "2023-11-14T22:15:00.000000Z"
+                "2023-11-14T22:15:00.000000Z",
+                Value::Null
             ),
             (
                 "assistant",
                 "That is Kinkaku-ji.\n\nIt is golden.",
-                "2023-11-14T22:15:20.500000Z"
+                "2023-11-14T22:15:20.500000Z",
+                json!(2)
             ),
         ]
     );
-    assert_eq!(trip["messages"][1]["model"], "chatgpt/gpt-4o");
+    assert_eq!(trip["conversation"]["active_leaf_id"], 3, "{trip}");
+    assert_eq!(trip["messages"][3]["model"], "chatgpt/gpt-4o");
     let plain = &exported[1];
     assert_eq!(plain["conversation"]["name"], Value::Null);
     assert_eq!(plain["messages"][1]["content"], "```python\nprint(1)\n```");
@@ -339,7 +393,7 @@ async fn a_malformed_document_is_a_422_naming_where_and_imports_nothing() {
     assert_eq!(status, 404);
     // A document of the wrong version, or without the fields of its format, is skipped.
     let mut newer = rich_document();
-    newer["version"] = json!(2);
+    newer["version"] = json!(3);
     let mut missing = rich_document();
     missing["conversation"]
         .as_object_mut()
@@ -354,7 +408,7 @@ async fn a_malformed_document_is_a_422_naming_where_and_imports_nothing() {
         .iter()
         .map(|s| s["reason"].as_str().unwrap())
         .collect();
-    assert!(reasons[0].contains("version 2"), "{summary}");
+    assert!(reasons[0].contains("version 3"), "{summary}");
     assert!(reasons[1].contains("created_at"), "{summary}");
 }
 
@@ -586,7 +640,7 @@ async fn mutated_documents_are_imported_whole_or_refused_whole() {
 crate::on_both_backends!(
     a_conversation_exports_as_json_and_markdown,
     export_then_import_into_a_fresh_database_gives_the_same_document,
-    a_chatgpt_export_imports_the_current_branch,
+    a_chatgpt_export_imports_every_branch,
     a_malformed_document_is_a_422_naming_where_and_imports_nothing,
     a_conversation_too_large_to_hold_is_a_422_and_imports_nothing,
     a_large_import_is_read_as_a_stream,

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::support::{Daemon, FakeUpstream, Upstream, daemon_for, read_json, sql};
 
 /// Sends a chat completion; answers the status, the body and the conversation header.
-async fn complete(chatd: &Daemon, body: Value, headers: &[(&str, &str)]) -> (u16, Value, i64) {
+pub async fn complete(chatd: &Daemon, body: Value, headers: &[(&str, &str)]) -> (u16, Value, i64) {
     let mut request = chatd
         .client
         .post(chatd.url("").replace("/api/v1", "/v1/chat/completions"))

@@ -2,6 +2,8 @@
 //! SQLite file, and a fake OpenAI-compatible upstream. One test binary, a module per area.
 
 mod archive;
+mod branch_archive;
+mod branches;
 mod chat;
 mod conversation_settings;
 mod conversations;
@@ -10,6 +12,7 @@ mod docs_page;
 mod errors;
 mod events;
 mod front_door;
+mod front_door_forks;
 mod front_door_lifecycle;
 mod front_door_rules;
 mod front_door_tools;

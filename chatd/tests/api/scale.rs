@@ -125,6 +125,17 @@ async fn migrate_data_copies_a_sqlite_database_exactly() {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
+    // A branch (issue 18): an edit of the first message, so the copy must keep the
+    // parents and the active leaf, not only the rows.
+    let first = source.messages(conversations[1]).await[0]["id"].clone();
+    let edited = source
+        .client
+        .post(source.url("/chat"))
+        .json(&json!({"conversation_id": conversations[1], "message": "hello again", "edit_of": first}))
+        .send()
+        .await
+        .expect("POST /chat");
+    assert!(!reply_text(&read_events(edited).await).is_empty());
     let snapshot = answers(&source, &users, &conversations).await;
     let source_file = source.database();
     let mut source = source;
@@ -151,7 +162,7 @@ async fn migrate_data_copies_a_sqlite_database_exactly() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("copied 3 users, 7 conversations and 14 messages"),
+        stdout.contains("copied 3 users, 7 conversations and 16 messages"),
         "{stdout}"
     );
 
@@ -217,6 +228,13 @@ async fn answers(daemon: &Daemon, users: &[i64], conversations: &[i64]) -> Vec<V
         all.push(
             daemon
                 .get(&format!("/conversations/{conversation}/settings"))
+                .await
+                .1,
+        );
+        // Branches: every parent and the active leaf.
+        all.push(
+            daemon
+                .get(&format!("/conversations/{conversation}/tree"))
                 .await
                 .1,
         );

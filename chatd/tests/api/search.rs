@@ -1,7 +1,8 @@
 //! Full-text search, `GET /users/{id}/search`, on both backends: words, phrases,
 //! exclusions, roles and dates; Chinese found by two- and three-character substrings;
 //! snippets with their highlights; deleted conversations gone from the index; the index
-//! built for rows stored before its migration; and arbitrary query strings never a 5xx.
+//! built for rows stored before its migration; hits on other branches than the active
+//! one marked so; and arbitrary query strings never a 5xx.
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -227,11 +228,13 @@ async fn the_migration_indexes_messages_stored_before_it() {
     // start again: the migrations run on rows that are already there.
     let undo = if chatd.postgres_url().is_some() {
         [
+            include_str!("../../../migrations/postgres/2026-12-02-000090_search_batch/down.sql"),
             include_str!("../../../migrations/postgres/2026-12-02-000050_search_speed/down.sql"),
             include_str!("../../../migrations/postgres/2026-12-02-000020_search/down.sql"),
         ]
     } else {
         [
+            include_str!("../../../migrations/sqlite/2026-12-02-000090_search_batch/down.sql"),
             include_str!("../../../migrations/sqlite/2026-12-02-000050_search_speed/down.sql"),
             include_str!("../../../migrations/sqlite/2026-12-02-000020_search/down.sql"),
         ]
@@ -244,7 +247,7 @@ async fn the_migration_indexes_messages_stored_before_it() {
     sql::execute(
         &chatd,
         "DELETE FROM __diesel_schema_migrations \
-         WHERE version IN ('20261202000020', '20261202000050')",
+         WHERE version IN ('20261202000020', '20261202000050', '20261202000090')",
     );
     let chatd = chatd.restart_stopped().await;
     assert_eq!(found(&chatd, user, "walruses role:user").await, [ids[0]]);
@@ -329,4 +332,81 @@ crate::on_both_backends!(
     the_migration_indexes_messages_stored_before_it,
     bad_parameters_are_422s,
     arbitrary_queries_never_give_a_server_error,
+    hits_say_whether_they_are_on_the_active_path,
 );
+
+/// (message id, on_active_path) of each hit, sorted by id.
+async fn on_path(chatd: &Daemon, user: i64, q: &str) -> Vec<(i64, bool)> {
+    let (status, body) = search(chatd, user, q).await;
+    assert_eq!(status, 200, "{q}: {body}");
+    let mut hits: Vec<(i64, bool)> = body
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|hit| {
+            let on = hit["on_active_path"].as_bool().expect("on_active_path");
+            (hit["message_id"].as_i64().expect("message_id"), on)
+        })
+        .collect();
+    hits.sort_unstable();
+    hits
+}
+
+async fn hits_say_whether_they_are_on_the_active_path() {
+    let chatd = Daemon::start().await;
+    let (user, conversations, firsts) = user_with(&chatd, &["orchid question"]).await;
+    let id = conversations[0];
+    read_events(chatd.chat(id, "tulip question").await).await;
+    let line = chatd.wait_for_messages(id, 4).await;
+    let ids: Vec<i64> = line.iter().map(|m| m["id"].as_i64().unwrap()).collect();
+    let response = chatd
+        .client
+        .post(chatd.url("/chat"))
+        .json(&serde_json::json!({"conversation_id": id, "message": "lily question", "edit_of": ids[2]}))
+        .send()
+        .await
+        .expect("POST /chat");
+    assert_eq!(response.status(), 200);
+    read_events(response).await;
+    let edited = chatd.wait_for_messages(id, 4).await;
+    let (lily, lily_reply) = (
+        edited[2]["id"].as_i64().unwrap(),
+        edited[3]["id"].as_i64().unwrap(),
+    );
+    assert_eq!(edited[2]["content"], "lily question");
+    assert_eq!(
+        on_path(&chatd, user, "orchid").await,
+        [(firsts[0], true), (ids[1], true)]
+    );
+    assert_eq!(
+        on_path(&chatd, user, "tulip").await,
+        [(ids[2], false), (ids[3], false)]
+    );
+    assert_eq!(
+        on_path(&chatd, user, "lily").await,
+        [(lily, true), (lily_reply, true)]
+    );
+    // Switching back turns them round.
+    let (status, body) = chatd
+        .patch(
+            &format!("/conversations/{id}"),
+            serde_json::json!({"active_leaf_id": ids[3]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        on_path(&chatd, user, "tulip").await,
+        [(ids[2], true), (ids[3], true)]
+    );
+    assert_eq!(
+        on_path(&chatd, user, "question").await,
+        [
+            (firsts[0], true),
+            (ids[1], true),
+            (ids[2], true),
+            (ids[3], true),
+            (lily, false),
+            (lily_reply, false)
+        ]
+    );
+}

@@ -291,6 +291,83 @@ async fn the_search_language_stems_and_belongs_to_the_database() {
     assert_eq!(ids(&simple, user, "running role:user").await, [sent[0]]);
 }
 
+/// SQLite indexes new messages once per batch of writes (migration
+/// `2026-12-02-000090_search_batch`): nothing stays queued after a chat, and messages
+/// written around the writer (here by hand, with chatd stopped), then deleted or
+/// edited while still queued, are indexed at the next start as they are then, with
+/// both indexes passing FTS5's own integrity check.
+#[tokio::test]
+async fn sqlite_indexes_queued_messages_once_as_they_are_when_indexed() {
+    let chatd = Daemon::start().await;
+    let (user, sent) = user_with(&chatd, &["a message about narwhals"]).await;
+    assert_eq!(
+        sql::count(&chatd, "SELECT count(*) AS n FROM messages_unindexed"),
+        0
+    );
+    assert_eq!(ids(&chatd, user, "narwhals role:user").await, sent);
+
+    let mut chatd = chatd;
+    chatd.terminate().await;
+    let conversation = sql::count(
+        &chatd,
+        &format!(
+            "SELECT conversation_id AS n FROM messages WHERE id = {}",
+            sent[0]
+        ),
+    );
+    let insert = |text: &str| {
+        sql::execute(
+            &chatd,
+            &format!(
+                "INSERT INTO messages (conversation_id, role, content, status, created_at) \
+                 VALUES ({conversation}, 'user', '{text}', 'complete', CURRENT_TIMESTAMP)"
+            ),
+        );
+        sql::count(&chatd, "SELECT max(id) AS n FROM messages")
+    };
+    let kept = insert("queued about okapis");
+    let deleted = insert("queued about quokkas");
+    let edited = insert("queued about axolotls");
+    assert_eq!(
+        sql::count(&chatd, "SELECT count(*) AS n FROM messages_unindexed"),
+        3
+    );
+    sql::execute(
+        &chatd,
+        &format!("DELETE FROM messages WHERE id = {deleted}"),
+    );
+    sql::execute(
+        &chatd,
+        &format!("UPDATE messages SET content = 'edited about capybaras' WHERE id = {edited}"),
+    );
+    // An indexed message edited: re-indexed at once, the old words gone.
+    sql::execute(
+        &chatd,
+        &format!(
+            "UPDATE messages SET content = 'now about manatees' WHERE id = {}",
+            sent[0]
+        ),
+    );
+
+    let chatd = chatd.restart_stopped().await;
+    assert_eq!(
+        sql::count(&chatd, "SELECT count(*) AS n FROM messages_unindexed"),
+        0
+    );
+    assert_eq!(ids(&chatd, user, "okapis").await, [kept]);
+    assert_eq!(ids(&chatd, user, "capybaras").await, [edited]);
+    assert_eq!(ids(&chatd, user, "manatees role:user").await, sent);
+    for gone in ["quokkas", "axolotls", "narwhals role:user"] {
+        assert!(ids(&chatd, user, gone).await.is_empty(), "{gone}");
+    }
+    for index in ["messages_fts", "messages_words"] {
+        sql::execute(
+            &chatd,
+            &format!("INSERT INTO {index} ({index}) VALUES ('integrity-check')"),
+        );
+    }
+}
+
 crate::on_both_backends!(
     words_are_whole_words_and_parts_of_words_are_found_when_no_word_is,
     two_characters_are_found_through_the_index_wherever_they_are,

@@ -249,12 +249,19 @@ async fn regenerate_makes_the_reply_again_and_a_stale_history_is_a_409() {
         return;
     };
     assert_eq!(strings(&out["regenerated"]), ["first", "fine"], "{out}");
-    // The turn was stored again: new ids, in the same (only) conversation.
+    // A new reply to the same user message, in the same (only) conversation; the old
+    // one stays in the tree.
     let (before, after) = (strings(&out["before"]), strings(&out["after"]));
     assert_eq!((before.len(), after.len()), (2, 2), "{out}");
-    assert_ne!(before, after);
+    assert_eq!(before[0], after[0]);
+    assert_eq!(after[1], format!("{}.1", before[1]), "{out}");
     let messages = only_conversation_of(&chatd, "local").await;
     assert_eq!(messages.len(), 2, "{messages:?}");
+    let conversation = messages[0]["conversation_id"].as_i64().unwrap();
+    let (_, tree) = chatd
+        .get(&format!("/conversations/{conversation}/tree"))
+        .await;
+    assert_eq!(tree["messages"].as_array().map(Vec::len), Some(3), "{tree}");
     assert_eq!(messages[0]["content"], "first");
     assert_eq!(messages[1]["status"], "complete");
     for refused in ["conflict", "staleRegenerate"] {
@@ -269,6 +276,57 @@ async fn regenerate_makes_the_reply_again_and_a_stale_history_is_a_409() {
     }
     // Neither touched the stored chat.
     assert_eq!(out["storedCount"], 2);
+}
+
+async fn edits_and_regenerates_of_use_chat_make_branches() {
+    let upstream = FakeUpstream::start(Upstream::tokens(&["fine"])).await;
+    let chatd = daemon_for(&upstream, &[]).await;
+    let Some(out) = scenario(&chatd, "branches", "branching").await else {
+        return;
+    };
+    let ids = strings(&out["regeneratedIds"]);
+    assert!(
+        ids[1].starts_with("chatd-reply-") && ids[1].ends_with(".1"),
+        "{out}"
+    );
+    let edited = ["first", "fine", "second, edited", "fine"];
+    assert_eq!(strings(&out["edited"]), edited, "{out}");
+    assert_eq!(strings(&out["storedAfterEdit"]), edited, "{out}");
+    assert_eq!(strings(&out["texts"]), ["first", "fine"], "{out}");
+    assert_eq!(strings(&out["storedTexts"]), ["first", "fine"], "{out}");
+    // The third reply to the first question has the same id live and read back.
+    assert_eq!(out["storedIds"][1], out["liveIds"][1], "{out}");
+    assert!(strings(&out["liveIds"])[1].ends_with(".2"), "{out}");
+    // Every version is in the tree: a question with three replies, the second of which
+    // has the original second question and its edit, each answered.
+    let messages = only_conversation_of(&chatd, "local").await;
+    let conversation = messages[0]["conversation_id"].as_i64().unwrap();
+    let (_, tree) = chatd
+        .get(&format!("/conversations/{conversation}/tree"))
+        .await;
+    let nodes = tree["messages"].as_array().unwrap();
+    assert_eq!(nodes.len(), 8, "{tree}");
+    let first = &nodes[0]["id"];
+    let replies: Vec<&Value> = nodes.iter().filter(|m| &m["parent_id"] == first).collect();
+    assert_eq!(replies.len(), 3, "{tree}");
+    let second_reply = &replies[1]["id"];
+    let questions = nodes
+        .iter()
+        .filter(|m| &m["parent_id"] == second_reply)
+        .count();
+    assert_eq!(questions, 2, "{tree}");
+    assert_eq!(tree["active_leaf_id"], replies[2]["id"]);
+    // The edit's request was answered from the path it made: the first question and
+    // answer, then the edited one (never the version it replaced).
+    let asked = crate::front_door_forks::chat_requests(&upstream);
+    assert!(
+        asked.contains(&vec![
+            "first".to_string(),
+            "fine".to_string(),
+            "second, edited".to_string()
+        ]),
+        "{asked:?}"
+    );
 }
 
 async fn a_chat_new_to_chatd_brings_its_history_and_its_model() {
@@ -453,6 +511,7 @@ crate::on_both_backends!(
     a_provider_failing_before_its_first_token_shows_its_reason,
     a_provider_failing_mid_reply_keeps_the_text_and_shows_its_reason,
     regenerate_makes_the_reply_again_and_a_stale_history_is_a_409,
+    edits_and_regenerates_of_use_chat_make_branches,
     a_chat_new_to_chatd_brings_its_history_and_its_model,
     a_reply_interrupted_by_shutdown_ends_in_an_error_chunk,
     the_stream_is_the_protocol_v1,

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::listener::{Heard, Subscription};
 use super::{Control, Note, Part, Relay, conversation_channel};
-use crate::replies::cursor::{self, rest_after};
+use crate::replies::cursor::{self, ReplyId, rest_after};
 use crate::replies::lease::STALE_AFTER;
 use crate::replies::{Reply, ReplyEnd, ReplyState};
 use crate::store::{LeaseRow, MessageRow, now};
@@ -51,7 +51,11 @@ impl Relay {
     /// and caught up; `None` when no other process has a reply running there.
     pub(crate) async fn follow(&self, conversation_id: i64) -> Option<Arc<Reply>> {
         let lease = self.other_lease(conversation_id).await?;
-        if let Some(mirror) = self.mirror_of(conversation_id, lease.user_message_id) {
+        let named = ReplyId {
+            user_message: lease.user_message_id,
+            index: lease.reply_index,
+        };
+        if let Some(mirror) = self.mirror_of(conversation_id, named) {
             return Some(mirror);
         }
         // Listening before the first look at the checkpoint: nothing published after it
@@ -70,6 +74,7 @@ impl Relay {
         let reply = Arc::new(Reply {
             conversation_id,
             user_message: question,
+            reply_index: lease.reply_index,
             state,
             cancel: CancellationToken::new(),
             checkpointed: Default::default(),
@@ -80,7 +85,7 @@ impl Relay {
             if let Some(existing) = mirrors
                 .get(&conversation_id)
                 .and_then(std::sync::Weak::upgrade)
-                .filter(|m| m.user_message.id == lease.user_message_id)
+                .filter(|m| m.id() == named)
             {
                 return Some(existing);
             }
@@ -126,11 +131,11 @@ impl Relay {
         (lease.owner != *self.owner && now() - lease.updated_at <= STALE_AFTER).then_some(lease)
     }
 
-    fn mirror_of(&self, conversation_id: i64, reply: i64) -> Option<Arc<Reply>> {
+    fn mirror_of(&self, conversation_id: i64, reply: ReplyId) -> Option<Arc<Reply>> {
         self.mirrors()
             .get(&conversation_id)
             .and_then(std::sync::Weak::upgrade)
-            .filter(|m| m.user_message.id == reply)
+            .filter(|m| m.id() == reply)
     }
 
     /// Subscribes to a conversation's channel, for a waiter on its next reply.
@@ -144,6 +149,11 @@ impl Relay {
 impl Follower {
     fn id(&self) -> i64 {
         self.reply.user_message.id
+    }
+
+    /// Which of its user message's replies the mirrored one is (regenerated ones: 1, ...).
+    fn index(&self) -> i32 {
+        self.reply.reply_index
     }
 
     /// Runs until the reply ends (or its owner stops answering, after `STALE_AFTER`).
@@ -260,7 +270,9 @@ impl Follower {
         let Ok(lease) = self.relay.store.reply_lease(conversation_id).await else {
             return;
         };
-        let Some(lease) = lease.filter(|l| l.user_message_id == self.id()) else {
+        let Some(lease) =
+            lease.filter(|l| l.user_message_id == self.id() && l.reply_index == self.index())
+        else {
             // The reply ended meanwhile; `finish` reads it stored.
             self.held.clear();
             self.syncing = None;
@@ -299,7 +311,7 @@ impl Follower {
             Ok(lease) => lease,
             Err(_) => return false,
         };
-        match lease.filter(|l| l.user_message_id == self.id()) {
+        match lease.filter(|l| l.user_message_id == self.id() && l.reply_index == self.index()) {
             None => {
                 self.finish().await;
                 true
@@ -345,7 +357,11 @@ impl Follower {
 
     /// The reply has ended: the rest, and the end, from the stored message.
     async fn finish(&mut self) {
-        let stored = self.relay.store.message_with_next(self.id()).await;
+        let stored = self
+            .relay
+            .store
+            .message_with_reply(self.id(), self.index())
+            .await;
         let answer = match stored {
             Ok(Some((_, next))) => next.filter(|m| m.role == common::Role::Assistant),
             _ => None,

@@ -45,7 +45,9 @@ pub fn document(archive: ConversationArchive) -> ConversationExport {
             model: settings.model,
             system_prompt: settings.system_prompt,
             params,
+            active_leaf_id: conversation.active_leaf_id,
         },
+        // Version 2: every branch, each message with its `parent_id`.
         messages: messages
             .into_iter()
             .map(|row| views::message(row, true))

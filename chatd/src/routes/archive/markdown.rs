@@ -9,9 +9,11 @@ use std::fmt::Write as _;
 use common::archive::ConversationExport;
 use common::{Message, MessageStatus, Role};
 
-/// The Markdown of an exported conversation.
+/// The Markdown of an exported conversation: its active path, the line a reader of
+/// `GET /conversations/{id}` sees (the other branches are in the JSON export).
 pub fn render(document: &ConversationExport) -> String {
     let conversation = &document.conversation;
+    let path = document.active_path();
     let mut out = String::new();
     let title = conversation
         .name
@@ -23,13 +25,13 @@ pub fn render(document: &ConversationExport) -> String {
     let _ = writeln!(out, "conversation_id: {}", conversation.id);
     let _ = writeln!(out, "user_id: {}", conversation.user_id);
     let _ = writeln!(out, "created_at: {}", quoted(&conversation.created_at));
-    if let Some(last) = document.messages.last() {
+    if let Some(last) = path.last() {
         let _ = writeln!(out, "updated_at: {}", quoted(&last.created_at));
     }
     if let Some(model) = &conversation.model {
         let _ = writeln!(out, "model: {}", quoted(model));
     }
-    let _ = writeln!(out, "messages: {}", document.messages.len());
+    let _ = writeln!(out, "messages: {}", path.len());
     let _ = writeln!(
         out,
         "format: {}",
@@ -47,7 +49,7 @@ pub fn render(document: &ConversationExport) -> String {
         }
         out.push('\n');
     }
-    for message in &document.messages {
+    for message in path {
         section(&mut out, message);
     }
     out
@@ -276,6 +278,7 @@ mod tests {
             ttft_ms: None,
             duration_ms: None,
             reasoning: reasoning.map(Into::into),
+            parent_id: None,
         }
     }
 
@@ -293,6 +296,7 @@ mod tests {
                 model: None,
                 system_prompt: None,
                 params: None,
+                active_leaf_id: None,
             },
             messages: vec![
                 message(Role::User, "How?\n```rust\nfn main() {}\n```", None),

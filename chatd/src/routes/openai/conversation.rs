@@ -2,9 +2,11 @@
 //! `X-Chatd-Conversation` header or `metadata.chatd_conversation_id`), it is that one;
 //! otherwise the history the client resends is looked up by its path hash
 //! (`store/paths.rs`) among the conversations of the request's user: a conversation
-//! whose path (system prompt included) is exactly the request's messages before its
-//! new user messages is continued, and anything else starts a new conversation with
-//! the request's system prompt and model.
+//! whose active path (system prompt included) is exactly the request's messages before
+//! its new user messages is continued; one with a message whose path that is, further
+//! up or on another branch, forks there (`store/forks.rs`: the client edited a message
+//! or asked again); anything else starts a new conversation with the request's system
+//! prompt and model.
 
 use warp::http::{HeaderMap, StatusCode};
 
@@ -12,7 +14,7 @@ use super::error::OpenAiError;
 use super::request::CompletionRequest;
 use crate::routes::App;
 use crate::routes::acting_user::{UserChoiceError, acting_user};
-use crate::store::{ConversationSettingsRow, UserTurn, paths};
+use crate::store::{Branch, ConversationSettingsRow, Fork, UserTurn, paths};
 
 pub const CONVERSATION_HEADER: &str = "x-chatd-conversation";
 
@@ -28,6 +30,7 @@ pub async fn choose(
 ) -> Result<(i64, UserTurn, bool), OpenAiError> {
     let turn = |after| UserTurn {
         key: None,
+        branch: Branch::Continue,
         contents: request.new_messages.clone(),
         after,
     };
@@ -40,9 +43,37 @@ pub async fn choose(
         for said in &request.history {
             hash = paths::next(&hash, said.role, &said.content);
         }
-        if let Some((conversation_id, last)) = app.store.conversation_by_path(user_id, hash).await?
+        if let Some((conversation_id, last)) = app
+            .store
+            .conversation_by_path(user_id, hash.clone())
+            .await?
         {
             return Ok((conversation_id, turn(Some(Some(last))), true));
+        }
+        // A stored path that went on past where the client's stops: it went back (an
+        // edit, or its own regenerate) and forks there.
+        let one_message = request.new_messages.len() == 1;
+        match app.store.fork_at_path(user_id, hash, one_message).await? {
+            Some(Fork::BesideUser {
+                conversation_id,
+                user_message_id,
+            }) => {
+                let mut edit = turn(None);
+                edit.branch = Branch::EditOf(user_message_id);
+                return Ok((conversation_id, edit, true));
+            }
+            Some(Fork::After {
+                conversation_id,
+                message_id,
+            }) => return Ok((conversation_id, turn(Some(Some(message_id))), true)),
+            Some(Fork::Busy) => {
+                return Err(OpenAiError::new(
+                    StatusCode::CONFLICT,
+                    "A reply is already being generated for the conversation this history \
+                     continues; wait for it to end",
+                ));
+            }
+            None => {}
         }
     }
     let settings = ConversationSettingsRow {

@@ -394,6 +394,7 @@ mod tests {
             status: MessageStatus::Complete,
             created_at: chrono::DateTime::UNIX_EPOCH.naive_utc(),
             details: MessageDetails::default(),
+            parent_id: None,
         };
         let mut listening = Listening {
             rendered: rendered(),

@@ -22,7 +22,7 @@ use crate::routes::openapi::front_door::{
     ChatErrors, CreateResponseRequest, ResponseObject, ServerSentEvent,
 };
 use crate::routes::{App, input};
-use crate::store::{ConversationSettingsRow, UserTurn};
+use crate::store::{Branch, ConversationSettingsRow, UserTurn};
 use common::Role;
 
 /// Fields of the Responses API that chatd does not do; sent with a value, each is a 400.
@@ -295,6 +295,7 @@ where
     };
     let turn = UserTurn {
         key: None,
+        branch: Branch::Continue,
         contents: asked.new_messages,
         after,
     };

@@ -63,6 +63,8 @@ const WITHOUT_STORAGE: [&str; 4] = [
         super::list_messages,
         super::cancel_reply,
         super::attach::attach_reply,
+        super::branches::regenerate,
+        super::branches::tree,
         super::chat,
         super::status,
         super::models,

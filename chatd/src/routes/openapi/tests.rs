@@ -37,10 +37,12 @@ fn api_route_number(route: &Route<'_>) -> usize {
         Route::UiChatStream(_) => 19,
         Route::UiChatStop(_) => 20,
         Route::UiChatMessages(_) => 21,
-        Route::Events => 22,
+        Route::Regenerate(_) => 22,
+        Route::Tree(_) => 23,
+        Route::Events => 24,
     }
 }
-const API_ROUTES: usize = 23;
+const API_ROUTES: usize = 25;
 /// Their names, for the failure message.
 const API_ROUTE_NAMES: [&str; API_ROUTES] = [
     "CreateUser",
@@ -65,6 +67,8 @@ const API_ROUTE_NAMES: [&str; API_ROUTES] = [
     "UiChatStream",
     "UiChatStop",
     "UiChatMessages",
+    "Regenerate",
+    "Tree",
     "Events",
 ];
 

@@ -29,8 +29,14 @@ const PROTOCOL_HEADER: &str = "x-vercel-ai-ui-message-stream";
 /// The UI message id of the reply to the user message `user_message_id`: known when the
 /// reply starts (its own row id is not, until it is stored), and the same in the stream
 /// and in `GET .../messages`.
-pub fn reply_message_id(user_message_id: i64) -> String {
-    format!("chatd-reply-{user_message_id}")
+pub fn reply_message_id(user_message_id: i64, index: i32) -> String {
+    // A regenerated reply (not its user message's first) is told apart by its place,
+    // as its cursor is (`ID.N`).
+    if index > 0 {
+        format!("chatd-reply-{user_message_id}.{index}")
+    } else {
+        format!("chatd-reply-{user_message_id}")
+    }
 }
 
 /// The UI message id of a stored user message.
@@ -235,7 +241,7 @@ impl Listening {
             self.started = true;
             let start = json!({
                 "type": "start",
-                "messageId": reply_message_id(self.reply.user_message.id),
+                "messageId": reply_message_id(self.reply.user_message.id, self.reply.reply_index),
                 "messageMetadata": self.metadata(None),
             });
             push_chunk(&mut frame, &start);

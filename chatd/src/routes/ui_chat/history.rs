@@ -110,23 +110,51 @@ pub fn read_message(index: usize, value: &Value, problems: &mut Vec<Invalid>) ->
 /// be the start of the stored one. Assistant messages without text are left out on both
 /// sides: a reply that failed before its first token is not stored.
 pub fn check(history: &[Said], stored: &[MessageRow]) -> Result<(), ApiError> {
+    let end = matched_prefix(history, stored)?;
+    if stored[end..].iter().any(|row| !is_empty_reply(row)) {
+        let kept = stored.iter().filter(|row| !is_empty_reply(row)).count();
+        return Err(count_mismatch(history.len() - empty_said(history), kept));
+    }
+    Ok(())
+}
+
+fn is_empty_reply(row: &MessageRow) -> bool {
+    row.role == Role::Assistant && row.content.is_empty()
+}
+
+fn empty_said(history: &[Said]) -> usize {
+    history
+        .iter()
+        .filter(|said| said.role == Speaker::Chat(Role::Assistant) && said.text.is_empty())
+        .count()
+}
+
+fn count_mismatch(said: usize, stored: usize) -> ApiError {
+    mismatch(format!(
+        "the request's history has {said} messages with text before its new one, chatd \
+         stored {stored} for this chat"
+    ))
+}
+
+/// Checks that `history` is the start of what chatd stored, as [`check`] compares
+/// them; the index in `stored` just past the last message it matched (0 when it holds
+/// none), where the stored path goes on and the client's, edited or regenerated, parts
+/// from it.
+pub fn matched_prefix(history: &[Said], stored: &[MessageRow]) -> Result<usize, ApiError> {
     let said: Vec<&Said> = history
         .iter()
         .filter(|said| !(said.role == Speaker::Chat(Role::Assistant) && said.text.is_empty()))
         .collect();
-    let kept: Vec<&MessageRow> = stored
+    let kept: Vec<(usize, &MessageRow)> = stored
         .iter()
-        .filter(|row| !(row.role == Role::Assistant && row.content.is_empty()))
+        .enumerate()
+        .filter(|(_, row)| !is_empty_reply(row))
         .collect();
-    if said.len() != kept.len() {
-        return Err(mismatch(format!(
-            "the request's history has {} messages with text before its new one, chatd \
-             stored {} for this chat",
-            said.len(),
-            kept.len()
-        )));
+    if said.len() > kept.len() {
+        return Err(count_mismatch(said.len(), kept.len()));
     }
-    for (index, (said, row)) in said.iter().zip(&kept).enumerate() {
+    let mut end = 0;
+    for (index, (said, (at, row))) in said.iter().zip(&kept).enumerate() {
         let same_text = said.text == row.content
             || (row.role == Role::Assistant
                 && row.status != MessageStatus::Complete
@@ -140,8 +168,9 @@ pub fn check(history: &[Said], stored: &[MessageRow]) -> Result<(), ApiError> {
                 row.id
             )));
         }
+        end = at + 1;
     }
-    Ok(())
+    Ok(end)
 }
 
 /// The 409 of a history that is not the stored one; `what` says where they part.
@@ -157,7 +186,12 @@ pub fn mismatch(what: String) -> ApiError {
 
 /// A conversation's stored messages as the AI SDK's `UIMessage[]`: each with chatd's
 /// data in `metadata`, an assistant message with its reasoning before its text.
-pub fn render(conversation_id: i64, stored: &[MessageRow]) -> Value {
+/// `reply_indices` is each reply's place among its user message's replies.
+pub fn render(
+    conversation_id: i64,
+    stored: &[MessageRow],
+    reply_indices: &std::collections::HashMap<i64, i32>,
+) -> Value {
     let mut answering = None;
     let messages: Vec<Value> = stored
         .iter()
@@ -180,7 +214,11 @@ pub fn render(conversation_id: i64, stored: &[MessageRow]) -> Value {
                     parts.push(json!({"type": "reasoning", "text": reasoning, "state": "done"}));
                 }
                 // The reply's id in the stream it came in, when its user message is known.
-                answering.map_or_else(|| user_message_id(row.id), reply_message_id)
+                let index = reply_indices.get(&row.id).copied().unwrap_or(0);
+                answering.map_or_else(
+                    || user_message_id(row.id),
+                    |user| reply_message_id(user, index),
+                )
             } else {
                 answering = Some(row.id);
                 user_message_id(row.id)
@@ -213,6 +251,7 @@ mod tests {
             status,
             created_at: chrono::NaiveDateTime::default(),
             details: MessageDetails::NONE,
+            parent_id: None,
         }
     }
 
@@ -256,6 +295,33 @@ mod tests {
         assert!(check(&history, &stored).is_err(), "a message left out");
         let roles_swapped = [said(Role::Assistant, "hi")];
         assert!(check(&roles_swapped, &stored[..1]).is_err());
+    }
+
+    #[test]
+    fn a_prefix_of_the_stored_path_says_where_it_parts() {
+        use MessageStatus::Complete;
+        let stored = [
+            row(1, Role::User, "hi", Complete),
+            row(2, Role::Assistant, "", Complete),
+            row(3, Role::User, "again", Complete),
+            row(4, Role::Assistant, "hello", Complete),
+        ];
+        assert_eq!(matched_prefix(&[], &stored).ok(), Some(0));
+        // The empty reply is passed over with the message before it.
+        let first = [said(Role::User, "hi")];
+        assert_eq!(matched_prefix(&first, &stored).ok(), Some(1));
+        let two = [said(Role::User, "hi"), said(Role::User, "again")];
+        assert_eq!(matched_prefix(&two, &stored).ok(), Some(3));
+        assert!(check(&two, &stored).is_err(), "a reply is left");
+        let other = [said(Role::User, "hi"), said(Role::User, "edited")];
+        assert!(matched_prefix(&other, &stored).is_err());
+        let longer = [
+            said(Role::User, "hi"),
+            said(Role::User, "again"),
+            said(Role::Assistant, "hello"),
+            said(Role::User, "more"),
+        ];
+        assert!(matched_prefix(&longer, &stored).is_err());
     }
 
     #[test]

@@ -10,7 +10,11 @@
 //! The client's chat id names a conversation of the request's user (`X-Chatd-User`, else
 //! `--default-user`), made on first sight (`store/chat_keys.rs`). chatd keeps the
 //! history, so of the messages sent only the last, a user message, is new: the ones
-//! before it must be what chatd stored (else 409), or be left out altogether.
+//! before it must be what chatd stored (else 409), or be left out altogether. A history
+//! that is the start of the stored path and stops before one of its user messages is
+//! how `sendMessage({messageId})` edits that message: the new one is stored beside it
+//! (a branch, docs/API.md §3.19). `regenerate()` makes a sibling reply, the old one
+//! kept.
 
 mod chunks;
 mod history;
@@ -30,9 +34,7 @@ use super::{
     App, MESSAGE_MAX_CHARS, begin_error, decode_segment, input, manage, settings, stop_reply,
 };
 use crate::replies::ChatOverrides;
-use crate::store::{
-    ChatKeyed, ConversationSettingsRow, KnownOrRow, MessageRow, TurnDelete, UserTurn,
-};
+use crate::store::{Branch, ChatKeyed, ConversationSettingsRow, KnownOrRow, MessageRow, UserTurn};
 use history::{Said, Speaker};
 
 /// The longest chat id kept: the AI SDK's own are 16 characters, UUIDs 36.
@@ -49,6 +51,9 @@ struct ChatRequest {
     /// `trigger: "regenerate-message"`: the last message is the stored one whose reply
     /// is made again.
     regenerate: bool,
+    /// The body's `messageId` is the id of its last message: `sendMessage({messageId})`,
+    /// which replaces that message (an edit) rather than adding one.
+    replaces: bool,
     /// The body's `model` (an app's `body: {model}`): this reply's model, and a new
     /// conversation's.
     model: Option<String>,
@@ -187,12 +192,20 @@ fn read_request(body: &Map<String, Value>) -> Result<ChatRequest, ApiError> {
         )));
     }
     let system: Vec<String> = messages.into_iter().map(|said| said.text).collect();
+    let last_id = values
+        .last()
+        .and_then(|last| last.get("id"))
+        .and_then(Value::as_str);
+    let replaces = !regenerate
+        && last_id.is_some()
+        && body.get("messageId").and_then(Value::as_str) == last_id;
     Ok(ChatRequest {
         key,
         system_prompt: (!system.is_empty()).then(|| system.join("\n\n")),
         history,
         new_message,
         regenerate,
+        replaces,
         model,
     })
 }
@@ -325,16 +338,30 @@ where
         model: request.model.clone(),
         ..ChatOverrides::default()
     };
-    let turn = if created {
-        first_turn(app, conversation_id, request).await?
+    let next = if created {
+        Next::Turn(first_turn(app, conversation_id, request).await?)
     } else {
         continued_turn(app, conversation_id, request).await?
     };
-    let reply = app
-        .replies
-        .begin_at_once(conversation_id, turn, overrides)
-        .await
-        .map_err(begin_error)?;
+    let begun = match next {
+        Next::Turn(turn) => {
+            app.replies
+                .begin_at_once(conversation_id, turn, overrides)
+                .await
+        }
+        Next::Regenerate(message_id) => {
+            app.replies
+                .regenerate_with(conversation_id, message_id, overrides)
+                .await
+        }
+    };
+    let reply = begun.map_err(|error| match error {
+        // The path changed between the read and the regenerate.
+        crate::replies::BeginError::NoBranch(_) => {
+            cannot_regenerate("the chat was changed by another request; reload its messages")
+        }
+        error => begin_error(error),
+    })?;
     Ok(chunks::ui_stream(reply))
 }
 
@@ -364,30 +391,51 @@ async fn first_turn(
         // Nothing to compare against but what was just seeded.
         after: (!seeded).then_some(None),
         key: None,
+        branch: Branch::Continue,
     })
 }
 
+/// What a chat on a conversation chatd already has asks for.
+enum Next {
+    /// A new user message, after the active path or beside one of its messages.
+    Turn(UserTurn),
+    /// A new reply beside this assistant message (`None`: to the active leaf, a user
+    /// message left unanswered).
+    Regenerate(Option<i64>),
+}
+
 /// The turn of a chat on a conversation chatd already has: a new message after the
-/// stored history, or a regenerate of the last reply.
+/// stored path, an edit of one of its user messages, or a new reply.
 async fn continued_turn(
     app: &App,
     conversation_id: i64,
     request: ChatRequest,
-) -> Result<UserTurn, ApiError> {
+) -> Result<Next, ApiError> {
     let stored = stored_messages(app, conversation_id).await?;
     if request.regenerate {
-        return turn_again(app, request, &stored).await;
+        return turn_again(request, &stored).map(Next::Regenerate);
     }
+    let after = Some(stored.last().map(|row| row.id));
+    let mut branch = Branch::Continue;
     // A request of the new message alone continues whatever is stored (the AI SDK's
-    // way to send less); any history sent must be the stored one.
-    if request.whole_history_sent() {
-        history::check(&request.history, &stored)?;
+    // way to send less), unless it says it replaces that message; any history sent
+    // must be the start of the stored path, and one that stops before a user message
+    // of it edits that message.
+    if request.whole_history_sent() || request.replaces {
+        let end = history::matched_prefix(&request.history, &stored)?;
+        match stored[end..].iter().find(|row| !row.content.is_empty()) {
+            None => {}
+            Some(next) if next.role == Role::User => branch = Branch::EditOf(next.id),
+            // The history stops between a user message and its reply.
+            Some(_) => return Err(parted(&request.history, &stored)),
+        }
     }
-    Ok(UserTurn {
+    Ok(Next::Turn(UserTurn {
         contents: vec![request.new_message],
-        after: Some(stored.last().map(|row| row.id)),
+        after,
         key: None,
-    })
+        branch,
+    }))
 }
 
 impl ChatRequest {
@@ -404,57 +452,48 @@ fn cannot_regenerate(why: &str) -> ApiError {
     )
 }
 
-/// A regenerate: the request's messages, up to its last user message, must be the
-/// conversation as stored without its last reply. That turn (the user messages since
-/// the reply before, and their reply, if stored) is deleted, and its user messages are
-/// what the new reply answers, stored again.
-async fn turn_again(
-    app: &App,
-    request: ChatRequest,
-    stored: &[MessageRow],
-) -> Result<UserTurn, ApiError> {
-    let asked = match stored.split_last() {
-        Some((last, before)) if last.role == Role::Assistant => before,
-        _ => stored,
-    };
-    let Some(last_user) = asked.last().filter(|row| row.role == Role::User) else {
-        return Err(cannot_regenerate("the chat has no message to answer again"));
-    };
-    if request.whole_history_sent() {
-        let mut sent = request.history;
-        sent.push(Said {
-            role: Speaker::Chat(Role::User),
-            text: request.new_message,
-            has_other_parts: false,
-        });
-        history::check(&sent, asked)?;
-    } else if last_user.content != request.new_message {
-        return Err(history::mismatch(
-            "the message to answer again is not the last one chatd stored".into(),
-        ));
+/// A regenerate: the request's messages, up to its last user message, must be the start
+/// of the stored path, up to a user message of it; the reply after that message (the
+/// last one, or an earlier one: `regenerate({messageId})`) gets a sibling, which becomes
+/// active, the old one kept. Which assistant message that is, or `None` for a user
+/// message left unanswered at the end of the path.
+fn turn_again(request: ChatRequest, stored: &[MessageRow]) -> Result<Option<i64>, ApiError> {
+    if !request.whole_history_sent() {
+        let asked = match stored.split_last() {
+            Some((last, before)) if last.role == Role::Assistant => before,
+            _ => stored,
+        };
+        let Some(last_user) = asked.last().filter(|row| row.role == Role::User) else {
+            return Err(cannot_regenerate("the chat has no message to answer again"));
+        };
+        if last_user.content == request.new_message {
+            return Ok(stored
+                .last()
+                .filter(|row| row.role == Role::Assistant)
+                .map(|row| row.id));
+        }
+        // Else the whole history is the first message: its reply again.
     }
-    let turn_start = asked
-        .iter()
-        .rposition(|row| row.role == Role::Assistant)
-        .map_or(0, |at| at + 1);
-    let contents = asked[turn_start..]
-        .iter()
-        .map(|row| row.content.clone())
-        .collect();
-    let after = turn_start.checked_sub(1).map(|at| asked[at].id);
-    match app.store.clear_last_turn(last_user.id).await? {
-        TurnDelete::Deleted { .. } => Ok(UserTurn {
-            contents,
-            after: Some(after),
-            key: None,
-        }),
-        TurnDelete::Busy => Err(cannot_regenerate(
-            "a reply is being generated for this chat; stop it or wait for it to end",
-        )),
-        TurnDelete::NotLast | TurnDelete::Missing => Err(cannot_regenerate(
-            "the chat was changed by another request; reload its messages",
-        )),
+    let mut sent = request.history;
+    sent.push(Said {
+        role: Speaker::Chat(Role::User),
+        text: request.new_message,
+        has_other_parts: false,
+    });
+    let end = history::matched_prefix(&sent, stored)?;
+    match stored.get(end) {
+        None => Ok(None),
+        Some(reply) if reply.role == Role::Assistant => Ok(Some(reply.id)),
+        // Two user messages in a row, and the request stops between them.
+        Some(_) => Err(parted(&sent, stored)),
     }
+}
+
+/// The 409 of a history that stops where chatd cannot branch.
+fn parted(history: &[Said], stored: &[MessageRow]) -> ApiError {
+    history::check(history, stored).err().unwrap_or_else(|| {
+        history::mismatch("the request's history stops inside a turn chatd stored".into())
+    })
 }
 
 #[utoipa::path(
@@ -519,8 +558,14 @@ pub async fn messages(app: &App, headers: &HeaderMap, raw_key: &str) -> Result<R
         .await?
         .ok_or_else(chat_not_found)?;
     let stored = stored_messages(app, conversation_id).await?;
+    let asked = stored
+        .iter()
+        .filter(|row| row.role == Role::User)
+        .map(|row| row.id)
+        .collect();
+    let indices = app.store.reply_indices(asked).await?;
     Ok(json_response(
         StatusCode::OK,
-        &history::render(conversation_id, &stored),
+        &history::render(conversation_id, &stored, &indices),
     ))
 }

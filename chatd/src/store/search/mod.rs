@@ -10,6 +10,8 @@
 mod postgres;
 mod sqlite;
 
+pub(super) use sqlite::index_queued;
+
 use chrono::NaiveDateTime;
 use diesel::backend::Backend;
 use diesel::prelude::*;
@@ -37,6 +39,73 @@ pub struct SearchHitRow {
     pub content: String,
     #[diesel(sql_type = Timestamp)]
     pub created_at: NaiveDateTime,
+}
+
+/// A hit as the search answers it: the message, and whether it lies on its
+/// conversation's active path (an old branch's message is found too).
+#[derive(Debug, Clone)]
+pub struct SearchHitFound {
+    pub row: SearchHitRow,
+    pub on_active_path: bool,
+}
+
+#[derive(QueryableByName)]
+struct PathId {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// The ids of `conversation_id`'s active path from its leaf up to, and not above, the
+/// message `oldest`: a parent is always older, so the walk stops there and reads only
+/// the part of the path that the conversation's hits can be on.
+fn active_path_from(
+    conn: &mut Conn,
+    conversation_id: i64,
+    oldest: i64,
+) -> QueryResult<std::collections::HashSet<i64>> {
+    let mut statement = Statement::new(matches!(conn, Conn::Postgres(_)));
+    let conversation = statement.bind(Bind::Int(conversation_id));
+    let oldest = statement.bind(Bind::Int(oldest));
+    statement.sql = format!(
+        "WITH RECURSIVE path(id, parent_id) AS ( \
+             SELECT m.id, m.parent_id FROM messages m \
+             JOIN conversations c ON c.active_leaf_id = m.id WHERE c.id = {conversation} \
+             UNION ALL \
+             SELECT m.id, m.parent_id FROM messages m JOIN path ON m.id = path.parent_id \
+             WHERE m.id >= {oldest} \
+         ) SELECT id FROM path"
+    );
+    let ids: Vec<PathId> = match conn {
+        Conn::Sqlite(c) => statement.boxed().load(*c)?,
+        Conn::Postgres(c) => statement.boxed().load(*c)?,
+    };
+    Ok(ids.into_iter().map(|row| row.id).collect())
+}
+
+/// Each hit of a page with whether it is on its conversation's active path: one walk
+/// per conversation of the page.
+fn on_active_paths(conn: &mut Conn, rows: Vec<SearchHitRow>) -> QueryResult<Vec<SearchHitFound>> {
+    let mut oldest: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+    for row in &rows {
+        let at = oldest.entry(row.conversation_id).or_insert(row.message_id);
+        *at = (*at).min(row.message_id);
+    }
+    let mut paths = std::collections::HashMap::with_capacity(oldest.len());
+    for (conversation, from) in oldest {
+        paths.insert(conversation, active_path_from(conn, conversation, from)?);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let on_active_path = paths
+                .get(&row.conversation_id)
+                .is_some_and(|path| path.contains(&row.message_id));
+            SearchHitFound {
+                row,
+                on_active_path,
+            }
+        })
+        .collect())
 }
 
 /// A backend's newest matches of a query, newest first.
@@ -169,7 +238,7 @@ fn search(
     query: &Query,
     skip: i64,
     limit: i64,
-) -> QueryResult<Option<Vec<SearchHitRow>>> {
+) -> QueryResult<Option<Vec<SearchHitFound>>> {
     let users: i64 = on_conn!(&mut *conn, c => users::table
         .filter(users::id.eq(user_id))
         .count()
@@ -194,26 +263,30 @@ fn search(
             |row| row.message_id,
         );
     }
-    Ok(Some(
-        rows.into_iter()
-            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-            .take(usize::try_from(limit).unwrap_or(0))
-            .collect(),
-    ))
+    let page: Vec<SearchHitRow> = rows
+        .into_iter()
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect();
+    on_active_paths(conn, page).map(Some)
 }
 
 impl Store {
-    /// A user's messages that match `query`, best first; `None` when the user does not
-    /// exist. A query without a term to find matches nothing.
+    /// A user's messages that match `query`, best first, each with whether it is on
+    /// its conversation's active path; `None` when the user does not exist. A query
+    /// without a term to find matches nothing. One transaction, so the paths are those
+    /// of the moment the matches were read.
     pub async fn search_messages(
         &self,
         user_id: i64,
         query: Query,
         skip: i64,
         limit: i64,
-    ) -> Result<Option<Vec<SearchHitRow>>, StoreError> {
-        self.read(move |conn| Ok(search(conn, user_id, &query, skip, limit)?))
-            .await
+    ) -> Result<Option<Vec<SearchHitFound>>, StoreError> {
+        self.read(move |conn| {
+            Ok(conn.transaction(|conn| search(conn, user_id, &query, skip, limit))?)
+        })
+        .await
     }
 
     /// PostgreSQL: makes `language` (a text search configuration, `english` say) the

@@ -32,6 +32,64 @@ const TRIGRAM: usize = 3;
 /// The most trigrams a two-character term is expanded to.
 const MAX_EXPANSION: i64 = 256;
 
+/// The search queue and the two indexes as tables, so that the statements that fill
+/// the indexes are prepared once (diesel never caches an `sql_query`'s).
+mod queue {
+    diesel::table! {
+        messages_unindexed (id) {
+            id -> BigInt,
+        }
+    }
+    diesel::table! {
+        messages_fts (rowid) {
+            rowid -> BigInt,
+            content -> Text,
+        }
+    }
+    diesel::table! {
+        messages_words (rowid) {
+            rowid -> BigInt,
+            content -> Text,
+        }
+    }
+    use crate::store::schema::messages;
+    diesel::allow_tables_to_appear_in_same_query!(messages_unindexed, messages);
+}
+
+/// Indexes the messages the insert trigger queued in `messages_unindexed` (migration
+/// `2026-12-02-000090_search_batch`) and empties the queue. The writer calls it once per
+/// batch, in the batch's transaction, so a message is searchable as soon as it is
+/// committed while both indexes are written once per batch: FTS5 writes its pending
+/// terms at every savepoint's end, and each write of a batch is a savepoint.
+pub(crate) fn index_queued(conn: &mut SqliteConnection) -> QueryResult<usize> {
+    use crate::store::schema::messages;
+    use queue::{messages_fts, messages_unindexed, messages_words};
+
+    let queued: bool = diesel::select(diesel::dsl::exists(
+        messages_unindexed::table.select(messages_unindexed::id),
+    ))
+    .get_result(conn)?;
+    if !queued {
+        return Ok(0);
+    }
+    // Each text with a newline after it, as the migration's view gives it to FTS5.
+    let texts = || {
+        messages_unindexed::table
+            .inner_join(messages::table.on(messages::id.eq(messages_unindexed::id)))
+            .select((messages::id, messages::content.concat("\n")))
+            .order(messages::id)
+    };
+    diesel::insert_into(messages_fts::table)
+        .values(texts())
+        .into_columns((messages_fts::rowid, messages_fts::content))
+        .execute(conn)?;
+    diesel::insert_into(messages_words::table)
+        .values(texts())
+        .into_columns((messages_words::rowid, messages_words::content))
+        .execute(conn)?;
+    diesel::delete(messages_unindexed::table).execute(conn)
+}
+
 /// The two indexes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Index {

@@ -168,8 +168,8 @@ if (scenario === "reply") {
   out.texts = chat.messages.map((message) => text(message));
   out.metadata = chat.messages.at(-1).metadata;
 } else if (scenario === "conflict") {
-  // Regenerate makes the last reply again; a history that is not the stored one is
-  // refused in words, for a new message as for a regenerate.
+  // Regenerate makes a new reply beside the last one; a history that is not the stored
+  // one is refused in words, for a new message as for a regenerate.
   const chat = new Chat({});
   await chat.sendMessage({ text: "first" });
   assert.equal(chat.status, "ready", String(chat.error));
@@ -187,6 +187,31 @@ if (scenario === "reply") {
   await stale.regenerate();
   out.staleRegenerate = { status: stale.status, error: stale.error?.message };
   out.storedCount = (await storedMessages()).length;
+} else if (scenario === "branches") {
+  // An edit (`sendMessage({messageId})` replaces a user message and drops what
+  // followed) and regenerates (of the last reply, and of an earlier one) make branches
+  // in chatd, the old versions kept; the stored chat is the path last made.
+  const chat = new Chat({});
+  await chat.sendMessage({ text: "first" });
+  assert.equal(chat.status, "ready", String(chat.error));
+  await chat.regenerate();
+  assert.equal(chat.status, "ready", String(chat.error));
+  out.regeneratedIds = chat.messages.map((message) => message.id);
+  await chat.sendMessage({ text: "second" });
+  assert.equal(chat.status, "ready", String(chat.error));
+  const second = chat.messages[2];
+  await chat.sendMessage({ text: "second, edited", messageId: second.id });
+  assert.equal(chat.status, "ready", String(chat.error));
+  out.edited = chat.messages.map((message) => text(message));
+  out.storedAfterEdit = (await storedMessages()).map((message) => text(message));
+  // The first reply again: the chat goes back to one question and a new answer.
+  await chat.regenerate({ messageId: chat.messages[1].id });
+  assert.equal(chat.status, "ready", String(chat.error));
+  out.texts = chat.messages.map((message) => text(message));
+  const stored = await storedMessages();
+  out.storedTexts = stored.map((message) => text(message));
+  out.storedIds = stored.map((message) => message.id);
+  out.liveIds = chat.messages.map((message) => message.id);
 } else if (scenario === "elsewhere") {
   // A chat kept elsewhere until now comes to chatd with its history, and a model.
   const said = (id, role, words) => ({ id, role, parts: [{ type: "text", text: words }] });

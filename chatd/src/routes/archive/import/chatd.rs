@@ -1,4 +1,10 @@
 //! chatd's own export format read back: one [`ConversationExport`] per conversation.
+//! Version 2 is a tree: each message's `parent_id` names the `id` of an earlier message
+//! of the same document, and `conversation.active_leaf_id` the end of the active path;
+//! a document in which no message has a `parent_id` (version 1, written before
+//! branches) is read as one line, as it always was.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime};
 use common::MessageStatus;
@@ -38,8 +44,26 @@ pub fn convert(object: Map<String, Value>) -> Result<ImportedConversation, Strin
     let title_source = conversation
         .title_source
         .filter(|source| ["user", "first_line", "model"].contains(&source.as_str()));
+    let tree = document.messages.iter().any(|m| m.parent_id.is_some());
+    // The document's ids, to the index of their message: parents are named by id.
+    let mut indices: HashMap<i64, usize> = HashMap::with_capacity(document.messages.len());
     let mut messages = Vec::with_capacity(document.messages.len());
     for (index, message) in document.messages.into_iter().enumerate() {
+        let parent = match message.parent_id {
+            Some(parent) if tree => Some(*indices.get(&parent).ok_or_else(|| {
+                format!(
+                    "messages[{index}].parent_id {parent} is not the id of an earlier message \
+                     of the document"
+                )
+            })?),
+            _ => None,
+        };
+        if tree && indices.insert(message.id, index).is_some() {
+            return Err(format!(
+                "messages[{index}].id {} is the id of an earlier message too",
+                message.id
+            ));
+        }
         let created_at = time(&message.created_at)
             .ok_or_else(|| format!("messages[{index}].created_at is not an RFC 3339 time"))?;
         let usage = message.usage.unwrap_or_default();
@@ -57,9 +81,16 @@ pub fn convert(object: Map<String, Value>) -> Result<ImportedConversation, Strin
                 duration_ms: message.duration_ms,
                 reasoning: message.reasoning.as_deref().map(clean_text),
             },
+            parent,
         });
     }
-    Ok(ImportedConversation {
+    let active = match conversation.active_leaf_id {
+        Some(leaf) if tree => Some(*indices.get(&leaf).ok_or_else(|| {
+            format!("conversation.active_leaf_id {leaf} is not the id of a message of the document")
+        })?),
+        _ => None,
+    };
+    let imported = ImportedConversation {
         name: conversation_name(conversation.name.as_deref()),
         created_at: time(&conversation.created_at)
             .ok_or("conversation.created_at is not an RFC 3339 time")?,
@@ -70,7 +101,9 @@ pub fn convert(object: Map<String, Value>) -> Result<ImportedConversation, Strin
             title_source,
         },
         messages,
-    })
+        active,
+    };
+    Ok(if tree { imported } else { imported.as_line() })
 }
 
 fn time(text: &str) -> Option<NaiveDateTime> {

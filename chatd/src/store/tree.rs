@@ -1,0 +1,296 @@
+//! Branches: a conversation's messages are a tree (`messages.parent_id`, the message
+//! each follows) and the conversation names the last message of its active path
+//! (`conversations.active_leaf_id`). Everything that reads "the conversation" as a line
+//! (the documented read, the history sent to the provider, titles, path hashes, the
+//! last turn) reads the path from the root down to that message, which these functions
+//! walk.
+//!
+//! A parent is always an older message of the same conversation (chatd names only
+//! stored ones; the migration's triggers and, on PostgreSQL, `parent_id < id` refuse
+//! others), so a path is in ascending id order and no walk can loop. The walks are
+//! recursive CTEs, the same SQL on both backends, each step one primary-key or
+//! `parent_id` index seek.
+
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use super::schema::{conversations, messages};
+use super::{BranchRefusal, Conn, MessageRow, Store, StoreError, on_conn};
+use common::Role;
+
+/// Ids per `IN (...)` list: well under both backends' bounds on parameters.
+const IDS_PER_STATEMENT: usize = 500;
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Runs `sql`, written with SQLite's numbered placeholders (`?1`, `?2`), on either
+/// backend (PostgreSQL's `$1`, `$2`), binding `binds` in order; the ids it selects.
+fn select_ids(conn: &mut Conn, sql: &str, binds: &[i64]) -> QueryResult<Vec<i64>> {
+    fn bound<'a, DB: diesel::backend::Backend>(
+        sql: String,
+        binds: &[i64],
+    ) -> diesel::query_builder::BoxedSqlQuery<'a, DB, diesel::query_builder::SqlQuery>
+    where
+        i64: diesel::serialize::ToSql<BigInt, DB>,
+    {
+        let mut query = diesel::sql_query(sql).into_boxed();
+        for value in binds {
+            query = query.bind::<BigInt, _>(*value);
+        }
+        query
+    }
+    let rows: Vec<IdRow> = match conn {
+        Conn::Sqlite(c) => bound(sql.to_string(), binds).load(*c)?,
+        Conn::Postgres(c) => bound(sql.replace('?', "$"), binds).load(*c)?,
+    };
+    Ok(rows.into_iter().map(|row| row.id).collect())
+}
+
+/// The conversation's active leaf: the last message of its active path; `None` for a
+/// conversation without messages (or that does not exist).
+pub(crate) fn active_leaf(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option<i64>> {
+    Ok(on_conn!(conn, c => conversations::table
+        .find(conversation_id)
+        .select(conversations::active_leaf_id)
+        .first::<Option<i64>>(c)
+        .optional())?
+    .flatten())
+}
+
+/// Makes `leaf` the conversation's active leaf.
+pub(crate) fn set_active_leaf(
+    conn: &mut Conn,
+    conversation_id: i64,
+    leaf: Option<i64>,
+) -> QueryResult<()> {
+    on_conn!(conn, c => diesel::update(conversations::table.find(conversation_id))
+        .set(conversations::active_leaf_id.eq(leaf))
+        .execute(c))
+    .map(|_| ())
+}
+
+/// The ids of the path that ends at `last`, root first, cut to its last `limit`
+/// messages.
+pub(crate) fn path_to(conn: &mut Conn, last: i64, limit: i64) -> QueryResult<Vec<i64>> {
+    let mut ids = select_ids(
+        conn,
+        "WITH RECURSIVE path(id, parent_id, depth) AS ( \
+             SELECT id, parent_id, 1 FROM messages WHERE id = ?1 \
+             UNION ALL \
+             SELECT m.id, m.parent_id, path.depth + 1 FROM messages m \
+             JOIN path ON m.id = path.parent_id WHERE path.depth < ?2 \
+         ) SELECT id FROM path",
+        &[last, limit.max(1)],
+    )?;
+    // Each step is older than the one before it.
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// The ids of the conversation's active path, root first.
+pub(crate) fn active_path(conn: &mut Conn, conversation_id: i64) -> QueryResult<Vec<i64>> {
+    match active_leaf(conn, conversation_id)? {
+        Some(leaf) => path_to(conn, leaf, i64::MAX),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The messages of these ids, in id order; an id with no row is left out.
+pub(crate) fn rows(conn: &mut Conn, ids: &[i64]) -> QueryResult<Vec<MessageRow>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let part: Vec<MessageRow> = on_conn!(&mut *conn, c => messages::table
+            .filter(messages::id.eq_any(chunk))
+            .order(messages::id.asc())
+            .select(MessageRow::as_select())
+            .load(c))?;
+        found.extend(part);
+    }
+    found.sort_unstable_by_key(|row| row.id);
+    Ok(found)
+}
+
+/// The last `limit` messages of the path that ends at `last`, oldest first.
+pub(crate) fn path_rows(conn: &mut Conn, last: i64, limit: i64) -> QueryResult<Vec<MessageRow>> {
+    let ids = path_to(conn, last, limit)?;
+    rows(conn, &ids)
+}
+
+/// The ids of the message `id` and of every message below it.
+pub(crate) fn subtree(conn: &mut Conn, id: i64) -> QueryResult<Vec<i64>> {
+    select_ids(
+        conn,
+        "WITH RECURSIVE below(id) AS ( \
+             SELECT id FROM messages WHERE id = ?1 \
+             UNION ALL \
+             SELECT m.id FROM messages m JOIN below ON m.parent_id = below.id \
+         ) SELECT id FROM below",
+        &[id],
+    )
+}
+
+/// The newest leaf below the message `id` (itself when nothing follows it): the newest
+/// message of its subtree, which nothing can follow, as a child is always newer than
+/// its parent.
+pub(crate) fn newest_leaf_below(conn: &mut Conn, id: i64) -> QueryResult<i64> {
+    Ok(subtree(conn, id)?.into_iter().max().unwrap_or(id))
+}
+
+/// How many replies (assistant messages) follow the user message `user_message_id`.
+pub(crate) fn reply_count(conn: &mut Conn, user_message_id: i64) -> QueryResult<i64> {
+    on_conn!(conn, c => messages::table
+        .filter(messages::parent_id.eq(user_message_id))
+        .filter(messages::role.eq(Role::Assistant.as_str()))
+        .count()
+        .get_result(c))
+}
+
+/// The `index`-th reply (0: the first) of the user message `user_message_id`.
+pub(crate) fn reply(
+    conn: &mut Conn,
+    user_message_id: i64,
+    index: i32,
+) -> QueryResult<Option<MessageRow>> {
+    on_conn!(conn, c => messages::table
+        .filter(messages::parent_id.eq(user_message_id))
+        .filter(messages::role.eq(Role::Assistant.as_str()))
+        .order(messages::id.asc())
+        .offset(i64::from(index.max(0)))
+        .select(MessageRow::as_select())
+        .first(c)
+        .optional())
+}
+
+/// Which of its user message's replies the assistant message `reply` is (0: the
+/// first).
+pub(crate) fn index_of_reply(
+    conn: &mut Conn,
+    user_message_id: i64,
+    reply: i64,
+) -> QueryResult<i32> {
+    let earlier: i64 = on_conn!(conn, c => messages::table
+        .filter(messages::parent_id.eq(user_message_id))
+        .filter(messages::role.eq(Role::Assistant.as_str()))
+        .filter(messages::id.lt(reply))
+        .count()
+        .get_result(c))?;
+    Ok(i32::try_from(earlier).unwrap_or(i32::MAX))
+}
+
+/// The conversation and parent of a message, with its role.
+pub(crate) fn placement(
+    conn: &mut Conn,
+    id: i64,
+) -> QueryResult<Option<(i64, Option<i64>, String)>> {
+    on_conn!(conn, c => messages::table
+        .find(id)
+        .select((messages::conversation_id, messages::parent_id, messages::role))
+        .first(c)
+        .optional())
+}
+
+/// Every message of a conversation, in id order, at most `limit`.
+pub(crate) fn nodes(
+    conn: &mut Conn,
+    conversation_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<MessageRow>> {
+    on_conn!(conn, c => messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .order(messages::id.asc())
+        .limit(limit)
+        .select(MessageRow::as_select())
+        .load(c))
+}
+
+/// Messages one tree read returns at most.
+pub const TREE_MAX_MESSAGES: i64 = 10_000;
+
+/// A conversation's whole tree, as `GET /conversations/{id}/tree` shows it.
+#[derive(Debug)]
+pub struct TreeRead {
+    pub active_leaf_id: Option<i64>,
+    /// Oldest first, at most [`TREE_MAX_MESSAGES`].
+    pub messages: Vec<MessageRow>,
+    /// The ids of the active path.
+    pub active_path: Vec<i64>,
+    /// Whether `messages` holds every message.
+    pub complete: bool,
+}
+
+/// What switching branch found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    /// The active leaf is now this message.
+    Switched(i64),
+    NoConversation,
+    /// No message of this conversation has the id (another conversation's, or none).
+    NotHere(BranchRefusal),
+    /// A reply is running on the conversation (its lease is held).
+    Busy,
+}
+
+fn read_tree(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option<TreeRead>> {
+    if !super::conversations::exists(conn, conversation_id)? {
+        return Ok(None);
+    }
+    let active_leaf_id = active_leaf(conn, conversation_id)?;
+    let messages = nodes(conn, conversation_id, TREE_MAX_MESSAGES + 1)?;
+    let complete = i64::try_from(messages.len()).unwrap_or(i64::MAX) <= TREE_MAX_MESSAGES;
+    let mut messages = messages;
+    messages.truncate(usize::try_from(TREE_MAX_MESSAGES).unwrap_or(usize::MAX));
+    let active_path = active_path(conn, conversation_id)?;
+    Ok(Some(TreeRead {
+        active_leaf_id,
+        messages,
+        active_path,
+        complete,
+    }))
+}
+
+fn switch(conn: &mut Conn, conversation_id: i64, message_id: i64) -> QueryResult<Switch> {
+    if !super::conversations::exists(conn, conversation_id)? {
+        return Ok(Switch::NoConversation);
+    }
+    match placement(conn, message_id)? {
+        None => return Ok(Switch::NotHere(BranchRefusal::Unknown)),
+        Some((of, _, _)) if of != conversation_id => {
+            return Ok(Switch::NotHere(BranchRefusal::OtherConversation));
+        }
+        Some(_) => {}
+    }
+    if super::lease::of(conn, conversation_id)?.is_some() {
+        return Ok(Switch::Busy);
+    }
+    let leaf = newest_leaf_below(conn, message_id)?;
+    set_active_leaf(conn, conversation_id, Some(leaf))?;
+    Ok(Switch::Switched(leaf))
+}
+
+impl Store {
+    /// Every message of a conversation with its active path (at most
+    /// [`TREE_MAX_MESSAGES`] messages); `None` when it does not exist. One transaction.
+    pub async fn conversation_tree(
+        &self,
+        conversation_id: i64,
+    ) -> Result<Option<TreeRead>, StoreError> {
+        self.read(move |conn| Ok(conn.transaction(|conn| read_tree(conn, conversation_id))?))
+            .await
+    }
+
+    /// Makes the path through `message_id` active: its newest leaf becomes the active
+    /// leaf (the message itself when nothing follows it). Refused while the
+    /// conversation's reply lease is held.
+    pub async fn switch_branch(
+        &self,
+        conversation_id: i64,
+        message_id: i64,
+    ) -> Result<Switch, StoreError> {
+        self.write_transaction(move |conn| switch(conn, conversation_id, message_id))
+            .await
+    }
+}
