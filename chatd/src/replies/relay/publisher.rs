@@ -134,6 +134,7 @@ impl Relay {
         let mut listener = reply.subscribe();
         let mut read = Read::default();
         let mut told_unstored = false;
+        let mut last_sent: Option<tokio::time::Instant> = None;
         loop {
             let (batch, end) = {
                 let state = listener.borrow_and_update();
@@ -144,6 +145,7 @@ impl Relay {
                 for payload in split(id, c, t, parts) {
                     self.send_raw(conversation_id, &payload).await;
                 }
+                last_sent = Some(tokio::time::Instant::now());
             }
             if let Some(end) = end
                 && (end.stored || !told_unstored)
@@ -164,7 +166,11 @@ impl Relay {
             if listener.changed().await.is_err() {
                 return;
             }
-            tokio::time::sleep(BATCH).await;
+            // A delta after a quiet spell goes at once; one within `BATCH` of the last
+            // notification waits out the rest of it, so a burst is one notification.
+            if let Some(sent) = last_sent {
+                tokio::time::sleep_until(sent + BATCH).await;
+            }
         }
     }
 
