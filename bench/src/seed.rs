@@ -50,9 +50,22 @@ pub fn base_sql(at: &str) -> String {
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
            INSERT INTO messages (conversation_id, role, content, status, created_at)
            SELECT {BENCH_CONVERSATION}, CASE i % 2 WHEN 1 THEN 'user' ELSE 'assistant' END,
-                  '{CONTENT}', 'complete', {at} FROM n;"
+                  '{CONTENT}', 'complete', {at} FROM n;
+         {LINE}"
     )
 }
+
+/// Makes the seeded messages of every conversation one line, as chatd would have stored
+/// them (docs/API.md §3.19): each message follows the one before it in id order and the
+/// last is the active leaf. Without it the rows have no parent and no active leaf, and
+/// every read of a conversation would read an empty path. The same SQL on both backends.
+pub const LINE: &str = "
+    UPDATE messages SET parent_id = w.prev
+      FROM (SELECT id, LAG(id) OVER (PARTITION BY conversation_id ORDER BY id) AS prev
+              FROM messages) AS w
+     WHERE messages.id = w.id AND w.prev IS NOT NULL;
+    UPDATE conversations SET active_leaf_id = (
+        SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = conversations.id);";
 
 /// Adds `conversations` conversations (ids after 10, over users 2..=101) with
 /// `messages_each` messages each.
@@ -81,7 +94,8 @@ pub fn bulk_sql(conversations: i64, messages_each: i64, at: &str) -> String {
                INSERT INTO messages (conversation_id, role, content, status, created_at)
                SELECT 11 + (i % {conversations}),
                       CASE i % 2 WHEN 0 THEN 'user' ELSE 'assistant' END,
-                      '{CONTENT}', 'complete', {at} FROM n;"
+                      '{CONTENT}', 'complete', {at} FROM n;
+             {LINE}"
         ));
     }
     sql

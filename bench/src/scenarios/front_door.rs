@@ -64,9 +64,11 @@ pub async fn history_match(env: &Env, table: &mut Table) -> anyhow::Result<()> {
                SELECT 11 + (i % {CONVERSATIONS}),
                       CASE (i / {CONVERSATIONS}) % 2 WHEN 0 THEN 'user' ELSE 'assistant' END,
                       '{}' || ' #' || (i % {CONVERSATIONS}) || '.' || (i / {CONVERSATIONS}),
-                      'complete', '{}' FROM n;",
+                      'complete', '{}' FROM n;
+             {}",
             seed::CONTENT,
-            seed::AT
+            seed::AT,
+            seed::LINE
         ),
     )?;
 

@@ -166,7 +166,7 @@ fn seed_statements(
             values.clear();
         }
     }
-    Ok(())
+    each(crate::seed::LINE)
 }
 
 /// 2025-01-01 plus `seconds`, as a literal both backends read as a timestamp.
