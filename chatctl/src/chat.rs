@@ -1,7 +1,7 @@
 //! `chatctl chat`: the interactive session. The history is shown on entry, each reply
 //! streams in live, Ctrl-C stops a reply (the daemon is asked to cancel it) and leaves
 //! the session usable, and `/`-commands switch, start, rename, reconfigure (`manage.rs`)
-//! or delete conversations. A reply that is still being generated (by another client,
+//! or delete conversations, and edit, regenerate and switch branches (`branches.rs`). A reply that is still being generated (by another client,
 //! or left behind by `send | head`) is followed live instead of failing the next
 //! message with a 409.
 //!
@@ -10,7 +10,9 @@
 //! which is how scripts and the tests drive a session. Conversation content goes to
 //! stdout, everything about the session itself to stderr.
 
+mod branches;
 mod commands;
+mod editor;
 mod find;
 mod manage;
 mod prompt;
@@ -92,6 +94,8 @@ enum SessionEvent<'a> {
     Hits {
         hits: &'a [common::archive::SearchHit],
     },
+    /// After `/branches`.
+    Branches { branches: &'a [branches::Branch] },
 }
 
 impl Args {
@@ -320,7 +324,8 @@ impl Session<'_> {
         if out.json {
             out.json_line(&SessionEvent::Conversation(&conversation))?;
         } else {
-            print_conversation(out, &conversation, Some(HISTORY_SHOWN), false)?;
+            let marks = crate::conv::tree::marks(&self.ctx.client, id).await;
+            print_conversation(out, &conversation, Some(HISTORY_SHOWN), false, &marks)?;
         }
         // A reply still being generated belongs to the history: show it live. When the
         // history ends with an answer, only a later reply is (an interrupted one would
@@ -434,6 +439,10 @@ impl Session<'_> {
                 let id = self.conversation_id;
                 self.open(id).await?;
             }
+            Action::Regenerate => self.regenerate().await?,
+            Action::Edit => return self.edit(arg).await,
+            Action::Branches => self.list_branches().await?,
+            Action::Branch => self.switch_branch(arg).await?,
             Action::Search => self.search(arg.unwrap_or_default()).await?,
             Action::Rename => {
                 if let Some(name) = arg {
@@ -449,6 +458,12 @@ impl Session<'_> {
 
     /// Sends one message and streams the reply.
     async fn say(&mut self, message: &str) -> anyhow::Result<Turn> {
+        self.say_edit(message, None).await
+    }
+
+    /// Sends one message (beside the earlier user message `edit_of`, when given) and
+    /// streams the reply.
+    async fn say_edit(&mut self, message: &str, edit_of: Option<i64>) -> anyhow::Result<Turn> {
         let out = self.ctx.out.clone();
         if !out.json && matches!(self.input, Input::Lines(_)) {
             // Nobody saw the line being typed: echo it so the transcript reads right.
@@ -461,7 +476,9 @@ impl Session<'_> {
         let id = self.conversation_id;
         let show = self.show_reasoning;
         let mut render = Render::new(&out, show);
-        let result = reply::stream(&self.ctx.client, id, message, show, |e| render.event(e)).await;
+        let client = &self.ctx.client;
+        let result =
+            reply::stream_edit(client, id, message, edit_of, show, |e| render.event(e)).await;
         render.close_line()?;
         let outcome = match result {
             // Another client's reply is still streaming here (or one left behind by an
@@ -471,8 +488,10 @@ impl Session<'_> {
                 // When it has ended meanwhile there is nothing to follow; retry anyway.
                 self.follow(None).await?;
                 let mut render = Render::new(&out, show);
+                let client = &self.ctx.client;
                 let result =
-                    reply::stream(&self.ctx.client, id, message, show, |e| render.event(e)).await;
+                    reply::stream_edit(client, id, message, edit_of, show, |e| render.event(e))
+                        .await;
                 render.close_line()?;
                 result?
             }

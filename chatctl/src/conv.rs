@@ -7,7 +7,7 @@ mod prune;
 mod rename;
 mod rm;
 mod set;
-mod tree;
+pub mod tree;
 
 mod list;
 mod new;
@@ -78,12 +78,14 @@ pub async fn given_or_current(ctx: &mut Ctx, id: Option<i64>) -> anyhow::Result<
 
 /// A header line and the messages; with `last`, only the last `last` messages; with
 /// `details`, a dim line under each reply with its model, tokens and status (when the
-/// server keeps them: chatd's messages extension).
+/// server keeps them: chatd's messages extension); a message with other versions is
+/// labelled with its place among them (`you ‹2/3›:`, from `marks`).
 pub fn print_conversation(
     out: &Out,
     conversation: &ConversationWithMessages,
     last: Option<usize>,
     details: bool,
+    marks: &tree::Marks,
 ) -> std::io::Result<()> {
     out.line(&out.dim(&format!(
         "conversation {}{} · created {} · {} messages",
@@ -105,7 +107,7 @@ pub fn print_conversation(
         )))?;
     }
     for message in &messages[skip..] {
-        print_message(out, message)?;
+        print_message(out, message, marks.get(&message.id).copied())?;
         if details
             && message.role == common::Role::Assistant
             && let Some(line) = crate::reply_details::stored(message)
@@ -115,14 +117,21 @@ pub fn print_conversation(
     }
     Ok(())
 }
-pub fn print_message(out: &Out, message: &Message) -> std::io::Result<()> {
+pub fn print_message(
+    out: &Out,
+    message: &Message,
+    mark: Option<tree::Mark>,
+) -> std::io::Result<()> {
     let status = match message.status {
         Some(status) if status != common::MessageStatus::Complete => {
             out.dim(&format!(" [{}]", status.as_str()))
         }
         _ => String::new(),
     };
-    let label = out.role_label(message.role);
+    let mut label = out.role_label(message.role);
+    if let Some(mark) = mark {
+        label.push_str(&out.dim(&format!(" {mark}")));
+    }
     // Replies are Markdown; what people typed is shown as typed.
     if message.role == common::Role::Assistant
         && let Some(options) = out.markdown(MESSAGE_INDENT.len())

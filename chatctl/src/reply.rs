@@ -50,26 +50,8 @@ pub struct Outcome {
 /// the daemon still finishes and stores the reply.
 /// With `show_reasoning` the caller prints the reasoning, so the spinner goes at its
 /// first piece; without, the spinner says the model is thinking until the first token.
-pub async fn stream(
-    client: &Client,
-    conversation_id: i64,
-    message: &str,
-    show_reasoning: bool,
-    on_event: impl FnMut(ReplyEvent<'_>) -> std::io::Result<()>,
-) -> anyhow::Result<Outcome> {
-    stream_edit(
-        client,
-        conversation_id,
-        message,
-        None,
-        show_reasoning,
-        on_event,
-    )
-    .await
-}
-
-/// [`stream`], the message stored beside the earlier user message `edit_of` (a new
-/// branch, docs/API.md §3.19) when given.
+/// The message is stored beside the earlier user message `edit_of` (a new branch,
+/// docs/API.md §3.19) when given.
 pub async fn stream_edit(
     client: &Client,
     conversation_id: i64,
@@ -122,7 +104,7 @@ pub async fn stream_edit(
 }
 
 /// Asks for a new reply beside the assistant message `message_id` (else the
-/// conversation's last reply) and streams it into `on_event`, as [`stream`] does.
+/// conversation's last reply) and streams it into `on_event`, as [`stream_edit`] does.
 pub async fn regenerate(
     client: &Client,
     conversation_id: i64,

@@ -28,7 +28,9 @@ pub const SETTING_PREFIXES: [&str; 2] = ["CHATD_", "CHATCTL_"];
 ///   them, which would route requests for 127.0.0.1 through the developer's proxy.
 /// - `XDG_CONFIG_DIRS`, `XDG_DATA_DIRS`, `XDG_RUNTIME_DIR`: system-wide and per-session
 ///   locations outside the temporary home.
-pub const REMOVED: [&str; 14] = [
+/// - `VISUAL`, `EDITOR`: chatctl's `/edit` runs the developer's editor otherwise; tests
+///   that want one set it.
+pub const REMOVED: [&str; 16] = [
     "OPENAI_API_KEY",
     "NO_COLOR",
     "RUST_LOG",
@@ -43,6 +45,8 @@ pub const REMOVED: [&str; 14] = [
     "XDG_CONFIG_DIRS",
     "XDG_DATA_DIRS",
     "XDG_RUNTIME_DIR",
+    "VISUAL",
+    "EDITOR",
 ];
 
 /// `XDG_CONFIG_HOME` under a home, where a real user's would be: chatd reads

@@ -9,6 +9,10 @@ pub enum Action {
     Switch,
     List,
     History,
+    Regenerate,
+    Edit,
+    Branches,
+    Branch,
     Search,
     Rename,
     Model,
@@ -81,6 +85,42 @@ pub const COMMANDS: &[Spec] = &[
         arg_label: "",
         help: "show this conversation again",
         action: Action::History,
+    },
+    Spec {
+        name: "regenerate",
+        aliases: &["retry"],
+        arg: ArgKind::None,
+        arg_optional: true,
+        arg_label: "",
+        help: "another answer to your last message (the old one stays, see /branches)",
+        action: Action::Regenerate,
+    },
+    Spec {
+        name: "edit",
+        aliases: &[],
+        arg: ArgKind::Text,
+        arg_optional: true,
+        arg_label: "N",
+        help: "change your last message (or the N-th last) and send it as a new branch",
+        action: Action::Edit,
+    },
+    Spec {
+        name: "branches",
+        aliases: &[],
+        arg: ArgKind::None,
+        arg_optional: true,
+        arg_label: "",
+        help: "list this conversation's branches (its edits and other answers)",
+        action: Action::Branches,
+    },
+    Spec {
+        name: "branch",
+        aliases: &[],
+        arg: ArgKind::Text,
+        arg_optional: true,
+        arg_label: "N",
+        help: "switch to branch N of /branches (pick one when no N is given)",
+        action: Action::Branch,
     },
     Spec {
         name: "search",
@@ -282,7 +322,8 @@ mod tests {
     fn the_help_names_every_command_once() {
         let help = help();
         for spec in COMMANDS {
-            let usage = format!("  /{}", spec.name);
+            // The name and what follows it, so that /branch is not counted in /branches.
+            let usage = format!("  /{} ", spec.name);
             assert_eq!(help.matches(&usage).count(), 1, "{usage} in {help}");
         }
         assert!(help.contains("/switch [ID]"), "{help}");

@@ -218,7 +218,7 @@ impl Session<'_> {
 
     /// `PATCH`es the current conversation; `what` names the feature for a server
     /// without it.
-    async fn update(
+    pub(super) async fn update(
         &self,
         change: &UpdateConversationRequest,
         what: &str,

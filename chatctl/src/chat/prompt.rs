@@ -25,11 +25,14 @@ use rustyline::{
 };
 
 use super::commands::{self, ArgKind};
+use super::editor::Edited;
 use crate::output::warn;
 
 /// How many lines the history file keeps.
 const HISTORY_SIZE: usize = 2000;
 const PROMPT: &str = "you › ";
+/// The prompt of `/edit`'s inline editor.
+const EDIT_PROMPT: &str = "edit › ";
 
 /// Where completion finds conversation ids and model names. It is asked from the
 /// editor's thread while the person presses Tab, so it must answer quickly.
@@ -114,28 +117,50 @@ impl Prompt {
     /// Reads one message or command; what is read goes into the history file at once,
     /// so a session that ends abruptly loses none of it.
     pub async fn read(&mut self) -> anyhow::Result<Read> {
-        let Some(mut editor) = self.editor.take() else {
-            anyhow::bail!("the prompt is already reading");
-        };
-        self.continued.clear();
-        let (editor, result) = tokio::task::spawn_blocking(move || {
-            let result = editor.readline(PROMPT);
-            (editor, result)
-        })
-        .await?;
-        self.editor = Some(editor);
-        match result {
-            Ok(line) => {
-                let line = self.continued.strip_from(line);
-                self.remember(&line);
-                Ok(Read::Line(line))
-            }
+        match self.read_from(PROMPT, None).await? {
+            Ok(line) => Ok(Read::Line(line)),
             // Ctrl-C is bound to clearing the line, so this takes a signal; nothing was
             // sent either way.
             Err(ReadlineError::Interrupted) => Ok(Read::Line(String::new())),
             Err(ReadlineError::Eof) => Ok(Read::End),
             Err(err) => Err(anyhow::Error::new(err).context("the prompt failed")),
         }
+    }
+
+    /// `/edit` without an editor of the person's own: the prompt, prefilled with `text`
+    /// and the cursor at its end, edited with the same keys as a new message.
+    pub async fn edit(&mut self, text: &str) -> anyhow::Result<Edited> {
+        match self.read_from(EDIT_PROMPT, Some(text.to_string())).await? {
+            Ok(line) => Ok(Edited::Text(line)),
+            Err(ReadlineError::Interrupted | ReadlineError::Eof) => Ok(Edited::Left),
+            Err(err) => Err(anyhow::Error::new(err).context("the prompt failed")),
+        }
+    }
+
+    /// One read of the editor on the blocking pool; a line read is in the history.
+    async fn read_from(
+        &mut self,
+        prompt: &'static str,
+        initial: Option<String>,
+    ) -> anyhow::Result<Result<String, ReadlineError>> {
+        let Some(mut editor) = self.editor.take() else {
+            anyhow::bail!("the prompt is already reading");
+        };
+        self.continued.clear();
+        let (editor, result) = tokio::task::spawn_blocking(move || {
+            let result = match &initial {
+                Some(text) => editor.readline_with_initial(prompt, (text, "")),
+                None => editor.readline(prompt),
+            };
+            (editor, result)
+        })
+        .await?;
+        self.editor = Some(editor);
+        Ok(result.map(|line| {
+            let line = self.continued.strip_from(line);
+            self.remember(&line);
+            line
+        }))
     }
 
     fn remember(&mut self, line: &str) {

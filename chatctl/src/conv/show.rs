@@ -46,7 +46,8 @@ impl Args {
         if ctx.out.json {
             ctx.out.json(&conversation)?;
         } else {
-            super::print_conversation(&ctx.out, &conversation, None, true)?;
+            let marks = super::tree::marks(&ctx.client, id).await;
+            super::print_conversation(&ctx.out, &conversation, None, true, &marks)?;
         }
         Ok(())
     }

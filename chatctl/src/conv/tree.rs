@@ -1,6 +1,7 @@
 //! `chatctl conv tree [ID]`: a conversation's branches (docs/API.md §3.19) as an
 //! indented tree, each message under the one it follows, the active path marked; with
-//! `--json`, the server's `GET /conversations/{id}/tree` answer as it is.
+//! `--json`, the server's `GET /conversations/{id}/tree` answer as it is. Also the
+//! `‹2/3›` marks the history views put on messages that have other versions.
 
 use std::collections::HashMap;
 
@@ -8,6 +9,7 @@ use anyhow::Context as _;
 use clap_complete::ArgValueCandidates;
 use common::Message;
 
+use crate::client::Client;
 use crate::completions::dynamic;
 use crate::context::Ctx;
 
@@ -70,19 +72,12 @@ pub fn lines(tree: &common::ConversationTree, texts: &HashMap<i64, &Message>) ->
         if out.len() >= tree.messages.len() {
             break;
         }
-        let place = message
-            .siblings
-            .iter()
-            .position(|id| *id == message.id)
-            .map_or(0, |at| at + 1);
-        let switcher = if message.siblings.len() > 1 {
-            format!(" ‹{place}/{}›", message.siblings.len())
-        } else {
-            String::new()
-        };
+        let switcher = Mark::of(message)
+            .map(|mark| format!(" {mark}"))
+            .unwrap_or_default();
         let text = texts
             .get(&message.id)
-            .map(|m| first_line(&m.content))
+            .map(|m| first_line(&m.content, LINE_CHARS))
             .unwrap_or_default();
         out.push(format!(
             "{}{} {} {}{switcher}: {text}",
@@ -98,11 +93,60 @@ pub fn lines(tree: &common::ConversationTree, texts: &HashMap<i64, &Message>) ->
     out
 }
 
-fn first_line(text: &str) -> String {
+/// The first line of `text` that is not blank, cut at `chars` characters (`…` says so).
+pub fn first_line(text: &str, chars: usize) -> String {
     let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let mut shown: String = line.chars().take(LINE_CHARS).collect();
-    if line.chars().count() > LINE_CHARS {
+    let mut shown: String = line.chars().take(chars).collect();
+    if line.chars().count() > chars {
         shown.push('…');
     }
     shown
+}
+
+/// A message's place among its versions (the messages with the same parent): `‹2/3›`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    /// 1-based, oldest first.
+    pub place: usize,
+    pub of: usize,
+}
+
+impl Mark {
+    /// `None` for a message without other versions.
+    pub fn of(message: &common::TreeMessage) -> Option<Mark> {
+        if message.siblings.len() < 2 {
+            return None;
+        }
+        let place = message.siblings.iter().position(|id| *id == message.id)? + 1;
+        Some(Mark {
+            place,
+            of: message.siblings.len(),
+        })
+    }
+}
+
+impl std::fmt::Display for Mark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "‹{}/{}›", self.place, self.of)
+    }
+}
+
+/// The marks of a conversation's messages that have other versions, by message id.
+pub type Marks = HashMap<i64, Mark>;
+
+/// The marks of `tree`'s messages.
+pub fn marks_of(tree: &common::ConversationTree) -> Marks {
+    tree.messages
+        .iter()
+        .filter_map(|m| Mark::of(m).map(|mark| (m.id, mark)))
+        .collect()
+}
+
+/// The marks of conversation `id`, read from the server; none when it cannot tell (a
+/// server without branches, or a failure: the marks are a nicety, not the history).
+pub async fn marks(client: &Client, id: i64) -> Marks {
+    match client.tree(id).await {
+        Ok(tree) => marks_of(&tree),
+        Err(_) => Marks::new(),
+    }
 }

@@ -5,6 +5,7 @@ mod archive;
 mod autostart;
 mod branches;
 mod chat;
+mod chat_branches;
 mod completions;
 mod conv;
 mod conv_manage;
