@@ -4,7 +4,8 @@
 //! line of the user's first message, cut at a word; with `--titles model`, a short
 //! request to the provider (bounded in time and size, its answer cleaned up), falling
 //! back to the first line on any failure. The title is written with one conditional
-//! UPDATE (`WHERE name IS NULL`), so a name the user sets meanwhile always wins.
+//! UPDATE (`WHERE name IS NULL`), so a name the user sets meanwhile always wins, and a
+//! title stored is announced on the feed (`conversation.updated`), as a rename is.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +39,8 @@ pub struct Titles {
     /// conversation's.
     providers: Arc<Providers>,
     title_model: Option<String>,
+    /// Where a title stored is announced.
+    feed: Option<crate::events::Feed>,
 }
 
 impl Titles {
@@ -52,7 +55,14 @@ impl Titles {
             store,
             providers,
             title_model,
+            feed: None,
         }
+    }
+
+    /// Announces each title stored on `feed`.
+    pub fn with_feed(mut self, feed: crate::events::Feed) -> Titles {
+        self.feed = Some(feed);
+        self
     }
 
     /// Titles the conversation in the background, unless titles are off; `model` is
@@ -102,7 +112,14 @@ impl Titles {
             TitleMode::FirstLine | TitleMode::Off => (first_line, "first_line"),
         };
         match self.store.set_title(conversation_id, title, source).await {
-            Ok(true) => {}
+            Ok(true) => {
+                if let Some(feed) = &self.feed {
+                    feed.announce(crate::events::Event::ConversationUpdated {
+                        conversation_id,
+                        user_id: inputs.user_id,
+                    });
+                }
+            }
             Ok(false) => tracing::debug!(
                 conversation_id,
                 "the conversation was named meanwhile; its name is kept"

@@ -12,8 +12,8 @@ pub enum Event {
     UserCreated { user_id: i64, username: String },
     #[serde(rename = "conversation.created")]
     ConversationCreated { conversation_id: i64, user_id: i64 },
-    /// Its name or settings changed by `PATCH /conversations/{id}` (a title chatd gives
-    /// after a first reply is not announced).
+    /// Its name or settings changed by `PATCH /conversations/{id}`, or the title chatd
+    /// gives it after its first reply stored.
     #[serde(rename = "conversation.updated")]
     ConversationUpdated { conversation_id: i64, user_id: i64 },
     /// `user_id` is `null` only when the conversation was already gone when its delete

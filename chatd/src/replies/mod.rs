@@ -263,6 +263,11 @@ impl Replies {
 
     /// Announces messages stored and replies started and ended on `feed`.
     pub fn with_feed(mut self, feed: crate::events::Feed) -> Self {
+        // Titles are stored by a task of their own and announced there.
+        self.titles = self
+            .titles
+            .take()
+            .map(|titles| titles.with_feed(feed.clone()));
         self.feed = Some(feed);
         self
     }

@@ -127,6 +127,7 @@ fn title_inputs(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option<Tit
         .find(|row| row.role == Role::User)
         .map(|row| row.content);
     Ok(Some(TitleInputs {
+        user_id: conversation.user_id,
         name: conversation.name,
         first_user_message,
     }))

@@ -61,6 +61,8 @@ impl SettingsChange {
 /// What a conversation's title is made from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TitleInputs {
+    /// Whose the conversation is, for the feed's `conversation.updated`.
+    pub user_id: i64,
     /// A conversation that has a name gets no title.
     pub name: Option<String>,
     pub first_user_message: Option<String>,

@@ -16,6 +16,7 @@ use crate::support::{Backend, Daemon, WAIT, read_json};
 on_both_backends!(
     every_kind_is_announced_with_its_ids_and_filtered_by_user,
     a_client_resumes_with_its_last_event_id_and_lags_outside_the_window,
+    titles_and_the_ai_sdk_routes_conversations_are_announced,
 );
 
 #[derive(Debug, Clone)]
@@ -154,6 +155,59 @@ async fn every_kind_is_announced_with_its_ids_and_filtered_by_user() {
         let (status, body) = chatd.get(&format!("/events{query}")).await;
         assert_eq!(status, 422, "{query}: {body}");
     }
+}
+
+/// What chatd does on its own is announced too: the title it gives an unnamed
+/// conversation after its first reply, and the conversation the AI SDK route makes for
+/// a chat id it has not seen.
+async fn titles_and_the_ai_sdk_routes_conversations_are_announced() {
+    let chatd = Daemon::start().await;
+    let mut all = open(&chatd, "", None).await;
+    let user = chatd.create_user("titled").await;
+    let id = chatd.create_conversation(user).await;
+    chatd
+        .chat(id, "Plan a trip to Lyon")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let events = read_until(&mut all, |e| e.event == "conversation.updated").await;
+    assert_eq!(
+        events.last().map(|e| &e.data),
+        Some(&json!({"type": "conversation.updated", "conversation_id": id, "user_id": user}))
+    );
+    // Announced once it is stored: whoever reads the conversation then sees the title.
+    let (_, settings) = chatd.get(&format!("/conversations/{id}/settings")).await;
+    assert_eq!(settings["name"], "Plan a trip to Lyon", "{settings}");
+    assert_eq!(settings["title_source"], "first_line");
+
+    let body = json!({
+        "id": "chat-from-the-web",
+        "trigger": "submit-message",
+        "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": "hi"}]}],
+    });
+    let response = chatd
+        .client
+        .post(chatd.url("/ui/chat"))
+        .header("x-chatd-user", "titled")
+        .json(&body)
+        .send()
+        .await
+        .expect("POST /ui/chat");
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap();
+    let events = read_until(&mut all, |e| e.event == "conversation.created").await;
+    let created = &events.last().expect("an event").data;
+    assert_eq!(created["user_id"], user, "{created}");
+    let (_, listed) = chatd.get(&format!("/users/{user}/conversations")).await;
+    let ids: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["id"])
+        .collect();
+    assert!(ids.contains(&&created["conversation_id"]), "{listed}");
+    assert_ne!(created["conversation_id"], id);
 }
 
 async fn a_client_resumes_with_its_last_event_id_and_lags_outside_the_window() {

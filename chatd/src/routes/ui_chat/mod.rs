@@ -326,7 +326,14 @@ where
             }
             (id, false)
         }
-        ChatKeyed::Created(id) => (id, true),
+        ChatKeyed::Created(id) => {
+            app.events
+                .announce(crate::events::Event::ConversationCreated {
+                    conversation_id: id,
+                    user_id,
+                });
+            (id, true)
+        }
         ChatKeyed::NoUser => {
             return Err(ApiError::detail(
                 StatusCode::CONFLICT,
