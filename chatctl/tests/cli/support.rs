@@ -61,6 +61,47 @@ fn build_chatd() -> PathBuf {
     path
 }
 
+/// Starts chatd on `listen` with its database in `dir`; the child and the URL it says
+/// it listens on.
+fn spawn_chatd(dir: &TempDir, listen: &str, extra: &[String]) -> (Child, String) {
+    let stderr = std::fs::File::create(dir.path().join("chatd.stderr")).expect("log file");
+    let mut child = testkit::isolated(chatd_bin(), &dir.path().join("home"))
+        .args(["--listen", listen, "--database"])
+        .arg(dir.path().join("chat.sqlite3"))
+        .args(extra)
+        .env("CHATD_PROVIDER", "echo")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("start chatd");
+    let stdout = child.stdout.take().expect("chatd stdout");
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(line)) = lines.next() {
+            let _ = tx.send(line);
+        }
+        // Keep draining so chatd never blocks on a full pipe.
+        for _ in lines {}
+    });
+    let line = match rx.recv_timeout(STEP) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(dir.path().join("chatd.stderr")).unwrap_or_default();
+            panic!("chatd did not say where it listens; its stderr:\n{log}");
+        }
+    };
+    let url = line
+        .strip_prefix("chatd listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line from chatd: {line:?}"))
+        .trim()
+        .replace("http://0.0.0.0:", "http://127.0.0.1:");
+    (child, url)
+}
+
 /// A port nothing listens on (bound, then released).
 pub fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
@@ -72,6 +113,8 @@ pub struct Daemon {
     child: Child,
     pub url: String,
     pub dir: TempDir,
+    /// The arguments it was started with, for `restart`.
+    extra: Vec<String>,
 }
 
 impl Daemon {
@@ -87,43 +130,26 @@ impl Daemon {
     /// Starts chatd on `listen` (a wildcard bind is still reached over 127.0.0.1).
     pub fn start_listening(listen: &str, extra: &[&str]) -> Daemon {
         let dir = tempfile::tempdir().expect("temp dir");
-        let stderr = std::fs::File::create(dir.path().join("chatd.stderr")).expect("log file");
-        let mut child = testkit::isolated(chatd_bin(), &dir.path().join("home"))
-            .args(["--listen", listen, "--database"])
-            .arg(dir.path().join("chat.sqlite3"))
-            .args(extra)
-            .env("CHATD_PROVIDER", "echo")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("start chatd");
-        let stdout = child.stdout.take().expect("chatd stdout");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            // Keep draining so chatd never blocks on a full pipe.
-            for _ in lines {}
-        });
-        let line = match rx.recv_timeout(STEP) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let log =
-                    std::fs::read_to_string(dir.path().join("chatd.stderr")).unwrap_or_default();
-                panic!("chatd did not say where it listens; its stderr:\n{log}");
-            }
-        };
-        let url = line
-            .strip_prefix("chatd listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from chatd: {line:?}"))
-            .trim()
-            .replace("http://0.0.0.0:", "http://127.0.0.1:");
-        Daemon { child, url, dir }
+        let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+        let (child, url) = spawn_chatd(&dir, listen, &extra);
+        Daemon {
+            child,
+            url,
+            dir,
+            extra,
+        }
+    }
+
+    /// Stops chatd (SIGKILL) and starts it again on the same address and database, as
+    /// after a crash; chatctl's home is kept.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let address = self.url.trim_start_matches("http://");
+        let listen = address.split('/').next().unwrap_or(address).to_string();
+        let (child, url) = spawn_chatd(&self.dir, &listen, &self.extra);
+        self.child = child;
+        assert_eq!(url, self.url, "chatd came back elsewhere");
     }
 
     /// The home directory chatctl runs with.

@@ -138,3 +138,43 @@ fn watch_keeps_one_user_reads_on_a_terminal_and_stops_when_stdout_closes() {
     let run = watch.finish();
     assert_eq!(run.code, 0, "a closed stdout ends it quietly: {run:?}");
 }
+
+#[test]
+fn watch_reconnects_after_chatd_restarts_and_says_what_it_missed() {
+    let mut daemon = Daemon::start_with(&["--titles", "off"]);
+    with_user(&daemon, "steady");
+    let mut watch = daemon.chatctl().args(["--json", "watch"]).spawn();
+    until_connected(
+        &daemon,
+        &mut watch,
+        &["user", "create", "before{n}"],
+        "user.created",
+    );
+    // A crash and a start on the same port: the feed's ids are the old process's, so
+    // the watch, back with its last id, is told it lagged, then sees what comes next.
+    daemon.restart();
+    until_connected(
+        &daemon,
+        &mut watch,
+        &["user", "create", "after{n}"],
+        "\"username\":\"after",
+    );
+    let seen = lines(&watch.read_until(|out| out.contains("\"username\":\"after")));
+    let lagged = seen
+        .iter()
+        .position(|line| line["event"] == "lagged")
+        .expect("a lagged line after the restart");
+    assert_eq!(seen[lagged]["id"], serde_json::Value::Null);
+    let after = seen
+        .iter()
+        .position(|line| {
+            line["data"]["username"]
+                .as_str()
+                .is_some_and(|name| name.starts_with("after"))
+        })
+        .expect("an event of the new process");
+    assert!(lagged < after, "{seen:?}");
+    watch.interrupt();
+    let run = watch.finish();
+    assert_eq!(run.code, 0, "{run:?}");
+}
