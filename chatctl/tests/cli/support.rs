@@ -383,6 +383,11 @@ impl Live {
         self.chunks = empty;
     }
 
+    /// Whether chatctl has exited (without waiting for it).
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     /// Sends SIGINT, as Ctrl-C in a terminal would.
     pub fn interrupt(&self) {
         let pid = rustix::process::Pid::from_child(&self.child);

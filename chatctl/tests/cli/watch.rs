@@ -128,13 +128,22 @@ fn watch_keeps_one_user_reads_on_a_terminal_and_stops_when_stdout_closes() {
     assert!(!out.contains(&format!("conversation {other_id} ")), "{out}");
     assert!(!out.contains(&format!("conversation {other_id},")), "{out}");
 
-    // As `| head -1`: stdout closes, the next event ends it with code 0.
+    // As `| head -1`: stdout closes, and a write after that ends it with code 0. The
+    // pipe closes once the reading side has taken one more chunk, and chatctl may
+    // write a whole reply's lines into that chunk, so events are made until it has
+    // written again (bounded: ten replies).
     watch.close_stdout();
-    daemon
-        .chatctl()
-        .args(["--user", "watched", "send", "once more"])
-        .run()
-        .success();
+    for _ in 0..10 {
+        daemon
+            .chatctl()
+            .args(["--user", "watched", "send", "once more"])
+            .run()
+            .success();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if watch.exited() {
+            break;
+        }
+    }
     let run = watch.finish();
     assert_eq!(run.code, 0, "a closed stdout ends it quietly: {run:?}");
 }
