@@ -22,7 +22,7 @@ use crate::providers::{EchoProvider, NamedProvider, OpenAiProvider, Provider, Pr
 use crate::replies::{RecoveryFile, Replies};
 use crate::routes::guard::{Guard, TargetAuthority};
 use crate::routes::{self, App, FrontDoor, RenderedMessages};
-use crate::store::{Location, Store};
+use crate::store::{Location, Store, StoreOptions};
 use crate::titles::Titles;
 
 /// How long open connections get to flush after the replies are stored.
@@ -195,7 +195,11 @@ async fn serve(config: Config) -> Result<(), ServeError> {
             .clamp(4, 16)
     });
     let database = config.database.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open(&database, connections))
+    let options = StoreOptions {
+        connections,
+        synchronous_commit: settings.postgres_synchronous_commit == Switch::On,
+    };
+    let store = tokio::task::spawn_blocking(move || Store::open_with(&database, &options))
         .await
         .map_err(|e| ServeError::Provider(format!("start-up task failed: {e}")))??;
     if let Some(language) = settings.search_language.clone() {

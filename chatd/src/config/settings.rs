@@ -228,6 +228,10 @@ pub struct Settings {
     #[arg(long, env = "CHATD_DB_POOL_SIZE", value_name = "N")]
     pub db_pool_size: Option<u32>,
 
+    /// PostgreSQL: whether each commit waits for the server's WAL flush; off, a crash of the PostgreSQL server (not of chatd) can lose the last fraction of a second of commits, as an OS crash can on SQLite, for several times the chats per second; SQLite ignores it
+    #[arg(long, env = "CHATD_POSTGRES_SYNCHRONOUS_COMMIT", value_enum, default_value_t = Switch::On)]
+    pub postgres_synchronous_commit: Switch,
+
     /// PostgreSQL's full-text search language, a text search configuration (english, french, simple, ...: SELECT cfgname FROM pg_ts_config); another than the database's re-indexes every message at start-up; SQLite ignores it [default: the database's, simple for a new one]
     #[arg(long, env = "CHATD_SEARCH_LANGUAGE", value_name = "CONFIG")]
     pub search_language: Option<String>,

@@ -167,12 +167,14 @@ fn import(
 
 impl Store {
     /// A conversation with its settings and every message; `None` when it does not
-    /// exist. One transaction, so the messages are those of one moment.
+    /// exist. Read together (`Conn::read_together`), so on SQLite the messages are
+    /// those of one moment; on PostgreSQL they are those of the one statement that reads
+    /// them.
     pub async fn export_conversation(
         &self,
         conversation_id: i64,
     ) -> Result<Option<ConversationArchive>, StoreError> {
-        self.read(move |conn| Ok(conn.transaction(|conn| read_one(conn, conversation_id))?))
+        self.read(move |conn| Ok(conn.read_together(|conn| read_one(conn, conversation_id))?))
             .await
     }
 
@@ -185,7 +187,7 @@ impl Store {
         limit: i64,
     ) -> Result<Option<Vec<ConversationArchive>>, StoreError> {
         self.read(move |conn| {
-            Ok(conn.transaction(|conn| {
+            Ok(conn.read_together(|conn| {
                 if !user_exists(conn, user_id)? {
                     return Ok(None);
                 }

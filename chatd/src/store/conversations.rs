@@ -179,8 +179,12 @@ pub(crate) fn with_known_messages<T>(
     let Some(conversation) = by_id(conn, conversation_id)? else {
         return Ok(None);
     };
-    // The active path, which is in id order (a parent is older than its children).
-    let ids = tree::active_path(conn, conversation_id)?;
+    // The active path, which is in id order (a parent is older than its children),
+    // from the leaf the row just read names: one round trip less than `active_path`.
+    let ids = match conversation.active_leaf_id {
+        Some(leaf) => tree::path_to(conn, leaf, i64::MAX)?,
+        None => Vec::new(),
+    };
     let found = known(&ids);
     let unknown: Vec<i64> = ids
         .iter()
@@ -252,7 +256,7 @@ impl Store {
         &self,
         conversation_id: i64,
     ) -> Result<Option<TitleInputs>, StoreError> {
-        self.read(move |conn| Ok(conn.transaction(|conn| title_inputs(conn, conversation_id))?))
+        self.read(move |conn| Ok(conn.read_together(|conn| title_inputs(conn, conversation_id))?))
             .await
     }
 
@@ -284,8 +288,8 @@ impl Store {
     /// it has already rendered: `known` gets the message ids and returns what it has
     /// for each, and only the other rows are read. Messages never change once stored,
     /// and a deleted message's id is never given to another (SQLite's AUTOINCREMENT,
-    /// PostgreSQL's sequences), so what the caller kept for an id stays right. One read
-    /// transaction.
+    /// PostgreSQL's sequences), so what the caller kept for an id stays right. Read
+    /// together (`Conn::read_together`).
     pub async fn conversation_with_known_messages<T, K>(
         &self,
         conversation_id: i64,
@@ -296,7 +300,7 @@ impl Store {
         K: FnOnce(&[i64]) -> Vec<Option<T>> + Send + 'static,
     {
         self.read(move |conn| {
-            Ok(conn.transaction(|conn| with_known_messages(conn, conversation_id, known))?)
+            Ok(conn.read_together(|conn| with_known_messages(conn, conversation_id, known))?)
         })
         .await
     }

@@ -170,7 +170,7 @@ impl Store {
 
     /// Row counts of (users, conversations, messages).
     pub async fn counts(&self) -> Result<(i64, i64, i64), StoreError> {
-        self.read(|conn| Ok(conn.transaction(counts)?)).await
+        self.read(|conn| Ok(conn.read_together(counts)?)).await
     }
 
     /// Inserts rows copied from another database, keeping their ids; the target must

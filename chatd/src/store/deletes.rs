@@ -223,7 +223,7 @@ impl Store {
         &self,
         user_id: i64,
     ) -> Result<Option<Vec<i64>>, StoreError> {
-        self.read(move |conn| Ok(conn.transaction(|conn| conversations_of(conn, user_id))?))
+        self.read(move |conn| Ok(conn.read_together(|conn| conversations_of(conn, user_id))?))
             .await
     }
 

@@ -30,6 +30,8 @@
 //! | `sqlite.rs` | SQLite's inline readers and group-commit writer |
 //! | `fault.rs` | which errors are storage faults, with their answers |
 //! | `columns.rs` | columns read the cheap way |
+//! | `fixed_sql.rs` | statements written as SQL text that are still prepared once |
+//! | `pg_pool.rs` | PostgreSQL's pool: when a connection is pinged, `synchronous_commit` |
 
 mod archive;
 mod chat_keys;
@@ -39,12 +41,14 @@ mod conversations;
 mod copy;
 mod deletes;
 pub mod fault;
+mod fixed_sql;
 mod forks;
 pub mod idempotency;
 pub mod lease;
 mod location;
 mod messages;
 pub mod paths;
+mod pg_pool;
 mod reply_order;
 mod rows;
 pub mod schema;
@@ -64,7 +68,7 @@ use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, Pool};
+use diesel::r2d2::Pool;
 use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -212,6 +216,21 @@ macro_rules! on_conn {
 pub(crate) use on_conn;
 
 impl Conn<'_> {
+    /// Runs reads that must see one moment of the database. SQLite: in a read
+    /// transaction, whose snapshot all its statements share. PostgreSQL: as they are,
+    /// since at its READ COMMITTED level each statement takes a snapshot of its own
+    /// inside a transaction too; `BEGIN` and `COMMIT` there would add two round trips
+    /// to the read and change nothing.
+    pub(crate) fn read_together<T>(
+        &mut self,
+        work: impl FnOnce(&mut Conn<'_>) -> Result<T, DieselError>,
+    ) -> Result<T, DieselError> {
+        match self {
+            Conn::Sqlite(c) => c.transaction(|c| work(&mut Conn::Sqlite(c))),
+            Conn::Postgres(c) => work(&mut Conn::Postgres(c)),
+        }
+    }
+
     /// Runs `work` atomically: a transaction on PostgreSQL and on SQLite's readers; in
     /// SQLite's writer a savepoint inside the batch, which already holds the write lock
     /// (`BEGIN IMMEDIATE`, see `sqlite.rs`).
@@ -226,7 +245,7 @@ impl Conn<'_> {
     }
 }
 
-type PgPool = Pool<ConnectionManager<PgConnection>>;
+type PgPool = Pool<pg_pool::PgManager>;
 
 #[derive(Clone)]
 enum Pools {
@@ -237,6 +256,27 @@ enum Pools {
     },
     /// Every call on tokio's blocking pool: libpq blocks on the network.
     Postgres(PgPool),
+}
+
+/// How the store is opened, beyond where.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// PostgreSQL's pool; on SQLite, the read connections kept open.
+    pub connections: u32,
+    /// PostgreSQL: whether a commit waits for the server's WAL flush (the server's
+    /// default). Off, a crash of the PostgreSQL server (not of chatd) can lose the last
+    /// fraction of a second of commits, as an OS crash can with SQLite's
+    /// `synchronous=NORMAL`; SQLite ignores it.
+    pub synchronous_commit: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            connections: 4,
+            synchronous_commit: true,
+        }
+    }
 }
 
 /// The chat database.
@@ -258,9 +298,20 @@ impl Store {
     /// Opens the database at `location`, creating it and applying pending migrations;
     /// `connections` bounds the pool (SQLite: the readers).
     pub fn open(location: &Location, connections: u32) -> Result<Store, StoreError> {
+        Self::open_with(
+            location,
+            &StoreOptions {
+                connections,
+                ..StoreOptions::default()
+            },
+        )
+    }
+
+    /// [`Store::open`] with every option.
+    pub fn open_with(location: &Location, options: &StoreOptions) -> Result<Store, StoreError> {
         match location {
-            Location::Sqlite(path) => Self::open_sqlite(path, connections),
-            Location::Postgres(url) => Self::open_postgres(url, connections),
+            Location::Sqlite(path) => Self::open_sqlite(path, options.connections),
+            Location::Postgres(url) => Self::open_postgres(url, options),
         }
     }
 
@@ -285,7 +336,7 @@ impl Store {
         })
     }
 
-    fn open_postgres(url: &str, connections: u32) -> Result<Store, StoreError> {
+    fn open_postgres(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
         let shown = location::redact_password(url);
         let open_error = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
             path: shown.clone(),
@@ -303,11 +354,11 @@ impl Store {
         migrated?;
         drop(conn);
         let pool = Pool::builder()
-            .max_size(connections.max(1))
+            .max_size(options.connections.max(1))
             .min_idle(Some(1))
             .connection_timeout(POOL_WAIT)
             .error_handler(Box::new(connection_errors::ConnectionErrors::default()))
-            .build(ConnectionManager::<PgConnection>::new(url))
+            .build(pg_pool::PgManager::new(url, options.synchronous_commit))
             .map_err(|e| open_error(Box::new(e)))?;
         Ok(Store {
             pools: Pools::Postgres(pool),
@@ -329,7 +380,9 @@ impl Store {
         let pool = pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut pooled = pool.get()?;
-            work(&mut Conn::Postgres(&mut pooled))
+            let result = work(&mut Conn::Postgres(&mut pooled.conn));
+            pooled.suspect = result.is_err();
+            result
         })
         .await
         .map_err(|join| {

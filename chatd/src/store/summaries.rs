@@ -12,6 +12,7 @@ use common::summaries::SummaryOrder;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
+use super::fixed_sql::FixedSql;
 use super::schema::conversations;
 use super::{Conn, Store, StoreError, on_conn};
 
@@ -33,28 +34,34 @@ pub struct SummaryRow {
     pub last_activity_at: NaiveDateTime,
 }
 
-/// The statement for one backend's placeholders and one order. Only these fixed
-/// strings are spliced in; every value is bound.
-fn statement(placeholders: [&str; 3], order: SummaryOrder) -> String {
-    let direction = match order {
-        SummaryOrder::Newest => "DESC",
-        SummaryOrder::Oldest => "ASC",
-    };
-    let [user, limit, offset] = placeholders;
-    format!(
-        "SELECT c.id, c.user_id, c.name, c.created_at, \
-           (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count, \
-           COALESCE((SELECT m.created_at FROM messages m WHERE m.conversation_id = c.id \
-                     ORDER BY m.id DESC LIMIT 1), c.created_at) AS last_activity_at \
-         FROM conversations c \
-         WHERE c.user_id = {user} \
-         ORDER BY last_activity_at {direction}, c.id {direction} \
-         LIMIT {limit} OFFSET {offset}"
-    )
+/// The statement for one order; binds: the user, the limit, the offset. Only these
+/// two fixed texts exist, so each is prepared once per connection (`fixed_sql.rs`).
+fn statement(order: SummaryOrder) -> &'static str {
+    macro_rules! ordered {
+        ($direction:literal) => {
+            concat!(
+                "SELECT c.id, c.user_id, c.name, c.created_at, \
+                   (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count, \
+                   COALESCE((SELECT m.created_at FROM messages m WHERE m.conversation_id = c.id \
+                             ORDER BY m.id DESC LIMIT 1), c.created_at) AS last_activity_at \
+                 FROM conversations c \
+                 WHERE c.user_id = ? \
+                 ORDER BY last_activity_at ",
+                $direction,
+                ", c.id ",
+                $direction,
+                " LIMIT ? OFFSET ?"
+            )
+        };
+    }
+    match order {
+        SummaryOrder::Newest => ordered!("DESC"),
+        SummaryOrder::Oldest => ordered!("ASC"),
+    }
 }
 
-/// One page of summaries and the user's number of conversations, in one read
-/// transaction so the two agree.
+/// One page of summaries and the user's number of conversations, read together
+/// (`Conn::read_together`) so that on SQLite the two agree.
 fn page(
     conn: &mut Conn,
     user_id: i64,
@@ -62,23 +69,13 @@ fn page(
     limit: i64,
     order: SummaryOrder,
 ) -> QueryResult<(u64, Vec<SummaryRow>)> {
-    conn.transaction(|conn| {
+    conn.read_together(|conn| {
         let total: i64 = on_conn!(conn, c => conversations::table
             .filter(conversations::user_id.eq(user_id))
             .count()
             .get_result(c))?;
-        let rows = match conn {
-            Conn::Sqlite(c) => diesel::sql_query(statement(["?", "?", "?"], order))
-                .bind::<BigInt, _>(user_id)
-                .bind::<BigInt, _>(limit)
-                .bind::<BigInt, _>(skip)
-                .load(*c)?,
-            Conn::Postgres(c) => diesel::sql_query(statement(["$1", "$2", "$3"], order))
-                .bind::<BigInt, _>(user_id)
-                .bind::<BigInt, _>(limit)
-                .bind::<BigInt, _>(skip)
-                .load(*c)?,
-        };
+        let query = FixedSql::new(statement(order), [user_id, limit, skip]);
+        let rows = on_conn!(conn, c => query.load(c))?;
         Ok((u64::try_from(total).unwrap_or(0), rows))
     })
 }
