@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::sync::broadcast;
-use tokio_postgres::{AsyncMessage, Client, NoTls};
+use tokio_postgres::{AsyncMessage, Client, NoTls, Statement};
 use tokio_util::sync::CancellationToken;
 
 /// Notifications kept per channel for a subscriber that has not read them yet; past
@@ -45,10 +45,19 @@ struct Channel {
     listening: bool,
 }
 
+/// The current connection's sending side.
+#[derive(Debug)]
+struct Connected {
+    client: Client,
+    /// `SELECT pg_notify($1, $2)`, prepared once: sent as text, each NOTIFY cost a
+    /// `Parse` and a round trip of its own before it could run.
+    notify: Statement,
+}
+
 #[derive(Debug)]
 struct Inner {
     config: tokio_postgres::Config,
-    client: Mutex<Option<Arc<Client>>>,
+    client: Mutex<Option<Arc<Connected>>>,
     channels: Mutex<HashMap<String, Channel>>,
     /// LISTEN and UNLISTEN take turns here.
     lane: tokio::sync::Mutex<()>,
@@ -131,7 +140,7 @@ impl Listener {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn client(&self) -> Option<Arc<Client>> {
+    fn client(&self) -> Option<Arc<Connected>> {
         self.inner
             .client
             .lock()
@@ -139,7 +148,7 @@ impl Listener {
             .clone()
     }
 
-    fn set_client(&self, client: Option<Arc<Client>>) {
+    fn set_client(&self, client: Option<Arc<Connected>>) {
         *self
             .inner
             .client
@@ -173,10 +182,10 @@ impl Listener {
             .channels()
             .get(channel)
             .is_some_and(|entry| !entry.listening);
-        if needs_listen && let Some(client) = self.client() {
+        if needs_listen && let Some(connected) = self.client() {
             let sql = format!("LISTEN {channel}");
             if let Ok(Ok(())) =
-                tokio::time::timeout(CONNECT_TIMEOUT, client.batch_execute(&sql)).await
+                tokio::time::timeout(CONNECT_TIMEOUT, connected.client.batch_execute(&sql)).await
                 && let Some(entry) = self.channels().get_mut(channel)
             {
                 entry.listening = true;
@@ -196,20 +205,23 @@ impl Listener {
             }
         };
         if listening == Some(true)
-            && let Some(client) = self.client()
+            && let Some(connected) = self.client()
         {
             let sql = format!("UNLISTEN {channel}");
-            let _ = tokio::time::timeout(CONNECT_TIMEOUT, client.batch_execute(&sql)).await;
+            let _ =
+                tokio::time::timeout(CONNECT_TIMEOUT, connected.client.batch_execute(&sql)).await;
         }
     }
 
     /// Sends `payload` on `channel`; an error when the connection is down (the
     /// receivers then catch up as after a lost notification).
     pub async fn notify(&self, channel: &str, payload: &str) -> Result<(), String> {
-        let client = self.client().ok_or("the LISTEN connection is down")?;
+        let connected = self.client().ok_or("the LISTEN connection is down")?;
         match tokio::time::timeout(
             CONNECT_TIMEOUT,
-            client.execute("SELECT pg_notify($1, $2)", &[&channel, &payload]),
+            connected
+                .client
+                .execute(&connected.notify, &[&channel, &payload]),
         )
         .await
         {
@@ -265,9 +277,28 @@ impl Listener {
                 }
                 on_close.cancel();
             });
-            let client = Arc::new(client);
-            self.listen_all(&client).await;
-            self.set_client(Some(client));
+            let connected = match tokio::time::timeout(CONNECT_TIMEOUT, prepare(client)).await {
+                Ok(Ok(connected)) => Arc::new(connected),
+                failed => {
+                    let why = match failed {
+                        Ok(Err(e)) => e.to_string(),
+                        _ => "it took over 5 s".into(),
+                    };
+                    tracing::warn!(
+                        "relay: cannot set up the NOTIFY connection (again in {} ms): {why}",
+                        backoff.as_millis()
+                    );
+                    driver.abort();
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                    continue;
+                }
+            };
+            self.listen_all(&connected.client).await;
+            self.set_client(Some(connected));
             if connected_before {
                 tracing::info!("relay: the LISTEN connection is back");
                 self.tell_all(Heard::Reconnected);
@@ -317,4 +348,14 @@ impl Listener {
             let _ = entry.tx.send(heard.clone());
         }
     }
+}
+
+/// Readies a new connection for sending. A notification does not outlive a server
+/// crash whatever the commit waits for, so its commit does not wait for the WAL flush:
+/// NOTIFY takes a transaction id, and with the server's default each one had waited
+/// for an fsync of its own, several per chat.
+async fn prepare(client: Client) -> Result<Connected, tokio_postgres::Error> {
+    client.batch_execute("SET synchronous_commit = off").await?;
+    let notify = client.prepare("SELECT pg_notify($1, $2)").await?;
+    Ok(Connected { client, notify })
 }
