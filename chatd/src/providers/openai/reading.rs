@@ -39,6 +39,8 @@ where
         over: false,
         endpoint,
         idle,
+        silence: Box::pin(tokio::time::sleep(idle)),
+        last_bytes: tokio::time::Instant::now(),
     };
     futures_util::stream::unfold(state, |mut state| async move {
         if state.over {
@@ -90,6 +92,13 @@ struct Reading<S> {
     over: bool,
     endpoint: String,
     idle: Duration,
+    /// The one timer of the silences: it is moved on only when it fires, to `idle`
+    /// after the last bytes, and fails the reply when it fires that late. A new timer
+    /// per chunk (`tokio::time::timeout`) registered and removed a timer-wheel entry
+    /// for every token, which showed in profiles of thousands of streams.
+    silence: Pin<Box<tokio::time::Sleep>>,
+    /// When bytes last came.
+    last_bytes: tokio::time::Instant,
 }
 
 impl<S, B> Reading<S>
@@ -134,7 +143,21 @@ where
             }
             // The silence is timed on the bytes, not on events, so a provider that is
             // sending is never reported silent.
-            let next = tokio::time::timeout(self.idle, self.bytes.next()).await;
+            let next = tokio::select! {
+                biased;
+                next = self.bytes.next() => Ok(next),
+                () = self.silence.as_mut() => {
+                    let due = self.last_bytes + self.idle;
+                    if due > tokio::time::Instant::now() {
+                        self.silence.as_mut().reset(due);
+                        continue;
+                    }
+                    Err(())
+                }
+            };
+            if let Ok(Some(Ok(_))) = &next {
+                self.last_bytes = tokio::time::Instant::now();
+            }
             let cut_off = match next {
                 Ok(Some(Ok(piece))) => {
                     self.reader.feed(piece.as_ref(), &mut self.events).map_err(
