@@ -55,6 +55,16 @@ pub struct LineBreakNormalizer {
 }
 
 impl LineBreakNormalizer {
+    /// [`normalize`](Self::normalize) for an owned delta, given back as it is when it
+    /// has nothing to change (no CR in it, none before it): the usual token is not
+    /// copied.
+    pub fn normalize_owned(&mut self, delta: String) -> String {
+        if !self.last_was_cr && !delta.contains('\r') {
+            return delta;
+        }
+        self.normalize(&delta)
+    }
+
     pub fn normalize(&mut self, delta: &str) -> String {
         let mut out = String::with_capacity(delta.len());
         for ch in delta.chars() {

@@ -764,7 +764,11 @@ impl Replies {
                             }
                             Some(Ok(Delta::Text(delta))) => {
                                 // NUL is dropped: PostgreSQL's text cannot store it.
-                                let delta = normalizer.normalize(&delta).replace('\0', "");
+                                // Neither step copies a token that needs no change.
+                                let mut delta = normalizer.normalize_owned(delta);
+                                if delta.contains('\0') {
+                                    delta = delta.replace('\0', "");
+                                }
                                 if delta.is_empty() {
                                     continue;
                                 }

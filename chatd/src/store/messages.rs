@@ -20,9 +20,15 @@ use super::{
 use super::{Branch, BranchRefusal};
 
 /// A message to store. `id` is `None` except when copying a database, which keeps ids.
+///
+/// Every `None` is bound as NULL (the columns' default) rather than written as
+/// `DEFAULT`, so that the insert is one fixed statement that diesel prepares once per
+/// connection; `id` is therefore not inserted from here but by `insert`, which names it
+/// only when it is given.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = messages)]
+#[diesel(table_name = messages, treat_none_as_default_value = false)]
 pub(crate) struct NewMessage<'a> {
+    #[diesel(skip_insertion)]
     pub id: Option<i64>,
     pub conversation_id: i64,
     pub role: &'a str,
@@ -80,10 +86,17 @@ pub(crate) fn insert(conn: &mut Conn, message: &NewMessage) -> QueryResult<Messa
             )?
         }
     };
-    on_conn!(conn, c => diesel::insert_into(messages::table)
-        .values((message, messages::path_hash.eq(path_hash)))
-        .returning(MessageRow::as_returning())
-        .get_result(c))
+    match message.id {
+        // A copied row keeps its id (rare: `migrate-data` only).
+        Some(id) => on_conn!(conn, c => diesel::insert_into(messages::table)
+            .values((messages::id.eq(id), message, messages::path_hash.eq(&path_hash)))
+            .returning(MessageRow::as_returning())
+            .get_result(c)),
+        None => on_conn!(conn, c => diesel::insert_into(messages::table)
+            .values((message, messages::path_hash.eq(&path_hash)))
+            .returning(MessageRow::as_returning())
+            .get_result(c)),
+    }
 }
 
 /// Stores a message after the conversation's active leaf and makes it the active leaf.

@@ -103,6 +103,10 @@ pub struct MessageRow {
     serde::Deserialize,
 )]
 #[diesel(table_name = messages)]
+// `None` is bound as NULL (each column's default), not written as `DEFAULT`: an insert
+// whose SQL depends on which details are known is one diesel never caches, so every
+// message insert was prepared anew (profiles: the largest single cost of a chat).
+#[diesel(treat_none_as_default_value = false)]
 #[serde(default)]
 pub struct MessageDetails {
     /// `PROVIDER/MODEL`, the model as the provider reported it, else as it was asked for.

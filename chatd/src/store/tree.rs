@@ -12,7 +12,9 @@
 //! `parent_id` index seek.
 
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sqlite::Sqlite;
 
 use super::fixed_sql::FixedSql;
 use super::schema::{conversations, messages};
@@ -57,9 +59,24 @@ pub(crate) fn set_active_leaf(
     conversation_id: i64,
     leaf: Option<i64>,
 ) -> QueryResult<()> {
-    on_conn!(conn, c => diesel::update(conversations::table.find(conversation_id))
-        .set(conversations::active_leaf_id.eq(leaf))
-        .execute(c))
+    // Fixed SQL (`fixed_sql.rs`), since diesel prepares every `UPDATE` of its DSL anew:
+    // this one runs at least twice per chat.
+    match leaf {
+        Some(leaf) => {
+            let update = FixedSql::new(
+                "UPDATE conversations SET active_leaf_id = ? WHERE id = ?",
+                [leaf, conversation_id],
+            );
+            on_conn!(conn, c => update.execute(c))
+        }
+        None => {
+            let update = FixedSql::new(
+                "UPDATE conversations SET active_leaf_id = NULL WHERE id = ?",
+                [conversation_id],
+            );
+            on_conn!(conn, c => update.execute(c))
+        }
+    }
     .map(|_| ())
 }
 
@@ -97,6 +114,13 @@ pub(crate) fn active_path(conn: &mut Conn, conversation_id: i64) -> QueryResult<
 
 /// The messages of these ids, in id order; an id with no row is left out.
 pub(crate) fn rows(conn: &mut Conn, ids: &[i64]) -> QueryResult<Vec<MessageRow>> {
+    if let Conn::Sqlite(c) = conn {
+        return messages::table
+            .filter(IdInJson(json_array(ids)))
+            .order(messages::id.asc())
+            .select(MessageRow::as_select())
+            .load(&mut **c);
+    }
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(IDS_PER_STATEMENT) {
         let part: Vec<MessageRow> = on_conn!(&mut *conn, c => messages::table
@@ -108,6 +132,52 @@ pub(crate) fn rows(conn: &mut Conn, ids: &[i64]) -> QueryResult<Vec<MessageRow>>
     }
     found.sort_unstable_by_key(|row| row.id);
     Ok(found)
+}
+
+/// The ids as a JSON array, `[1,2,3]`.
+fn json_array(ids: &[i64]) -> String {
+    let mut json = String::with_capacity(ids.len() * 8 + 2);
+    json.push('[');
+    for (n, id) in ids.iter().enumerate() {
+        if n > 0 {
+            json.push(',');
+        }
+        json.push_str(&id.to_string());
+    }
+    json.push(']');
+    json
+}
+
+/// `messages.id IN` the ids of a JSON array bound as one text, for SQLite: an `IN`
+/// list of binds has as many placeholders as ids, and diesel never keeps such a
+/// statement prepared, while this one is the same statement whatever the number of ids
+/// (PostgreSQL binds one array, `= ANY($1)`, which diesel keeps already). The history
+/// of every chat and the first message of every title are read through it.
+#[derive(Debug)]
+struct IdInJson(String);
+
+impl Expression for IdInJson {
+    type SqlType = Bool;
+}
+
+impl<QS> AppearsOnTable<QS> for IdInJson {}
+
+impl<GB> diesel::expression::ValidGrouping<GB> for IdInJson {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl QueryId for IdInJson {
+    type QueryId = IdInJson;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Sqlite> for IdInJson {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("`messages`.`id` IN (SELECT value FROM json_each(");
+        out.push_bind_param::<Text, _>(&self.0)?;
+        out.push_sql("))");
+        Ok(())
+    }
 }
 
 /// The last `limit` messages of the path that ends at `last`, oldest first.

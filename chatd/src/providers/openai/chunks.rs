@@ -2,6 +2,8 @@
 //! finish reason, the model's name and the token counts. Everything here comes from the
 //! provider, so names are checked and bounded before they are kept.
 
+use std::borrow::Cow;
+
 use common::Usage;
 use serde::Deserialize;
 
@@ -34,9 +36,9 @@ pub(super) struct Part {
 }
 
 #[derive(Deserialize)]
-struct StreamChunk {
-    #[serde(default)]
-    choices: Option<Vec<StreamChoice>>,
+struct StreamChunk<'a> {
+    #[serde(default, borrow)]
+    choices: Option<Vec<StreamChoice<'a>>>,
     #[serde(default)]
     error: Option<serde_json::Value>,
     #[serde(default)]
@@ -46,24 +48,26 @@ struct StreamChunk {
 }
 
 #[derive(Deserialize)]
-struct StreamChoice {
-    #[serde(default, alias = "message")]
-    delta: Option<ChunkDelta>,
+struct StreamChoice<'a> {
+    #[serde(default, alias = "message", borrow)]
+    delta: Option<ChunkDelta<'a>>,
     #[serde(default)]
     finish_reason: Option<serde_json::Value>,
 }
 
-/// A delta, or a whole completion's message: the same fields.
+/// A delta, or a whole completion's message: the same fields. The texts borrow from
+/// the event's data when they hold no escape, so a token is copied once, into its
+/// `Part`, not first into a string of its own.
 #[derive(Deserialize)]
-struct ChunkDelta {
-    #[serde(default)]
-    content: Option<String>,
+struct ChunkDelta<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
     /// DeepSeek, llama.cpp and older vLLM.
-    #[serde(default)]
-    reasoning_content: Option<String>,
+    #[serde(default, borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
     /// Ollama, OpenRouter and newer vLLM.
-    #[serde(default)]
-    reasoning: Option<String>,
+    #[serde(default, borrow)]
+    reasoning: Option<Cow<'a, str>>,
     #[serde(default)]
     tool_calls: Option<serde_json::Value>,
 }
@@ -156,6 +160,16 @@ pub(super) fn parse_completion(body: &str) -> Option<Part> {
     Some(part)
 }
 
+/// Appends `text` to `to`, taking it whole when `to` is empty (one choice, the usual
+/// case) and it was unescaped into a string of its own already.
+fn append(to: &mut String, text: Cow<'_, str>) {
+    if to.is_empty() {
+        *to = text.into_owned();
+    } else {
+        to.push_str(&text);
+    }
+}
+
 fn part_of(chunk: StreamChunk) -> Part {
     let mut part = Part {
         model: a_name(chunk.model.as_ref()),
@@ -165,11 +179,11 @@ fn part_of(chunk: StreamChunk) -> Part {
     for choice in chunk.choices.unwrap_or_default() {
         if let Some(delta) = choice.delta {
             if let Some(content) = delta.content {
-                part.text.push_str(&content);
+                append(&mut part.text, content);
             }
             // A server that sends both sends the same text twice.
             if let Some(reasoning) = delta.reasoning_content.or(delta.reasoning) {
-                part.reasoning.push_str(&reasoning);
+                append(&mut part.reasoning, reasoning);
             }
             if let Some(calls @ serde_json::Value::Array(_)) = delta.tool_calls {
                 part.tool_calls = Some(calls);

@@ -39,6 +39,8 @@ where
         over: false,
         endpoint,
         idle,
+        silence: None,
+        last_bytes: tokio::time::Instant::now(),
     };
     futures_util::stream::unfold(state, |mut state| async move {
         if state.over {
@@ -90,6 +92,15 @@ struct Reading<S> {
     over: bool,
     endpoint: String,
     idle: Duration,
+    /// The one timer of the silences: it is moved on only when it fires, to `idle`
+    /// after the last bytes, and fails the reply when it fires that late. A new timer
+    /// per chunk (`tokio::time::timeout`) registered and removed a timer-wheel entry
+    /// for every token, which showed in profiles of thousands of streams. Made at the
+    /// first read, inside the runtime that polls the stream (a timer cannot be made
+    /// outside one).
+    silence: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// When bytes last came.
+    last_bytes: tokio::time::Instant,
 }
 
 impl<S, B> Reading<S>
@@ -134,7 +145,25 @@ where
             }
             // The silence is timed on the bytes, not on events, so a provider that is
             // sending is never reported silent.
-            let next = tokio::time::timeout(self.idle, self.bytes.next()).await;
+            let first_due = self.last_bytes + self.idle;
+            let silence = self
+                .silence
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(first_due)));
+            let next = tokio::select! {
+                biased;
+                next = self.bytes.next() => Ok(next),
+                () = silence.as_mut() => {
+                    let due = self.last_bytes + self.idle;
+                    if due > tokio::time::Instant::now() {
+                        silence.as_mut().reset(due);
+                        continue;
+                    }
+                    Err(())
+                }
+            };
+            if let Ok(Some(Ok(_))) = &next {
+                self.last_bytes = tokio::time::Instant::now();
+            }
             let cut_off = match next {
                 Ok(Some(Ok(piece))) => {
                     self.reader.feed(piece.as_ref(), &mut self.events).map_err(
@@ -308,6 +337,45 @@ mod tests {
                 end(FinishReason::Stop, Some("stop")),
             ]
         );
+    }
+
+    #[test]
+    fn silence_is_timed_from_the_last_bytes_however_long_the_reply_runs() {
+        // Chunks 60% of the idle time apart, for more than twice the idle time, then
+        // nothing: no chunk is reported silent, and the silence after the last one is
+        // reported once it has lasted the idle time, not before.
+        let idle = Duration::from_millis(300);
+        let gap = Duration::from_millis(180);
+        let chunks = ["a", "b", "c", "d"].map(|t| Ok::<_, reqwest::Error>(event_without_finish(t)));
+        let pieces = futures_util::stream::iter(chunks)
+            .then(move |chunk| async move {
+                tokio::time::sleep(gap).await;
+                chunk
+            })
+            .chain(futures_util::stream::pending());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let (read, last, end) = runtime.block_on(async {
+            let mut stream = deltas(pieces, ENDPOINT.into(), idle, 1 << 20);
+            let mut read = Vec::new();
+            let mut last = tokio::time::Instant::now();
+            while let Some(delta) = stream.next().await {
+                if delta.is_ok() {
+                    last = tokio::time::Instant::now();
+                }
+                read.push(delta);
+            }
+            (read, last, tokio::time::Instant::now())
+        });
+        assert_eq!(read[..4], texts(&["a", "b", "c", "d"]), "{read:?}");
+        let Some(Err(error)) = read.get(4) else {
+            panic!("{read:?}")
+        };
+        assert!(error.0.contains("sent no data for"), "{error}");
+        assert_eq!(read.len(), 5);
+        assert!(end - last >= idle, "reported after {:?}", end - last);
     }
 
     #[test]
