@@ -182,10 +182,9 @@ fn open_writer_connection(url: &str) -> Result<SqliteConnection, StoreError> {
 impl Writer {
     /// Starts the writer and checkpoint threads on the database at `url`.
     pub(super) fn start(url: String) -> Result<Arc<Writer>, StoreError> {
-        let mut conn = open_writer_connection(&url)?;
         // Messages queued for search by writes made without the writer (a copy, a
-        // seeded database) are indexed before the first chat.
-        index_for_search(&mut conn);
+        // seeded database) are indexed by the writer while it has nothing else to do.
+        let conn = open_writer_connection(&url)?;
         let spawn_error =
             |e: std::io::Error| StoreError::Task(format!("could not start a database thread: {e}"));
         let (stop_checkpoints, stop) = mpsc::channel::<()>();
@@ -247,7 +246,25 @@ impl Drop for Writer {
 
 fn write_loop(conn: SqliteConnection, url: &str, jobs: &mpsc::Receiver<Box<dyn Job>>) {
     let mut conn = Some(conn);
-    while let Ok(first) = jobs.recv() {
+    // Whether messages may still wait to be indexed: at start, whatever was written
+    // around the writer; after a round that hit its bound, the rest.
+    let mut backlog = true;
+    loop {
+        let first = if backlog {
+            match jobs.try_recv() {
+                Ok(job) => job,
+                Err(mpsc::TryRecvError::Empty) => {
+                    backlog = index_round(&mut conn, url);
+                    continue;
+                }
+                Err(mpsc::TryRecvError::Disconnected) => break,
+            }
+        } else {
+            match jobs.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            }
+        };
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -270,9 +287,9 @@ fn write_loop(conn: SqliteConnection, url: &str, jobs: &mpsc::Receiver<Box<dyn J
         let mut pending = batch.into_iter();
         let committed = c.immediate_transaction::<_, DieselError, _>(|c| {
             answers.extend(pending.by_ref().map(|job| job.run(c)));
-            index_for_search(c);
-            Ok(())
+            Ok(index_for_search(c))
         });
+        backlog = committed.as_ref().is_ok_and(|more| *more);
         let committed = committed.map_err(|e| refine(StoreError::from(e), url));
         if let Err(why) = &committed {
             // The connection may be left mid-transaction; the next batch gets a new one.
@@ -291,14 +308,43 @@ fn write_loop(conn: SqliteConnection, url: &str, jobs: &mpsc::Receiver<Box<dyn J
     }
 }
 
+/// Messages indexed for search per transaction at most: a few tenths of a second of
+/// FTS5 work, the longest a write waits behind a round of the backlog.
+const INDEX_PER_ROUND: i64 = 2_000;
+
 /// Indexes for search what this batch (or an earlier write made outside the writer)
-/// stored. In a savepoint of its own: when it fails, the batch's writes still commit
-/// and the messages stay queued for the next batch, found by search once indexed.
-fn index_for_search(c: &mut SqliteConnection) {
-    if let Err(why) = c.transaction(|c| super::search::index_queued(c).map(|_| ())) {
-        tracing::warn!(
-            "indexing new messages for search failed (retried with the next write): {why}"
-        );
+/// stored, up to `INDEX_PER_ROUND` messages; returns whether more wait. In a savepoint
+/// of its own: when it fails, the batch's writes still commit and the messages stay
+/// queued for the next batch, found by search once indexed.
+fn index_for_search(c: &mut SqliteConnection) -> bool {
+    match c.transaction(|c| super::search::index_queued(c, INDEX_PER_ROUND)) {
+        Ok(more) => more,
+        Err(why) => {
+            tracing::warn!(
+                "indexing new messages for search failed (retried with the next write): {why}"
+            );
+            false
+        }
+    }
+}
+
+/// One round of the backlog in a transaction of its own, while no write waits;
+/// returns whether more wait (false after a failure: the next write retries).
+fn index_round(conn: &mut Option<SqliteConnection>, url: &str) -> bool {
+    let c = match conn.as_mut() {
+        Some(c) => c,
+        None => match open_writer_connection(url) {
+            Ok(fresh) => conn.insert(fresh),
+            Err(_) => return false,
+        },
+    };
+    match c.immediate_transaction::<_, DieselError, _>(|c| Ok(index_for_search(c))) {
+        Ok(more) => more,
+        Err(why) => {
+            *conn = None;
+            tracing::warn!("indexing queued messages for search failed: {why}");
+            false
+        }
     }
 }
 

@@ -61,7 +61,12 @@ mod queue {
 /// batch, in the batch's transaction, so a message is searchable as soon as it is
 /// committed while both indexes are written once per batch: FTS5 writes its pending
 /// terms at every savepoint's end, and each write of a batch is a savepoint.
-pub(crate) fn index_queued(conn: &mut SqliteConnection) -> QueryResult<usize> {
+///
+/// At most `limit` queued messages, the oldest, are indexed per call; returns whether
+/// more stay queued. A batch rarely queues more, but writes made around the writer (a
+/// database filled by hand, a million rows) would otherwise be indexed in one
+/// transaction of minutes that every write waits behind.
+pub(crate) fn index_queued(conn: &mut SqliteConnection, limit: i64) -> QueryResult<bool> {
     use crate::store::schema::messages;
     use queue::{messages_fts, messages_unindexed, messages_words};
 
@@ -70,12 +75,21 @@ pub(crate) fn index_queued(conn: &mut SqliteConnection) -> QueryResult<usize> {
     ))
     .get_result(conn)?;
     if !queued {
-        return Ok(0);
+        return Ok(false);
     }
+    // The last id of this round; none when the whole queue fits in it.
+    let last: Option<i64> = messages_unindexed::table
+        .select(messages_unindexed::id)
+        .order(messages_unindexed::id)
+        .offset(limit.max(1))
+        .first(conn)
+        .optional()?;
+    let through = last.map_or(i64::MAX, |next| next - 1);
     // Each text with a newline after it, as the migration's view gives it to FTS5.
     let texts = || {
         messages_unindexed::table
             .inner_join(messages::table.on(messages::id.eq(messages_unindexed::id)))
+            .filter(messages_unindexed::id.le(through))
             .select((messages::id, messages::content.concat("\n")))
             .order(messages::id)
     };
@@ -87,7 +101,9 @@ pub(crate) fn index_queued(conn: &mut SqliteConnection) -> QueryResult<usize> {
         .values(texts())
         .into_columns((messages_words::rowid, messages_words::content))
         .execute(conn)?;
-    diesel::delete(messages_unindexed::table).execute(conn)
+    diesel::delete(messages_unindexed::table.filter(messages_unindexed::id.le(through)))
+        .execute(conn)?;
+    Ok(last.is_some())
 }
 
 /// The two indexes.
