@@ -91,7 +91,10 @@ pub(crate) fn index_queued(conn: &mut SqliteConnection, limit: i64) -> QueryResu
             .inner_join(messages::table.on(messages::id.eq(messages_unindexed::id)))
             .filter(messages_unindexed::id.le(through))
             .select((messages::id, messages::content.concat("\n")))
-            .order(messages::id)
+            // By the queue's id, not the message's (the same value): ordered by
+            // `messages.id`, SQLite walked every stored message in id order and looked
+            // each up in the queue, a scan of the whole table at every commit.
+            .order(messages_unindexed::id)
     };
     diesel::insert_into(messages_fts::table)
         .values(texts())
