@@ -338,6 +338,11 @@ fn index_round(conn: &mut Option<SqliteConnection>, url: &str) -> bool {
             Err(_) => return false,
         },
     };
+    // Looked at before taking the write lock, which an empty queue (the usual start)
+    // does not need: another process writing to the file meanwhile would wait for it.
+    if !super::search::anything_queued(c).unwrap_or(false) {
+        return false;
+    }
     match c.immediate_transaction::<_, DieselError, _>(|c| Ok(index_for_search(c))) {
         Ok(more) => more,
         Err(why) => {

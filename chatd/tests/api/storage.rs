@@ -514,12 +514,21 @@ fn insert_lease(chatd: &Daemon, conversation_id: i64, user_message_id: i64, owne
         Some(url) => diesel::sql_query(statement)
             .execute(&mut diesel::PgConnection::establish(url).expect("connect"))
             .expect("insert a lease"),
-        None => diesel::sql_query(statement)
-            .execute(
-                &mut diesel::SqliteConnection::establish(chatd.database().to_str().expect("utf-8"))
-                    .expect("open"),
+        None => {
+            let mut conn =
+                diesel::SqliteConnection::establish(chatd.database().to_str().expect("utf-8"))
+                    .expect("open");
+            // chatd's writer may hold the write lock for a moment: wait it out, as
+            // chatd's own connections do.
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut conn,
+                "PRAGMA busy_timeout = 10000;",
             )
-            .expect("insert a lease"),
+            .expect("busy_timeout");
+            diesel::sql_query(statement)
+                .execute(&mut conn)
+                .expect("insert a lease")
+        }
     };
 }
 

@@ -10,7 +10,7 @@
 mod postgres;
 mod sqlite;
 
-pub(super) use sqlite::index_queued;
+pub(super) use sqlite::{anything_queued, index_queued};
 
 use chrono::NaiveDateTime;
 use diesel::backend::Backend;

@@ -56,6 +56,15 @@ mod queue {
     diesel::allow_tables_to_appear_in_same_query!(messages_unindexed, messages);
 }
 
+/// Whether any message waits in the search queue.
+pub(crate) fn anything_queued(conn: &mut SqliteConnection) -> QueryResult<bool> {
+    use queue::messages_unindexed;
+    diesel::select(diesel::dsl::exists(
+        messages_unindexed::table.select(messages_unindexed::id),
+    ))
+    .get_result(conn)
+}
+
 /// Indexes the messages the insert trigger queued in `messages_unindexed` (migration
 /// `2026-12-02-000090_search_batch`) and empties the queue. The writer calls it once per
 /// batch, in the batch's transaction, so a message is searchable as soon as it is
@@ -70,11 +79,7 @@ pub(crate) fn index_queued(conn: &mut SqliteConnection, limit: i64) -> QueryResu
     use crate::store::schema::messages;
     use queue::{messages_fts, messages_unindexed, messages_words};
 
-    let queued: bool = diesel::select(diesel::dsl::exists(
-        messages_unindexed::table.select(messages_unindexed::id),
-    ))
-    .get_result(conn)?;
-    if !queued {
+    if !anything_queued(conn)? {
         return Ok(false);
     }
     // The last id of this round; none when the whole queue fits in it.
