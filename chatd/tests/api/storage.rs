@@ -510,26 +510,8 @@ fn insert_lease(chatd: &Daemon, conversation_id: i64, user_message_id: i64, owne
          updated_at) VALUES ({conversation_id}, {user_message_id}, '{owner}', '', \
          CURRENT_TIMESTAMP)"
     );
-    match chatd.postgres_url() {
-        Some(url) => diesel::sql_query(statement)
-            .execute(&mut diesel::PgConnection::establish(url).expect("connect"))
-            .expect("insert a lease"),
-        None => {
-            let mut conn =
-                diesel::SqliteConnection::establish(chatd.database().to_str().expect("utf-8"))
-                    .expect("open");
-            // chatd's writer may hold the write lock for a moment: wait it out, as
-            // chatd's own connections do.
-            diesel::connection::SimpleConnection::batch_execute(
-                &mut conn,
-                "PRAGMA busy_timeout = 10000;",
-            )
-            .expect("busy_timeout");
-            diesel::sql_query(statement)
-                .execute(&mut conn)
-                .expect("insert a lease")
-        }
-    };
+    // The shared helper's SQLite connection waits out chatd's write lock.
+    crate::support::sql::execute(chatd, &statement);
 }
 
 /// A lease in this very process's name with no reply in memory behind it (what the
