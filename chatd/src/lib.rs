@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod events;
+pub mod kept;
 pub mod memory;
 pub mod providers;
 pub mod replies;

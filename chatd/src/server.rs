@@ -198,6 +198,9 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     let options = StoreOptions {
         connections,
         synchronous_commit: settings.postgres_synchronous_commit == Switch::On,
+        // One knob for both caches of conversation reads: the paths cost about one
+        // id per message where the rendered JSON costs its text.
+        known_paths_bytes: settings.rendered_cache_bytes() / 2,
     };
     let store = tokio::task::spawn_blocking(move || Store::open_with(&database, &options))
         .await

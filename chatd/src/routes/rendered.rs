@@ -6,17 +6,10 @@
 //! entry of a deleted message is never asked for again (reads ask only for the ids the
 //! store returns) and ages out with its generation. Profiles of
 //! `GET /conversations/{id}` showed three quarters of its time in reading rows and
-//! escaping their text anew on every read.
-//!
-//! Memory is bounded by two generations: new entries go into the current one, and
-//! when it holds half the budget it becomes the previous one, whose entries move back
-//! when read again. So what is read keeps its place, and what is not is dropped within
-//! two turns, with no bookkeeping per read.
-
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+//! escaping their text anew on every read. Memory is bounded as `kept.rs` says.
 
 use super::views;
+use crate::kept::{Kept, Weight};
 use crate::store::{KnownOrRow, MessageRow};
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -60,44 +53,28 @@ fn render(row: MessageRow) -> Option<RenderedMessage> {
     })
 }
 
-#[derive(Debug, Default)]
-struct Generations {
-    current: HashMap<i64, RenderedMessage>,
-    current_bytes: usize,
-    previous: HashMap<i64, RenderedMessage>,
+impl Weight for RenderedMessage {
+    fn weight(&self) -> usize {
+        self.size()
+    }
 }
 
 #[derive(Debug)]
 pub struct RenderedMessages {
-    generations: Mutex<Generations>,
-    /// Bytes of JSON kept at most, over both generations; 0 keeps nothing.
-    budget: usize,
+    kept: Kept<RenderedMessage>,
 }
 
 impl RenderedMessages {
+    /// At most `budget` bytes of JSON; 0 keeps nothing.
     pub fn with_budget(budget: usize) -> RenderedMessages {
         RenderedMessages {
-            generations: Mutex::new(Generations::default()),
-            budget,
+            kept: Kept::with_budget(budget),
         }
     }
 
     /// What is kept for each id, in order.
     pub fn lookup(&self, ids: &[i64]) -> Vec<Option<RenderedMessage>> {
-        if self.budget == 0 {
-            return vec![None; ids.len()];
-        }
-        let mut generations = self.lock();
-        ids.iter()
-            .map(|id| {
-                if let Some(kept) = generations.current.get(id) {
-                    return Some(kept.clone());
-                }
-                let kept = generations.previous.remove(id)?;
-                generations.keep(*id, kept.clone(), self.budget);
-                Some(kept)
-            })
-            .collect()
+        self.kept.get_each(ids)
     }
 
     /// Renders what the store read, keeps it, and writes every message in order as a
@@ -118,7 +95,9 @@ impl RenderedMessages {
                     let Some(rendered) = render(row) else {
                         continue;
                     };
-                    fresh.push((id, rendered.clone()));
+                    if self.kept.keeps_anything() {
+                        fresh.push((id, rendered.clone()));
+                    }
                     rendered
                 }
             };
@@ -128,34 +107,8 @@ impl RenderedMessages {
             first = false;
             message.write(out, with_status);
         }
-        if self.budget > 0 && !fresh.is_empty() {
-            let mut generations = self.lock();
-            for (id, rendered) in fresh {
-                generations.keep(id, rendered, self.budget);
-            }
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
-        self.generations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl Generations {
-    fn keep(&mut self, id: i64, rendered: RenderedMessage, budget: usize) {
-        let size = rendered.size();
-        if size > budget / 2 {
-            return;
-        }
-        if self.current_bytes + size > budget / 2 {
-            self.previous = std::mem::take(&mut self.current);
-            self.current_bytes = 0;
-        }
-        self.current_bytes += size;
-        if let Some(replaced) = self.current.insert(id, rendered) {
-            self.current_bytes -= replaced.size();
+        if !fresh.is_empty() {
+            self.kept.keep_all(fresh);
         }
     }
 }
@@ -249,14 +202,7 @@ mod tests {
                 &mut BytesMut::new(),
             );
         }
-        let generations = cache.lock();
-        let bytes: usize = generations
-            .current
-            .values()
-            .chain(generations.previous.values())
-            .map(RenderedMessage::size)
-            .sum();
-        drop(generations);
+        let bytes = cache.kept.bytes();
         assert!(bytes <= 10_000, "{bytes} bytes kept");
         assert!(cache.lookup(&[999])[0].is_some(), "the newest is kept");
         let nothing = RenderedMessages::with_budget(0);

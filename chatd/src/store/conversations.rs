@@ -4,6 +4,7 @@
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use super::known_paths::{KnownPaths, Seen};
 use super::schema::conversations;
 use super::{
     Conn, ConversationRow, ConversationSettingsRow, KnownOrRow, SettingsChange, Store, StoreError,
@@ -116,12 +117,19 @@ fn update(
 
 /// What a title is made from: the name (a conversation that has one gets no title) and
 /// the user's first message.
-fn title_inputs(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option<TitleInputs>> {
+fn title_inputs(
+    conn: &mut Conn,
+    paths: &KnownPaths,
+    conversation_id: i64,
+) -> QueryResult<Option<TitleInputs>> {
     let Some(conversation) = by_id(conn, conversation_id)? else {
         return Ok(None);
     };
     // The first user message of the active path: its root, unless an edit replaced it.
-    let path = tree::active_path(conn, conversation_id)?;
+    let path = match conversation.active_leaf_id {
+        Some(leaf) => paths.path_to(conn, leaf, i64::MAX, Seen::Committed)?,
+        None => Vec::new(),
+    };
     let first_user_message = tree::rows(conn, &path[..path.len().min(2)])?
         .into_iter()
         .find(|row| row.role == Role::User)
@@ -173,6 +181,7 @@ pub(crate) fn of_user(
 /// transaction.
 pub(crate) fn with_known_messages<T>(
     conn: &mut Conn,
+    paths: &KnownPaths,
     conversation_id: i64,
     known: impl FnOnce(&[i64]) -> Vec<Option<T>>,
 ) -> QueryResult<Option<(ConversationRow, Vec<KnownOrRow<T>>)>> {
@@ -182,7 +191,7 @@ pub(crate) fn with_known_messages<T>(
     // The active path, which is in id order (a parent is older than its children),
     // from the leaf the row just read names: one round trip less than `active_path`.
     let ids = match conversation.active_leaf_id {
-        Some(leaf) => tree::path_to(conn, leaf, i64::MAX)?,
+        Some(leaf) => paths.path_to(conn, leaf, i64::MAX, Seen::Committed)?,
         None => Vec::new(),
     };
     let found = known(&ids);
@@ -256,8 +265,11 @@ impl Store {
         &self,
         conversation_id: i64,
     ) -> Result<Option<TitleInputs>, StoreError> {
-        self.read(move |conn| Ok(conn.read_together(|conn| title_inputs(conn, conversation_id))?))
-            .await
+        let paths = self.paths.clone();
+        self.read(move |conn| {
+            Ok(conn.read_together(|conn| title_inputs(conn, &paths, conversation_id))?)
+        })
+        .await
     }
 
     /// Gives an unnamed conversation `title`, made as `source` says (`first_line` or
@@ -299,8 +311,10 @@ impl Store {
         T: Send + 'static,
         K: FnOnce(&[i64]) -> Vec<Option<T>> + Send + 'static,
     {
+        let paths = self.paths.clone();
         self.read(move |conn| {
-            Ok(conn.read_together(|conn| with_known_messages(conn, conversation_id, known))?)
+            Ok(conn
+                .read_together(|conn| with_known_messages(conn, &paths, conversation_id, known))?)
         })
         .await
     }

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::idempotency::{self, KeptAnswer, KeyLookup};
+use super::known_paths::{KnownPaths, Seen};
 use super::schema::messages;
 use super::{
     BeginChat, ChatStart, Conn, FinishedReply, LeaseJudge, MessageDetails, MessageRow, Store,
@@ -130,11 +131,13 @@ pub(crate) fn answered(
 /// The last `limit` messages of a conversation's active path, oldest first.
 pub(crate) fn latest(
     conn: &mut Conn,
+    paths: &KnownPaths,
+    seen: Seen,
     conversation_id: i64,
     limit: i64,
 ) -> QueryResult<Vec<MessageRow>> {
     match tree::active_leaf(conn, conversation_id)? {
-        Some(leaf) => tree::path_rows(conn, leaf, limit),
+        Some(leaf) => tree::path_rows(conn, paths, seen, leaf, limit),
         None => Ok(Vec::new()),
     }
 }
@@ -188,6 +191,7 @@ fn take_free_lease(
 /// See [`Store::begin_chat`]; runs inside one transaction.
 pub(crate) fn begin_chat(
     conn: &mut Conn,
+    paths: &KnownPaths,
     conversation_id: i64,
     turn: &UserTurn,
     history_limit: i64,
@@ -258,7 +262,13 @@ pub(crate) fn begin_chat(
         };
         idempotency::keep(conn, key, &answer)?;
     }
-    let history = tree::path_rows(conn, user_message.id, history_limit.max(1))?;
+    let history = tree::path_rows(
+        conn,
+        paths,
+        Seen::MaybeUncommitted,
+        user_message.id,
+        history_limit.max(1),
+    )?;
     let settings = conversations::settings(conn, conversation_id)?;
     Ok(BeginChat::Started(ChatStart {
         user_message,
@@ -306,6 +316,7 @@ fn regenerated(
 /// See [`Store::begin_regenerate`]; runs inside one transaction.
 pub(crate) fn begin_regenerate(
     conn: &mut Conn,
+    paths: &KnownPaths,
     conversation_id: i64,
     message_id: Option<i64>,
     history_limit: i64,
@@ -331,7 +342,13 @@ pub(crate) fn begin_regenerate(
         reply_index,
         judge.owner(),
     )?;
-    let history = tree::path_rows(conn, user_message_id, history_limit.max(1))?;
+    let history = tree::path_rows(
+        conn,
+        paths,
+        Seen::MaybeUncommitted,
+        user_message_id,
+        history_limit.max(1),
+    )?;
     let Some(user_message) = history.last().cloned() else {
         return Err(DieselError::RollbackTransaction);
     };
@@ -440,9 +457,10 @@ impl Store {
         judge: Arc<dyn LeaseJudge>,
     ) -> Result<BeginChat, StoreError> {
         let key = turn.key.clone();
+        let paths = self.paths.clone();
         let result = self
             .write_transaction(move |conn| {
-                begin_chat(conn, conversation_id, &turn, history_limit, &*judge)
+                begin_chat(conn, &paths, conversation_id, &turn, history_limit, &*judge)
             })
             .await;
         // A concurrent chat with the same key (another process) won the race: answer
@@ -470,9 +488,17 @@ impl Store {
         history_limit: i64,
         judge: Arc<dyn LeaseJudge>,
     ) -> Result<BeginChat, StoreError> {
+        let paths = self.paths.clone();
         let result = self
             .write_transaction(move |conn| {
-                begin_regenerate(conn, conversation_id, message_id, history_limit, &*judge)
+                begin_regenerate(
+                    conn,
+                    &paths,
+                    conversation_id,
+                    message_id,
+                    history_limit,
+                    &*judge,
+                )
             })
             .await;
         lease_race(result)
@@ -514,9 +540,10 @@ impl Store {
         &self,
         conversation_id: i64,
     ) -> Result<Option<(MessageRow, MessageRow, i32)>, StoreError> {
+        let paths = self.paths.clone();
         self.read(move |conn| {
             conn.transaction(|conn| {
-                let mut last = latest(conn, conversation_id, 2)?;
+                let mut last = latest(conn, &paths, Seen::Committed, conversation_id, 2)?;
                 let answer = last.pop();
                 let question = last.pop();
                 Ok(match (question, answer) {

@@ -31,6 +31,7 @@
 //! | `fault.rs` | which errors are storage faults, with their answers |
 //! | `columns.rs` | columns read the cheap way |
 //! | `fixed_sql.rs` | statements written as SQL text that are still prepared once |
+//! | `tree.rs`, `known_paths.rs` | branches: the walks of a path, and the paths already walked |
 //! | `pg_pool.rs` | PostgreSQL's pool: when a connection is pinged, `synchronous_commit` |
 
 mod archive;
@@ -44,6 +45,7 @@ pub mod fault;
 mod fixed_sql;
 mod forks;
 pub mod idempotency;
+mod known_paths;
 pub mod lease;
 mod location;
 mod messages;
@@ -268,6 +270,8 @@ pub struct StoreOptions {
     /// fraction of a second of commits, as an OS crash can with SQLite's
     /// `synchronous=NORMAL`; SQLite ignores it.
     pub synchronous_commit: bool,
+    /// Bytes of message paths kept in memory (`known_paths.rs`); 0 walks every path.
+    pub known_paths_bytes: usize,
 }
 
 impl Default for StoreOptions {
@@ -275,6 +279,7 @@ impl Default for StoreOptions {
         StoreOptions {
             connections: 4,
             synchronous_commit: true,
+            known_paths_bytes: known_paths::DEFAULT_BUDGET,
         }
     }
 }
@@ -284,6 +289,7 @@ impl Default for StoreOptions {
 pub struct Store {
     pools: Pools,
     location: Location,
+    paths: Arc<known_paths::KnownPaths>,
 }
 
 impl std::fmt::Debug for Store {
@@ -310,12 +316,12 @@ impl Store {
     /// [`Store::open`] with every option.
     pub fn open_with(location: &Location, options: &StoreOptions) -> Result<Store, StoreError> {
         match location {
-            Location::Sqlite(path) => Self::open_sqlite(path, options.connections),
+            Location::Sqlite(path) => Self::open_sqlite(path, options),
             Location::Postgres(url) => Self::open_postgres(url, options),
         }
     }
 
-    fn open_sqlite(path: &Path, read_connections: u32) -> Result<Store, StoreError> {
+    fn open_sqlite(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
                 path: path.display().to_string(),
@@ -329,10 +335,16 @@ impl Store {
         drop(conn);
         Ok(Store {
             pools: Pools::Sqlite {
-                readers: Arc::new(sqlite::Readers::new(url.clone(), read_connections as usize)),
+                readers: Arc::new(sqlite::Readers::new(
+                    url.clone(),
+                    options.connections as usize,
+                )),
                 writer: sqlite::Writer::start(url)?,
             },
             location: Location::Sqlite(path.to_path_buf()),
+            paths: Arc::new(known_paths::KnownPaths::with_budget(
+                options.known_paths_bytes,
+            )),
         })
     }
 
@@ -363,6 +375,9 @@ impl Store {
         Ok(Store {
             pools: Pools::Postgres(pool),
             location: Location::Postgres(url.to_string()),
+            paths: Arc::new(known_paths::KnownPaths::with_budget(
+                options.known_paths_bytes,
+            )),
         })
     }
 

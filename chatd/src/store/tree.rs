@@ -17,6 +17,7 @@ use diesel::sql_types::{BigInt, Bool, Text};
 use diesel::sqlite::Sqlite;
 
 use super::fixed_sql::FixedSql;
+use super::known_paths::{KnownPaths, Seen};
 use super::schema::{conversations, messages};
 use super::{BranchRefusal, Conn, MessageRow, Store, StoreError, on_conn};
 use common::Role;
@@ -87,8 +88,31 @@ pub(crate) fn set_active_leaf(
 /// statistics were older than the table (a database just filled, before autovacuum's
 /// ANALYZE: 4 ms instead of 0.3 ms per read in the benchmark).
 pub(crate) fn path_to(conn: &mut Conn, last: i64, limit: i64) -> QueryResult<Vec<i64>> {
-    let mut ids = select_ids(
-        conn,
+    let mut ids: Vec<i64> = steps_up(conn, last, limit)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    ids.reverse();
+    Ok(ids)
+}
+
+#[derive(QueryableByName)]
+struct StepRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    parent_id: Option<i64>,
+}
+
+/// The message `last` and at most `steps - 1` of its ancestors, each with its parent,
+/// `last` first; empty when there is no such message. The walk of [`path_to`]: see
+/// there why each step is a scalar subquery.
+pub(crate) fn steps_up(
+    conn: &mut Conn,
+    last: i64,
+    steps: i64,
+) -> QueryResult<Vec<(i64, Option<i64>)>> {
+    let query = FixedSql::new(
         "WITH RECURSIVE path(id, parent_id, depth) AS ( \
              SELECT id, parent_id, 1 FROM messages WHERE id = ? \
              UNION ALL \
@@ -96,12 +120,16 @@ pub(crate) fn path_to(conn: &mut Conn, last: i64, limit: i64) -> QueryResult<Vec
                     (SELECT m.parent_id FROM messages m WHERE m.id = path.parent_id), \
                     path.depth + 1 \
              FROM path WHERE path.parent_id IS NOT NULL AND path.depth < ? \
-         ) SELECT id FROM path",
-        [last, limit.max(1)],
-    )?;
+         ) SELECT id, parent_id FROM path",
+        [last, steps.max(1)],
+    );
+    let mut rows: Vec<StepRow> = on_conn!(conn, c => query.load(c))?;
     // Each step is older than the one before it.
-    ids.sort_unstable();
-    Ok(ids)
+    rows.sort_unstable_by_key(|row| std::cmp::Reverse(row.id));
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.id, row.parent_id))
+        .collect())
 }
 
 /// The ids of the conversation's active path, root first.
@@ -181,8 +209,14 @@ impl QueryFragment<Sqlite> for IdInJson {
 }
 
 /// The last `limit` messages of the path that ends at `last`, oldest first.
-pub(crate) fn path_rows(conn: &mut Conn, last: i64, limit: i64) -> QueryResult<Vec<MessageRow>> {
-    let ids = path_to(conn, last, limit)?;
+pub(crate) fn path_rows(
+    conn: &mut Conn,
+    paths: &KnownPaths,
+    seen: Seen,
+    last: i64,
+    limit: i64,
+) -> QueryResult<Vec<MessageRow>> {
+    let ids = paths.path_to(conn, last, limit, seen)?;
     rows(conn, &ids)
 }
 
@@ -300,7 +334,11 @@ pub enum Switch {
     Busy,
 }
 
-fn read_tree(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option<TreeRead>> {
+fn read_tree(
+    conn: &mut Conn,
+    paths: &KnownPaths,
+    conversation_id: i64,
+) -> QueryResult<Option<TreeRead>> {
     if !super::conversations::exists(conn, conversation_id)? {
         return Ok(None);
     }
@@ -309,7 +347,10 @@ fn read_tree(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option<TreeRe
     let complete = i64::try_from(messages.len()).unwrap_or(i64::MAX) <= TREE_MAX_MESSAGES;
     let mut messages = messages;
     messages.truncate(usize::try_from(TREE_MAX_MESSAGES).unwrap_or(usize::MAX));
-    let active_path = active_path(conn, conversation_id)?;
+    let active_path = match active_leaf_id {
+        Some(leaf) => paths.path_to(conn, leaf, i64::MAX, Seen::Committed)?,
+        None => Vec::new(),
+    };
     Ok(Some(TreeRead {
         active_leaf_id,
         messages,
@@ -344,8 +385,11 @@ impl Store {
         &self,
         conversation_id: i64,
     ) -> Result<Option<TreeRead>, StoreError> {
-        self.read(move |conn| Ok(conn.transaction(|conn| read_tree(conn, conversation_id))?))
-            .await
+        let paths = self.paths.clone();
+        self.read(
+            move |conn| Ok(conn.transaction(|conn| read_tree(conn, &paths, conversation_id))?),
+        )
+        .await
     }
 
     /// Makes the path through `message_id` active: its newest leaf becomes the active
