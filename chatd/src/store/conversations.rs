@@ -177,13 +177,43 @@ pub(crate) fn of_user(
         .load(c))
 }
 
+/// A conversation whose active path is kept and whose messages `known` has, every one:
+/// one statement, so no transaction (`None` otherwise, and for a conversation that does
+/// not exist, which the whole read then answers). The path and the messages never
+/// change, so they go with whichever row the statement read. This is every read of a
+/// conversation unchanged since the last, and saves SQLite's BEGIN and COMMIT, parsed
+/// and run each time.
+fn with_everything_known<T>(
+    conn: &mut Conn,
+    paths: &KnownPaths,
+    conversation_id: i64,
+    known: &impl Fn(&[i64]) -> Vec<Option<T>>,
+) -> QueryResult<Option<(ConversationRow, Vec<KnownOrRow<T>>)>> {
+    let Some(conversation) = by_id(conn, conversation_id)? else {
+        return Ok(None);
+    };
+    let ids = match conversation.active_leaf_id {
+        Some(leaf) => match paths.kept(leaf) {
+            Some(ids) => ids,
+            None => return Ok(None),
+        },
+        None => return Ok(Some((conversation, Vec::new()))),
+    };
+    let found = known(&ids);
+    if found.iter().any(Option::is_none) {
+        return Ok(None);
+    }
+    let parts = found.into_iter().flatten().map(KnownOrRow::Known).collect();
+    Ok(Some((conversation, parts)))
+}
+
 /// See [`Store::conversation_with_known_messages`]; the caller runs it in one read
 /// transaction.
 pub(crate) fn with_known_messages<T>(
     conn: &mut Conn,
     paths: &KnownPaths,
     conversation_id: i64,
-    known: impl FnOnce(&[i64]) -> Vec<Option<T>>,
+    known: impl Fn(&[i64]) -> Vec<Option<T>>,
 ) -> QueryResult<Option<(ConversationRow, Vec<KnownOrRow<T>>)>> {
     let Some(conversation) = by_id(conn, conversation_id)? else {
         return Ok(None);
@@ -301,7 +331,8 @@ impl Store {
     /// for each, and only the other rows are read. Messages never change once stored,
     /// and a deleted message's id is never given to another (SQLite's AUTOINCREMENT,
     /// PostgreSQL's sequences), so what the caller kept for an id stays right. Read
-    /// together (`Conn::read_together`).
+    /// together (`Conn::read_together`), unless one statement answers it
+    /// (`with_everything_known`); `known` may then be asked twice.
     pub async fn conversation_with_known_messages<T, K>(
         &self,
         conversation_id: i64,
@@ -309,12 +340,15 @@ impl Store {
     ) -> Result<Option<(ConversationRow, Vec<KnownOrRow<T>>)>, StoreError>
     where
         T: Send + 'static,
-        K: FnOnce(&[i64]) -> Vec<Option<T>> + Send + 'static,
+        K: Fn(&[i64]) -> Vec<Option<T>> + Send + 'static,
     {
         let paths = self.paths.clone();
         self.read(move |conn| {
+            if let Some(answer) = with_everything_known(conn, &paths, conversation_id, &known)? {
+                return Ok(Some(answer));
+            }
             Ok(conn
-                .read_together(|conn| with_known_messages(conn, &paths, conversation_id, known))?)
+                .read_together(|conn| with_known_messages(conn, &paths, conversation_id, &known))?)
         })
         .await
     }

@@ -53,6 +53,11 @@ impl KnownPaths {
         KnownPaths(Kept::with_budget(budget))
     }
 
+    /// The path that ends at `last`, root first, when it is kept; no walk.
+    pub(crate) fn kept(&self, last: i64) -> Option<Arc<[i64]>> {
+        self.0.get(last).map(|Path(ids)| ids)
+    }
+
     /// The ids of the path that ends at `last`, root first, cut to its last `limit`
     /// messages: what is kept, or a walk up to a kept message, or to the root.
     pub(crate) fn path_to(
