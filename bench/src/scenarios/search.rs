@@ -396,7 +396,7 @@ pub async fn measure(
     let scenario = format!("search, {label}, {messages} messages of one user");
     table.info(
         &scenario,
-        "seeding (bulk INSERTs in one transaction; on SQLite the queue then indexed by chatd's writer)",
+        "seeding (bulk INSERTs in one transaction; on SQLite then both FTS5 indexes rebuilt)",
         format!("{seeded:.1} s"),
     );
     table.info(
