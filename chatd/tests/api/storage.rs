@@ -495,10 +495,7 @@ fn lease_owner(chatd: &Daemon) -> Option<String> {
             .load(&mut diesel::PgConnection::establish(url).expect("connect"))
             .expect("read leases"),
         None => diesel::sql_query(query)
-            .load(
-                &mut diesel::SqliteConnection::establish(chatd.database().to_str().expect("utf-8"))
-                    .expect("open"),
-            )
+            .load(&mut crate::support::sql::sqlite_beside(&chatd.database()))
             .expect("read leases"),
     };
     rows.into_iter().next().map(|row| row.owner)

@@ -180,10 +180,7 @@ impl Daemon {
                 )
             }
             None => {
-                let path = self.database();
-                let mut conn =
-                    diesel::SqliteConnection::establish(path.to_str().expect("utf-8 path"))
-                        .expect("open the database");
+                let mut conn = super::sql::sqlite_beside(&self.database());
                 (
                     count!(&mut conn, "users"),
                     count!(&mut conn, "conversations"),
@@ -200,9 +197,7 @@ impl Daemon {
         if self.pg.is_some() {
             return None;
         }
-        let path = self.database();
-        let mut conn = diesel::SqliteConnection::establish(path.to_str().expect("utf-8 path"))
-            .expect("open the database");
+        let mut conn = super::sql::sqlite_beside(&self.database());
         Some(
             diesel::select(diesel::dsl::sql::<Text>(
                 "(SELECT group_concat(integrity_check) FROM pragma_integrity_check)",

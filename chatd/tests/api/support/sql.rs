@@ -21,17 +21,20 @@ enum Database {
 fn open(daemon: &Daemon) -> Database {
     match daemon.postgres_url() {
         Some(url) => Database::Postgres(PgConnection::establish(url).expect("open the database")),
-        None => {
-            let path = daemon.database();
-            let mut conn = SqliteConnection::establish(path.to_str().expect("utf-8 path"))
-                .expect("open the database");
-            // chatd writes the same file meanwhile.
-            diesel::sql_query("PRAGMA busy_timeout = 10000")
-                .execute(&mut conn)
-                .expect("set a busy timeout");
-            Database::Sqlite(conn)
-        }
+        None => Database::Sqlite(sqlite_beside(&daemon.database())),
     }
+}
+
+/// A connection to a SQLite file that a running chatd may be writing: it waits out
+/// chatd's locks (the writer's transactions, a checkpoint) instead of failing with
+/// "database is locked", as every connection of chatd's own does.
+pub fn sqlite_beside(path: &std::path::Path) -> SqliteConnection {
+    let mut conn =
+        SqliteConnection::establish(path.to_str().expect("utf-8 path")).expect("open the database");
+    diesel::sql_query("PRAGMA busy_timeout = 10000")
+        .execute(&mut conn)
+        .expect("set a busy timeout");
+    conn
 }
 
 /// The number `query` answers; it must name its one column `n`.
