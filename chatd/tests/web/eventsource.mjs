@@ -36,8 +36,12 @@ const proxy = net.createServer((client) => {
     client.write(chunk);
     if (!cut && chunk.toString('utf8').includes('\nid: ')) {
       cut = true;
-      client.destroy();
+      // A FIN after the chunk, not a reset: a reset can discard the chunk before the
+      // browser reads it, and the EventSource then reconnects without the id it never
+      // saw (after the reply has ended, a 404 that closes it for good).
+      server.removeAllListeners('close');
       server.destroy();
+      client.end();
     }
   });
   const close = () => { client.destroy(); server.destroy(); };
