@@ -24,7 +24,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -39,6 +39,13 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// Jobs one transaction carries at most, so a flood of writes still commits, and
 /// answers its callers, in steps.
 const MAX_BATCH: usize = 512;
+
+/// How long a busy writer waits for more jobs before it commits (`gather`): the most a
+/// write's answer is delayed to share its commit.
+const GATHER_FOR: Duration = Duration::from_millis(1);
+
+/// The writer counts as busy when a job comes within this of the last commit's end.
+const BUSY_WITHIN: Duration = Duration::from_millis(2);
 
 /// Puts SQLite in multi-thread mode before its first connection: a connection then
 /// takes no mutex of its own around every call. chatd never shares one connection
@@ -271,6 +278,7 @@ fn write_loop(conn: SqliteConnection, url: &str, jobs: &mpsc::Receiver<Box<dyn J
     // Whether messages may still wait to be indexed: at start, whatever was written
     // around the writer; after a round that hit its bound, the rest.
     let mut backlog = true;
+    let mut last_commit = Instant::now();
     loop {
         let first = if backlog {
             match jobs.try_recv() {
@@ -287,14 +295,7 @@ fn write_loop(conn: SqliteConnection, url: &str, jobs: &mpsc::Receiver<Box<dyn J
                 Err(_) => break,
             }
         };
-        let mut batch = Vec::with_capacity(16);
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        let batch = gather(first, jobs, last_commit.elapsed() < BUSY_WITHIN);
         let c = match conn.as_mut() {
             Some(c) => c,
             None => match open_writer_connection(url) {
@@ -327,7 +328,44 @@ fn write_loop(conn: SqliteConnection, url: &str, jobs: &mpsc::Receiver<Box<dyn J
         for answer in answers {
             answer.send(committed.as_ref().map(|_| ()));
         }
+        last_commit = Instant::now();
     }
+}
+
+/// A batch: `first` and every job queued behind it. When the writer is being kept busy
+/// (`busy`: the last commit ended moments before this job came) it also waits up to
+/// `GATHER_FOR` for more, since each commit costs the same pages of WAL (the tables'
+/// and the search indexes' leaf pages, FTS5's segment) however many jobs share it:
+/// under 2,000 chats a second a batch held about one chat, and waiting gathered
+/// several, which cut the writer's CPU per chat by about 30% (BENCHMARKS.md, issue 19
+/// part five). An idle server commits a lone write at once.
+fn gather(
+    first: Box<dyn Job>,
+    jobs: &mpsc::Receiver<Box<dyn Job>>,
+    busy: bool,
+) -> Vec<Box<dyn Job>> {
+    let mut batch = Vec::with_capacity(16);
+    batch.push(first);
+    let until = Instant::now() + GATHER_FOR;
+    while batch.len() < MAX_BATCH {
+        let next = match jobs.try_recv() {
+            Ok(job) => Some(job),
+            Err(mpsc::TryRecvError::Empty) if busy => {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    None
+                } else {
+                    jobs.recv_timeout(left).ok()
+                }
+            }
+            Err(_) => None,
+        };
+        match next {
+            Some(job) => batch.push(job),
+            None => break,
+        }
+    }
+    batch
 }
 
 /// Messages indexed for search per transaction at most: a few tenths of a second of
