@@ -2,6 +2,7 @@
 //! door relays), its errors' texts and its refusal of `stream_options`.
 
 use super::*;
+use serde_json::json;
 
 #[test]
 fn sizes_are_described_in_the_largest_whole_unit() {
@@ -50,6 +51,22 @@ fn a_refusal_of_stream_options_is_told_from_other_refusals() {
     assert!(!refusal(404, "no such model").may_be_about_usage(true));
 }
 
+/// The request body as sent, read back; fails on a name written twice, which a JSON
+/// reader would take silently (the last one) and a provider might not.
+fn body_json(request: &ReplyRequest, with_usage: bool) -> serde_json::Value {
+    let bytes = serde_json::to_vec(&OpenAiProvider::body(request, with_usage)).unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    for name in body.as_object().unwrap().keys() {
+        assert_eq!(
+            text.matches(&format!("{name:?}:")).count(),
+            1,
+            "{name} written once in {text}"
+        );
+    }
+    body
+}
+
 #[test]
 fn the_body_carries_the_model_the_params_and_the_usage_option() {
     let request = ReplyRequest {
@@ -66,14 +83,14 @@ fn the_body_carries_the_model_the_params_and_the_usage_option() {
         }],
         relayed: None,
     };
-    let body = OpenAiProvider::body(&request, true);
+    let body = body_json(&request, true);
     assert_eq!(
         body,
         json!({"model": "llama3.2", "messages": [{"role": "user", "content": "hi"}],
                "stream": true, "stream_options": {"include_usage": true},
                "temperature": 0.5, "max_tokens": 64, "seed": -3})
     );
-    let without = OpenAiProvider::body(&request, false);
+    let without = body_json(&request, false);
     assert!(without.get("stream_options").is_none());
     assert!(without.get("top_p").is_none());
 }
@@ -102,7 +119,7 @@ fn a_relayed_request_keeps_its_messages_and_fields() {
             fields,
         }),
     };
-    let body = OpenAiProvider::body(&request, false);
+    let body = body_json(&request, false);
     assert_eq!(body["model"], "m", "chatd's own fields win");
     assert_eq!(body["tools"], json!([{"type": "function"}]));
     assert_eq!(
@@ -112,10 +129,51 @@ fn a_relayed_request_keeps_its_messages_and_fields() {
     if let Some(relayed) = &mut request.relayed {
         relayed.whole = true;
     }
+    assert_eq!(body_json(&request, false)["messages"], json!([image]));
+}
+
+#[test]
+fn a_relayed_field_gives_way_to_a_param_chatd_sends_and_stays_otherwise() {
+    let mut fields = serde_json::Map::new();
+    fields.insert("temperature".into(), json!(1.5));
+    fields.insert("seed".into(), json!(7));
+    fields.insert("stream_options".into(), json!({"include_usage": false}));
+    fields.insert("stream".into(), json!(false));
+    let mut request = ReplyRequest {
+        model: "m".into(),
+        params: common::ChatParams {
+            temperature: Some(0.2),
+            ..common::ChatParams::default()
+        },
+        history: vec![super::super::Turn {
+            role: "user",
+            content: "a \"quoted\" line\n".into(),
+        }],
+        relayed: Some(super::super::Relayed {
+            messages: Vec::new(),
+            whole: false,
+            fields,
+        }),
+    };
+    let body = body_json(&request, true);
     assert_eq!(
-        OpenAiProvider::body(&request, false)["messages"],
-        json!([image])
+        body["temperature"], 0.2,
+        "the conversation's own param wins"
     );
+    assert_eq!(body["seed"], 7, "a field chatd has no value for is relayed");
+    assert_eq!(body["stream_options"], json!({"include_usage": true}));
+    assert_eq!(body["stream"], true);
+    assert_eq!(
+        body["messages"],
+        json!([{"role": "user", "content": "a \"quoted\" line\n"}])
+    );
+    let without_usage = body_json(&request, false);
+    assert_eq!(
+        without_usage["stream_options"],
+        json!({"include_usage": false})
+    );
+    request.params.temperature = None;
+    assert_eq!(body_json(&request, false)["temperature"], 1.5);
 }
 
 #[test]
