@@ -28,6 +28,7 @@
 //! | `lease.rs` | the reply lease rows: take, take over, refresh, release |
 //! | `copy.rs` | `migrate-data`: tables exported and imported in batches |
 //! | `sqlite.rs` | SQLite's inline readers and group-commit writer |
+//! | `wal_anchor.rs` | the WAL read lock held between commits, so a read takes it without a system call |
 //! | `fault.rs` | which errors are storage faults, with their answers |
 //! | `columns.rs` | columns read the cheap way |
 //! | `fixed_sql.rs` | statements written as SQL text that are still prepared once |
@@ -61,6 +62,7 @@ mod story;
 mod summaries;
 mod tree;
 mod users;
+mod wal_anchor;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -31,6 +31,7 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel::sqlite::SqliteConnection;
 
+use super::wal_anchor::WalAnchor;
 use super::{Fault, StoreError};
 
 /// How often the checkpoint thread copies the WAL back into the database file.
@@ -218,14 +219,16 @@ impl Writer {
             |e: std::io::Error| StoreError::Task(format!("could not start a database thread: {e}"));
         let (stop_checkpoints, stop) = mpsc::channel::<()>();
         let checkpoint_url = url.clone();
+        let anchor = Arc::new(WalAnchor::new(url.clone()));
+        let checkpoint_anchor = anchor.clone();
         let checkpoints = std::thread::Builder::new()
             .name("chatd-sqlite-checkpoint".into())
-            .spawn(move || checkpoint_loop(&checkpoint_url, &stop))
+            .spawn(move || checkpoint_loop(&checkpoint_url, &stop, &checkpoint_anchor))
             .map_err(spawn_error)?;
         let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
         let thread = std::thread::Builder::new()
             .name("chatd-sqlite-writer".into())
-            .spawn(move || write_loop(conn, &url, &jobs))
+            .spawn(move || write_loop(conn, &url, &jobs, &anchor))
             .map_err(spawn_error)?;
         Ok(Arc::new(Writer {
             queue,
@@ -273,7 +276,12 @@ impl Drop for Writer {
     }
 }
 
-fn write_loop(conn: SqliteConnection, url: &str, jobs: &mpsc::Receiver<Box<dyn Job>>) {
+fn write_loop(
+    conn: SqliteConnection,
+    url: &str,
+    jobs: &mpsc::Receiver<Box<dyn Job>>,
+    anchor: &WalAnchor,
+) {
     let mut conn = Some(conn);
     // Whether messages may still wait to be indexed: at start, whatever was written
     // around the writer; after a round that hit its bound, the rest.
@@ -284,7 +292,7 @@ fn write_loop(conn: SqliteConnection, url: &str, jobs: &mpsc::Receiver<Box<dyn J
             match jobs.try_recv() {
                 Ok(job) => job,
                 Err(mpsc::TryRecvError::Empty) => {
-                    backlog = index_round(&mut conn, url);
+                    backlog = anchor.lifted(false, || index_round(&mut conn, url));
                     continue;
                 }
                 Err(mpsc::TryRecvError::Disconnected) => break,
@@ -308,9 +316,12 @@ fn write_loop(conn: SqliteConnection, url: &str, jobs: &mpsc::Receiver<Box<dyn J
         };
         let mut answers = Vec::with_capacity(batch.len());
         let mut pending = batch.into_iter();
-        let committed = c.immediate_transaction::<_, DieselError, _>(|c| {
-            answers.extend(pending.by_ref().map(|job| job.run(c)));
-            Ok(index_for_search(c))
+        // The anchor is let go so that this batch may restart the WAL from its start.
+        let committed = anchor.lifted(false, || {
+            c.immediate_transaction::<_, DieselError, _>(|c| {
+                answers.extend(pending.by_ref().map(|job| job.run(c)));
+                Ok(index_for_search(c))
+            })
         });
         backlog = committed.as_ref().is_ok_and(|more| *more);
         let committed = committed.map_err(|e| refine(StoreError::from(e), url));
@@ -446,7 +457,7 @@ fn refine(error: StoreError, url: &str) -> StoreError {
 /// what no reader still needs and never waits for a lock, so neither the writer nor
 /// readers are held up; a WAL that no reader pins any more restarts from its beginning
 /// on the next write, so it does not grow without bound.
-fn checkpoint_loop(url: &str, stop: &mpsc::Receiver<()>) {
+fn checkpoint_loop(url: &str, stop: &mpsc::Receiver<()>, anchor: &WalAnchor) {
     let mut conn = None;
     // The last failure logged: a database that stays unwritable is reported once, not
     // twice a second.
@@ -462,7 +473,8 @@ fn checkpoint_loop(url: &str, stop: &mpsc::Receiver<()>) {
             }
         }
         if let Some(c) = conn.as_mut() {
-            match c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+            // The anchor is let go: held, it would pin the checkpoint to its snapshot.
+            match anchor.lifted(true, || c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")) {
                 Ok(()) => {
                     if failing.take().is_some() {
                         tracing::info!("the WAL is checkpointed again");
