@@ -200,10 +200,13 @@ fn with_everything_known<T>(
         None => return Ok(Some((conversation, Vec::new()))),
     };
     let found = known(&ids);
-    if found.iter().any(Option::is_none) {
-        return Ok(None);
+    let mut parts = Vec::with_capacity(found.len());
+    for kept in found {
+        match kept {
+            Some(kept) => parts.push(KnownOrRow::Known(kept)),
+            None => return Ok(None),
+        }
     }
-    let parts = found.into_iter().flatten().map(KnownOrRow::Known).collect();
     Ok(Some((conversation, parts)))
 }
 
