@@ -45,7 +45,10 @@ const MAX_BATCH: usize = 512;
 /// write's answer is delayed to share its commit.
 const GATHER_FOR: Duration = Duration::from_millis(1);
 
-/// The writer counts as busy when a job comes within this of the last commit's end.
+/// The writer counts as busy when a job comes within this of the last commit's end,
+/// and writes come from more than one caller at once (the last batch held several
+/// jobs, or this one was queued while it ran). One client writing in a loop, waiting
+/// for each answer, could share no commit with anyone and is never held up.
 const BUSY_WITHIN: Duration = Duration::from_millis(2);
 
 /// Puts SQLite in multi-thread mode before its first connection: a connection then
@@ -287,23 +290,25 @@ fn write_loop(
     // around the writer; after a round that hit its bound, the rest.
     let mut backlog = true;
     let mut last_commit = Instant::now();
+    let mut last_batch = 0;
     loop {
-        let first = if backlog {
-            match jobs.try_recv() {
-                Ok(job) => job,
-                Err(mpsc::TryRecvError::Empty) => {
-                    backlog = anchor.lifted(false, || index_round(&mut conn, url));
-                    continue;
-                }
-                Err(mpsc::TryRecvError::Disconnected) => break,
+        // Whether the job was queued while the last batch ran: a sign of writers at
+        // once, which one client waiting for each answer never gives.
+        let (first, waited) = match jobs.try_recv() {
+            Ok(job) => (job, true),
+            Err(mpsc::TryRecvError::Empty) if backlog => {
+                backlog = anchor.lifted(false, || index_round(&mut conn, url));
+                continue;
             }
-        } else {
-            match jobs.recv() {
-                Ok(job) => job,
+            Err(mpsc::TryRecvError::Empty) => match jobs.recv() {
+                Ok(job) => (job, false),
                 Err(_) => break,
-            }
+            },
+            Err(mpsc::TryRecvError::Disconnected) => break,
         };
-        let batch = gather(first, jobs, last_commit.elapsed() < BUSY_WITHIN);
+        let busy = (waited || last_batch > 1) && last_commit.elapsed() < BUSY_WITHIN;
+        let batch = gather(first, jobs, busy);
+        last_batch = batch.len();
         let c = match conn.as_mut() {
             Some(c) => c,
             None => match open_writer_connection(url) {
@@ -344,7 +349,7 @@ fn write_loop(
 }
 
 /// A batch: `first` and every job queued behind it. When the writer is being kept busy
-/// (`busy`: the last commit ended moments before this job came) it also waits up to
+/// (`busy`: see `BUSY_WITHIN`) it also waits up to
 /// `GATHER_FOR` for more, since each commit costs the same pages of WAL (the tables'
 /// and the search indexes' leaf pages, FTS5's segment) however many jobs share it:
 /// under 2,000 chats a second a batch held about one chat, and waiting gathered
