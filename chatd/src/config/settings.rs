@@ -236,7 +236,7 @@ pub struct Settings {
     #[arg(long, env = "CHATD_SEARCH_LANGUAGE", value_name = "CONFIG")]
     pub search_language: Option<String>,
 
-    /// Megabytes of messages kept rendered as JSON for conversation reads, and half as much again for the paths of conversations read; 0 turns both off
+    /// Megabytes of messages kept rendered as JSON for conversation reads, half as much again for whole rendered paths, and half as much again for the paths of conversations read; 0 turns all three off
     #[arg(
         long,
         env = "CHATD_RENDERED_CACHE_MB",

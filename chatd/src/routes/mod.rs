@@ -604,9 +604,33 @@ where
 /// GET /conversations/{conversation_id}
 async fn get_conversation(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let id = path_id("conversation_id", raw_id)?;
+    if let Some((conversation, path)) = conversation_of_kept_path(app, id, false).await? {
+        let (mut body, _) = conversation_opening(conversation, path.bytes().len())?;
+        body.put_slice(path.bytes());
+        body.put_slice(b"]}");
+        return Ok(json_bytes_response(body.freeze()));
+    }
     let (conversation, parts) = conversation_parts(app, id).await?;
-    // The documented object with its messages spliced in where serde puts the empty
-    // array, so the fields around them keep serde's rendering and order.
+    let (mut body, leaf) = conversation_opening(conversation, parts_size(&parts))?;
+    let start = body.len();
+    app.rendered.write_all(parts, false, &mut body);
+    let end = body.len();
+    body.put_slice(b"]}");
+    let body = body.freeze();
+    if let Some(leaf) = leaf {
+        app.rendered.keep_path(leaf, false, body.slice(start..end));
+    }
+    Ok(json_bytes_response(body))
+}
+
+/// The documented object up to its messages, in a buffer with room for `messages`
+/// bytes of them: the messages go where serde puts the empty array, so the fields
+/// around them keep serde's rendering and order. With the conversation's active leaf.
+fn conversation_opening(
+    conversation: crate::store::ConversationRow,
+    messages: usize,
+) -> Result<(BytesMut, Option<i64>), ApiError> {
+    let leaf = conversation.active_leaf_id;
     let header = ConversationWithMessages {
         user_id: conversation.user_id,
         name: conversation.name,
@@ -620,11 +644,9 @@ async fn get_conversation(app: &App, raw_id: &str) -> Result<Response, ApiError>
             "a conversation did not render with its messages last".into(),
         ));
     };
-    let mut body = BytesMut::with_capacity(open.len() + parts_size(&parts) + 2);
+    let mut body = BytesMut::with_capacity(open.len() + messages + 2);
     body.put_slice(open);
-    app.rendered.write_all(parts, false, &mut body);
-    body.put_slice(b"]}");
-    Ok(json_bytes_response(body.freeze()))
+    Ok((body, leaf))
 }
 
 #[utoipa::path(
@@ -639,12 +661,48 @@ async fn get_conversation(app: &App, raw_id: &str) -> Result<Response, ApiError>
 /// Extension: GET /conversations/{conversation_id}/messages, each with its `status`.
 async fn list_messages(app: &App, raw_id: &str) -> Result<Response, ApiError> {
     let id = path_id("conversation_id", raw_id)?;
-    let (_, parts) = conversation_parts(app, id).await?;
+    if let Some((_, path)) = conversation_of_kept_path(app, id, true).await? {
+        let mut body = BytesMut::with_capacity(path.bytes().len() + 2);
+        body.put_u8(b'[');
+        body.put_slice(path.bytes());
+        body.put_u8(b']');
+        return Ok(json_bytes_response(body.freeze()));
+    }
+    let (conversation, parts) = conversation_parts(app, id).await?;
     let mut body = BytesMut::with_capacity(parts_size(&parts) + 2);
     body.put_u8(b'[');
     app.rendered.write_all(parts, true, &mut body);
+    let end = body.len();
     body.put_u8(b']');
-    Ok(json_bytes_response(body.freeze()))
+    let body = body.freeze();
+    if let Some(leaf) = conversation.active_leaf_id {
+        app.rendered.keep_path(leaf, true, body.slice(1..end));
+    }
+    Ok(json_bytes_response(body))
+}
+
+/// A conversation, read in one statement, whose active path's messages are kept whole;
+/// `None` when they are not (or nothing is kept), and the caller reads the rest.
+async fn conversation_of_kept_path(
+    app: &App,
+    id: i64,
+    with_status: bool,
+) -> Result<Option<(crate::store::ConversationRow, rendered::RenderedPath)>, ApiError> {
+    if !app.rendered.keeps_paths() {
+        return Ok(None);
+    }
+    let conversation = app
+        .store
+        .conversation(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Conversation not found"))?;
+    let Some(leaf) = conversation.active_leaf_id else {
+        return Ok(None);
+    };
+    Ok(app
+        .rendered
+        .path(leaf, with_status)
+        .map(|path| (conversation, path)))
 }
 
 type Parts = Vec<KnownOrRow<rendered::RenderedMessage>>;

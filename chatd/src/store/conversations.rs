@@ -273,6 +273,15 @@ impl Store {
             .await
     }
 
+    /// A conversation's row alone, in one statement; `None` when it does not exist.
+    pub async fn conversation(
+        &self,
+        conversation_id: i64,
+    ) -> Result<Option<ConversationRow>, StoreError> {
+        self.read(move |conn| Ok(by_id(conn, conversation_id)?))
+            .await
+    }
+
     /// A conversation and its own settings; `None` when it does not exist.
     pub async fn conversation_settings(
         &self,

@@ -272,6 +272,52 @@ async fn reads_show_new_messages_from_any_process_exactly_as_without_the_cache()
             .all(|m| m["status"] == "complete"),
         "{with_status}"
     );
+
+    // Whole paths are kept by their last message: back on a branch read before, and
+    // renamed by another process, the reader still answers byte for byte as the
+    // uncached one (the path kept, the conversation's own fields read anew).
+    let first_reply = messages[1]["id"].as_i64().unwrap();
+    read_events(
+        writer
+            .client
+            .post(writer.url("/chat"))
+            .json(&json!({"conversation_id": id, "message": "edited",
+                          "edit_of": messages[2]["id"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let (_, edited) = reader.get(&path).await;
+    assert_eq!(edited["messages"][2]["content"], "edited", "{edited}");
+    let (status, _) = writer
+        .patch(
+            &path,
+            json!({"active_leaf_id": messages[3]["id"], "name": "renamed"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for path in [path.clone(), format!("{path}/messages")] {
+        for _ in 0..2 {
+            let text = |daemon: &Daemon| {
+                let request = daemon.client.get(daemon.url(&path)).send();
+                async move { request.await.unwrap().text().await.unwrap() }
+            };
+            let cached = text(&reader).await;
+            assert_eq!(
+                cached,
+                text(&uncached).await,
+                "{path} after the switch back"
+            );
+            assert!(
+                cached.contains("second 😀") && !cached.contains("edited"),
+                "{cached}"
+            );
+        }
+    }
+    let (_, renamed) = reader.get(&path).await;
+    assert_eq!(renamed["name"], "renamed");
+    assert_eq!(renamed["messages"][1]["id"], first_reply);
 }
 
 crate::on_both_backends!(
