@@ -53,35 +53,25 @@ impl WalAnchor {
     }
 
     fn release(&self) {
-        let mut anchor = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if anchor.holding {
-            anchor.holding = false;
-            if let Some(conn) = anchor.conn.as_mut()
-                && conn.batch_execute("COMMIT;").is_err()
-            {
-                anchor.conn = None;
-            }
-        }
+        end(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
     fn hold(&self, reopen: bool) {
         let mut anchor = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another caller may have taken it again meanwhile (the writer and the checkpoint
+        // thread each let go and take): end that one, so the snapshot is the newest.
+        end(&mut anchor);
         if anchor.conn.is_none() && reopen {
             anchor.conn = open(&self.url);
         }
-        let holding = anchor.holding;
         let Some(conn) = anchor.conn.as_mut() else {
             return;
         };
-        // Another caller may have taken it again meanwhile (the writer and the checkpoint
-        // thread each let go and take): end that one, so the snapshot is the newest.
-        let ended = !holding || conn.batch_execute("COMMIT;").is_ok();
         // A deferred transaction begins reading, and takes its WAL read lock, at its
         // first read of a table.
-        let begun = ended
-            && conn
-                .batch_execute("BEGIN; SELECT 1 FROM sqlite_schema LIMIT 1;")
-                .is_ok();
+        let begun = conn
+            .batch_execute("BEGIN; SELECT 1 FROM sqlite_schema LIMIT 1;")
+            .is_ok();
         anchor.holding = begun;
         if !begun {
             anchor.conn = None;
@@ -95,6 +85,18 @@ impl WalAnchor {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .holding
+    }
+}
+
+/// Ends the read transaction if one is held; a connection that cannot is dropped.
+fn end(anchor: &mut Anchor) {
+    if !std::mem::take(&mut anchor.holding) {
+        return;
+    }
+    if let Some(conn) = anchor.conn.as_mut()
+        && conn.batch_execute("COMMIT;").is_err()
+    {
+        anchor.conn = None;
     }
 }
 
