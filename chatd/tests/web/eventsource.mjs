@@ -2,9 +2,11 @@
 // attach stream, through a TCP proxy that closes the stream's connection right after
 // its first event with an id: the EventSource must reconnect by itself with
 // Last-Event-ID and show the whole reply once. Run by chatd/tests/api/web.rs, which
-// started chatd and a reply on CONVERSATION whose text is EXPECTED.
+// started chatd (echo provider, slowed down) and made CONVERSATION; this script sends
+// MESSAGE as a detached chat once the browser is up, so the reply cannot be over
+// before the EventSource opens however long Chromium takes to start.
 //
-// Environment: CHATD_URL (http://127.0.0.1:PORT), CONVERSATION, EXPECTED, CHROMIUM.
+// Environment: CHATD_URL (http://127.0.0.1:PORT), CONVERSATION, MESSAGE, CHROMIUM.
 // Every wait is bounded.
 
 import { chromium } from 'playwright-core';
@@ -13,7 +15,7 @@ import assert from 'node:assert/strict';
 
 const chatd = new URL(process.env.CHATD_URL);
 const conversation = process.env.CONVERSATION;
-const expected = process.env.EXPECTED;
+const expected = process.env.MESSAGE;
 
 // The proxy: bytes pass through unchanged except the Host (and Origin) naming the
 // proxy, which become chatd's, since chatd's guard accepts only its own address. The
@@ -62,9 +64,11 @@ try {
   const page = await browser.newPage();
   // Any document of the proxy's origin will do: the stream is same-origin from it.
   await page.goto(`${origin}/api/v1/status`);
-  const seen = await page.evaluate(({ conversation }) => new Promise((resolve, reject) => {
+  // `wait` holds the EventSource's first request until the reply starts, whichever
+  // of it and the chat below reaches chatd first.
+  const watching = page.evaluate(({ conversation }) => new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the reply did not end within 30 s')), 30_000);
-    const source = new EventSource(`/api/v1/conversations/${conversation}/reply?events=true`);
+    const source = new EventSource(`/api/v1/conversations/${conversation}/reply?events=true&wait=20`);
     const seen = { text: [], ids: [], errors: 0, end: null };
     source.onmessage = (event) => { seen.text.push(event.data); seen.ids.push(event.lastEventId); };
     source.onerror = () => { seen.errors += 1; };
@@ -75,6 +79,16 @@ try {
       resolve(seen);
     });
   }), { conversation });
+  // Its failure is reported where it is awaited, after the chat has been sent.
+  watching.catch(() => {});
+  const started = await fetch(new URL('/api/v1/chat?detach=true', chatd), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ conversation_id: Number(conversation), message: expected }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  assert.equal(started.status, 202, `the detached chat: ${await started.text()}`);
+  const seen = await watching;
 
   assert.ok(cut, 'the proxy cut the stream');
   assert.ok(seen.errors >= 1, 'the EventSource saw its connection drop');
