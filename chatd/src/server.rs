@@ -198,9 +198,10 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     let options = StoreOptions {
         connections,
         synchronous_commit: settings.postgres_synchronous_commit == Switch::On,
-        // One knob for both caches of conversation reads: the paths cost about one
-        // id per message where the rendered JSON costs its text.
+        // One knob for the caches of stored messages: the paths cost about one id per
+        // message where the rendered JSON and the histories' texts cost their text.
         known_paths_bytes: settings.rendered_cache_bytes() / 2,
+        known_texts_bytes: settings.rendered_cache_bytes() / 2,
     };
     let store = tokio::task::spawn_blocking(move || Store::open_with(&database, &options))
         .await

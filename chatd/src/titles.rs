@@ -141,11 +141,11 @@ async fn ask_model(model: &Resolved, inputs: &TitleInputs) -> Result<String, Str
     let turns = vec![
         Turn {
             role: "system",
-            content: TITLE_INSTRUCTIONS.to_string(),
+            content: TITLE_INSTRUCTIONS.into(),
         },
         Turn {
             role: "user",
-            content: message,
+            content: message.into(),
         },
     ];
     let answer = tokio::time::timeout(MODEL_TIMEOUT, async {

@@ -236,7 +236,7 @@ pub struct Settings {
     #[arg(long, env = "CHATD_SEARCH_LANGUAGE", value_name = "CONFIG")]
     pub search_language: Option<String>,
 
-    /// Megabytes of messages kept rendered as JSON for conversation reads, half as much again for whole rendered paths, and half as much again for the paths of conversations read; 0 turns all three off
+    /// Megabytes of messages kept rendered as JSON for conversation reads, half as much again for whole rendered paths, half as much again for the paths of conversations read, and half as much again for the texts of chats' histories; 0 turns all four off
     #[arg(
         long,
         env = "CHATD_RENDERED_CACHE_MB",

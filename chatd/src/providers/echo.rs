@@ -21,7 +21,7 @@ impl EchoProvider {
             .iter()
             .rev()
             .find(|turn| turn.role == "user")
-            .map(|turn| turn.content.as_str())
+            .map(|turn| &*turn.content)
             .unwrap_or_default();
         let tokens: Vec<Result<Delta, ProviderError>> = tokenize(message)
             .into_iter()

@@ -11,6 +11,7 @@ pub mod registry;
 pub mod tools;
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use common::{ChatParams, Usage};
 use futures_util::Stream;
@@ -24,7 +25,9 @@ pub use registry::{NamedProvider, Providers, UnknownModel};
 pub struct Turn {
     /// `system`, `user` or `assistant`.
     pub role: &'static str,
-    pub content: String,
+    /// Shared with the store's kept texts (`store/known_texts.rs`): a chat's history is
+    /// sent without a copy of each message.
+    pub content: Arc<str>,
 }
 
 /// What a provider is asked for one reply.

@@ -619,6 +619,7 @@ impl Replies {
             history,
             settings,
             user_id,
+            ..
         } = started;
         let reply = self.hold(
             conversation_id,
@@ -646,7 +647,7 @@ impl Replies {
         {
             turns.push(Turn {
                 role: "system",
-                content: prompt.clone(),
+                content: prompt.as_str().into(),
             });
         }
         turns.extend(

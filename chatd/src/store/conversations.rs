@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use super::known_paths::{KnownPaths, Seen};
+use super::known_paths::KnownPaths;
 use super::schema::conversations;
 use super::{
     Conn, ConversationRow, ConversationSettingsRow, KnownOrRow, SettingsChange, Store, StoreError,
@@ -127,7 +127,7 @@ fn title_inputs(
     };
     // The first user message of the active path: its root, unless an edit replaced it.
     let path = match conversation.active_leaf_id {
-        Some(leaf) => paths.path_to(conn, leaf, i64::MAX, Seen::Committed)?,
+        Some(leaf) => paths.path_to(conn, leaf, i64::MAX)?,
         None => Vec::new(),
     };
     let first_user_message = tree::rows(conn, &path[..path.len().min(2)])?
@@ -224,7 +224,7 @@ pub(crate) fn with_known_messages<T>(
     // The active path, which is in id order (a parent is older than its children),
     // from the leaf the row just read names: one round trip less than `active_path`.
     let ids = match conversation.active_leaf_id {
-        Some(leaf) => paths.path_to(conn, leaf, i64::MAX, Seen::Committed)?,
+        Some(leaf) => paths.path_to(conn, leaf, i64::MAX)?,
         None => Vec::new(),
     };
     let found = known(&ids);

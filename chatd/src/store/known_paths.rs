@@ -4,9 +4,10 @@
 //! never given twice (SQLite's AUTOINCREMENT, PostgreSQL's sequences). So while a
 //! message exists, the path that ends at it is the one kept, across processes too.
 //!
-//! Only what a read saw is kept: a read sees committed rows only, while a write's own
-//! uncommitted message can be rolled back, and SQLite then gives its id again.
-//! Writes use what is kept (their parents are committed messages) but add nothing.
+//! Only committed paths are kept: a read sees committed rows only, while a write's own
+//! uncommitted message can be rolled back, and SQLite then gives its id again. A write
+//! uses what is kept (its parents are committed messages), and what it walked is kept
+//! by its caller once it has committed: a chat's path, and its reply's after it.
 //!
 //! Every read of a conversation walked its whole active path with a recursive CTE, one
 //! index seek per message; after a chat the new leaf's path is its parent's, kept, plus
@@ -36,15 +37,6 @@ impl Weight for Path {
     }
 }
 
-/// Whether the messages a walk sees are all committed, so its path may be kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Seen {
-    /// In a read: everything it sees is committed.
-    Committed,
-    /// In a write, which may see its own messages, not yet committed.
-    MaybeUncommitted,
-}
-
 #[derive(Debug)]
 pub(crate) struct KnownPaths(Kept<Path>);
 
@@ -59,32 +51,79 @@ impl KnownPaths {
     }
 
     /// The ids of the path that ends at `last`, root first, cut to its last `limit`
-    /// messages: what is kept, or a walk up to a kept message, or to the root.
-    pub(crate) fn path_to(
+    /// messages: what is kept, or a walk up to a kept message, or to the root. In a
+    /// read, which sees only committed messages, so its walk is kept; a write walks
+    /// with [`KnownPaths::path_for_write`].
+    pub(crate) fn path_to(&self, conn: &mut Conn, last: i64, limit: i64) -> QueryResult<Vec<i64>> {
+        let (cut, walked) = self.cut_path(conn, last, limit)?;
+        if let Some(path) = walked {
+            self.keep_committed(last, path);
+        }
+        Ok(cut)
+    }
+
+    /// [`KnownPaths::path_to`] inside a write: also the whole path when it was walked,
+    /// for [`KnownPaths::keep_committed`] once the write has committed. So a chat's
+    /// next chat finds its path by one step up to the reply, whose path is this one
+    /// and the reply (`keep_child`), even where nothing reads the conversation.
+    pub(crate) fn path_for_write(
         &self,
         conn: &mut Conn,
         last: i64,
         limit: i64,
-        seen: Seen,
-    ) -> QueryResult<Vec<i64>> {
+    ) -> QueryResult<(Vec<i64>, Option<Vec<i64>>)> {
+        self.cut_path(conn, last, limit)
+    }
+
+    /// Keeps the path that ends at `last`, whose messages are all committed.
+    pub(crate) fn keep_committed(&self, last: i64, path: Vec<i64>) {
+        self.0.keep(last, Path(path.into()));
+    }
+
+    /// Keeps the path of `child`, a committed message after `parent`, when `parent`'s
+    /// is kept.
+    pub(crate) fn keep_child(&self, parent: i64, child: i64) {
+        if let Some(Path(above)) = self.0.get(parent) {
+            let mut path = Vec::with_capacity(above.len() + 1);
+            path.extend_from_slice(&above);
+            path.push(child);
+            self.keep_committed(child, path);
+        }
+    }
+
+    /// The path cut to `limit`, and the whole path when it was walked rather than kept.
+    fn cut_path(
+        &self,
+        conn: &mut Conn,
+        last: i64,
+        limit: i64,
+    ) -> QueryResult<(Vec<i64>, Option<Vec<i64>>)> {
         let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
         if let Some(Path(kept)) = self.0.get(last) {
-            return Ok(last_of(&kept, limit));
+            return Ok((last_of(&kept, limit), None));
         }
         if !self.0.keeps_anything() {
-            return tree::path_to(conn, last, i64::try_from(limit).unwrap_or(i64::MAX));
+            let cut = tree::path_to(conn, last, i64::try_from(limit).unwrap_or(i64::MAX))?;
+            return Ok((cut, None));
         }
+        Ok(match self.walk(conn, last)? {
+            Walk::Whole(path) => (last_of(&path, limit), Some(path)),
+            Walk::Cut(part) => (last_of(&part, limit), None),
+        })
+    }
+
+    /// The whole path that ends at `last` (not kept itself): a short walk up to a kept
+    /// message or the root, else the rest in one walk.
+    fn walk(&self, conn: &mut Conn, last: i64) -> QueryResult<Walk> {
         // Leaf first: each step is the parent of the one before.
         let steps = tree::steps_up(conn, last, SHORT_WALK)?;
         let mut below: Vec<i64> = Vec::with_capacity(steps.len());
-        let mut whole: Option<Vec<i64>> = None;
         for (id, parent) in &steps {
             below.push(*id);
             match parent {
                 None => {
                     below.reverse();
-                    whole = Some(std::mem::take(&mut below));
-                    break;
+                    return Ok(Walk::Whole(below));
                 }
                 Some(parent) => {
                     if let Some(Path(kept)) = self.0.get(*parent) {
@@ -92,50 +131,31 @@ impl KnownPaths {
                         let mut path = Vec::with_capacity(kept.len() + below.len());
                         path.extend_from_slice(&kept);
                         path.append(&mut below);
-                        whole = Some(path);
-                        break;
+                        return Ok(Walk::Whole(path));
                     }
                 }
             }
         }
-        let path = match (whole, steps.last()) {
-            (Some(path), _) => path,
-            // The short walk ended neither at the root nor at a kept message: the rest
-            // in one walk, whole when it can be kept, else only what is asked for.
-            (None, Some((_, Some(parent)))) => {
-                let rest = match seen {
-                    Seen::Committed => i64::MAX,
-                    Seen::MaybeUncommitted => {
-                        i64::try_from(limit.saturating_sub(below.len())).unwrap_or(i64::MAX)
-                    }
-                };
-                if rest == 0 {
-                    below.reverse();
-                    return Ok(last_of(&below, limit));
-                }
-                let mut path = tree::path_to(conn, *parent, rest)?;
-                if path.is_empty() {
-                    // The parent was deleted since the short walk (PostgreSQL's READ
-                    // COMMITTED), and `last` with it: nothing to keep.
-                    below.reverse();
-                    return Ok(last_of(&below, limit));
-                }
-                below.reverse();
-                path.append(&mut below);
-                if seen == Seen::MaybeUncommitted {
-                    return Ok(last_of(&path, limit));
-                }
-                path
-            }
+        below.reverse();
+        let Some((_, Some(parent))) = steps.last() else {
             // No such message.
-            (None, _) => return Ok(Vec::new()),
+            return Ok(Walk::Cut(below));
         };
-        let cut = last_of(&path, limit);
-        if seen == Seen::Committed {
-            self.0.keep(last, Path(path.into()));
+        let mut path = tree::path_to(conn, *parent, i64::MAX)?;
+        if path.is_empty() {
+            // The parent was deleted since the short walk (PostgreSQL's READ COMMITTED),
+            // and `last` with it: nothing to keep.
+            return Ok(Walk::Cut(below));
         }
-        Ok(cut)
+        path.append(&mut below);
+        Ok(Walk::Whole(path))
     }
+}
+
+/// What a walk found: the whole path, or what was left of it by a concurrent delete.
+enum Walk {
+    Whole(Vec<i64>),
+    Cut(Vec<i64>),
 }
 
 /// The last `limit` ids of `path`.
@@ -230,24 +250,23 @@ mod tests {
                     0 => i64::MAX,
                     _ => i64::try_from(random.below(12) + 1).unwrap(),
                 };
-                let seen = match random.below(3) {
-                    0 => Seen::MaybeUncommitted,
-                    _ => Seen::Committed,
-                };
+                let in_a_write = random.below(3) == 0;
                 let expected = tree::path_to(conn, last, limit).unwrap();
-                let got = paths.path_to(conn, last, limit, seen).unwrap();
+                let got = if in_a_write {
+                    paths.path_for_write(conn, last, limit).unwrap().0
+                } else {
+                    paths.path_to(conn, last, limit).unwrap()
+                };
                 assert_eq!(
                     got, expected,
-                    "seed {seed}, read {read}: path to {last}, limit {limit}, {seen:?}"
+                    "seed {seed}, read {read}: path to {last}, limit {limit}, in a write: {in_a_write}"
                 );
             }
             assert!(paths.0.bytes() <= 8_000, "{} bytes kept", paths.0.bytes());
         }
         let paths = KnownPaths::with_budget(1 << 20);
         assert_eq!(
-            paths
-                .path_to(conn, 999_999, i64::MAX, Seen::Committed)
-                .unwrap(),
+            paths.path_to(conn, 999_999, i64::MAX).unwrap(),
             Vec::<i64>::new()
         );
         assert!(
@@ -264,16 +283,10 @@ mod tests {
         let line = random_tree(conn, 1, 30, &mut Xorshift(3));
         let paths = KnownPaths::with_budget(1 << 20);
         let leaf = *line.last().unwrap();
-        let walked = paths
-            .path_to(conn, leaf, i64::MAX, Seen::MaybeUncommitted)
-            .unwrap();
+        let (walked, whole) = paths.path_for_write(conn, leaf, i64::MAX).unwrap();
         assert!(paths.0.get(leaf).is_none(), "a write's walk is not kept");
-        assert_eq!(
-            paths
-                .path_to(conn, leaf, i64::MAX, Seen::Committed)
-                .unwrap(),
-            walked
-        );
+        assert_eq!(whole.as_ref(), Some(&walked), "but handed on to keep");
+        assert_eq!(paths.path_to(conn, leaf, i64::MAX).unwrap(), walked);
         assert!(paths.0.get(leaf).is_some(), "a read's walk is kept");
         // Kept, the path is answered without reading the messages at all: here, with
         // them gone from the table (as no read ever sees, since the leaf goes with them).
@@ -285,7 +298,7 @@ mod tests {
             .unwrap();
         let conn = &mut Conn::Sqlite(&mut sqlite);
         assert_eq!(
-            paths.path_to(conn, leaf, 3, Seen::Committed).unwrap(),
+            paths.path_to(conn, leaf, 3).unwrap(),
             walked[walked.len() - 3..]
         );
         assert!(tree::path_to(conn, leaf, i64::MAX).unwrap().is_empty());

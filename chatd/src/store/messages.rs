@@ -12,7 +12,8 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::idempotency::{self, KeptAnswer, KeyLookup};
-use super::known_paths::{KnownPaths, Seen};
+use super::known_paths::KnownPaths;
+use super::known_texts::{KnownTexts, Said};
 use super::schema::messages;
 use super::{
     BeginChat, ChatStart, Conn, FinishedReply, LeaseJudge, MessageDetails, MessageRow, Store,
@@ -128,16 +129,15 @@ pub(crate) fn answered(
     Ok(tree::reply_count(conn, user_message_id)? > i64::from(reply_index))
 }
 
-/// The last `limit` messages of a conversation's active path, oldest first.
+/// The last `limit` messages of a conversation's active path, oldest first; in a read.
 pub(crate) fn latest(
     conn: &mut Conn,
     paths: &KnownPaths,
-    seen: Seen,
     conversation_id: i64,
     limit: i64,
 ) -> QueryResult<Vec<MessageRow>> {
     match tree::active_leaf(conn, conversation_id)? {
-        Some(leaf) => tree::path_rows(conn, paths, seen, leaf, limit),
+        Some(leaf) => tree::path_rows(conn, paths, leaf, limit),
         None => Ok(Vec::new()),
     }
 }
@@ -192,6 +192,7 @@ fn take_free_lease(
 pub(crate) fn begin_chat(
     conn: &mut Conn,
     paths: &KnownPaths,
+    texts: &KnownTexts,
     conversation_id: i64,
     turn: &UserTurn,
     history_limit: i64,
@@ -262,18 +263,19 @@ pub(crate) fn begin_chat(
         };
         idempotency::keep(conn, key, &answer)?;
     }
-    let history = tree::path_rows(
+    let (history, unkept) = texts.history(
         conn,
         paths,
-        Seen::MaybeUncommitted,
         user_message.id,
         history_limit.max(1),
+        Some(&user_message),
     )?;
     let settings = conversations::settings(conn, conversation_id)?;
     Ok(BeginChat::Started(ChatStart {
         user_message,
         reply_index: 0,
         history,
+        unkept,
         settings,
         user_id,
     }))
@@ -317,6 +319,7 @@ fn regenerated(
 pub(crate) fn begin_regenerate(
     conn: &mut Conn,
     paths: &KnownPaths,
+    texts: &KnownTexts,
     conversation_id: i64,
     message_id: Option<i64>,
     history_limit: i64,
@@ -342,21 +345,22 @@ pub(crate) fn begin_regenerate(
         reply_index,
         judge.owner(),
     )?;
-    let history = tree::path_rows(
-        conn,
-        paths,
-        Seen::MaybeUncommitted,
-        user_message_id,
-        history_limit.max(1),
-    )?;
-    let Some(user_message) = history.last().cloned() else {
+    let Some(user_message) = tree::rows(conn, &[user_message_id])?.pop() else {
         return Err(DieselError::RollbackTransaction);
     };
+    let (history, unkept) = texts.history(
+        conn,
+        paths,
+        user_message_id,
+        history_limit.max(1),
+        Some(&user_message),
+    )?;
     let settings = conversations::settings(conn, conversation_id)?;
     Ok(BeginChat::Started(ChatStart {
         user_message,
         reply_index,
         history,
+        unkept,
         settings,
         user_id,
     }))
@@ -458,11 +462,21 @@ impl Store {
     ) -> Result<BeginChat, StoreError> {
         let key = turn.key.clone();
         let paths = self.paths.clone();
+        let texts = self.texts.clone();
         let result = self
             .write_transaction(move |conn| {
-                begin_chat(conn, &paths, conversation_id, &turn, history_limit, &*judge)
+                begin_chat(
+                    conn,
+                    &paths,
+                    &texts,
+                    conversation_id,
+                    &turn,
+                    history_limit,
+                    &*judge,
+                )
             })
-            .await;
+            .await
+            .map(|begun| self.keep_history(begun));
         // A concurrent chat with the same key (another process) won the race: answer
         // as it did.
         if let (Err(error), Some(key)) = (&result, key)
@@ -489,19 +503,30 @@ impl Store {
         judge: Arc<dyn LeaseJudge>,
     ) -> Result<BeginChat, StoreError> {
         let paths = self.paths.clone();
+        let texts = self.texts.clone();
         let result = self
             .write_transaction(move |conn| {
                 begin_regenerate(
                     conn,
                     &paths,
+                    &texts,
                     conversation_id,
                     message_id,
                     history_limit,
                     &*judge,
                 )
             })
-            .await;
+            .await
+            .map(|begun| self.keep_history(begun));
         lease_race(result)
+    }
+
+    /// Keeps the texts a started chat read, now that its transaction has committed.
+    fn keep_history(&self, mut begun: BeginChat) -> BeginChat {
+        if let BeginChat::Started(start) = &mut begun {
+            std::mem::take(&mut start.unkept).keep(&self.texts, &self.paths);
+        }
+        begun
     }
 
     /// A message and its first reply (a user message and its answer, for the front
@@ -543,7 +568,7 @@ impl Store {
         let paths = self.paths.clone();
         self.read(move |conn| {
             conn.transaction(|conn| {
-                let mut last = latest(conn, &paths, Seen::Committed, conversation_id, 2)?;
+                let mut last = latest(conn, &paths, conversation_id, 2)?;
                 let answer = last.pop();
                 let question = last.pop();
                 Ok(match (question, answer) {
@@ -595,6 +620,14 @@ impl Store {
         let result = self
             .write_transaction(move |conn| finish_reply(conn, &reply))
             .await;
+        // Committed: the next chat of the conversation finds its path and sends its
+        // text without reading either.
+        if let Ok(StoredReply::Inserted(row)) = &result {
+            self.texts.keep([Said::of(row)]);
+            if let Some(parent) = row.parent_id {
+                self.paths.keep_child(parent, row.id);
+            }
+        }
         match result {
             // The conversation was deleted after this transaction saw it (PostgreSQL's
             // READ COMMITTED): the reply has nowhere to go, which is no storage fault

@@ -33,6 +33,7 @@
 //! | `columns.rs` | columns read the cheap way |
 //! | `fixed_sql.rs` | statements written as SQL text that are still prepared once |
 //! | `tree.rs`, `known_paths.rs` | branches: the walks of a path, and the paths already walked |
+//! | `known_texts.rs` | the texts of stored messages, for the history each chat sends |
 //! | `pg_pool.rs` | PostgreSQL's pool: when a connection is pinged, `synchronous_commit` |
 
 mod archive;
@@ -47,6 +48,7 @@ mod fixed_sql;
 mod forks;
 pub mod idempotency;
 mod known_paths;
+mod known_texts;
 pub mod lease;
 mod location;
 mod messages;
@@ -84,6 +86,7 @@ pub use copy::{ExportBatch, Table};
 pub use deletes::TurnDelete;
 pub use fault::Fault;
 pub use forks::Fork;
+pub use known_texts::Said;
 pub use lease::LeaseJudge;
 pub use location::Location;
 pub use rows::{
@@ -274,6 +277,9 @@ pub struct StoreOptions {
     pub synchronous_commit: bool,
     /// Bytes of message paths kept in memory (`known_paths.rs`); 0 walks every path.
     pub known_paths_bytes: usize,
+    /// Bytes of message texts kept for chats' histories (`known_texts.rs`); 0 reads
+    /// every history from the database.
+    pub known_texts_bytes: usize,
 }
 
 impl Default for StoreOptions {
@@ -282,6 +288,7 @@ impl Default for StoreOptions {
             connections: 4,
             synchronous_commit: true,
             known_paths_bytes: known_paths::DEFAULT_BUDGET,
+            known_texts_bytes: known_texts::DEFAULT_BUDGET,
         }
     }
 }
@@ -292,6 +299,7 @@ pub struct Store {
     pools: Pools,
     location: Location,
     paths: Arc<known_paths::KnownPaths>,
+    texts: Arc<known_texts::KnownTexts>,
 }
 
 impl std::fmt::Debug for Store {
@@ -347,6 +355,9 @@ impl Store {
             paths: Arc::new(known_paths::KnownPaths::with_budget(
                 options.known_paths_bytes,
             )),
+            texts: Arc::new(known_texts::KnownTexts::with_budget(
+                options.known_texts_bytes,
+            )),
         })
     }
 
@@ -379,6 +390,9 @@ impl Store {
             location: Location::Postgres(url.to_string()),
             paths: Arc::new(known_paths::KnownPaths::with_budget(
                 options.known_paths_bytes,
+            )),
+            texts: Arc::new(known_texts::KnownTexts::with_budget(
+                options.known_texts_bytes,
             )),
         })
     }

@@ -5,6 +5,7 @@ use common::{MessageStatus, Role};
 use diesel::prelude::*;
 
 use super::columns;
+use super::known_texts::{Said, Unkept};
 use super::schema::{conversations, messages, reply_checkpoints, users};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -267,7 +268,10 @@ pub struct ChatStart {
     pub reply_index: i32,
     /// The last `history_limit` messages of the path to the user message, oldest first,
     /// the user message included.
-    pub history: Vec<MessageRow>,
+    pub history: Vec<Said>,
+    /// What reading `history` found that was not kept: the store keeps it once the
+    /// chat's transaction has committed, and hands this on empty.
+    pub(crate) unkept: Unkept,
     /// The conversation's settings as they were when the chat started.
     pub settings: ConversationSettingsRow,
     /// The user the conversation belongs to.

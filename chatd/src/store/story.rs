@@ -82,7 +82,7 @@ fn finished(started: &MessageRow, content: &str, status: MessageStatus) -> Finis
     }
 }
 
-fn started(outcome: BeginChat) -> (MessageRow, Vec<MessageRow>) {
+fn started(outcome: BeginChat) -> (MessageRow, Vec<Said>) {
     match outcome {
         BeginChat::Started(start) => (start.user_message, start.history),
         other => panic!("the chat did not start: {other:?}"),
@@ -238,8 +238,17 @@ async fn story(location: Location, copy_to: Location) {
     );
     assert_eq!(history.len(), 2, "the last two messages");
     assert_eq!(
-        (history[0].content.as_str(), history[0].status),
-        ("half an ans", MessageStatus::Interrupted)
+        (history[0].role, &*history[0].content),
+        (Role::Assistant, "half an ans")
+    );
+    let (_, recovered) = store
+        .message_with_reply(question.id, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        recovered.map(|answer| (answer.id, answer.status)),
+        Some((history[0].id, MessageStatus::Interrupted))
     );
     assert_eq!(history[1].id, next.id);
     // Every detail of a reply is stored with it (and copied by migrate-data, below).

@@ -17,7 +17,7 @@ use diesel::sql_types::{BigInt, Bool, Text};
 use diesel::sqlite::Sqlite;
 
 use super::fixed_sql::FixedSql;
-use super::known_paths::{KnownPaths, Seen};
+use super::known_paths::KnownPaths;
 use super::schema::{conversations, messages};
 use super::{BranchRefusal, Conn, MessageRow, Store, StoreError, on_conn};
 use common::Role;
@@ -208,15 +208,14 @@ impl QueryFragment<Sqlite> for IdInJson {
     }
 }
 
-/// The last `limit` messages of the path that ends at `last`, oldest first.
+/// The last `limit` messages of the path that ends at `last`, oldest first; in a read.
 pub(crate) fn path_rows(
     conn: &mut Conn,
     paths: &KnownPaths,
-    seen: Seen,
     last: i64,
     limit: i64,
 ) -> QueryResult<Vec<MessageRow>> {
-    let ids = paths.path_to(conn, last, limit, seen)?;
+    let ids = paths.path_to(conn, last, limit)?;
     rows(conn, &ids)
 }
 
@@ -348,7 +347,7 @@ fn read_tree(
     let mut messages = messages;
     messages.truncate(usize::try_from(TREE_MAX_MESSAGES).unwrap_or(usize::MAX));
     let active_path = match active_leaf_id {
-        Some(leaf) => paths.path_to(conn, leaf, i64::MAX, Seen::Committed)?,
+        Some(leaf) => paths.path_to(conn, leaf, i64::MAX)?,
         None => Vec::new(),
     };
     Ok(Some(TreeRead {

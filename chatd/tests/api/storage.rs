@@ -224,6 +224,27 @@ async fn a_full_disk_answers_507_and_a_reply_finishing_on_it_is_stored_once_spac
     assert_eq!(end_event(&events)["stored"], true);
     let messages = chatd.messages(first).await;
     assert_eq!(messages.len(), 4, "{messages:?}");
+    // The history that chat sent is what was stored before it, though chatd keeps the
+    // texts of histories in memory (`store/known_texts.rs`) and the refused chat's
+    // message was rolled back, so SQLite could give its id to a later message.
+    let bodies = upstream.bodies();
+    let sent: Vec<&str> = bodies
+        .last()
+        .and_then(|body| body["messages"].as_array())
+        .expect("the last request's messages")
+        .iter()
+        .filter(|m| m["role"] != "system")
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    let stored: Vec<&str> = messages[..3]
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert!(
+        sent == stored,
+        "sent {} messages, not the stored 3",
+        sent.len()
+    );
     assert_eq!(
         chatd.messages(second).await.len(),
         0,
