@@ -109,10 +109,50 @@ async fn refusals_are_openai_shaped_and_name_the_field() {
             400,
             "user",
         ),
+        (
+            json!({"model": "fake-model", "messages": [{"role": "user",
+                "content": [{"type": "text", "text": {"nested": true}}]}]}),
+            400,
+            "messages[0].content[0].text",
+        ),
+        (
+            json!({"model": "fake-model", "messages": [{"role": "user",
+                "content": [{"text": "no type"}]}]}),
+            400,
+            "messages[0].content[0].type",
+        ),
     ];
     for (body, expected, param) in cases {
         let (status, answer, _) = complete(&chatd, body, &[]).await;
         assert_eq!(status, expected, "{answer}");
+        assert_eq!(answer["error"]["param"], param, "{answer}");
+        assert_eq!(answer["error"]["type"], "invalid_request_error");
+    }
+    // The Responses API's content parts, as schemathesis once sent them: a part of a
+    // type chatd does not store still has a string `text`, or none.
+    for (content, param) in [
+        (
+            json!([{"type": "f", "text": {"nested": true}}]),
+            "input[0].content[0].text",
+        ),
+        (
+            json!([{"type": "input_text", "text": 7}]),
+            "input[0].content[0].text",
+        ),
+        (json!([{"text": "no type"}]), "input[0].content[0].type"),
+    ] {
+        let body = json!({"model": "fake-model", "input": [{"role": "user", "content": content}]});
+        let (status, answer) = read_json(
+            chatd
+                .client
+                .post(chatd.url("").replace("/api/v1", "/v1/responses"))
+                .json(&body)
+                .send()
+                .await
+                .expect("POST /v1/responses"),
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
         assert_eq!(answer["error"]["param"], param, "{answer}");
         assert_eq!(answer["error"]["type"], "invalid_request_error");
     }

@@ -220,6 +220,36 @@ pub fn read(body: &Map<String, Value>) -> Result<CompletionRequest, OpenAiError>
     })
 }
 
+/// What a content part (`param`) stores: its text when its type is one of `text_kinds`,
+/// else a placeholder naming its type. A part without a string type, or with a `text`
+/// that is not a string, is refused, as the OpenAPI document's `ContentPart` says.
+pub(super) fn part_text(
+    part: &Value,
+    param: &str,
+    text_kinds: &[&str],
+) -> Result<String, OpenAiError> {
+    let Some(kind) = part.get("type").and_then(Value::as_str) else {
+        return Err(OpenAiError::invalid(
+            &format!("{param}.type"),
+            "each content part needs a type",
+        ));
+    };
+    let text = match part.get("text") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text),
+        Some(_) => {
+            return Err(OpenAiError::invalid(
+                &format!("{param}.text"),
+                "a content part's text must be a string",
+            ));
+        }
+    };
+    Ok(match text {
+        Some(text) if text_kinds.contains(&kind) => text.clone(),
+        _ => format!("[{kind} part: not stored by chatd]"),
+    })
+}
+
 /// A message's content as text: a string, or the text of its parts with a placeholder
 /// for each part that is not text.
 fn content_text(message: &Map<String, Value>, param: &str) -> Result<String, OpenAiError> {
@@ -229,17 +259,7 @@ fn content_text(message: &Map<String, Value>, param: &str) -> Result<String, Ope
         Some(Value::Array(parts)) => {
             let mut text = String::new();
             for (index, part) in parts.iter().enumerate() {
-                let kind = part.get("type").and_then(Value::as_str);
-                let piece = match (kind, part.get("text").and_then(Value::as_str)) {
-                    (Some("text"), Some(piece)) => piece.to_string(),
-                    (Some(kind), _) => format!("[{kind} part: not stored by chatd]"),
-                    (None, _) => {
-                        return Err(OpenAiError::invalid(
-                            &format!("{param}.content[{index}].type"),
-                            "each content part needs a type",
-                        ));
-                    }
-                };
+                let piece = part_text(part, &format!("{param}.content[{index}]"), &["text"])?;
                 if !text.is_empty() {
                     text.push('\n');
                 }

@@ -195,12 +195,12 @@ fn text_of(content: Option<&Value>, param: &str) -> Result<String, OpenAiError> 
     match content {
         Some(Value::String(whole)) => text.push_str(whole),
         Some(Value::Array(parts)) => {
-            for part in parts {
-                let kind = part.get("type").and_then(Value::as_str).unwrap_or("?");
-                let piece = match (kind, part.get("text").and_then(Value::as_str)) {
-                    ("input_text" | "output_text" | "text", Some(piece)) => piece.to_string(),
-                    _ => format!("[{kind} part: not stored by chatd]"),
-                };
+            for (index, part) in parts.iter().enumerate() {
+                let piece = request::part_text(
+                    part,
+                    &format!("{param}.content[{index}]"),
+                    &["input_text", "output_text", "text"],
+                )?;
                 if !text.is_empty() {
                     text.push('\n');
                 }
