@@ -121,6 +121,24 @@ async fn refusals_are_openai_shaped_and_name_the_field() {
             400,
             "messages[0].content[0].type",
         ),
+        (
+            json!({"model": "fake-model", "messages": [{"role": "user", "content": "x"}],
+                "metadata": 5}),
+            400,
+            "metadata",
+        ),
+        (
+            json!({"model": "fake-model", "messages": [{"role": "user", "content": "x"}],
+                "metadata": {"chatd_conversation_id": 12}}),
+            400,
+            "metadata.chatd_conversation_id",
+        ),
+        (
+            json!({"model": "fake-model", "messages": [{"role": "user", "content": "x"}],
+                "metadata": {"chatd_conversation_id": " 12"}}),
+            400,
+            "metadata.chatd_conversation_id",
+        ),
     ];
     for (body, expected, param) in cases {
         let (status, answer, _) = complete(&chatd, body, &[]).await;

@@ -372,24 +372,30 @@ fn optional_string(body: &Map<String, Value>, name: &str) -> Result<Option<Strin
 }
 
 /// `metadata.chatd_conversation_id`: OpenAI's metadata values are strings, so a string
-/// of digits (a number is taken too).
+/// of digits, as the OpenAPI document says (a number was once taken too, which the
+/// document never said; schemathesis found it).
 fn metadata_conversation(body: &Map<String, Value>) -> Result<Option<i64>, OpenAiError> {
-    let Some(value) = body
-        .get("metadata")
-        .and_then(Value::as_object)
-        .and_then(|metadata| metadata.get("chatd_conversation_id"))
-    else {
-        return Ok(None);
+    let metadata = match body.get("metadata") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(metadata)) => metadata,
+        Some(_) => {
+            return Err(OpenAiError::invalid(
+                "metadata",
+                "metadata must be an object of strings",
+            ));
+        }
     };
-    let id = match value {
-        Value::String(text) => text.trim().parse::<i64>().ok(),
-        Value::Number(number) => number.as_i64(),
-        _ => None,
+    let id = match metadata.get("chatd_conversation_id") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) if text.bytes().all(|b| b.is_ascii_digit()) => {
+            text.parse::<i64>().ok()
+        }
+        Some(_) => None,
     };
     id.map(Some).ok_or_else(|| {
         OpenAiError::invalid(
             "metadata.chatd_conversation_id",
-            "chatd_conversation_id must be a conversation id (an integer)",
+            "chatd_conversation_id must be a conversation id, as a string of digits",
         )
     })
 }

@@ -34,9 +34,12 @@ pub struct OpenAiErrorObject {
 #[derive(Serialize, ToSchema)]
 pub struct ChatCompletionMessage {
     pub role: MessageRole,
-    pub content: MessageContent,
+    /// Null or absent (empty text) for an assistant message that only calls tools, as
+    /// OpenAI sends it; the Responses API needs it.
+    pub content: Option<MessageContent>,
 }
 
+/// `function` is the older name of `tool`, still sent by some clients.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageRole {
@@ -45,6 +48,7 @@ pub enum MessageRole {
     User,
     Assistant,
     Tool,
+    Function,
 }
 
 /// A message's text, or its content parts.
