@@ -1,13 +1,14 @@
 //! The texts of stored messages by id, for the history every chat sends its provider.
-//! A chat on a conversation sends the same messages as the chat before it plus a turn,
-//! and reading them all again in the writer's transaction was a third of a chat's
-//! writer time with a 50-message history (BENCHMARKS.md, issue 19 part five). A stored
-//! message never changes and its id is never given again (`kept.rs`), so its text
-//! can be kept; only the messages of the new turn are read, or none.
+//! A chat on a conversation sends the same messages as the chat before it plus a turn;
+//! walking their path and reading them again in the writer's transaction was about a
+//! quarter of a chat's writer time with 50-message histories (BENCHMARKS.md, issue 19
+//! part six). A stored message never changes and its id is never given again
+//! (`kept.rs`), so its text can be kept; only the messages of the new turn are read, or
+//! none.
 //!
 //! What is kept has been committed: a write's own messages, which a rollback can take
-//! back (and SQLite then gives their ids again), are handed to [`KnownTexts::keep`]
-//! by the caller once its transaction has committed, never by the write itself.
+//! back (and SQLite then gives their ids again), go into an [`Unkept`] that the store
+//! keeps once the write's transaction has committed, never inside the write.
 
 use std::sync::Arc;
 
