@@ -55,7 +55,7 @@ impl KnownPaths {
     /// read, which sees only committed messages, so its walk is kept; a write walks
     /// with [`KnownPaths::path_for_write`].
     pub(crate) fn path_to(&self, conn: &mut Conn, last: i64, limit: i64) -> QueryResult<Vec<i64>> {
-        let (cut, walked) = self.cut_path(conn, last, limit)?;
+        let (cut, walked) = self.path_for_write(conn, last, limit)?;
         if let Some(path) = walked {
             self.keep_committed(last, path);
         }
@@ -67,32 +67,6 @@ impl KnownPaths {
     /// next chat finds its path by one step up to the reply, whose path is this one
     /// and the reply (`keep_child`), even where nothing reads the conversation.
     pub(crate) fn path_for_write(
-        &self,
-        conn: &mut Conn,
-        last: i64,
-        limit: i64,
-    ) -> QueryResult<(Vec<i64>, Option<Vec<i64>>)> {
-        self.cut_path(conn, last, limit)
-    }
-
-    /// Keeps the path that ends at `last`, whose messages are all committed.
-    pub(crate) fn keep_committed(&self, last: i64, path: Vec<i64>) {
-        self.0.keep(last, Path(path.into()));
-    }
-
-    /// Keeps the path of `child`, a committed message after `parent`, when `parent`'s
-    /// is kept.
-    pub(crate) fn keep_child(&self, parent: i64, child: i64) {
-        if let Some(Path(above)) = self.0.get(parent) {
-            let mut path = Vec::with_capacity(above.len() + 1);
-            path.extend_from_slice(&above);
-            path.push(child);
-            self.keep_committed(child, path);
-        }
-    }
-
-    /// The path cut to `limit`, and the whole path when it was walked rather than kept.
-    fn cut_path(
         &self,
         conn: &mut Conn,
         last: i64,
@@ -110,6 +84,22 @@ impl KnownPaths {
             Walk::Whole(path) => (last_of(&path, limit), Some(path)),
             Walk::Cut(part) => (last_of(&part, limit), None),
         })
+    }
+
+    /// Keeps the path that ends at `last`, whose messages are all committed.
+    pub(crate) fn keep_committed(&self, last: i64, path: Vec<i64>) {
+        self.0.keep(last, Path(path.into()));
+    }
+
+    /// Keeps the path of `child`, a committed message after `parent`, when `parent`'s
+    /// is kept.
+    pub(crate) fn keep_child(&self, parent: i64, child: i64) {
+        if let Some(Path(above)) = self.0.get(parent) {
+            let mut path = Vec::with_capacity(above.len() + 1);
+            path.extend_from_slice(&above);
+            path.push(child);
+            self.keep_committed(child, path);
+        }
     }
 
     /// The whole path that ends at `last` (not kept itself): a short walk up to a kept
