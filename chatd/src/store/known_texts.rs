@@ -85,8 +85,8 @@ impl KnownTexts {
     }
 
     /// The last `limit` messages of the path that ends at `last`, oldest first, read
-    /// inside a write: what is kept, and the rest from the database, except `own`, a
-    /// message the write has just stored and so has already. With them, what was not
+    /// inside a write: what is kept, and the rest from the database, except `own`, the
+    /// message the write has just stored and so has already (`last`). With them, what was not
     /// kept, for [`Unkept::keep`] once the write has committed.
     pub(crate) fn history(
         &self,
@@ -94,15 +94,15 @@ impl KnownTexts {
         paths: &KnownPaths,
         last: i64,
         limit: i64,
-        own: Option<&MessageRow>,
+        own: &MessageRow,
     ) -> QueryResult<(Vec<Said>, Unkept)> {
         let (ids, walked) = paths.path_for_write(conn, last, limit)?;
         let found = self.0.get_each(&ids);
-        let own = own.map(Said::of);
+        let own = Said::of(own);
         let unknown: Vec<i64> = ids
             .iter()
             .zip(&found)
-            .filter(|(id, kept)| kept.is_none() && own.as_ref().is_none_or(|own| own.id != **id))
+            .filter(|(id, kept)| kept.is_none() && **id != own.id)
             .map(|(id, _)| *id)
             .collect();
         let mut read = if unknown.is_empty() {
@@ -120,12 +120,12 @@ impl KnownTexts {
                 continue;
             }
             while read.next_if(|row| row.id < id).is_some() {}
-            let new = match (&own, read.next_if(|row| row.id == id)) {
-                (Some(own), _) if own.id == id => own.clone(),
-                (_, Some(row)) => Said::of(&row),
+            let new = match read.next_if(|row| row.id == id) {
+                _ if id == own.id => own.clone(),
+                Some(row) => Said::of(&row),
                 // Gone since the path was walked (another process deleted it under
                 // PostgreSQL's READ COMMITTED): what is gone is not sent.
-                (_, None) => continue,
+                None => continue,
             };
             fresh.push(new.clone());
             said.push(new);

@@ -268,7 +268,7 @@ pub(crate) fn begin_chat(
         paths,
         user_message.id,
         history_limit.max(1),
-        Some(&user_message),
+        &user_message,
     )?;
     let settings = conversations::settings(conn, conversation_id)?;
     Ok(BeginChat::Started(ChatStart {
@@ -353,7 +353,7 @@ pub(crate) fn begin_regenerate(
         paths,
         user_message_id,
         history_limit.max(1),
-        Some(&user_message),
+        &user_message,
     )?;
     let settings = conversations::settings(conn, conversation_id)?;
     Ok(BeginChat::Started(ChatStart {
