@@ -523,8 +523,9 @@ async fn list_conversations(app: &App, raw_id: &str, query: &str) -> Result<Resp
         .store
         .conversations_of_user(user_id, skip, limit)
         .await?;
-    let list: Vec<_> = rows.into_iter().map(views::conversation).collect();
-    Ok(json_response(StatusCode::OK, &list))
+    let list = views::listed_conversations_json(user_id, &rows)
+        .map_err(|e| ApiError::Internal(format!("could not write a list of conversations: {e}")))?;
+    Ok(json_bytes_response(list.into()))
 }
 
 #[utoipa::path(

@@ -2,8 +2,9 @@
 //! chrono's format machinery, which parses its pattern string on every call: diesel
 //! reads a SQLite timestamp by trying up to 18 patterns in turn, and that showed as a
 //! tenth of a conversation read in profiles; both directions here handle the one layout
-//! chatd writes and hand anything else to the general code. A message's role and status
-//! are read straight into their enums instead of into a `String` each.
+//! chatd writes and hand anything else to the general code; a list's times are read
+//! straight into the API's text (`ApiTime`). A message's role and status are read
+//! straight into their enums instead of into a `String` each.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use common::{MessageStatus, Role};
@@ -133,22 +134,74 @@ fn parse_sqlite_text(text: &str) -> Option<NaiveDateTime> {
 /// RFC 3339 in UTC with microseconds and a `Z` (API addendum 1), e.g.
 /// `2026-11-24T05:39:12.123456Z`. Years outside 0..=9999 cannot be stored by chatd.
 pub fn rfc3339_micros(at: &NaiveDateTime) -> String {
-    let mut out = *b"0000-00-00T00:00:00.000000Z";
-    let mut put = |at: usize, width: usize, mut value: u32| {
-        for slot in out[at..at + width].iter_mut().rev() {
-            *slot = b'0' + (value % 10) as u8;
-            value /= 10;
+    ApiTime::of(at).as_str().to_owned()
+}
+
+/// A timestamp as the API writes it (`rfc3339_micros`), kept as its 27 ASCII bytes.
+/// As a column it is a `created_at` read straight into that text, for the lists that
+/// show many rows and do nothing else with the time: chatd's own layout is rearranged
+/// byte by byte once it has parsed (so exactly what parses is taken, as `StoredTime`
+/// does), and anything else goes through the general code. In a list read, parsing the
+/// time and formatting it again was a fifth of the instructions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromSqlRow)]
+pub struct ApiTime([u8; 27]);
+
+impl ApiTime {
+    pub fn of(at: &NaiveDateTime) -> ApiTime {
+        let mut out = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |at: usize, width: usize, mut value: u32| {
+            for slot in out[at..at + width].iter_mut().rev() {
+                *slot = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, at.year().clamp(0, 9999) as u32);
+        put(5, 2, at.month());
+        put(8, 2, at.day());
+        put(11, 2, at.hour());
+        put(14, 2, at.minute());
+        // A leap second shows as :60, as chrono's own formatting does.
+        put(17, 2, at.second() + at.nanosecond() / 1_000_000_000);
+        put(20, 6, at.nanosecond() % 1_000_000_000 / 1_000);
+        ApiTime(out)
+    }
+
+    /// `text` in chatd's SQLite layout, which `parse_sqlite_text` has accepted: the
+    /// date and the time as they are, the fraction cut or padded to six digits.
+    fn of_sqlite_text(text: &[u8]) -> ApiTime {
+        let mut out = *b"0000-00-00T00:00:00.000000Z";
+        out[..10].copy_from_slice(&text[..10]);
+        out[11..19].copy_from_slice(&text[11..19]);
+        let fraction = text.get(20..).unwrap_or_default();
+        let kept = fraction.len().min(6);
+        out[20..20 + kept].copy_from_slice(&fraction[..kept]);
+        ApiTime(out)
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and punctuation are ever written into it.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl FromSql<Timestamp, Sqlite> for ApiTime {
+    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        let text = value.read_text();
+        if parse_sqlite_text(text).is_some() {
+            return Ok(ApiTime::of_sqlite_text(text.as_bytes()));
         }
-    };
-    put(0, 4, at.year().clamp(0, 9999) as u32);
-    put(5, 2, at.month());
-    put(8, 2, at.day());
-    put(11, 2, at.hour());
-    put(14, 2, at.minute());
-    // A leap second shows as :60, as chrono's own formatting does.
-    put(17, 2, at.second() + at.nanosecond() / 1_000_000_000);
-    put(20, 6, at.nanosecond() % 1_000_000_000 / 1_000);
-    String::from_utf8_lossy(&out).into_owned()
+        <NaiveDateTime as FromSql<Timestamp, Sqlite>>::from_sql(value).map(|at| ApiTime::of(&at))
+    }
+}
+
+impl FromSql<Timestamp, Pg> for ApiTime {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        <NaiveDateTime as FromSql<Timestamp, Pg>>::from_sql(value).map(|at| ApiTime::of(&at))
+    }
 }
 
 #[cfg(test)]
@@ -169,6 +222,30 @@ mod tests {
             "0001-01-01 00:00:00.000001",
         ] {
             assert_eq!(parse_sqlite_text(text), Some(chrono_parse(text)), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_time_read_as_text_is_what_formatting_the_parsed_time_writes() {
+        for text in [
+            "2026-11-24 05:39:12.123456",
+            "2026-11-24 05:39:12",
+            "1999-01-01 00:00:00.5",
+            "2026-02-28 23:59:59.999999999",
+            "2024-02-29 12:00:00.1234567",
+            "0001-01-01 00:00:00.000001",
+            "9999-12-31 23:59:59.99",
+        ] {
+            let parsed = chrono_parse(text);
+            assert_eq!(
+                ApiTime::of_sqlite_text(text.as_bytes()),
+                ApiTime::of(&parsed),
+                "{text}"
+            );
+            assert_eq!(
+                ApiTime::of(&parsed).as_str(),
+                parsed.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+            );
         }
     }
 

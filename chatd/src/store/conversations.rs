@@ -7,8 +7,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use super::known_paths::KnownPaths;
 use super::schema::conversations;
 use super::{
-    Conn, ConversationRow, ConversationSettingsRow, KnownOrRow, SettingsChange, Store, StoreError,
-    TitleInputs, now, on_conn, paths, tree,
+    Conn, ConversationRow, ConversationSettingsRow, KnownOrRow, ListedConversationRow,
+    SettingsChange, Store, StoreError, TitleInputs, now, on_conn, paths, tree,
 };
 use common::Role;
 
@@ -167,14 +167,23 @@ pub(crate) fn of_user(
     user_id: i64,
     skip: i64,
     limit: i64,
-) -> QueryResult<Vec<ConversationRow>> {
-    on_conn!(conn, c => conversations::table
-        .filter(conversations::user_id.eq(user_id))
-        .order(conversations::id.asc())
-        .offset(skip)
-        .limit(limit)
-        .select(ConversationRow::as_select())
-        .load(c))
+) -> QueryResult<Vec<ListedConversationRow>> {
+    on_conn!(conn, c => {
+        let rows = conversations::table
+            .filter(conversations::user_id.eq(user_id))
+            .order(conversations::id.asc())
+            .offset(skip)
+            .limit(limit)
+            .select(ListedConversationRow::as_select())
+            .load_iter::<_, diesel::connection::DefaultLoadingMode>(c)?;
+        // Sized once: a page is at most `limit` rows, and growing the vector in steps
+        // showed in the list read's profile.
+        let mut page = Vec::with_capacity(usize::try_from(limit).unwrap_or(0).min(1000));
+        for row in rows {
+            page.push(row?);
+        }
+        Ok(page)
+    })
 }
 
 /// A conversation whose active path is kept and whose messages `known` has, every one:
@@ -332,7 +341,7 @@ impl Store {
         user_id: i64,
         skip: i64,
         limit: i64,
-    ) -> Result<Vec<ConversationRow>, StoreError> {
+    ) -> Result<Vec<ListedConversationRow>, StoreError> {
         self.read(move |conn| Ok(of_user(conn, user_id, skip, limit)?))
             .await
     }

@@ -91,8 +91,8 @@ pub use lease::LeaseJudge;
 pub use location::Location;
 pub use rows::{
     BeginChat, Branch, BranchRefusal, ChatStart, ConversationRow, ConversationSettingsRow,
-    CreateUserOutcome, FinishedReply, KnownOrRow, LeaseRow, MessageDetails, MessageRow,
-    SettingsChange, StoredReply, TitleInputs, UserRow, UserTurn,
+    CreateUserOutcome, FinishedReply, KnownOrRow, LeaseRow, ListedConversationRow, MessageDetails,
+    MessageRow, SettingsChange, StoredReply, TitleInputs, UserRow, UserTurn,
 };
 pub use search::{SearchHitFound, SearchHitRow};
 pub use summaries::SummaryRow;

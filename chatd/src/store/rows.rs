@@ -30,6 +30,17 @@ pub struct ConversationRow {
     pub active_leaf_id: Option<i64>,
 }
 
+/// A conversation as its user's list shows it. The list is one user's, so the row holds
+/// only what differs between its conversations: a list read is many rows, and each
+/// column read costs its share (`GET /users/{id}/conversations` in BENCHMARKS.md).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = conversations)]
+pub struct ListedConversationRow {
+    pub id: i64,
+    pub name: Option<String>,
+    pub created_at: columns::ApiTime,
+}
+
 /// A conversation's own settings, as stored: each `None` means chatd's default. `params`
 /// is the JSON text of a [`common::ChatParams`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Queryable, Selectable)]
