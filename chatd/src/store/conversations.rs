@@ -5,9 +5,9 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::known_paths::KnownPaths;
-use super::schema::conversations;
+use super::schema::{conversations, reply_checkpoints};
 use super::{
-    Conn, ConversationRow, ConversationSettingsRow, KnownOrRow, ListedConversationRow,
+    Conn, ConversationRow, ConversationSettingsRow, KnownOrRow, LeaseRow, ListedConversationRow,
     SettingsChange, Store, StoreError, TitleInputs, now, on_conn, paths, tree,
 };
 use common::Role;
@@ -63,6 +63,54 @@ pub(crate) fn by_id(conn: &mut Conn, conversation_id: i64) -> QueryResult<Option
         .select(ConversationRow::as_select())
         .first(c)
         .optional())
+}
+
+/// What the start of a chat reads of its conversation, in one statement: its owner,
+/// active leaf and settings, and its reply lease if one is held. One statement also
+/// makes the lease and the leaf one snapshot: a reply that ends releases its lease and
+/// moves the leaf in one transaction, so a start sees either the lease (and is busy) or
+/// the leaf after that reply, never the leaf before it with the lease gone.
+pub(crate) struct ChatStartRead {
+    pub user_id: i64,
+    pub active_leaf: Option<i64>,
+    pub settings: ConversationSettingsRow,
+    pub lease: Option<LeaseRow>,
+}
+
+/// See [`ChatStartRead`]; `None` when the conversation does not exist.
+pub(crate) fn for_chat_start(
+    conn: &mut Conn,
+    conversation_id: i64,
+) -> QueryResult<Option<ChatStartRead>> {
+    let read = on_conn!(conn, c => conversations::table
+        .left_join(reply_checkpoints::table)
+        .filter(conversations::id.eq(conversation_id))
+        .select((
+            conversations::user_id,
+            conversations::active_leaf_id,
+            ConversationSettingsRow::as_select(),
+            // In `LeaseRow`'s order, nullable for the left join.
+            (
+                reply_checkpoints::conversation_id,
+                reply_checkpoints::user_message_id,
+                reply_checkpoints::owner,
+                reply_checkpoints::content,
+                reply_checkpoints::updated_at,
+                reply_checkpoints::reply_index,
+                reply_checkpoints::reasoning,
+            )
+                .nullable(),
+        ))
+        .first::<(i64, Option<i64>, ConversationSettingsRow, Option<LeaseRow>)>(c)
+        .optional())?;
+    Ok(
+        read.map(|(user_id, active_leaf, settings, lease)| ChatStartRead {
+            user_id,
+            active_leaf,
+            settings,
+            lease,
+        }),
+    )
 }
 
 /// A conversation's own settings; all `None` when it does not exist.

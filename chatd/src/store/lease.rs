@@ -95,10 +95,12 @@ pub(crate) fn release_for(
 /// Returns whether a message was stored.
 pub(crate) fn take_over(conn: &mut Conn, lease: &LeaseRow) -> QueryResult<bool> {
     let claimed = release(conn, lease.conversation_id, &lease.owner)?;
-    let answered = messages::answered(conn, lease.user_message_id, lease.reply_index)?;
     // A user message deleted with its turn meanwhile has nothing to attach a reply to.
-    let asked = tree::placement(conn, lease.user_message_id)?.is_some();
-    if !claimed || answered || !asked || lease.content.is_empty() {
+    let answered = match tree::reply_count_if_present(conn, lease.user_message_id)? {
+        Some(replies) => replies > i64::from(lease.reply_index),
+        None => return Ok(false),
+    };
+    if !claimed || answered || lease.content.is_empty() {
         return Ok(false);
     }
     messages::store_reply(

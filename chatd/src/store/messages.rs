@@ -118,17 +118,6 @@ pub(crate) fn append(
     Ok(row)
 }
 
-/// Whether the reply `reply_index` (0: the first) of the user message `user_message_id`
-/// is stored: replies of one message are made one at a time, so it is when the message
-/// has more replies than that.
-pub(crate) fn answered(
-    conn: &mut Conn,
-    user_message_id: i64,
-    reply_index: i32,
-) -> QueryResult<bool> {
-    Ok(tree::reply_count(conn, user_message_id)? > i64::from(reply_index))
-}
-
 /// The last `limit` messages of a conversation's active path, oldest first; in a read.
 pub(crate) fn latest(
     conn: &mut Conn,
@@ -204,7 +193,7 @@ pub(crate) fn begin_chat(
             seen => return Ok(BeginChat::Seen(seen)),
         }
     }
-    let Some(user_id) = conversations::owner(conn, conversation_id)? else {
+    let Some(start) = conversations::for_chat_start(conn, conversation_id)? else {
         return Ok(BeginChat::NoConversation);
     };
     // Checked before the lease is taken over, so a refused edit stores nothing at all.
@@ -215,11 +204,18 @@ pub(crate) fn begin_chat(
             Err(refusal) => return Ok(BeginChat::NoBranch(refusal)),
         },
     };
-    if !take_free_lease(conn, conversation_id, judge)? {
-        return Ok(BeginChat::Busy);
+    let mut leaf = start.active_leaf;
+    if let Some(held) = &start.lease {
+        if !judge.is_dead(held) {
+            return Ok(BeginChat::Busy);
+        }
+        // A dead holder's reply with text is stored now, after the leaf it read.
+        if lease::take_over(conn, held)? {
+            leaf = tree::active_leaf(conn, conversation_id)?;
+        }
     }
     if let Some(expected) = turn.after
-        && tree::active_leaf(conn, conversation_id)? != expected
+        && leaf != expected
     {
         return Ok(BeginChat::Moved);
     }
@@ -228,7 +224,7 @@ pub(crate) fn begin_chat(
     };
     let mut parent = match edit_parent {
         Some(parent) => parent,
-        None => tree::active_leaf(conn, conversation_id)?,
+        None => leaf,
     };
     for content in earlier {
         let row = insert(
@@ -270,14 +266,13 @@ pub(crate) fn begin_chat(
         history_limit.max(1),
         &user_message,
     )?;
-    let settings = conversations::settings(conn, conversation_id)?;
     Ok(BeginChat::Started(ChatStart {
         user_message,
         reply_index: 0,
         history,
         unkept,
-        settings,
-        user_id,
+        settings: start.settings,
+        user_id: start.user_id,
     }))
 }
 
@@ -395,16 +390,15 @@ pub(crate) fn finish_reply(conn: &mut Conn, reply: &FinishedReply) -> QueryResul
         reply.user_message_id,
         reply.reply_index,
     )?;
-    if !conversations::exists(conn, reply.conversation_id)? {
+    // The user message was deleted while the reply ran, with its turn (a peer's delete)
+    // or with its conversation: the reply has nowhere to go.
+    let Some(replies) = tree::reply_count_if_present(conn, reply.user_message_id)? else {
         return Ok(StoredReply::NoConversation);
-    }
-    if answered(conn, reply.user_message_id, reply.reply_index)? {
+    };
+    // Replies of one message are made one at a time, so this one is stored when its
+    // message has more replies than its index.
+    if replies > i64::from(reply.reply_index) {
         return Ok(StoredReply::AlreadyAnswered);
-    }
-    // The user message was deleted with its turn while the reply ran (a peer's delete):
-    // the reply has nowhere to go.
-    if tree::placement(conn, reply.user_message_id)?.is_none() {
-        return Ok(StoredReply::NoConversation);
     }
     let row = store_reply(
         conn,
@@ -440,9 +434,7 @@ pub(crate) fn store_reply(
             )
         },
     )?;
-    if tree::active_leaf(conn, conversation_id)? == Some(user_message_id) {
-        tree::set_active_leaf(conn, conversation_id, Some(row.id))?;
-    }
+    tree::advance_active_leaf(conn, conversation_id, user_message_id, row.id)?;
     Ok(row)
 }
 

@@ -47,6 +47,7 @@ diesel::table! {
 
 diesel::joinable!(conversations -> users (user_id));
 diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(reply_checkpoints -> conversations (conversation_id));
 
 diesel::table! {
     reply_checkpoints (conversation_id) {

@@ -248,6 +248,45 @@ pub(crate) fn reply_count(conn: &mut Conn, user_message_id: i64) -> QueryResult<
         .get_result(c))
 }
 
+#[derive(QueryableByName)]
+struct RepliesRow {
+    #[diesel(sql_type = BigInt)]
+    replies: i64,
+}
+
+/// How many replies the user message `user_message_id` has, in one statement with
+/// whether it exists at all: `None` when it is gone (deleted with its turn, or with its
+/// conversation, whose messages go with it).
+pub(crate) fn reply_count_if_present(
+    conn: &mut Conn,
+    user_message_id: i64,
+) -> QueryResult<Option<i64>> {
+    let query = FixedSql::new(
+        "SELECT (SELECT COUNT(*) FROM messages r \
+         WHERE r.parent_id = m.id AND r.role = 'assistant') AS replies \
+         FROM messages m WHERE m.id = ?",
+        [user_message_id],
+    );
+    let row: Option<RepliesRow> = on_conn!(conn, c => query.get_result(c).optional())?;
+    Ok(row.map(|row| row.replies))
+}
+
+/// Makes `leaf` the active leaf if the path still ends at `after` (nothing moved it
+/// meanwhile): one statement, where reading the leaf and then setting it were two.
+pub(crate) fn advance_active_leaf(
+    conn: &mut Conn,
+    conversation_id: i64,
+    after: i64,
+    leaf: i64,
+) -> QueryResult<()> {
+    let update = FixedSql::new(
+        "UPDATE conversations SET active_leaf_id = ? WHERE id = ? AND active_leaf_id = ?",
+        [leaf, conversation_id, after],
+    );
+    on_conn!(conn, c => update.execute(c))?;
+    Ok(())
+}
+
 /// The `index`-th reply (0: the first) of the user message `user_message_id`.
 pub(crate) fn reply(
     conn: &mut Conn,
