@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::known_paths::KnownPaths;
-use super::schema::{conversations, reply_checkpoints};
+use super::schema::{conversations, messages, reply_checkpoints};
 use super::{
     Conn, ConversationRow, ConversationSettingsRow, KnownOrRow, LeaseRow, ListedConversationRow,
     SettingsChange, Store, StoreError, TitleInputs, now, on_conn, paths, tree,
@@ -75,6 +75,10 @@ pub(crate) struct ChatStartRead {
     pub active_leaf: Option<i64>,
     pub settings: ConversationSettingsRow,
     pub lease: Option<LeaseRow>,
+    /// What the path hash of a message after the active leaf is made from: the leaf's
+    /// hash, or the system prompt's for a conversation without messages; `None` when
+    /// the leaf has none yet (a row from before path hashes), so it is read as usual.
+    pub hash_before_next: Option<String>,
 }
 
 /// See [`ChatStartRead`]; `None` when the conversation does not exist.
@@ -84,10 +88,12 @@ pub(crate) fn for_chat_start(
 ) -> QueryResult<Option<ChatStartRead>> {
     let read = on_conn!(conn, c => conversations::table
         .left_join(reply_checkpoints::table)
+        .left_join(messages::table.on(messages::id.nullable().eq(conversations::active_leaf_id)))
         .filter(conversations::id.eq(conversation_id))
         .select((
             conversations::user_id,
             conversations::active_leaf_id,
+            messages::path_hash.nullable(),
             ConversationSettingsRow::as_select(),
             // In `LeaseRow`'s order, nullable for the left join.
             (
@@ -101,14 +107,21 @@ pub(crate) fn for_chat_start(
             )
                 .nullable(),
         ))
-        .first::<(i64, Option<i64>, ConversationSettingsRow, Option<LeaseRow>)>(c)
+        .first::<(i64, Option<i64>, Option<String>, ConversationSettingsRow, Option<LeaseRow>)>(c)
         .optional())?;
     Ok(
-        read.map(|(user_id, active_leaf, settings, lease)| ChatStartRead {
-            user_id,
-            active_leaf,
-            settings,
-            lease,
+        read.map(|(user_id, active_leaf, leaf_hash, settings, lease)| {
+            let hash_before_next = match active_leaf {
+                None => Some(paths::start(settings.system_prompt.as_deref())),
+                Some(_) => leaf_hash,
+            };
+            ChatStartRead {
+                user_id,
+                active_leaf,
+                settings,
+                lease,
+                hash_before_next,
+            }
         }),
     )
 }

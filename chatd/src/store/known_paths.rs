@@ -86,6 +86,29 @@ impl KnownPaths {
         })
     }
 
+    /// As [`KnownPaths::path_for_write`], for `last`, a message the write has just
+    /// stored after `parent`: its path is the parent's and it, so when the parent's is
+    /// kept (the reply before, for a chat that continues) nothing is walked.
+    pub(crate) fn path_for_new(
+        &self,
+        conn: &mut Conn,
+        last: i64,
+        parent: Option<i64>,
+        limit: i64,
+    ) -> QueryResult<(Vec<i64>, Option<Vec<i64>>)> {
+        let whole = match parent {
+            None => Some(vec![last]),
+            Some(parent) => self.0.get(parent).map(|Path(above)| extended(&above, last)),
+        };
+        match whole {
+            Some(path) => {
+                let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
+                Ok((last_of(&path, limit), Some(path)))
+            }
+            None => self.path_for_write(conn, last, limit),
+        }
+    }
+
     /// Keeps the path that ends at `last`, whose messages are all committed.
     pub(crate) fn keep_committed(&self, last: i64, path: Vec<i64>) {
         self.0.keep(last, Path(path.into()));
@@ -95,10 +118,7 @@ impl KnownPaths {
     /// is kept.
     pub(crate) fn keep_child(&self, parent: i64, child: i64) {
         if let Some(Path(above)) = self.0.get(parent) {
-            let mut path = Vec::with_capacity(above.len() + 1);
-            path.extend_from_slice(&above);
-            path.push(child);
-            self.keep_committed(child, path);
+            self.keep_committed(child, extended(&above, child));
         }
     }
 
@@ -149,6 +169,14 @@ enum Walk {
 }
 
 /// The last `limit` ids of `path`.
+/// The path `above` continued by `last`.
+fn extended(above: &[i64], last: i64) -> Vec<i64> {
+    let mut path = Vec::with_capacity(above.len() + 1);
+    path.extend_from_slice(above);
+    path.push(last);
+    path
+}
+
 fn last_of(path: &[i64], limit: usize) -> Vec<i64> {
     path[path.len().saturating_sub(limit)..].to_vec()
 }

@@ -96,7 +96,11 @@ impl KnownTexts {
         limit: i64,
         own: &MessageRow,
     ) -> QueryResult<(Vec<Said>, Unkept)> {
-        let (ids, walked) = paths.path_for_write(conn, last, limit)?;
+        let (ids, walked) = if own.id == last {
+            paths.path_for_new(conn, last, own.parent_id, limit)?
+        } else {
+            paths.path_for_write(conn, last, limit)?
+        };
         let found = self.0.get_each(&ids);
         let own = Said::of(own);
         let unknown: Vec<i64> = ids

@@ -96,17 +96,17 @@ pub(crate) fn release_for(
 pub(crate) fn take_over(conn: &mut Conn, lease: &LeaseRow) -> QueryResult<bool> {
     let claimed = release(conn, lease.conversation_id, &lease.owner)?;
     // A user message deleted with its turn meanwhile has nothing to attach a reply to.
-    let answered = match tree::reply_count_if_present(conn, lease.user_message_id)? {
-        Some(replies) => replies > i64::from(lease.reply_index),
-        None => return Ok(false),
+    let Some(asked) = tree::answering(conn, lease.user_message_id)? else {
+        return Ok(false);
     };
+    let answered = asked.replies > i64::from(lease.reply_index);
     if !claimed || answered || lease.content.is_empty() {
         return Ok(false);
     }
     messages::store_reply(
         conn,
         lease.conversation_id,
-        lease.user_message_id,
+        (lease.user_message_id, asked.path_hash),
         &lease.content,
         MessageStatus::Interrupted,
         MessageDetails::NONE,

@@ -205,6 +205,7 @@ pub(crate) fn begin_chat(
         },
     };
     let mut leaf = start.active_leaf;
+    let mut hash_before_leaf_next = start.hash_before_next.clone();
     if let Some(held) = &start.lease {
         if !judge.is_dead(held) {
             return Ok(BeginChat::Busy);
@@ -212,6 +213,7 @@ pub(crate) fn begin_chat(
         // A dead holder's reply with text is stored now, after the leaf it read.
         if lease::take_over(conn, held)? {
             leaf = tree::active_leaf(conn, conversation_id)?;
+            hash_before_leaf_next = None;
         }
     }
     if let Some(expected) = turn.after
@@ -222,33 +224,31 @@ pub(crate) fn begin_chat(
     let Some((last, earlier)) = turn.contents.split_last() else {
         return Err(DieselError::RollbackTransaction);
     };
-    let mut parent = match edit_parent {
-        Some(parent) => parent,
-        None => leaf,
+    // Each message's path hash is made from its parent's when that is known here (the
+    // leaf's, as the start read it, then each one's just made); else `insert` reads it.
+    let (mut parent, mut hash_above) = match edit_parent {
+        Some(parent) => (parent, None),
+        None => (leaf, hash_before_leaf_next),
     };
-    for content in earlier {
-        let row = insert(
-            conn,
-            &NewMessage::now(
+    let mut user_turn = |parent: Option<i64>, above: Option<String>, content: &str| {
+        let path_hash = above.map(|above| paths::next(&above, Role::User, content));
+        let message = NewMessage {
+            path_hash: path_hash.clone(),
+            ..NewMessage::now(
                 conversation_id,
                 parent,
                 Role::User,
                 content,
                 MessageStatus::Complete,
-            ),
-        )?;
-        parent = Some(row.id);
+            )
+        };
+        insert(conn, &message).map(|row| (row, path_hash))
+    };
+    for content in earlier {
+        let (row, hash) = user_turn(parent, hash_above, content)?;
+        (parent, hash_above) = (Some(row.id), hash);
     }
-    let user_message = insert(
-        conn,
-        &NewMessage::now(
-            conversation_id,
-            parent,
-            Role::User,
-            last,
-            MessageStatus::Complete,
-        ),
-    )?;
+    let (user_message, _) = user_turn(parent, hash_above, last)?;
     tree::set_active_leaf(conn, conversation_id, Some(user_message.id))?;
     lease::take(conn, conversation_id, user_message.id, 0, judge.owner())?;
     if let Some(key) = &turn.key {
@@ -392,18 +392,18 @@ pub(crate) fn finish_reply(conn: &mut Conn, reply: &FinishedReply) -> QueryResul
     )?;
     // The user message was deleted while the reply ran, with its turn (a peer's delete)
     // or with its conversation: the reply has nowhere to go.
-    let Some(replies) = tree::reply_count_if_present(conn, reply.user_message_id)? else {
+    let Some(asked) = tree::answering(conn, reply.user_message_id)? else {
         return Ok(StoredReply::NoConversation);
     };
     // Replies of one message are made one at a time, so this one is stored when its
     // message has more replies than its index.
-    if replies > i64::from(reply.reply_index) {
+    if asked.replies > i64::from(reply.reply_index) {
         return Ok(StoredReply::AlreadyAnswered);
     }
     let row = store_reply(
         conn,
         reply.conversation_id,
-        reply.user_message_id,
+        (reply.user_message_id, asked.path_hash),
         &reply.content,
         reply.status,
         reply.details.clone(),
@@ -411,20 +411,23 @@ pub(crate) fn finish_reply(conn: &mut Conn, reply: &FinishedReply) -> QueryResul
     Ok(StoredReply::Inserted(row))
 }
 
-/// Stores a reply to the user message `user_message_id` and makes it the active leaf
+/// Stores a reply to the user message `asked` (its id and path hash, as read in this
+/// transaction; `None` for a row from before path hashes) and makes it the active leaf
 /// when the path still ends at that message (nothing else moved it meanwhile).
 pub(crate) fn store_reply(
     conn: &mut Conn,
     conversation_id: i64,
-    user_message_id: i64,
+    asked: (i64, Option<String>),
     content: &str,
     status: MessageStatus,
     details: MessageDetails,
 ) -> QueryResult<MessageRow> {
+    let (user_message_id, asked_hash) = asked;
     let row = insert(
         conn,
         &NewMessage {
             details,
+            path_hash: asked_hash.map(|above| paths::next(&above, Role::Assistant, content)),
             ..NewMessage::now(
                 conversation_id,
                 Some(user_message_id),

@@ -578,3 +578,80 @@ async fn every_store_call_in_order_on_postgres() {
     )
     .await;
 }
+
+/// The path hashes a chat writes from what it has already read (the start's leaf and
+/// system prompt, the reply's user message) against a rehash of the whole conversation,
+/// which makes each from its parent's row.
+async fn chats_hash_their_paths_as_a_rehash_does(location: Location) {
+    let store = Store::open(&location, 2).unwrap();
+    let CreateUserOutcome::Created(ada) = store.create_user("ada".into(), None).await.unwrap()
+    else {
+        panic!("ada was not created");
+    };
+    let own = ConversationSettingsRow {
+        system_prompt: Some("be brief\r\nplease".into()),
+        ..ConversationSettingsRow::default()
+    };
+    let conversation = store
+        .create_conversation_with(ada.id, None, own)
+        .await
+        .unwrap()
+        .unwrap();
+    let a = judge("host/1/a", &[]);
+    let turns = [
+        UserTurn::one("first, from the root".into()),
+        UserTurn {
+            contents: vec!["two at once".into(), "the second\r of them".into()],
+            ..UserTurn::one(String::new())
+        },
+        UserTurn::one("and after the reply".into()),
+    ];
+    for turn in turns {
+        let (question, _) = started(
+            store
+                .begin_chat(conversation.id, turn, 10, a.clone())
+                .await
+                .unwrap(),
+        );
+        inserted(
+            store
+                .insert_assistant_message(finished(&question, "an answer", MessageStatus::Complete))
+                .await
+                .unwrap(),
+        );
+    }
+    let id = conversation.id;
+    let hashes = || {
+        store.read(move |conn| {
+            Ok(on_conn!(conn, c => schema::messages::table
+                .filter(schema::messages::conversation_id.eq(id))
+                .order(schema::messages::id.asc())
+                .select(schema::messages::path_hash)
+                .load::<Option<String>>(c))?)
+        })
+    };
+    let written = hashes().await.unwrap();
+    assert_eq!(written.len(), 7, "four user messages and three replies");
+    assert!(written.iter().all(Option::is_some), "{written:?}");
+    store
+        .write(move |conn| Ok(paths::rehash(conn, id)?))
+        .await
+        .unwrap();
+    assert_eq!(hashes().await.unwrap(), written);
+}
+
+#[tokio::test]
+async fn chats_hash_their_paths_as_a_rehash_does_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    chats_hash_their_paths_as_a_rehash_does(Location::Sqlite(dir.path().join("chat.db"))).await;
+}
+
+#[tokio::test]
+async fn chats_hash_their_paths_as_a_rehash_does_on_postgres() {
+    let Ok(server) = std::env::var("CHATD_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: CHATD_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let database = PgDatabase::create(&server, "hashes");
+    chats_hash_their_paths_as_a_rehash_does(Location::Postgres(database.url.clone())).await;
+}

@@ -248,27 +248,27 @@ pub(crate) fn reply_count(conn: &mut Conn, user_message_id: i64) -> QueryResult<
         .get_result(c))
 }
 
+/// A user message as a reply to it is stored: how many replies it has, and its path
+/// hash (`None` for a row from before path hashes).
 #[derive(QueryableByName)]
-struct RepliesRow {
+pub(crate) struct Answering {
     #[diesel(sql_type = BigInt)]
-    replies: i64,
+    pub replies: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub path_hash: Option<String>,
 }
 
-/// How many replies the user message `user_message_id` has, in one statement with
-/// whether it exists at all: `None` when it is gone (deleted with its turn, or with its
-/// conversation, whose messages go with it).
-pub(crate) fn reply_count_if_present(
-    conn: &mut Conn,
-    user_message_id: i64,
-) -> QueryResult<Option<i64>> {
+/// What storing a reply to the user message `user_message_id` reads of it, in one
+/// statement with whether it exists at all: `None` when it is gone (deleted with its
+/// turn, or with its conversation, whose messages go with it).
+pub(crate) fn answering(conn: &mut Conn, user_message_id: i64) -> QueryResult<Option<Answering>> {
     let query = FixedSql::new(
         "SELECT (SELECT COUNT(*) FROM messages r \
-         WHERE r.parent_id = m.id AND r.role = 'assistant') AS replies \
+         WHERE r.parent_id = m.id AND r.role = 'assistant') AS replies, m.path_hash \
          FROM messages m WHERE m.id = ?",
         [user_message_id],
     );
-    let row: Option<RepliesRow> = on_conn!(conn, c => query.get_result(c).optional())?;
-    Ok(row.map(|row| row.replies))
+    on_conn!(conn, c => query.get_result(c).optional())
 }
 
 /// Makes `leaf` the active leaf if the path still ends at `after` (nothing moved it
